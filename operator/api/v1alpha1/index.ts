@@ -1,0 +1,5 @@
+export * from './common.ts';
+export * from './meta.ts';
+export * from './route.ts';
+export * from './webhooktrigger.ts';
+export * from './workflow.ts';

@@ -1,0 +1,71 @@
+// Names shared by every component: the API group, label and annotation keys, condition types and
+// reasons. This module imports nothing of ours.
+export const GROUP = 'hookgate.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const WORKFLOW = { kind: 'Workflow', plural: 'workflows', singular: 'workflow', shortNames: ['hgwf'] };
+export const WEBHOOK_TRIGGER = {
+  kind: 'WebhookTrigger',
+  plural: 'webhooktriggers',
+  singular: 'webhooktrigger',
+  shortNames: ['hgt', 'hgtrigger'],
+};
+export const CATEGORY = 'hookgate';
+
+export const Labels = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  trigger: 'hookgate.io/trigger',
+  workflow: 'hookgate.io/workflow',
+  /** sha256 of the delivery id (ids are not always valid label values). */
+  delivery: 'hookgate.io/delivery',
+  /** Marks the per-trigger route Secrets the operator publishes for the ingress. */
+  route: 'hookgate.io/route',
+  triggerNamespace: 'hookgate.io/trigger-namespace',
+} as const;
+export const MANAGED_BY = 'hookgate';
+
+export const Annotations = {
+  /** Set to any new value to rotate a trigger's generated credentials. */
+  rotate: 'hookgate.io/rotate',
+  deliveryId: 'hookgate.io/delivery-id',
+} as const;
+
+export const ConditionType = { Ready: 'Ready', Reconciling: 'Reconciling', Stalled: 'Stalled' } as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const Reason = {
+  Succeeded: 'Succeeded',
+  Progressing: 'Progressing',
+  Suspended: 'Suspended',
+  WorkflowNotFound: 'WorkflowNotFound',
+  WorkflowNotReady: 'WorkflowNotReady',
+  SecretNotFound: 'SecretNotFound',
+  SecretKeyNotFound: 'SecretKeyNotFound',
+  InvalidSpec: 'InvalidSpec',
+  InvalidJobTemplate: 'InvalidJobTemplate',
+  ReconcileFailed: 'ReconcileFailed',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** Keys of the Secret the operator generates for each trigger (and the defaults for referenced ones). */
+export const CredentialKeys = {
+  token: 'token',
+  signingSecret: 'signingSecret',
+  previousToken: 'previousToken',
+  previousSigningSecret: 'previousSigningSecret',
+  /** RFC 3339 time until which the previous credentials are still accepted. */
+  previousValidUntil: 'previousValidUntil',
+} as const;
+
+export const TOKEN_PREFIX = 'hgt_';
+export const SIGNING_SECRET_PREFIX = 'whsec_';

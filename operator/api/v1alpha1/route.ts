@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
+import { WorkflowSpec } from './workflow.ts';
+
+/**
+ * What the operator publishes for the ingress, one Secret per served trigger in the ingress's own
+ * namespace (label `hookgate.io/route=true`, key `route.json`). It holds everything the ingress
+ * needs to verify a delivery and launch its Job, so the ingress reads nothing else: no Secrets
+ * in application namespaces, no Workflows.
+ */
+export const ROUTE_KEY = 'route.json';
+
+export const Credential = z.object({
+  value: z.string().min(1),
+  /** RFC 3339; absent for the current credential, set on the previous one during rotation. */
+  validUntil: z.string().optional(),
+});
+export type Credential = z.infer<typeof Credential>;
+
+export const RouteSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  generation: z.number().int(),
+  /** URL path the trigger is served on, e.g. /hooks/<namespace>/<name>. */
+  path: z.string(),
+  suspended: z.boolean(),
+  auth: z.object({
+    /** Accepted bearer tokens: the current one and, during a rotation grace period, the previous. */
+    tokens: z.array(Credential).optional(),
+    signature: z
+      .object({
+        scheme: SignatureScheme,
+        header: z.string().optional(),
+        prefix: z.string().optional(),
+        encoding: z.enum(['hex', 'base64']).optional(),
+        timestampUnit: z.enum(['seconds', 'milliseconds']).optional(),
+        toleranceSeconds: z.number().int().optional(),
+        secrets: z.array(Credential).min(1),
+      })
+      .optional(),
+  }),
+  rateLimit: WebhookTriggerSpec.shape.rateLimit.unwrap(),
+  maxBodyBytes: z.number().int(),
+  input: WebhookTriggerSpec.shape.input.unwrap(),
+  filter: WebhookTriggerSpec.shape.filter,
+  idempotency: WebhookTriggerSpec.shape.idempotency,
+  response: WebhookTriggerSpec.shape.response.unwrap(),
+  workflow: z.object({
+    name: z.string(),
+    uid: z.string(),
+    spec: WorkflowSpec,
+  }),
+});
+export type Route = z.infer<typeof RouteSchema>;
+
+export const routePath = (namespace: string, name: string) => `/hooks/${namespace}/${name}`;
