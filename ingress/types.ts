@@ -44,6 +44,12 @@ export class ApiUnavailableError extends Error {}
 /** The mapped input is larger than a Secret can hold: answer 413. */
 export class InputTooLargeError extends Error {}
 
+/**
+ * The API server rejected the Job as invalid (400/422), e.g. a job template the operator's dry run
+ * did not catch or a delivery id that breaks a field: answer 500, the sender cannot fix it.
+ */
+export class JobRejectedError extends Error {}
+
 export interface Launcher {
   /** Creates the Job and its input Secret; resolves only once both exist in the API server. */
   launch(delivery: Delivery): Promise<LaunchResult>;

@@ -11,7 +11,8 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 /** HTTP status of a failed API call, or undefined for network errors. */
 export function statusOf(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
-  const code = (err as { code?: unknown; statusCode?: unknown })?.statusCode ?? (err as { code?: unknown })?.code;
+  const code =
+    (err as { code?: unknown; statusCode?: unknown })?.statusCode ?? (err as { code?: unknown })?.code;
   return typeof code === 'number' ? code : undefined;
 }
 

@@ -6,7 +6,16 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
     name,
     level,
     redact: {
-      paths: ['token', 'secret', 'signature', 'authorization', '*.token', '*.secret', '*.authorization', 'req.headers'],
+      paths: [
+        'token',
+        'secret',
+        'signature',
+        'authorization',
+        '*.token',
+        '*.secret',
+        '*.authorization',
+        'req.headers',
+      ],
       censor: '[redacted]',
     },
   });

@@ -1,4 +1,5 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../../lib/log.ts';
 
 export interface ObjectKey {
   namespace: string;
@@ -15,6 +16,8 @@ export const keyString = (k: ObjectKey) => `${k.namespace}/${k.name}`;
 export interface Result {
   /** Reconcile this key again after this many milliseconds. */
   requeueAfter?: number;
+  /** Reconcile again with the failure backoff, without counting as an error (ignored if requeueAfter is set). */
+  requeue?: boolean;
 }
 
 export interface Reconciler {
@@ -27,4 +30,59 @@ export interface Reconciler {
 export interface Cache<T extends KubernetesObject> {
   get(key: ObjectKey): T | undefined;
   list(namespace?: string): T[];
+}
+
+/**
+ * A kind the runtime lists and watches. One informer is shared per (resource, labelSelector,
+ * namespaces), so two controllers asking for the same thing share one watch and one cache.
+ */
+export interface Resource {
+  /** '' for the core group (Secrets, Pods). */
+  group: string;
+  version: string;
+  /** Lower-case plural as in the URL, e.g. 'webhooktriggers', 'secrets', 'jobs'. */
+  plural: string;
+  kind: string;
+  /** Only objects matching this label selector are cached, e.g. 'hookgate.io/route=true'. */
+  labelSelector?: string;
+  /**
+   * Namespaces to watch. Default: the operator's watched namespaces (`--namespaces`, all when
+   * empty). Give e.g. `[config.ingressNamespace]` for objects the operator keeps in one place.
+   */
+  namespaces?: readonly string[];
+}
+
+/** Maps an event on a watched object to the keys of the controller's own objects to reconcile. */
+export interface Watch {
+  resource: Resource;
+  /** Called for add, update (old and new object) and delete (last known state); return [] to ignore. */
+  map(obj: KubernetesObject): ObjectKey[];
+}
+
+export interface ControllerOptions {
+  /** Every event on this resource enqueues the object's own key. */
+  for: Resource;
+  watches?: Watch[];
+  reconciler: Reconciler;
+  /** Concurrent reconciles; a key is never reconciled by two workers at once. Default 1. */
+  workers?: number;
+}
+
+/** Keeps `hookgate_condition{kind,namespace,name,type,status}` current for one object. */
+export interface ConditionMetrics {
+  /** Replaces every series of this object with its current conditions (1 per condition). */
+  set(kind: string, key: ObjectKey, conditions: readonly { type: string; status: string }[]): void;
+  /** Drops the object's series; call when the object is gone. */
+  delete(kind: string, key: ObjectKey): void;
+}
+
+/** What a controller's `register()` may use of the manager (see manager.ts). */
+export interface ControllerManager {
+  readonly kubeConfig: KubeConfig;
+  readonly log: Logger;
+  readonly conditions: ConditionMetrics;
+  /** Read side of the shared informer for this resource, created on first use; synced before any reconcile. */
+  cache<T extends KubernetesObject>(resource: Resource): Cache<T>;
+  /** Registers a controller; call before `start()`. */
+  add(options: ControllerOptions): void;
 }

@@ -35,7 +35,9 @@ build_k8s() {
   } >go.mod
   local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
   local pkgs=()
-  for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  # Pin the version: a bare `go get <pkg>` means @upgrade and would move kubernetes to the latest
+  # release, whose staging modules (v0.0.0) do not match the replaces above.
+  for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c@$K8S_VERSION"); done
   go get "${pkgs[@]}" >&2
   local ld=""
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do

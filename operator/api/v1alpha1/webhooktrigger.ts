@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { Conditions, cel, HeaderName, JsonObject, Name, ObjectMeta, SecretKeyRef } from './common.ts';
+import {
+  Conditions,
+  HeaderMap,
+  HeaderName,
+  JsonObject,
+  Name,
+  ObjectMeta,
+  SecretKeyRef,
+  withRules,
+} from './common.ts';
 
 export const SignatureScheme = z.enum([
   'hmac-sha256', // HMAC-SHA256 of the raw body in a header: prefix and encoding configurable
@@ -12,59 +21,81 @@ export const SignatureScheme = z.enum([
 ]);
 export type SignatureScheme = z.infer<typeof SignatureScheme>;
 
-export const Signature = z
-  .object({
-    scheme: SignatureScheme,
-    header: HeaderName.optional().describe(
-      'Header carrying the signature (hmac-sha256, timestamped: X-Webhook-Signature; shared-secret: X-Webhook-Secret).',
-    ),
-    prefix: z.string().max(32).optional().describe('hmac-sha256 only: text before the digest, e.g. "sha256=".'),
-    encoding: z.enum(['hex', 'base64']).optional().describe('hmac-sha256 only (default hex).'),
-    timestampUnit: z.enum(['seconds', 'milliseconds']).optional().describe('timestamped only (default seconds).'),
-    toleranceSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(86400)
-      .optional()
-      .describe('Accepted clock skew for timestamped schemes (default 300).'),
-    secretRef: SecretKeyRef.optional().describe('Use this Secret key as the signing secret instead of a generated one.'),
-  })
-  .strict()
-  .meta(
-    cel(
-      {
-        rule: "self.scheme == 'hmac-sha256' || (!has(self.prefix) && !has(self.encoding))",
-        message: 'prefix and encoding apply only to the hmac-sha256 scheme',
-      },
-      {
-        rule: "self.scheme == 'timestamped' || !has(self.timestampUnit)",
-        message: 'timestampUnit applies only to the timestamped scheme',
-      },
-      {
-        rule: "self.scheme in ['hmac-sha256', 'timestamped', 'shared-secret'] || !has(self.header)",
-        message: 'header is fixed by the github, stripe, slack and standard-webhooks schemes',
-      },
-      {
-        rule: "self.scheme in ['timestamped', 'standard-webhooks', 'stripe', 'slack'] || !has(self.toleranceSeconds)",
-        message: 'toleranceSeconds applies only to timestamped schemes',
-      },
-    ),
-  );
+const CUSTOM_HEADER: readonly SignatureScheme[] = ['hmac-sha256', 'timestamped', 'shared-secret'];
+const TIMED: readonly SignatureScheme[] = ['timestamped', 'standard-webhooks', 'stripe', 'slack'];
 
-export const Auth = z
-  .object({
-    bearer: z
-      .object({
-        secretRef: SecretKeyRef.optional().describe('Use this Secret key as the token instead of a generated one.'),
-      })
-      .strict()
-      .optional()
-      .describe('Require `Authorization: Bearer <token>`.'),
-    signature: Signature.optional(),
-  })
-  .strict()
-  .meta(cel({ rule: 'has(self.bearer) || has(self.signature)', message: 'auth needs bearer, signature or both' }));
+export const Signature = withRules(
+  z
+    .object({
+      scheme: SignatureScheme,
+      header: HeaderName.optional().describe(
+        'Header carrying the signature (hmac-sha256, timestamped: X-Webhook-Signature; shared-secret: X-Webhook-Secret).',
+      ),
+      prefix: z
+        .string()
+        .max(32)
+        .optional()
+        .describe('hmac-sha256 only: text before the digest, e.g. "sha256=".'),
+      encoding: z.enum(['hex', 'base64']).optional().describe('hmac-sha256 only (default hex).'),
+      timestampUnit: z
+        .enum(['seconds', 'milliseconds'])
+        .optional()
+        .describe('timestamped only (default seconds).'),
+      toleranceSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(86400)
+        .optional()
+        .describe('Accepted clock skew for timestamped schemes (default 300).'),
+      secretRef: SecretKeyRef.optional().describe(
+        'Use this Secret key as the signing secret instead of a generated one.',
+      ),
+    })
+    .strict(),
+  {
+    rule: "self.scheme == 'hmac-sha256' || (!has(self.prefix) && !has(self.encoding))",
+    message: 'prefix and encoding apply only to the hmac-sha256 scheme',
+    check: (s) => s.scheme === 'hmac-sha256' || (s.prefix === undefined && s.encoding === undefined),
+  },
+  {
+    rule: "self.scheme == 'timestamped' || !has(self.timestampUnit)",
+    message: 'timestampUnit applies only to the timestamped scheme',
+    check: (s) => s.scheme === 'timestamped' || s.timestampUnit === undefined,
+  },
+  {
+    rule: "self.scheme in ['hmac-sha256', 'timestamped', 'shared-secret'] || !has(self.header)",
+    message: 'header is fixed by the github, stripe, slack and standard-webhooks schemes',
+    check: (s) => CUSTOM_HEADER.includes(s.scheme) || s.header === undefined,
+  },
+  {
+    rule: "self.scheme in ['timestamped', 'standard-webhooks', 'stripe', 'slack'] || !has(self.toleranceSeconds)",
+    message: 'toleranceSeconds applies only to timestamped schemes',
+    check: (s) => TIMED.includes(s.scheme) || s.toleranceSeconds === undefined,
+  },
+);
+
+export const Auth = withRules(
+  z
+    .object({
+      bearer: z
+        .object({
+          secretRef: SecretKeyRef.optional().describe(
+            'Use this Secret key as the token instead of a generated one.',
+          ),
+        })
+        .strict()
+        .optional()
+        .describe('Require `Authorization: Bearer <token>`.'),
+      signature: Signature.optional(),
+    })
+    .strict(),
+  {
+    rule: 'has(self.bearer) || has(self.signature)',
+    message: 'auth needs bearer, signature or both',
+    check: (a) => a.bearer !== undefined || a.signature !== undefined,
+  },
+);
 
 export const WebhookTriggerSpec = z
   .object({
@@ -90,8 +121,7 @@ export const WebhookTriggerSpec = z
       .prefault({}),
     filter: z
       .object({
-        headers: z
-          .record(HeaderName, z.array(z.string()).min(1).max(64))
+        headers: HeaderMap(z.array(z.string()).min(1).max(64))
           .optional()
           .describe('Each header must equal one of the values.'),
         fields: z
@@ -110,21 +140,27 @@ export const WebhookTriggerSpec = z
       .strict()
       .optional()
       .describe('Deliveries that do not match are acknowledged (202) and start nothing.'),
-    idempotency: z
-      .object({
-        header: HeaderName.optional(),
-        field: z.string().min(1).max(256).optional().describe('Dot path into the payload.'),
-      })
-      .strict()
-      .meta(cel({ rule: '!(has(self.header) && has(self.field))', message: 'set header or field, not both' }))
+    idempotency: withRules(
+      z
+        .object({
+          header: HeaderName.optional(),
+          field: z.string().min(1).max(256).optional().describe('Dot path into the payload.'),
+        })
+        .strict(),
+      {
+        rule: '!(has(self.header) && has(self.field))',
+        message: 'set header or field, not both',
+        check: (i) => i.header === undefined || i.field === undefined,
+      },
+    )
       .optional()
-      .describe('Where the delivery id comes from (default: the scheme\'s own, e.g. X-GitHub-Delivery).'),
+      .describe("Where the delivery id comes from (default: the scheme's own, e.g. X-GitHub-Delivery)."),
     response: z
       .object({
         mode: z.enum(['async', 'wait']).default('async'),
         timeoutSeconds: z.number().int().min(1).max(300).default(30),
         statusCode: z.number().int().min(200).max(299).optional(),
-        headers: z.record(HeaderName, z.string().max(4096)).optional(),
+        headers: HeaderMap(z.string().max(4096)).optional(),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Conditions, cel, JsonObject, ObjectMeta, preserveUnknown } from './common.ts';
+import { Conditions, JsonObject, ObjectMeta, preserveUnknown } from './common.ts';
 
 export const DEFAULT_INPUT_PATH = '/var/run/hookgate/input.json';
 

@@ -1,0 +1,26 @@
+# One image for both components. The command picks one:
+#   docker run IMAGE dist/operator/main.js --public-base-url=https://hooks.example.com
+#   docker run IMAGE dist/ingress/server.js          (the default)
+# Build: docker build -t hookgate:dev .
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY operator ./operator
+COPY ingress ./ingress
+COPY lib ./lib
+COPY cli ./cli
+RUN npm run build && npm prune --omit=dev
+
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+# package.json carries "type": "module", which the compiled ESM in dist/ needs.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+USER 65532:65532
+ENTRYPOINT ["/nodejs/bin/node"]
+CMD ["dist/ingress/server.js"]

@@ -1,0 +1,686 @@
+import { Readable } from 'node:stream';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Route } from '../operator/api/v1alpha1/index.ts';
+import { type AppDeps, buildApp } from './app.ts';
+import { MemoryLauncher, MemoryRoutes, SECRET, TOKEN, testRoute } from './http/fakes.ts';
+import { ApiUnavailableError, InputTooLargeError, JobRejectedError } from './types.ts';
+import { sign } from './verify/index.ts';
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+const PATH = '/hooks/team-a/deploy';
+const BEARER = { authorization: `Bearer ${TOKEN}` };
+const GITHUB = { scheme: 'github' as const, secrets: [{ value: SECRET }] };
+
+type Overrides = Parameters<typeof testRoute>[0];
+
+const apps: ReturnType<typeof buildApp>[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.close()));
+});
+
+/** An app over one route (plus any others), with everything it did kept for assertions. */
+function setup(overrides: Overrides = {}, deps: Partial<AppDeps> = {}, others: Route[] = []) {
+  const route = testRoute(overrides);
+  const routes = new MemoryRoutes([route, ...others]);
+  const launcher = new MemoryLauncher();
+  const registry = new Registry();
+  const used: Route[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const logText: string[] = [];
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        logText.push(line);
+        logs.push(JSON.parse(line));
+      },
+    },
+  );
+  let now = NOW;
+  const app = buildApp({
+    routes,
+    launcher,
+    registry,
+    logger,
+    clock: () => now,
+    recordUse: (r) => used.push(r),
+    ...deps,
+  });
+  apps.push(app);
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { app, route, routes, launcher, registry, used, logs, logText, advance };
+}
+
+interface Post {
+  body?: string | Buffer | Readable;
+  headers?: Record<string, string>;
+  path?: string;
+  remoteAddress?: string;
+}
+
+/** POSTs JSON with the route's bearer token unless told otherwise. */
+const post = (
+  app: ReturnType<typeof buildApp>,
+  { body = '{"ref":"main"}', headers = {}, path = PATH, remoteAddress }: Post = {},
+) =>
+  app.inject({
+    method: 'POST',
+    url: path,
+    payload: body,
+    headers: { 'content-type': 'application/json', ...BEARER, ...headers },
+    ...(remoteAddress ? { remoteAddress } : {}),
+  });
+
+/** Headers a GitHub sender sets for `body`, signed for real with the route's secret. */
+const githubHeaders = (body: string, id?: string): Record<string, string> => ({
+  'content-type': 'application/json',
+  ...sign(GITHUB, SECRET, Buffer.from(body), NOW, id),
+});
+
+async function sample(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number | undefined> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const found = (metric?.values as { labels: Record<string, unknown>; value: number }[] | undefined)?.find(
+    (v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val),
+  );
+  return found?.value;
+}
+
+describe('probes', () => {
+  it('/healthz is always 200; /readyz is 200 only once the routes are loaded', async () => {
+    const { app, routes } = setup();
+    routes.ready = false;
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    expect((await app.inject('/readyz')).statusCode).toBe(503);
+    routes.ready = true;
+    expect((await app.inject('/readyz')).statusCode).toBe(200);
+  });
+});
+
+describe('answers', () => {
+  it('202 with the run, workflow, trigger and delivery id; the run exists before the answer', async () => {
+    const { app, launcher } = setup();
+    const res = await post(app, { headers: { 'idempotency-key': 'd-1' } });
+    expect(res.statusCode).toBe(202);
+    const body = res.json();
+    expect(body).toEqual({
+      accepted: true,
+      run: expect.any(String),
+      workflow: 'build',
+      trigger: 'deploy',
+      deliveryId: 'd-1',
+    });
+    expect(launcher.runs.has(body.run)).toBe(true);
+  });
+
+  it('404 for an unknown trigger, another path, or another method', async () => {
+    const { app } = setup();
+    for (const res of [
+      await post(app, { path: '/hooks/team-a/other' }),
+      await post(app, { path: '/hooks/team-b/deploy' }),
+      await app.inject({ method: 'GET', url: PATH }),
+      await app.inject({ method: 'POST', url: '/somewhere' }),
+    ]) {
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toEqual({ error: { code: 'not_found', message: 'no such trigger' } });
+    }
+  });
+
+  it('403 for a suspended trigger, valid token or not', async () => {
+    const { app, launcher } = setup({ suspended: true });
+    const res = await post(app);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('suspended');
+    expect(launcher.runs.size).toBe(0);
+  });
+
+  // Each request breaks two rules; the answer is the earlier check's.
+  it.each([
+    [
+      'unknown trigger before everything',
+      { path: '/hooks/x/y', headers: { 'content-type': 'application/xml' } },
+      {},
+      404,
+    ],
+    [
+      'suspended before content type',
+      { headers: { 'content-type': 'application/xml' } },
+      { suspended: true },
+      403,
+    ],
+    [
+      'size before content type',
+      { body: 'x'.repeat(200), headers: { 'content-type': 'application/xml' } },
+      { maxBodyBytes: 100 },
+      413,
+    ],
+    [
+      'content type before verification',
+      { headers: { 'content-type': 'application/xml', authorization: 'Bearer x' } },
+      {},
+      415,
+    ],
+    ['verification before parsing', { body: '{nope', headers: { authorization: 'Bearer x' } }, {}, 401],
+    [
+      'parsing before the filter',
+      { body: '{nope' },
+      { filter: { fields: [{ path: 'ref', values: ['x'] }] } },
+      400,
+    ],
+    [
+      'the filter before the schema',
+      { body: '{"ref":"dev"}' },
+      {
+        filter: { fields: [{ path: 'ref', values: ['main'] }] },
+        workflow: { spec: { inputSchema: { required: ['nope'] } } },
+      },
+      202,
+    ],
+  ] as const)('order: %s', async (_, request, overrides, status) => {
+    const { app } = setup(overrides as Overrides);
+    expect((await post(app, request as Post)).statusCode).toBe(status);
+  });
+
+  it('rate limit before size and content type, so floods are refused from the headers alone', async () => {
+    const { app } = setup({ rateLimit: { requests: 1, periodSeconds: 60 }, maxBodyBytes: 10 });
+    expect((await post(app, { body: '{}' })).statusCode).toBe(202);
+    expect(
+      (await post(app, { body: 'x'.repeat(100), headers: { 'content-type': 'application/xml' } })).statusCode,
+    ).toBe(429);
+  });
+
+  it('409 when the workflow forbids concurrent runs and one is active', async () => {
+    const { app } = setup({ workflow: { spec: { concurrencyPolicy: 'Forbid' } } });
+    const first = await post(app);
+    expect(first.statusCode).toBe(202);
+    const res = await post(app);
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ error: { code: 'run_active' }, activeRun: first.json().run });
+  });
+
+  it('503 with Retry-After when the API server is unavailable', async () => {
+    const { app, launcher } = setup();
+    launcher.failNext = new ApiUnavailableError('connect ECONNREFUSED 10.0.0.1:6443');
+    const res = await post(app);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json().error.code).toBe('api_unavailable');
+    expect(res.body).not.toContain('ECONNREFUSED');
+  });
+
+  it('413 when the mapped input is too large for a run', async () => {
+    const { app, launcher } = setup();
+    launcher.failNext = new InputTooLargeError('input is 1048577 bytes');
+    const res = await post(app);
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe('payload_too_large');
+  });
+
+  it("500 without the error's text for a rejected Job or any other failure", async () => {
+    const { app, launcher } = setup();
+    for (const error of [new JobRejectedError('Job.batch is invalid: x'), new Error(`leaked ${TOKEN}`)]) {
+      launcher.failNext = error;
+      const res = await post(app);
+      expect(res.statusCode).toBe(500);
+      expect(res.json().error.code).toBe('internal_error');
+      expect(res.body).not.toContain(error.message);
+    }
+  });
+});
+
+describe('verification', () => {
+  it('401 for a missing or wrong bearer token, with WWW-Authenticate', async () => {
+    const { app, launcher, registry } = setup();
+    const missing = await post(app, { headers: { authorization: '' } });
+    const wrong = await post(app, { headers: { authorization: `Bearer ${TOKEN}x` } });
+    for (const res of [missing, wrong]) {
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error.code).toBe('unauthorized');
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer /);
+    }
+    expect(missing.json().error.message).toContain('missing_token');
+    expect(wrong.json().error.message).toContain('invalid_token');
+    expect(launcher.runs.size).toBe(0);
+    const failures = { trigger: 'team-a/deploy', reason: 'invalid_token' };
+    expect(await sample(registry, 'hookgate_ingress_verification_failures_total', failures)).toBe(1);
+  });
+
+  it('accepts a GitHub delivery signed for real, over the exact bytes received', async () => {
+    const { app, launcher } = setup({ auth: { signature: GITHUB } });
+    // Spacing and escapes a re-serialised body would lose.
+    const body = '{ "ref" : "refs/heads/main",\n  "note": "Zo\\u00eb’s fix" }';
+    const res = await post(app, { body, headers: { authorization: '', ...githubHeaders(body, 'gh-1') } });
+    expect(res.statusCode).toBe(202);
+    expect(res.json().deliveryId).toBe('gh-1');
+    expect(launcher.deliveries[0]!.input).toMatchObject({ ref: 'refs/heads/main', note: 'Zoë’s fix' });
+  });
+
+  it('401 for a signature over other bytes, or a token without the required signature', async () => {
+    const both = { tokens: [{ value: TOKEN }], signature: GITHUB };
+    const { app, registry } = setup({ auth: both });
+    const signed = githubHeaders('{"ref":"main"}');
+    const tampered = await post(app, { body: '{"ref":"main" }', headers: signed });
+    const tokenOnly = await post(app, { body: '{"ref":"main"}' });
+    const signatureOnly = await post(app, {
+      body: '{"ref":"main"}',
+      headers: { ...signed, authorization: '' },
+    });
+    expect([tampered.statusCode, tokenOnly.statusCode, signatureOnly.statusCode]).toEqual([401, 401, 401]);
+    expect(
+      await sample(registry, 'hookgate_ingress_verification_failures_total', { reason: 'invalid_signature' }),
+    ).toBe(1);
+    expect(
+      await sample(registry, 'hookgate_ingress_verification_failures_total', { reason: 'missing_signature' }),
+    ).toBe(1);
+    expect((await post(app, { body: '{"ref":"main"}', headers: signed })).statusCode).toBe(202);
+  });
+
+  it('never echoes the token, secret, signature or payload in an answer', async () => {
+    const { app, launcher } = setup({ auth: { tokens: [{ value: TOKEN }], signature: GITHUB } });
+    const body = '{"card":"4242-4242-4242-4242"}';
+    const signature = githubHeaders(body)['X-Hub-Signature-256']!;
+    const answers = [
+      await post(app, { body, headers: { 'x-hub-signature-256': signature, authorization: 'Bearer wrong' } }),
+      await post(app, { body: `${body} `, headers: { 'x-hub-signature-256': signature } }),
+      await post(app, { body: '{"card":', headers: githubHeaders('{"card":') }),
+    ];
+    launcher.failNext = new Error(`${TOKEN} ${SECRET}`);
+    answers.push(await post(app, { body, headers: githubHeaders(body) }));
+    expect(answers.map((a) => a.statusCode)).toEqual([401, 401, 400, 500]);
+    for (const a of answers) {
+      for (const secret of [TOKEN, SECRET, signature, signature.slice(7), '4242', 'card']) {
+        expect(a.body).not.toContain(secret);
+        expect(JSON.stringify(a.headers)).not.toContain(secret);
+      }
+    }
+  });
+
+  it('records the use of each verified delivery, and only those', async () => {
+    const { app, used, route } = setup();
+    await post(app, { headers: { authorization: 'Bearer nope' } });
+    await post(app, { body: '{nope' }); // verified, then malformed: still a use of the trigger
+    await post(app);
+    expect(used).toEqual([route, route]);
+  });
+});
+
+describe('bodies', () => {
+  it('413 from Content-Length over the trigger limit, before reading the body', async () => {
+    const { app } = setup({ maxBodyBytes: 100 });
+    expect((await post(app, { body: `"${'x'.repeat(98)}"` })).statusCode).toBe(202); // exactly 100 bytes
+    const res = await post(app, { body: `"${'x'.repeat(99)}"` });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe('payload_too_large');
+  });
+
+  it('413 for a chunked body over the trigger limit', async () => {
+    const { app } = setup({ maxBodyBytes: 100 });
+    const res = await post(app, { body: Readable.from([Buffer.from(`"${'x'.repeat(200)}"`)]) });
+    expect(res.statusCode).toBe(413);
+  });
+
+  it('413 with our error body for a chunked body over the 1 MiB cap', async () => {
+    const { app } = setup();
+    const res = await post(app, { body: Readable.from([Buffer.alloc(1_048_577, 0x20)]) });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe('payload_too_large');
+  });
+
+  it.each([
+    ['application/xml', '<a/>'],
+    ['multipart/form-data; boundary=x', '--x--'],
+    ['text/html', '{}'],
+  ])('415 for %s', async (type, body) => {
+    const { app } = setup();
+    const res = await post(app, { body, headers: { 'content-type': type } });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error.code).toBe('unsupported_media_type');
+  });
+
+  it('415 for a body without a content type; an empty body without one is an empty payload', async () => {
+    const { app, launcher } = setup({ input: { query: false } });
+    const noType = (payload?: string) =>
+      app.inject({ method: 'POST', url: PATH, headers: BEARER, ...(payload ? { payload } : {}) });
+    expect((await noType('{"a":1}')).statusCode).toBe(415);
+    expect((await noType()).statusCode).toBe(202);
+    expect(launcher.deliveries[0]!.input).toEqual({});
+  });
+
+  it('400 for malformed JSON', async () => {
+    const { app } = setup();
+    const res = await post(app, { body: '{"ref":' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('malformed_body');
+  });
+
+  it.each([
+    ['application/vnd.github+json', '{"a":1}', { a: 1 }],
+    ['text/plain; charset=UTF-8', '{"Type":"Notification"}', { Type: 'Notification' }],
+    [
+      'application/x-www-form-urlencoded',
+      'command=%2Fdeploy&text=prod',
+      { command: '/deploy', text: 'prod' },
+    ],
+    [
+      'application/x-www-form-urlencoded',
+      `payload=${encodeURIComponent('{"type":"block_actions"}')}`,
+      { type: 'block_actions' },
+    ],
+    ['application/json', '[1,2]', { payload: [1, 2] }],
+    ['application/json', '"hi"', { payload: 'hi' }],
+  ])('reads %s %s', async (type, body, input) => {
+    const { app, launcher } = setup({ input: { query: false } });
+    expect((await post(app, { body, headers: { 'content-type': type } })).statusCode).toBe(202);
+    expect(launcher.deliveries[0]!.input).toEqual(input);
+  });
+
+  it('400 for text/plain that is not JSON', async () => {
+    const { app } = setup();
+    expect((await post(app, { body: 'hello', headers: { 'content-type': 'text/plain' } })).statusCode).toBe(
+      400,
+    );
+  });
+});
+
+describe('input', () => {
+  it('maps defaults, payload, _query and chosen headers into the run input', async () => {
+    const { app, launcher } = setup({
+      input: { defaults: { env: 'staging', team: 'a' }, headers: ['X-Request-Id', 'Authorization'] },
+    });
+    const res = await post(app, {
+      path: `${PATH}?dry=1&tag=a&tag=b`,
+      body: '{"env":"prod"}',
+      headers: { 'x-request-id': 'r-9' },
+    });
+    expect(res.statusCode).toBe(202);
+    expect(launcher.deliveries[0]!.input).toEqual({
+      env: 'prod',
+      team: 'a',
+      _query: { dry: '1', tag: ['a', 'b'] },
+      _headers: { 'x-request-id': 'r-9' },
+    });
+  });
+
+  it('202 with no run when the filter does not match', async () => {
+    const { app, launcher, registry } = setup({
+      filter: { headers: { 'X-Event': ['push'] }, fields: [{ path: 'ref', values: ['main'] }] },
+    });
+    const res = await post(app, { body: '{"ref":"dev"}', headers: { 'x-event': 'push' } });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ accepted: true, run: null, filtered: true });
+    expect(launcher.runs.size).toBe(0);
+    expect(await sample(registry, 'hookgate_ingress_requests_total', { outcome: 'filtered' })).toBe(1);
+    expect((await post(app, { body: '{"ref":"main"}', headers: { 'x-event': 'push' } })).json().run).toEqual(
+      expect.any(String),
+    );
+  });
+
+  it("422 when the input fails the workflow's inputSchema", async () => {
+    const inputSchema = {
+      type: 'object',
+      required: ['ref'],
+      properties: { ref: { type: 'string', minLength: 3 } },
+    };
+    const { app, launcher } = setup({ workflow: { spec: { inputSchema } } });
+    const res = await post(app, { body: '{"ref":"x"}' });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toEqual({
+      code: 'invalid_input',
+      message: "input does not match the workflow's inputSchema: /ref must NOT have fewer than 3 characters",
+    });
+    expect(launcher.runs.size).toBe(0);
+    expect((await post(app, { body: '{"ref":"main"}' })).statusCode).toBe(202);
+  });
+
+  it('takes the delivery id from the trigger, the scheme, Idempotency-Key, or makes one', async () => {
+    const byField = setup({ idempotency: { field: 'event.id' } });
+    expect((await post(byField.app, { body: '{"event":{"id":"evt_1"}}' })).json().deliveryId).toBe('evt_1');
+
+    const byScheme = setup({ auth: { signature: GITHUB } });
+    const body = '{}';
+    expect((await post(byScheme.app, { body, headers: githubHeaders(body, 'gh-7') })).json().deliveryId).toBe(
+      'gh-7',
+    );
+
+    const byKey = setup();
+    expect((await post(byKey.app, { headers: { 'idempotency-key': 'k-1' } })).json().deliveryId).toBe('k-1');
+
+    const random = setup();
+    const [a, b] = [(await post(random.app)).json(), (await post(random.app)).json()];
+    expect(a.deliveryId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a.run).not.toBe(b.run);
+  });
+
+  it('400 for a delivery id longer than 1024 characters', async () => {
+    const { app } = setup();
+    expect((await post(app, { headers: { 'idempotency-key': 'k'.repeat(1025) } })).statusCode).toBe(400);
+  });
+
+  it("answers Slack's url_verification challenge once signed, starting nothing", async () => {
+    const slack = { scheme: 'slack' as const, secrets: [{ value: SECRET }] };
+    const { app, launcher } = setup({ auth: { signature: slack } });
+    const body =
+      '{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}';
+    const signed = sign(slack, SECRET, Buffer.from(body), NOW);
+    const res = await post(app, { body, headers: { ...signed, authorization: '' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
+    expect(launcher.runs.size).toBe(0);
+    expect((await post(app, { body, headers: { authorization: '' } })).statusCode).toBe(401);
+  });
+});
+
+describe('duplicates and responses', () => {
+  it('200 with the same run and duplicate: true for a repeated delivery, starting nothing', async () => {
+    const { app, launcher, registry } = setup();
+    const first = await post(app, { headers: { 'idempotency-key': 'same' } });
+    const again = await post(app, { headers: { 'idempotency-key': 'same' } });
+    expect(first.statusCode).toBe(202);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ run: first.json().run, duplicate: true });
+    expect(launcher.runs.size).toBe(1);
+    const trigger = { trigger: 'team-a/deploy' };
+    expect(await sample(registry, 'hookgate_ingress_runs_started_total', trigger)).toBe(1);
+    expect(await sample(registry, 'hookgate_ingress_duplicates_total', trigger)).toBe(1);
+    expect(
+      await sample(registry, 'hookgate_ingress_requests_total', { ...trigger, outcome: 'duplicate' }),
+    ).toBe(1);
+  });
+
+  it("uses the trigger's status code and headers, keeping 200 for duplicates and HTTP framing intact", async () => {
+    const { app } = setup({
+      response: { statusCode: 201, headers: { 'X-Run-Source': 'hookgate', 'Content-Length': '1' } },
+    });
+    const first = await post(app, { headers: { 'idempotency-key': 'x' } });
+    expect(first.statusCode).toBe(201);
+    expect(first.headers['x-run-source']).toBe('hookgate');
+    expect(first.json().run).toEqual(expect.any(String)); // Content-Length was not taken from the route
+    const again = await post(app, { headers: { 'idempotency-key': 'x' } });
+    expect(again.statusCode).toBe(200);
+    expect(again.headers['x-run-source']).toBe('hookgate');
+  });
+});
+
+describe('wait mode', () => {
+  const wait = { response: { mode: 'wait' as const, timeoutSeconds: 1 } };
+
+  it("200 with the run's result, exit code and termination message", async () => {
+    const { app, launcher } = setup(wait);
+    launcher.autoFinish = { result: 'Succeeded', exitCode: 0, message: 'deployed v2' };
+    const res = await post(app);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      run: expect.any(String),
+      result: 'Succeeded',
+      exitCode: 0,
+      output: 'deployed v2',
+    });
+  });
+
+  it('200 with result Failed for a failed run: the delivery itself was accepted', async () => {
+    const { app, launcher } = setup(wait);
+    launcher.autoFinish = { result: 'Failed', exitCode: 3, message: 'boom' };
+    const res = await post(app);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ result: 'Failed', exitCode: 3, output: 'boom' });
+  });
+
+  it('a run finishing while the sender waits', async () => {
+    const { app, launcher } = setup(wait);
+    const pending = post(app, { headers: { 'idempotency-key': 'w' } });
+    await new Promise((r) => setTimeout(r, 50));
+    const [run] = [...launcher.runs.keys()];
+    launcher.finish(run!, { result: 'Succeeded', exitCode: 0 });
+    expect((await pending).json()).toMatchObject({ run, result: 'Succeeded' });
+  });
+
+  it('504 with the run id at the timeout', async () => {
+    const { app, launcher, registry } = setup(wait);
+    const res = await post(app);
+    expect(res.statusCode).toBe(504);
+    const [run] = [...launcher.runs.keys()];
+    expect(res.json()).toEqual({ error: { code: 'run_timeout', message: expect.any(String) }, run });
+    expect(await sample(registry, 'hookgate_ingress_requests_total', { outcome: 'run_timeout' })).toBe(1);
+  });
+});
+
+describe('rate limits and client addresses', () => {
+  const limited = { rateLimit: { requests: 2, periodSeconds: 60 } };
+
+  it('429 with Retry-After and RateLimit headers past the limit, until the window ends', async () => {
+    const { app, registry, advance, launcher } = setup(limited);
+    const [a, b] = [await post(app), await post(app)];
+    expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
+    expect(a.headers).toMatchObject({
+      'ratelimit-limit': '2',
+      'ratelimit-remaining': '1',
+      'ratelimit-reset': '60',
+    });
+    advance(20_000);
+    const refused = await post(app);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error.code).toBe('rate_limited');
+    expect(refused.headers).toMatchObject({
+      'retry-after': '40',
+      'ratelimit-limit': '2',
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': '40',
+    });
+    expect(launcher.runs.size).toBe(2);
+    expect(await sample(registry, 'hookgate_ingress_rate_limited_total', { trigger: 'team-a/deploy' })).toBe(
+      1,
+    );
+    advance(40_000);
+    expect((await post(app)).statusCode).toBe(202);
+  });
+
+  it('limits per client address; a spoofed X-Forwarded-For from an untrusted peer changes nothing', async () => {
+    const { app } = setup(limited);
+    const from = (remoteAddress: string, xff?: string) =>
+      post(app, { remoteAddress, headers: xff ? { 'x-forwarded-for': xff } : {} });
+    expect((await from('203.0.113.1', '1.1.1.1')).statusCode).toBe(202);
+    expect((await from('203.0.113.1', '2.2.2.2')).statusCode).toBe(202);
+    expect((await from('203.0.113.1', '3.3.3.3')).statusCode).toBe(429);
+    expect((await from('203.0.113.2')).statusCode).toBe(202); // another client has its own budget
+  });
+
+  it('behind a trusted proxy, the client is the right-most untrusted X-Forwarded-For entry', async () => {
+    const { app } = setup(limited, { trustedProxies: ['10.0.0.0/8'] });
+    const via = (xff: string) =>
+      post(app, { remoteAddress: '10.0.0.5', headers: { 'x-forwarded-for': xff } });
+    // Same client behind the proxy, whatever it puts on the left of the header.
+    expect((await via('6.6.6.6, 198.51.100.1')).statusCode).toBe(202);
+    expect((await via('7.7.7.7, 198.51.100.1')).statusCode).toBe(202);
+    expect((await via('198.51.100.1, 10.0.0.9')).statusCode).toBe(429);
+    // A different client through the same proxy is not limited by the first.
+    expect((await via('198.51.100.2')).statusCode).toBe(202);
+  });
+});
+
+describe('metrics', () => {
+  const seriesCount = async (registry: Registry) =>
+    (await registry.metrics()).split('\n').filter((l) => l && !l.startsWith('#')).length;
+
+  it('1000 random unknown paths add no series and no label from the path', async () => {
+    const { app, registry } = setup();
+    await post(app, { path: '/hooks/warm/up' });
+    await app.inject('/warm-up');
+    const before = await seriesCount(registry);
+    for (let i = 0; i < 1000; i++) {
+      const r = Math.random().toString(36).slice(2);
+      await post(app, {
+        path: i % 2 ? `/hooks/${r}/${r}` : `/${r}`,
+        headers: { authorization: `Bearer ${r}` },
+      });
+    }
+    expect(await seriesCount(registry)).toBe(before);
+    expect(
+      await sample(registry, 'hookgate_ingress_requests_total', { trigger: 'unknown', outcome: 'not_found' }),
+    ).toBe(1002);
+    expect(await registry.metrics()).not.toMatch(/warm|hooks\//);
+  });
+
+  it('labels known triggers by namespace/name and outcome, and times requests in seconds', async () => {
+    const { app, registry } = setup();
+    await post(app);
+    await post(app, { headers: { authorization: 'Bearer x' } });
+    const trigger = 'team-a/deploy';
+    expect(await sample(registry, 'hookgate_ingress_requests_total', { trigger, outcome: 'accepted' })).toBe(
+      1,
+    );
+    expect(
+      await sample(registry, 'hookgate_ingress_requests_total', { trigger, outcome: 'unauthorized' }),
+    ).toBe(1);
+    const text = await registry.metrics();
+    expect(text).toMatch(/hookgate_ingress_request_duration_seconds_count\{outcome="accepted"\} 1/);
+    expect(text).not.toMatch(/_milliseconds/);
+  });
+});
+
+describe('request log', () => {
+  it('one line per request with trigger, outcome, status, run and duration; probes are not logged', async () => {
+    const { app, logs } = setup();
+    const run = (await post(app)).json().run;
+    await post(app, { path: '/hooks/team-a/nope' });
+    await app.inject('/healthz');
+    await app.inject('/readyz');
+    expect(logs).toEqual([
+      expect.objectContaining({
+        trigger: 'team-a/deploy',
+        outcome: 'accepted',
+        status: 202,
+        run,
+        durationMs: expect.any(Number),
+      }),
+      expect.objectContaining({ outcome: 'not_found', status: 404 }),
+    ]);
+    expect(logs[1]).not.toHaveProperty('trigger');
+  });
+
+  it('never logs a header value, token, signature, query or payload', async () => {
+    const { app, logText, launcher } = setup({ auth: { tokens: [{ value: TOKEN }], signature: GITHUB } });
+    const body = '{"card":"4242-4242-4242-4242"}';
+    const signature = githubHeaders(body)['X-Hub-Signature-256']!;
+    const headers = {
+      ...githubHeaders(body),
+      'x-custom': 'header-value-marker',
+      'user-agent': 'agent-marker',
+    };
+    await post(app, { body, headers, path: `${PATH}?token=query-marker` });
+    await post(app, { body, headers: { ...headers, authorization: 'Bearer wrong-token-marker' } });
+    launcher.failNext = new Error('launch failed');
+    await post(app, { body, headers });
+    await post(app, { body: '{"card":', headers: githubHeaders('{"card":') });
+    const all = logText.join('\n');
+    expect(logText.length).toBeGreaterThanOrEqual(4);
+    for (const secret of [TOKEN, SECRET, signature.slice(7), '4242', 'marker'])
+      expect(all).not.toContain(secret);
+  });
+});

@@ -1,0 +1,52 @@
+import { BlockList, isIP } from 'node:net';
+
+/** Parses CIDRs ("10.0.0.0/8", "fd00::/8") or single addresses; throws on anything else. */
+export function trustedProxies(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of cidrs) {
+    const [address = '', bits, ...rest] = entry.trim().split('/');
+    const family = isIP(address);
+    const max = family === 4 ? 32 : 128;
+    const prefix = bits === undefined ? max : Number(bits);
+    if (!family || rest.length > 0 || !/^\d{1,3}$/.test(bits ?? String(max)) || prefix > max) {
+      throw new Error(`invalid trusted proxy "${entry}" (use an address or a CIDR such as 10.0.0.0/8)`);
+    }
+    list.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list;
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`, so one client has one rate-limit key whatever the socket family. */
+function normalize(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? mapped[1]! : address;
+}
+
+const isTrusted = (list: BlockList, address: string) => {
+  const family = isIP(address);
+  return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+};
+
+/**
+ * The client's address: the socket's, unless the socket belongs to a trusted proxy; then walk
+ * `X-Forwarded-For` from the right (each proxy appends the address it saw) and take the first
+ * entry that is not itself a trusted proxy. Entries left of that one were written by the client
+ * and are ignored, so a spoofed header from the internet changes nothing.
+ */
+export function clientIp(
+  socketAddress: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trusted: BlockList,
+): string {
+  let ip = normalize(socketAddress ?? '');
+  if (!isTrusted(trusted, ip) || forwardedFor === undefined) return ip;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = normalize(hops[i]!.trim());
+    // A trusted proxy never writes garbage; if one did, keep the last address we can vouch for.
+    if (isIP(hop) === 0) return ip;
+    ip = hop;
+    if (!isTrusted(trusted, ip)) return ip;
+  }
+  return ip;
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadIngressConfig } from './config.ts';
+
+describe('loadIngressConfig', () => {
+  it('has defaults for everything; the namespace comes from the pod', () => {
+    expect(loadIngressConfig([], { POD_NAMESPACE: 'hooks' })).toEqual({
+      namespace: 'hooks',
+      address: '0.0.0.0',
+      port: 8080,
+      metricsPort: 9090,
+      trustedProxies: [],
+      logLevel: 'info',
+      requestTimeout: 30_000,
+      keepAliveTimeout: 72_000,
+      shutdownTimeout: 25_000,
+      maxHeaderBytes: 16_384,
+    });
+    expect(loadIngressConfig([], {}).namespace).toBe('hookgate-system');
+  });
+
+  it('reads the environment the chart sets, and flags over it', () => {
+    const env = {
+      HOOKGATE_NAMESPACE: 'hookgate-system',
+      HOOKGATE_PORT: '8080',
+      HOOKGATE_METRICS_PORT: '0',
+      HOOKGATE_LOG_LEVEL: 'debug',
+      HOOKGATE_TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8',
+    };
+    const config = loadIngressConfig(['--port=9000', '--shutdown-timeout', '1m30s'], env);
+    expect(config).toMatchObject({
+      namespace: 'hookgate-system',
+      port: 9000,
+      metricsPort: 0,
+      logLevel: 'debug',
+      trustedProxies: ['10.0.0.0/8', 'fd00::/8'],
+      shutdownTimeout: 90_000,
+    });
+  });
+
+  it('names every bad value by flag and variable', () => {
+    const bad = () =>
+      loadIngressConfig(['--port=x', '--trusted-proxies=10.0.0.0/40', '--request-timeout=soon'], {});
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(/--port \(HOOKGATE_PORT\)/);
+    expect(bad).toThrow(
+      /--trusted-proxies \(HOOKGATE_TRUSTED_PROXIES\): invalid trusted proxy "10.0.0.0\/40"/,
+    );
+    expect(bad).toThrow(/--request-timeout \(HOOKGATE_REQUEST_TIMEOUT\)/);
+    expect(() => loadIngressConfig(['--nope=1'], {})).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import { type Route, RouteSchema, routePath } from '../../operator/api/v1alpha1/index.ts';
+import {
+  type Delivery,
+  type Launcher,
+  type LaunchResult,
+  type RouteTable,
+  RunActiveError,
+  type RunOutcome,
+} from '../types.ts';
+
+// In-memory stand-ins for the ingress's dependencies, for tests of the HTTP layer. They implement
+// the interfaces in ../types.ts; nothing here mocks a Kubernetes client.
+
+export const TOKEN = 'hgt_test-token-0123456789abcdefghijklmnopqrstuv';
+export const SECRET = 'whsec_dGVzdC1zaWduaW5nLXNlY3JldC0wMTIzNDU2Nzg5YWI=';
+
+type RouteFields = z.input<typeof RouteSchema>;
+type RouteInput = Omit<Partial<RouteFields>, 'workflow'> & {
+  workflow?: { name?: string; uid?: string; spec?: Partial<RouteFields['workflow']['spec']> };
+};
+
+/** A valid Route (through the API's own schema, so defaults apply): bearer token, no signature. */
+export function testRoute(overrides: RouteInput = {}): Route {
+  const namespace = overrides.namespace ?? 'team-a';
+  const name = overrides.name ?? 'deploy';
+  const { workflow, ...rest } = overrides;
+  return RouteSchema.parse({
+    namespace,
+    name,
+    uid: `uid-${namespace}-${name}`,
+    generation: 1,
+    path: routePath(namespace, name),
+    suspended: false,
+    auth: { tokens: [{ value: TOKEN }] },
+    rateLimit: { requests: 30, periodSeconds: 60 },
+    maxBodyBytes: 1_048_576,
+    input: {},
+    response: {},
+    ...rest,
+    workflow: {
+      name: 'build',
+      uid: `wf-${namespace}-build`,
+      ...workflow,
+      spec: { jobTemplate: { spec: { template: {} } }, ...workflow?.spec },
+    },
+  });
+}
+
+export class MemoryRoutes implements RouteTable {
+  private readonly byPath = new Map<string, Route>();
+
+  constructor(
+    routes: Route[] = [],
+    public ready = true,
+  ) {
+    for (const r of routes) this.set(r);
+  }
+
+  set(route: Route) {
+    this.byPath.set(route.path, route);
+  }
+
+  match(path: string): Route | undefined {
+    return this.byPath.get(path);
+  }
+}
+
+interface MemoryRun {
+  delivery: Delivery;
+  outcome?: RunOutcome;
+  waiters: ((o: RunOutcome) => void)[];
+}
+
+/**
+ * Runs live in a map keyed the way the real launcher names Jobs (trigger + delivery id), so a
+ * repeated delivery is a duplicate. `Forbid` workflows refuse a second active run.
+ */
+export class MemoryLauncher implements Launcher {
+  readonly runs = new Map<string, MemoryRun>();
+  /** Thrown by the next launch (and then cleared). */
+  failNext?: Error;
+  /** Finish every run as soon as it is launched with this outcome (wait-mode tests). */
+  autoFinish?: Omit<RunOutcome, 'run'>;
+
+  async launch(delivery: Delivery): Promise<LaunchResult> {
+    const error = this.failNext;
+    this.failNext = undefined;
+    if (error) throw error;
+    const { route } = delivery;
+    const hash = createHash('sha256').update(`${route.namespace}/${route.name}\n${delivery.deliveryId}`);
+    const run = `${route.name.slice(0, 40)}-${hash.digest('hex').slice(0, 16)}`;
+    if (this.runs.has(run)) return { run, duplicate: true };
+    if (route.workflow.spec.concurrencyPolicy === 'Forbid') {
+      for (const [name, r] of this.runs) {
+        if (!r.outcome && r.delivery.route.workflow.uid === route.workflow.uid)
+          throw new RunActiveError(name);
+      }
+    }
+    this.runs.set(run, { delivery, waiters: [] });
+    if (this.autoFinish) this.finish(run, this.autoFinish);
+    return { run, duplicate: false };
+  }
+
+  finish(run: string, outcome: Omit<RunOutcome, 'run'>) {
+    const r = this.runs.get(run);
+    if (!r) throw new Error(`no run ${run}`);
+    r.outcome = { run, ...outcome };
+    for (const w of r.waiters.splice(0)) w(r.outcome);
+  }
+
+  async wait(_route: Route, run: string, timeoutMs: number): Promise<RunOutcome | undefined> {
+    const r = this.runs.get(run);
+    if (!r) throw new Error(`no run ${run}`);
+    if (r.outcome) return r.outcome;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      r.waiters.push((o) => {
+        clearTimeout(timer);
+        resolve(o);
+      });
+    });
+  }
+
+  get deliveries(): Delivery[] {
+    return [...this.runs.values()].map((r) => r.delivery);
+  }
+}

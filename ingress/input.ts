@@ -1,0 +1,219 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { Route } from '../operator/api/v1alpha1/index.ts';
+
+// What a webhook body becomes: parsing by content type, the input mapping, the filter, the
+// delivery id and the workflow's inputSchema check. Pure except for the schema cache.
+
+export type BodyKind = 'json' | 'form';
+
+/**
+ * JSON (`application/json`, `application/*+json`) and forms (`application/x-www-form-urlencoded`:
+ * Slack slash commands and interactivity, HTML forms). `text/plain` is read as JSON because some
+ * senders (AWS SNS, hand-written scripts) post JSON under it; a text/plain body that is not JSON is
+ * answered 400 like any malformed JSON. Anything else is not accepted (415).
+ */
+export function bodyKind(contentType: string | undefined): BodyKind | undefined {
+  const media = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (!media) return undefined;
+  if (media === 'application/x-www-form-urlencoded') return 'form';
+  if (media === 'text/plain' || /^application\/([\w.-]+\+)?json$/.test(media)) return 'json';
+  return undefined;
+}
+
+export class MalformedBodyError extends Error {}
+
+/** An empty body is an empty object (a bare POST is a valid delivery), whatever the content type. */
+export function parseBody(kind: BodyKind | undefined, raw: Buffer | undefined): unknown {
+  if (!raw || raw.length === 0) return {};
+  const text = raw.toString('utf8');
+  if (kind === 'form') return parseForm(text);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MalformedBodyError('the body is not valid JSON');
+  }
+}
+
+/**
+ * Form fields become an object (a repeated field becomes an array of its values). Slack's
+ * interactivity posts one field, `payload`, holding JSON: that JSON is the payload.
+ */
+function parseForm(text: string): unknown {
+  const form: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    const seen = form[key];
+    form[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  const keys = Object.keys(form);
+  if (keys.length === 1 && keys[0] === 'payload' && typeof form.payload === 'string') {
+    try {
+      return JSON.parse(form.payload);
+    } catch {
+      throw new MalformedBodyError('the form field "payload" is not valid JSON');
+    }
+  }
+  return form;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Dot path ("pull_request.base.ref", "commits.0.id") into own properties only. */
+export function fieldAt(payload: unknown, path: string): unknown {
+  let value = payload;
+  for (const key of path.split('.')) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** Field values compare as strings; only scalars can match (an object is never "equal"). */
+const scalarText = (v: unknown) =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+
+const headerText = (headers: IncomingHttpHeaders, name: string) => {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+};
+
+/** True when the delivery passes `route.filter` (every header and field equals one of its values). */
+export function matchesFilter(
+  filter: Route['filter'],
+  payload: unknown,
+  headers: IncomingHttpHeaders,
+): boolean {
+  for (const [name, values] of Object.entries(filter?.headers ?? {})) {
+    const value = headerText(headers, name);
+    if (value === undefined || !values.includes(value)) return false;
+  }
+  for (const { path, values } of filter?.fields ?? []) {
+    const value = scalarText(fieldAt(payload, path));
+    if (value === undefined || !values.includes(value)) return false;
+  }
+  return true;
+}
+
+/**
+ * Headers that carry credentials are never copied into the input, even when listed: the input
+ * lands in a Secret the workflow's pods read, and credentials have no business there.
+ */
+function credentialHeaders(route: Route): Set<string> {
+  const names = new Set(['authorization', 'proxy-authorization', 'cookie']);
+  const signature = route.auth.signature;
+  if (signature?.scheme === 'shared-secret')
+    names.add((signature.header ?? 'X-Webhook-Secret').toLowerCase());
+  return names;
+}
+
+/**
+ * `{ ...defaults, ...payload, _query, _headers }`. A payload that is not an object (an array, a
+ * string, a number) cannot be spread, so it goes under the key `payload`. `_query` is present
+ * (possibly empty) whenever `input.query` is on; `_headers` whenever headers are listed, with
+ * lower-case names and only the headers that were sent.
+ */
+export function mapInput(
+  route: Route,
+  payload: unknown,
+  query: Record<string, unknown>,
+  headers: IncomingHttpHeaders,
+): Record<string, unknown> {
+  const input: Record<string, unknown> = {
+    ...route.input.defaults,
+    ...(isObject(payload) ? payload : { payload }),
+  };
+  if (route.input.query) input._query = { ...query };
+  if (route.input.headers?.length) {
+    const skip = credentialHeaders(route);
+    const chosen: Record<string, string> = {};
+    for (const name of route.input.headers) {
+      const key = name.toLowerCase();
+      const value = headerText(headers, key);
+      if (value !== undefined && !skip.has(key)) chosen[key] = value;
+    }
+    input._headers = chosen;
+  }
+  return input;
+}
+
+/** Longer ids are refused (400): they end up in an annotation and would only be noise. */
+export const MAX_DELIVERY_ID = 1024;
+
+/**
+ * The delivery id: from `source` (the trigger's `idempotency` or its scheme's default), else an
+ * `Idempotency-Key` header, else undefined (the caller makes a random one: every delivery is new).
+ */
+export function deliveryIdOf(
+  source: { header?: string; field?: string } | undefined,
+  payload: unknown,
+  headers: IncomingHttpHeaders,
+): string | undefined {
+  const fromSource = source?.header
+    ? headerText(headers, source.header)
+    : source?.field
+      ? scalarText(fieldAt(payload, source.field))
+      : undefined;
+  const id = (fromSource ?? headerText(headers, 'idempotency-key'))?.trim();
+  return id || undefined;
+}
+
+const addFormats = addFormatsModule.default;
+
+/**
+ * Compiled `inputSchema`s, at most `max`, least recently used evicted. Keyed by workflow uid and
+ * the schema text: the route carries no workflow generation, and a changed schema must not reuse
+ * the old validator. Schemas never see each other (`addUsedSchema: false`): two workflows may use
+ * the same `$id`, and one tenant's schema cannot `$ref` another's. Draft 2020-12 keywords; a
+ * `$schema` is not checked (`validateSchema: false`): checking schemas against their meta-schema is
+ * the operator's job, and compiling the meta-schemas would cost the first request half a second.
+ * Ajv is created on first use, so an ingress whose workflows have no schema never pays for it.
+ */
+export class InputSchemas {
+  #ajv?: Ajv2020;
+  readonly #cache = new Map<string, { schema: object; validate: ValidateFunction }>();
+
+  constructor(readonly max = 256) {}
+
+  /** Undefined when the input is valid (or there is no schema), else a short reason. */
+  check(workflow: Route['workflow'], input: unknown): string | undefined {
+    const schema = workflow.spec.inputSchema;
+    if (!schema) return undefined;
+    const validate = this.#validator(workflow.uid, schema);
+    if (validate(input)) return undefined;
+    const [first] = validate.errors ?? [];
+    return first ? `${first.instancePath || '/'} ${first.message ?? 'is invalid'}` : 'is invalid';
+  }
+
+  #validator(uid: string, schema: Record<string, unknown>): ValidateFunction {
+    const key = `${uid}\n${JSON.stringify(schema)}`;
+    const hit = this.#cache.get(key);
+    if (hit) {
+      this.#cache.delete(key);
+      this.#cache.set(key, hit);
+      return hit.validate;
+    }
+    if (!this.#ajv) {
+      this.#ajv = new Ajv2020({
+        strict: false,
+        allErrors: false,
+        addUsedSchema: false,
+        validateSchema: false,
+      });
+      addFormats(this.#ajv);
+    }
+    const validate = this.#ajv.compile(schema);
+    this.#cache.set(key, { schema, validate });
+    for (const [oldest, entry] of this.#cache) {
+      if (this.#cache.size <= this.max) break;
+      this.#cache.delete(oldest);
+      this.#ajv.removeSchema(entry.schema);
+    }
+    return validate;
+  }
+
+  get size() {
+    return this.#cache.size;
+  }
+}

@@ -1,0 +1,71 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ingressMetrics, metricsListener, triggerLabel } from './metrics.ts';
+
+const route = { namespace: 'team-a', name: 'deploy' };
+
+describe('ingressMetrics', () => {
+  it('is one set of collectors per registry, so the app and the launcher share it', () => {
+    const registry = new Registry();
+    expect(ingressMetrics(registry)).toBe(ingressMetrics(registry));
+    expect(ingressMetrics(new Registry())).not.toBe(ingressMetrics(registry));
+  });
+
+  it('records what the launcher reports: job creation time and finished runs by result', async () => {
+    const registry = new Registry();
+    const metrics = ingressMetrics(registry);
+    metrics.jobCreated(0.02);
+    metrics.runFinished(route, 'Succeeded', 12);
+    metrics.runFinished(route, 'Failed');
+    const text = await registry.metrics();
+    expect(text).toContain('hookgate_ingress_job_create_duration_seconds_count 1');
+    expect(text).toContain(
+      'hookgate_ingress_runs_finished_total{trigger="team-a/deploy",result="Succeeded"} 1',
+    );
+    expect(text).toContain('hookgate_ingress_runs_finished_total{trigger="team-a/deploy",result="Failed"} 1');
+    expect(text).toContain('hookgate_ingress_run_duration_seconds_count{result="Succeeded"} 1');
+    expect(text).not.toContain('hookgate_ingress_run_duration_seconds_count{result="Failed"}');
+  });
+
+  it('names every series with the prefix, counters with _total, durations in seconds', async () => {
+    const registry = new Registry();
+    ingressMetrics(registry);
+    const names = (await registry.getMetricsAsJSON()).map((m) => ({ name: m.name, type: String(m.type) }));
+    expect(names.length).toBe(9);
+    for (const { name, type } of names) {
+      expect(name).toMatch(/^hookgate_ingress_/);
+      if (type === 'counter') expect(name).toMatch(/_total$/);
+      if (type === 'histogram') expect(name).toMatch(/_seconds$/);
+    }
+  });
+
+  it('labels a missing route "unknown"', () => {
+    expect(triggerLabel(undefined)).toBe('unknown');
+    expect(triggerLabel(route)).toBe('team-a/deploy');
+  });
+});
+
+describe('metricsListener', () => {
+  let server: Server | undefined;
+  afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
+
+  async function serve(registry: Registry): Promise<string> {
+    server = createServer(metricsListener(registry));
+    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('serves the registry at /metrics in the exposition format, and nothing else', async () => {
+    const registry = new Registry();
+    ingressMetrics(registry).rateLimited(route);
+    const base = await serve(registry);
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(registry.contentType);
+    expect(await res.text()).toContain('hookgate_ingress_rate_limited_total{trigger="team-a/deploy"} 1');
+    expect((await fetch(`${base}/`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(404);
+  });
+});

@@ -1,0 +1,94 @@
+import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { Logger } from '../lib/log.ts';
+import { Labels, ROUTE_KEY, type Route, RouteSchema } from '../operator/api/v1alpha1/index.ts';
+import { Informer } from './run/informer.ts';
+import { makeClient, withSignal } from './run/kube.ts';
+import type { RouteTable } from './types.ts';
+
+/**
+ * The routes the operator publishes as Secrets (label `hookgate.io/route=true`) in the ingress's own
+ * namespace, indexed by path. Each change swaps in a new Route object and never edits one, so a
+ * request keeps the route it matched while the table moves on.
+ */
+export class RouteStore implements RouteTable {
+  private readonly byPath = new Map<string, { secret: string; route: Route }>();
+  private readonly pathOf = new Map<string, string>();
+  private readonly informer: Informer<V1Secret>;
+
+  constructor(
+    kc: KubeConfig,
+    readonly namespace: string,
+    private readonly log: Logger,
+  ) {
+    const core = makeClient(kc, CoreV1Api, 60_000);
+    const labelSelector = `${Labels.route}=true`;
+    this.informer = new Informer<V1Secret>(kc, {
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
+      labelSelector,
+      list: (signal) => core.listNamespacedSecret({ namespace, labelSelector }, withSignal(signal)),
+      log,
+      onUpsert: (s) => this.upsert(s),
+      onDelete: (s) => this.remove(s.metadata?.name ?? ''),
+    });
+  }
+
+  get ready(): boolean {
+    return this.informer.hasSynced;
+  }
+
+  /** Starts watching; resolves once the first list is loaded (the watch goes on in the background). */
+  start(): Promise<void> {
+    return this.informer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.informer.stop();
+  }
+
+  match(path: string): Route | undefined {
+    return this.byPath.get(path)?.route;
+  }
+
+  get size(): number {
+    return this.byPath.size;
+  }
+
+  private upsert(secret: V1Secret) {
+    const name = secret.metadata?.name ?? '';
+    const route = this.parse(name, secret.data?.[ROUTE_KEY]);
+    // An unusable update drops the old route too: serving stale credentials is worse than a 404.
+    this.remove(name);
+    if (!route) return;
+    this.byPath.set(route.path, { secret: name, route });
+    this.pathOf.set(name, route.path);
+  }
+
+  private remove(secret: string) {
+    const path = this.pathOf.get(secret);
+    if (path === undefined) return;
+    this.pathOf.delete(secret);
+    if (this.byPath.get(path)?.secret === secret) this.byPath.delete(path);
+  }
+
+  /** Logs what is wrong, never the content: a route holds credentials. */
+  private parse(secret: string, data: string | undefined): Route | undefined {
+    if (!data) {
+      this.log.error({ secret, key: ROUTE_KEY }, 'route Secret has no route, skipped');
+      return undefined;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(data, 'base64').toString('utf8'));
+    } catch {
+      this.log.error({ secret }, 'route is not JSON, skipped');
+      return undefined;
+    }
+    const parsed = RouteSchema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.code}`);
+      this.log.error({ secret, issues }, 'route does not match the schema, skipped');
+      return undefined;
+    }
+    return parsed.data;
+  }
+}

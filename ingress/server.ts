@@ -1,0 +1,141 @@
+import { createServer } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { loadKubeConfig } from '../lib/kube.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { buildApp } from './app.ts';
+import { ConfigError, type IngressConfig, loadIngressConfig, USAGE } from './http/config.ts';
+import { LastUsedRecorder } from './last-used.ts';
+import { ingressMetrics, metricsListener } from './metrics.ts';
+import { RouteStore } from './routes-store.ts';
+import { KubeLauncher } from './run/launcher.ts';
+import type { RouteTable } from './types.ts';
+
+/**
+ * Reads the configuration, builds the real dependencies, listens, and on SIGTERM/SIGINT stops
+ * accepting and lets in-flight requests finish (at most `--shutdown-timeout`) before exiting.
+ */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config: IngressConfig;
+  try {
+    config = loadIngressConfig(argv, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = createLogger('hookgate-ingress', config.logLevel);
+  const kc = loadKubeConfig(config.kubeconfig);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = ingressMetrics(registry);
+  const store = new RouteStore(kc, config.namespace, log.child({ component: 'routes' }));
+  // Runs started are counted by the app (it sees every launch); the launcher reports what only it sees.
+  const launcher = new KubeLauncher(
+    kc,
+    { onJobCreated: metrics.jobCreated, onRunFinished: metrics.runFinished },
+    log.child({ component: 'launcher' }),
+  );
+  const lastUsed = new LastUsedRecorder(kc, log.child({ component: 'last-used' }));
+  // Ready once both caches are loaded: routes to match, and Jobs for Forbid/Replace decisions.
+  const routes: RouteTable = {
+    get ready() {
+      return store.ready && launcher.ready;
+    },
+    match: (path) => store.match(path),
+  };
+
+  const app = buildApp(
+    {
+      routes,
+      launcher,
+      registry,
+      logger: log,
+      trustedProxies: config.trustedProxies,
+      recordUse: (route) => lastUsed.recordUse(route),
+    },
+    serverOptions(config),
+  );
+  const metricsServer = config.metricsPort ? createServer(metricsListener(registry)) : undefined;
+
+  lastUsed.start();
+  // Both resolve after their first list and retry on their own; readiness waits for them.
+  void store.start().then(() => {
+    if (store.ready) log.info({ routes: store.size }, 'routes loaded');
+  });
+  void launcher.start();
+  await app.listen({ host: config.address, port: config.port });
+  if (metricsServer) {
+    await new Promise<void>((done) => metricsServer.listen(config.metricsPort, config.address, done));
+  }
+  log.info({ port: config.port, metricsPort: config.metricsPort }, 'ingress listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining in-flight requests');
+    await drain(app, config.shutdownTimeout, log);
+    await Promise.allSettled([lastUsed.stop(), launcher.stop(), store.stop()]);
+    await new Promise((done) => (metricsServer ? metricsServer.close(done) : done(undefined)));
+    log.info('stopped');
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutdown(signal).then(
+        () => process.exit(0),
+        (err) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+/** Timeouts and caps of the webhook server. */
+export function serverOptions(
+  config: Pick<IngressConfig, 'requestTimeout' | 'keepAliveTimeout' | 'maxHeaderBytes'>,
+) {
+  return {
+    // Time to receive a whole request (headers and body): slow senders cannot hold sockets.
+    requestTimeout: config.requestTimeout,
+    keepAliveTimeout: config.keepAliveTimeout,
+    // Socket inactivity: longer than the longest wait-mode answer (300 s), during which the socket
+    // is legitimately quiet; slow request bodies are cut by requestTimeout instead.
+    connectionTimeout: 310_000,
+    http: {
+      maxHeaderSize: config.maxHeaderBytes,
+      headersTimeout: Math.min(config.requestTimeout, 10_000),
+      // How often Node enforces the two timeouts above (its default, 30 s, would double them).
+      connectionsCheckingInterval: Math.min(config.requestTimeout, 5_000),
+    },
+  };
+}
+
+/**
+ * Stops accepting, answers 503 on kept-alive sockets, closes idle ones and waits for in-flight
+ * requests; those still running after `timeoutMs` have their connections closed.
+ */
+export async function drain(app: FastifyInstance, timeoutMs: number, log: Logger): Promise<void> {
+  const deadline = setTimeout(() => {
+    log.warn('in-flight requests did not finish in time; closing their connections');
+    app.server.closeAllConnections();
+  }, timeoutMs);
+  deadline.unref();
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

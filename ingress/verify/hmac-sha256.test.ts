@@ -1,0 +1,129 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { type SignatureConfig, sign, type VerifyReason, verify } from './index.ts';
+
+const SECRET = 'whsec_c2VjcmV0LXNpZ25pbmcta2V5LWZvci1ob29rZ2F0ZS10ZXN0cw==';
+const NOW = Date.UTC(2025, 0, 1);
+const BODY = Buffer.from('{"event":"order_created","order_id":"12345","name":"Zoë"}');
+
+// Signed the way the reference senders do it (`openssl dgst -sha256 -hmac`, Python's hmac.new(secret.encode())).
+const digest = (secret: string, body: Buffer, encoding: 'hex' | 'base64' = 'hex') =>
+  createHmac('sha256', secret).update(body).digest(encoding);
+
+const check = (sig: Partial<SignatureConfig>, headers: Record<string, string>, body = BODY) =>
+  verify(
+    { signature: { scheme: 'hmac-sha256', secrets: [{ value: SECRET }], ...sig } },
+    { headers, body },
+    NOW,
+  );
+
+const hex = digest(SECRET, BODY);
+const b64 = digest(SECRET, BODY, 'base64');
+
+const cases: {
+  name: string;
+  sig?: Partial<SignatureConfig>;
+  headers: Record<string, string>;
+  reason?: VerifyReason;
+}[] = [
+  { name: 'hex, no prefix, default header', headers: { 'x-webhook-signature': hex } },
+  { name: 'uppercase hex', headers: { 'x-webhook-signature': hex.toUpperCase() } },
+  { name: 'prefix sha256=', sig: { prefix: 'sha256=' }, headers: { 'x-webhook-signature': `sha256=${hex}` } },
+  { name: 'base64', sig: { encoding: 'base64' }, headers: { 'x-webhook-signature': b64 } },
+  {
+    name: 'base64 without padding',
+    sig: { encoding: 'base64' },
+    headers: { 'x-webhook-signature': b64.slice(0, -1) },
+  },
+  {
+    name: 'custom header with prefix and base64',
+    sig: { header: 'X-Agent-Sig', prefix: 'sha256=', encoding: 'base64' },
+    headers: { 'x-agent-sig': `sha256=${b64}` },
+  },
+  {
+    name: 'bad secret',
+    headers: { 'x-webhook-signature': digest('other', BODY) },
+    reason: 'invalid_signature',
+  },
+  {
+    name: 'signature of another body',
+    headers: { 'x-webhook-signature': digest(SECRET, Buffer.from(`${BODY} `)) },
+    reason: 'invalid_signature',
+  },
+  { name: 'missing header', headers: {}, reason: 'missing_signature' },
+  {
+    name: 'signature in another header',
+    sig: { header: 'X-Agent-Sig' },
+    headers: { 'x-webhook-signature': hex },
+    reason: 'missing_signature',
+  },
+  {
+    name: 'truncated hex',
+    headers: { 'x-webhook-signature': hex.slice(0, 63) },
+    reason: 'malformed_signature',
+  },
+  { name: 'hex plus garbage', headers: { 'x-webhook-signature': `${hex}00` }, reason: 'malformed_signature' },
+  {
+    name: 'non-hex characters',
+    headers: { 'x-webhook-signature': `${hex.slice(0, 62)}zz` },
+    reason: 'malformed_signature',
+  },
+  {
+    name: 'prefix missing',
+    sig: { prefix: 'sha256=' },
+    headers: { 'x-webhook-signature': hex },
+    reason: 'malformed_signature',
+  },
+  {
+    name: 'wrong prefix',
+    sig: { prefix: 'sha256=' },
+    headers: { 'x-webhook-signature': `sha512=${hex}` },
+    reason: 'malformed_signature',
+  },
+  {
+    name: 'unexpected prefix',
+    headers: { 'x-webhook-signature': `sha256=${hex}` },
+    reason: 'malformed_signature',
+  },
+  {
+    name: 'hex sent where base64 is configured',
+    sig: { encoding: 'base64' },
+    headers: { 'x-webhook-signature': hex },
+    reason: 'malformed_signature',
+  },
+  {
+    name: 'base64 sent where hex is configured',
+    headers: { 'x-webhook-signature': b64 },
+    reason: 'malformed_signature',
+  },
+  {
+    name: 'truncated base64',
+    sig: { encoding: 'base64' },
+    headers: { 'x-webhook-signature': b64.slice(0, 40) },
+    reason: 'malformed_signature',
+  },
+];
+
+describe('hmac-sha256', () => {
+  it.each(cases)('$name', ({ sig = {}, headers, reason }) => {
+    expect(check(sig, headers)).toEqual(reason ? { ok: false, reason } : { ok: true });
+  });
+
+  it('checks the exact bytes, not their text', () => {
+    const latin1 = Buffer.from([0x7b, 0xe9, 0x7d]); // not valid UTF-8: a decode/re-encode would change it
+    expect(check({}, { 'x-webhook-signature': digest(SECRET, latin1) }, latin1)).toEqual({ ok: true });
+    const mangled = Buffer.from(latin1.toString('utf8'));
+    expect(check({}, { 'x-webhook-signature': digest(SECRET, mangled) }, latin1)).toEqual({
+      ok: false,
+      reason: 'invalid_signature',
+    });
+  });
+
+  it('sign() writes what senders write', () => {
+    const sig: SignatureConfig = { scheme: 'hmac-sha256', secrets: [{ value: SECRET }] };
+    expect(sign({ ...sig, prefix: 'sha256=', header: 'X-Agent-Sig' }, SECRET, BODY, NOW)).toEqual({
+      'X-Agent-Sig': `sha256=${hex}`,
+    });
+    expect(sign({ ...sig, encoding: 'base64' }, SECRET, BODY, NOW)).toEqual({ 'X-Webhook-Signature': b64 });
+  });
+});

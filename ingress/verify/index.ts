@@ -1,0 +1,100 @@
+import type { Credential, Route, SignatureScheme } from '../../operator/api/v1alpha1/index.ts';
+import { verifyBearer } from './bearer.ts';
+import {
+  fail,
+  OK,
+  type Scheme,
+  type SignatureConfig,
+  type VerifyRequest,
+  type VerifyResult,
+} from './common.ts';
+import { github } from './github.ts';
+import { hmacSha256 } from './hmac-sha256.ts';
+import { sharedSecret } from './shared-secret.ts';
+import { slack } from './slack.ts';
+import { standardWebhooks } from './standard-webhooks.ts';
+import { stripe } from './stripe.ts';
+import { timestamped } from './timestamped.ts';
+
+export {
+  type SignatureConfig,
+  VERIFY_REASONS,
+  type VerifyReason,
+  type VerifyRequest,
+  type VerifyResult,
+} from './common.ts';
+
+const schemes: Record<SignatureScheme, Scheme> = {
+  'hmac-sha256': hmacSha256,
+  timestamped,
+  'standard-webhooks': standardWebhooks,
+  github,
+  stripe,
+  slack,
+  'shared-secret': sharedSecret,
+};
+
+/**
+ * The values still accepted at `now`: the current credential has no `validUntil`; a previous one
+ * stops at its `validUntil`, and an unreadable `validUntil` counts as expired.
+ */
+function active(credentials: Credential[], now: number): string[] {
+  return credentials
+    .filter((c) => c.validUntil === undefined || now < Date.parse(c.validUntil))
+    .map((c) => c.value);
+}
+
+/** Checks a delivery against the trigger's auth; token and signature are both required when both are set. */
+export function verify(auth: Route['auth'], req: VerifyRequest, now: number): VerifyResult {
+  // The API requires one of them; a route without either is a bug and must not open the trigger.
+  if (!auth.tokens && !auth.signature) return fail('not_configured');
+  if (auth.tokens) {
+    const result = verifyBearer(active(auth.tokens, now), req);
+    if (!result.ok) return result;
+  }
+  if (auth.signature) {
+    return schemes[auth.signature.scheme].verify(
+      auth.signature,
+      active(auth.signature.secrets, now),
+      req,
+      now,
+    );
+  }
+  return OK;
+}
+
+export type IdempotencySource = { header: string } | { field: string };
+
+/** Where a scheme's senders put the delivery id (a header, or a dot path into the JSON body). */
+export function defaultIdempotency(scheme: SignatureScheme | undefined): IdempotencySource {
+  switch (scheme) {
+    case 'standard-webhooks':
+      return { header: 'webhook-id' };
+    case 'github':
+      return { header: 'X-GitHub-Delivery' };
+    case 'stripe':
+      return { field: 'id' };
+    case 'slack':
+      return { field: 'event_id' };
+    default:
+      return { header: 'Idempotency-Key' };
+  }
+}
+
+/**
+ * The headers a sender sets so `verify` accepts `body` at `now` (for the CLI, the demo and tests).
+ * With `id`, the scheme's delivery-id header is set too; body-field ids (stripe, slack) are the
+ * caller's to put in the body.
+ */
+export function sign(
+  signature: SignatureConfig,
+  secret: string,
+  body: Buffer,
+  now: number,
+  id?: string,
+): Record<string, string> {
+  const headers = schemes[signature.scheme].sign(signature, secret, body, now, id);
+  const source = defaultIdempotency(signature.scheme);
+  if (id !== undefined && 'header' in source && !(source.header in headers)) headers[source.header] = id;
+  return headers;
+}

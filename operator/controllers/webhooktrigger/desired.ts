@@ -1,0 +1,306 @@
+// Pure: observed objects in, desired objects out. No I/O, no clock (callers pass `now`), no
+// randomness (callers pass the generators).
+import { createHash } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  CredentialKeys,
+  Labels,
+  MANAGED_BY,
+  ROUTE_KEY,
+  type Route,
+  RouteSchema,
+  routePath,
+  WEBHOOK_TRIGGER,
+  type WebhookTriggerSpec,
+  type WebhookTriggerStatus,
+  type WorkflowSpec,
+} from '../../api/v1alpha1/index.ts';
+import { timestamp } from '../conditions.ts';
+
+/** On the credentials Secret: the last `hookgate.io/rotate` value handled, and when. */
+export const ROTATED_FOR = 'hookgate.io/rotated-for';
+export const ROTATED_AT = 'hookgate.io/rotated-at';
+
+export const credentialsSecretName = (trigger: string) => `${trigger}-credentials`;
+
+export const routeSecretName = (namespace: string, name: string) =>
+  `hookgate-route-${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 16)}`;
+
+export const triggerURL = (publicBaseURL: string, namespace: string, name: string) =>
+  publicBaseURL.replace(/\/+$/, '') + routePath(namespace, name);
+
+export interface Generators {
+  token(): string;
+  signingSecret(): string;
+}
+
+/** Which credentials the operator generates: those without a `secretRef`. */
+export interface Parts {
+  token: boolean;
+  signingSecret: boolean;
+}
+
+export const generatedParts = (spec: WebhookTriggerSpec): Parts => ({
+  token: !!spec.auth.bearer && !spec.auth.bearer.secretRef,
+  signingSecret: !!spec.auth.signature && !spec.auth.signature.secretRef,
+});
+
+export interface StoredCredentials {
+  /** Decoded `data` of the credentials Secret. */
+  data: Record<string, string>;
+  /** Only the annotations this operator manages (ROTATED_FOR, ROTATED_AT). */
+  annotations: Record<string, string>;
+}
+
+export interface CredentialsPlan extends StoredCredentials {
+  /** The Secret must be created (none exists) or updated. */
+  write: 'create' | 'update' | 'none';
+  /** For Events; never a secret value. */
+  generated: (keyof Parts)[];
+  rotated: boolean;
+  expired: boolean;
+  /** Milliseconds until the previous credentials expire. */
+  requeueAfter?: number;
+}
+
+const PREVIOUS = {
+  token: CredentialKeys.previousToken,
+  signingSecret: CredentialKeys.previousSigningSecret,
+} as const;
+const PART_KEYS = ['token', 'signingSecret'] as const;
+
+/**
+ * The credentials Secret's next content. A value is generated only where its key is absent, or on
+ * a rotation request not handled before: nothing else (restart, re-apply, unrelated edits) can
+ * replace a credential.
+ */
+export function planCredentials(input: {
+  parts: Parts;
+  existing: StoredCredentials | undefined;
+  /** The trigger's `hookgate.io/rotate` annotation. */
+  rotate: string | undefined;
+  graceMs: number;
+  now: Date;
+  generate: Generators;
+}): CredentialsPlan | undefined {
+  const { parts, existing, rotate, now, generate } = input;
+  if (!existing && !parts.token && !parts.signingSecret) return undefined;
+  const data = { ...existing?.data };
+  const annotations = { ...existing?.annotations };
+  const plan: CredentialsPlan = {
+    data,
+    annotations,
+    write: 'none',
+    generated: [],
+    rotated: false,
+    expired: false,
+  };
+
+  const until = data[CredentialKeys.previousValidUntil];
+  if (until !== undefined) {
+    const left = Date.parse(until) - now.getTime();
+    if (left > 0) plan.requeueAfter = left;
+    else {
+      // An unparseable time counts as expired: the old credentials must not live forever.
+      delete data[CredentialKeys.previousToken];
+      delete data[CredentialKeys.previousSigningSecret];
+      delete data[CredentialKeys.previousValidUntil];
+      plan.expired = true;
+    }
+  }
+
+  if (rotate && rotate !== annotations[ROTATED_FOR]) {
+    const rotating = PART_KEYS.filter((p) => parts[p] && data[p]);
+    if (existing && rotating.length > 0) {
+      for (const p of rotating) {
+        data[PREVIOUS[p]] = data[p]!;
+        data[p] = generate[p]();
+      }
+      data[CredentialKeys.previousValidUntil] = timestamp(new Date(now.getTime() + input.graceMs));
+      plan.requeueAfter = input.graceMs;
+      annotations[ROTATED_AT] = timestamp(now);
+      plan.rotated = true;
+    }
+    // Recorded even when there was nothing to rotate: a fresh Secret already honours the request.
+    annotations[ROTATED_FOR] = rotate;
+  }
+
+  for (const p of PART_KEYS) {
+    if (parts[p] && !data[p]) {
+      data[p] = generate[p]();
+      plan.generated.push(p);
+    }
+  }
+
+  if (!existing) plan.write = 'create';
+  else if (!sameRecord(data, existing.data) || !sameRecord(annotations, existing.annotations))
+    plan.write = 'update';
+  return plan;
+}
+
+const sameRecord = (a: Record<string, string>, b: Record<string, string>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+export interface Owner {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** The generated credentials Secret, owned (controller reference) by its trigger. */
+export function credentialsSecret(
+  owner: Owner,
+  creds: StoredCredentials,
+  resourceVersion?: string,
+): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: credentialsSecretName(owner.name),
+      namespace: owner.namespace,
+      // Set on updates: the write fails instead of rotating twice from a stale cache.
+      ...(resourceVersion ? { resourceVersion } : {}),
+      labels: { [Labels.managedBy]: MANAGED_BY, [Labels.trigger]: owner.name },
+      annotations: creds.annotations,
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: WEBHOOK_TRIGGER.kind,
+          name: owner.name,
+          uid: owner.uid,
+          controller: true,
+          // No blockOwnerDeletion: it needs update on webhooktriggers/finalizers where the
+          // OwnerReferencesPermissionEnforcement admission plugin runs; GC works without it.
+        },
+      ],
+    },
+    type: 'Opaque',
+    data: Object.fromEntries(Object.entries(creds.data).map(([k, v]) => [k, b64(v)])),
+  };
+}
+
+/** The values a route serves. `previous*` only during a rotation's grace period. */
+export interface ResolvedCredentials {
+  token?: string;
+  signingSecret?: string;
+  previousToken?: string;
+  previousSigningSecret?: string;
+  previousValidUntil?: string;
+}
+
+/** Current values from referenced Secrets win over generated ones; previous ones exist only for generated parts. */
+export function resolveCredentials(
+  parts: Parts,
+  stored: Record<string, string> | undefined,
+  referenced: { token?: string; signingSecret?: string },
+): ResolvedCredentials {
+  const r: ResolvedCredentials = {};
+  for (const p of PART_KEYS) {
+    const current = parts[p] ? stored?.[p] : referenced[p];
+    if (current) r[p] = current;
+    const previous = parts[p] ? stored?.[PREVIOUS[p]] : undefined;
+    if (previous) {
+      r[p === 'token' ? 'previousToken' : 'previousSigningSecret'] = previous;
+      r.previousValidUntil = stored?.[CredentialKeys.previousValidUntil];
+    }
+  }
+  return r;
+}
+
+export interface RouteInput {
+  trigger: { namespace: string; name: string; uid: string; generation: number; spec: WebhookTriggerSpec };
+  workflow: { name: string; uid: string; spec: WorkflowSpec };
+  credentials: ResolvedCredentials;
+}
+
+/** The route the ingress serves for a Ready trigger, validated against the schema the ingress reads. */
+export function desiredRoute({ trigger, workflow, credentials: c }: RouteInput): Route {
+  const { spec } = trigger;
+  const list = (current: string | undefined, previous: string | undefined) => [
+    ...(current ? [{ value: current }] : []),
+    ...(previous && c.previousValidUntil ? [{ value: previous, validUntil: c.previousValidUntil }] : []),
+  ];
+  const sig = spec.auth.signature;
+  return RouteSchema.parse({
+    namespace: trigger.namespace,
+    name: trigger.name,
+    uid: trigger.uid,
+    generation: trigger.generation,
+    path: routePath(trigger.namespace, trigger.name),
+    suspended: spec.suspend,
+    auth: {
+      ...(spec.auth.bearer ? { tokens: list(c.token, c.previousToken) } : {}),
+      ...(sig
+        ? {
+            signature: {
+              scheme: sig.scheme,
+              header: sig.header,
+              prefix: sig.prefix,
+              encoding: sig.encoding,
+              timestampUnit: sig.timestampUnit,
+              toleranceSeconds: sig.toleranceSeconds,
+              secrets: list(c.signingSecret, c.previousSigningSecret),
+            },
+          }
+        : {}),
+    },
+    rateLimit: spec.rateLimit,
+    maxBodyBytes: spec.maxBodyBytes,
+    input: spec.input,
+    filter: spec.filter,
+    idempotency: spec.idempotency,
+    response: spec.response,
+    workflow: { name: workflow.name, uid: workflow.uid, spec: workflow.spec },
+  });
+}
+
+/**
+ * The route Secret in the ingress namespace. No owner reference: owners cannot cross namespaces,
+ * so the reconciler deletes it itself.
+ */
+export function routeSecret(route: Route, ingressNamespace: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: routeSecretName(route.namespace, route.name),
+      namespace: ingressNamespace,
+      labels: {
+        [Labels.managedBy]: MANAGED_BY,
+        [Labels.route]: 'true',
+        [Labels.trigger]: route.name,
+        [Labels.triggerNamespace]: route.namespace,
+      },
+    },
+    type: 'Opaque',
+    data: { [ROUTE_KEY]: b64(JSON.stringify(route)) },
+  };
+}
+
+/** The credential fields of the trigger's status (never a secret: the token prefix is 4 random characters). */
+export function credentialStatus(
+  trigger: string,
+  parts: Parts,
+  stored: StoredCredentials | undefined,
+  resolved: ResolvedCredentials,
+  spec: WebhookTriggerSpec,
+): Pick<
+  WebhookTriggerStatus,
+  | 'credentialsSecret'
+  | 'tokenPrefix'
+  | 'signingSecretSet'
+  | 'lastRotationTime'
+  | 'previousCredentialsValidUntil'
+> {
+  return {
+    ...(stored ? { credentialsSecret: credentialsSecretName(trigger) } : {}),
+    ...(parts.token && resolved.token ? { tokenPrefix: resolved.token.slice(0, 8) } : {}),
+    signingSecretSet: !!spec.auth.signature && !!resolved.signingSecret,
+    ...(stored?.annotations[ROTATED_AT] ? { lastRotationTime: stored.annotations[ROTATED_AT] } : {}),
+    ...(resolved.previousValidUntil ? { previousCredentialsValidUntil: resolved.previousValidUntil } : {}),
+  };
+}

@@ -1,0 +1,79 @@
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import {
+  type WebhookTrigger as TriggerObject,
+  WEBHOOK_TRIGGER,
+  type Workflow as WorkflowObject,
+} from '../../api/v1alpha1/index.ts';
+import type { Config } from '../../config.ts';
+import type { Cache, ControllerManager, ObjectKey } from '../../runtime/types.ts';
+import { eventRecorder } from '../events.ts';
+import { type Cached, routeSecrets, SECRETS, TRIGGERS, WORKFLOWS } from '../resources.ts';
+import { triggerApi } from './apply.ts';
+import { cryptoGenerators } from './generate.ts';
+import { routeOwner, WebhookTriggerReconciler } from './reconcile.ts';
+
+type WebhookTrigger = Cached<TriggerObject>;
+type Workflow = Cached<WorkflowObject>;
+
+const CREDENTIALS_SUFFIX = '-credentials';
+
+/** Triggers to reconcile when a Secret of their namespace changes: owner, name clash, or secretRef. */
+export function triggersForSecret(triggers: Cache<WebhookTrigger>, secret: KubernetesObject): ObjectKey[] {
+  const namespace = secret.metadata?.namespace ?? '';
+  const name = secret.metadata?.name ?? '';
+  const keys = new Set<string>();
+  const owner = secret.metadata?.ownerReferences?.find(
+    (r) => r.controller && r.kind === WEBHOOK_TRIGGER.kind,
+  );
+  if (owner) keys.add(owner.name);
+  // Also an unowned Secret under a trigger's credentials name: its removal unblocks that trigger.
+  if (name.endsWith(CREDENTIALS_SUFFIX)) {
+    const trigger = name.slice(0, -CREDENTIALS_SUFFIX.length);
+    if (triggers.get({ namespace, name: trigger })) keys.add(trigger);
+  }
+  for (const t of triggers.list(namespace)) {
+    const auth = t.spec?.auth;
+    if (auth?.bearer?.secretRef?.name === name || auth?.signature?.secretRef?.name === name)
+      keys.add(t.metadata.name!);
+  }
+  return [...keys].map((n) => ({ namespace, name: n }));
+}
+
+export function register(mgr: ControllerManager, config: Config): void {
+  const routesResource = routeSecrets(config.ingressNamespace);
+  const triggers = mgr.cache<WebhookTrigger>(TRIGGERS);
+  const workflows = mgr.cache<Workflow>(WORKFLOWS);
+  const secrets = mgr.cache<V1Secret>(SECRETS);
+  const routes = mgr.cache<V1Secret>(routesResource);
+  const log = mgr.log.child({ controller: 'webhooktrigger' });
+  const watched = (ns: string) => config.namespaces.length === 0 || config.namespaces.includes(ns);
+  mgr.add({
+    for: TRIGGERS,
+    watches: [
+      {
+        resource: WORKFLOWS,
+        map: (wf) =>
+          triggers
+            .list(wf.metadata?.namespace)
+            .filter((t) => t.spec?.workflowRef?.name === wf.metadata?.name)
+            .map((t) => ({ namespace: t.metadata.namespace!, name: t.metadata.name! })),
+      },
+      { resource: SECRETS, map: (s) => triggersForSecret(triggers, s) },
+      // Route Secrets of triggers in other operators' namespaces are not ours to sweep.
+      { resource: routesResource, map: (s) => routeOwner(s).filter((k) => watched(k.namespace)) },
+    ],
+    reconciler: new WebhookTriggerReconciler({
+      triggers,
+      workflows,
+      secrets,
+      routes,
+      api: triggerApi(mgr.kubeConfig),
+      events: eventRecorder(mgr.kubeConfig, log),
+      conditions: mgr.conditions,
+      log,
+      config,
+      generate: cryptoGenerators,
+    }),
+    workers: 2,
+  });
+}

@@ -1,0 +1,165 @@
+// The loop body with in-memory caches and a recording API: what it writes, and above all what it
+// does not (no write when nothing changed; no new credentials from a stale cache).
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { WebhookTrigger, WebhookTriggerStatus, Workflow } from '../../api/v1alpha1/index.ts';
+import type { Cache, ObjectKey } from '../../runtime/types.ts';
+import type { Cached } from '../resources.ts';
+import type { TriggerApi } from './apply.ts';
+import { routeSecretName } from './desired.ts';
+import { WebhookTriggerReconciler } from './reconcile.ts';
+
+class MapCache<T extends KubernetesObject> implements Cache<T> {
+  readonly items = new Map<string, T>();
+  get(k: ObjectKey) {
+    return this.items.get(`${k.namespace}/${k.name}`);
+  }
+  list(namespace?: string) {
+    return [...this.items.values()].filter(
+      (o) => namespace === undefined || o.metadata?.namespace === namespace,
+    );
+  }
+  put(o: T) {
+    this.items.set(`${o.metadata?.namespace}/${o.metadata?.name}`, structuredClone(o));
+  }
+}
+
+function setup() {
+  const triggers = new MapCache<Cached<WebhookTrigger>>();
+  const workflows = new MapCache<Cached<Workflow>>();
+  const secrets = new MapCache<V1Secret>();
+  const routes = new MapCache<V1Secret>();
+  const writes: string[] = [];
+  let n = 0;
+  const api: TriggerApi = {
+    async createSecret(s) {
+      writes.push(`create ${s.metadata?.name}`);
+      if (secrets.get({ namespace: s.metadata!.namespace!, name: s.metadata!.name! }))
+        throw new Error('AlreadyExists');
+      secrets.put({ ...s, metadata: { ...s.metadata, resourceVersion: String(++n) } });
+    },
+    async applySecret(s) {
+      writes.push(`apply ${s.metadata?.name}`);
+      (s.metadata?.namespace === 'ingress' ? routes : secrets).put({
+        ...s,
+        metadata: { ...s.metadata, resourceVersion: String(++n) },
+      });
+    },
+    async deleteSecret(namespace, name) {
+      writes.push(`delete ${name}`);
+      routes.items.delete(`${namespace}/${name}`);
+    },
+    async applyStatus(meta, status: Partial<WebhookTriggerStatus>) {
+      writes.push('status');
+      const t = triggers.get(meta)!;
+      triggers.put({ ...t, status: status as WebhookTriggerStatus });
+    },
+  };
+  let g = 0;
+  const reconciler = new WebhookTriggerReconciler({
+    triggers,
+    workflows,
+    secrets,
+    routes,
+    api,
+    events: { record: () => {} },
+    conditions: { set: () => {}, delete: () => {} },
+    log: pino({ level: 'silent' }),
+    config: { publicBaseUrl: 'https://h.test', ingressNamespace: 'ingress', rotationGrace: 60_000 },
+    generate: { token: () => `hgt_gen${++g}`, signingSecret: () => `whsec_gen${++g}` },
+    now: () => new Date('2026-01-01T00:00:00Z'),
+  });
+  triggers.put({
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'WebhookTrigger',
+    metadata: { namespace: 'ns', name: 't', uid: 'tu', generation: 1 },
+    spec: { workflowRef: { name: 'wf' }, auth: { bearer: {} } },
+  } as never);
+  workflows.put({
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: { namespace: 'ns', name: 'wf', uid: 'wu', generation: 1 },
+    spec: { jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [] } } } } },
+    status: {
+      observedGeneration: 1,
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'Succeeded', message: '', lastTransitionTime: 'x' },
+      ],
+    },
+  } as never);
+  return { reconciler, writes, secrets, routes, triggers, workflows, generated: () => g };
+}
+const key = { namespace: 'ns', name: 't' };
+
+describe('WebhookTriggerReconciler', () => {
+  it('creates credentials, route and status once; a second pass writes nothing', async () => {
+    const s = setup();
+    await s.reconciler.reconcile(key);
+    expect(s.writes).toEqual(['create t-credentials', `apply ${routeSecretName('ns', 't')}`, 'status']);
+    expect(s.triggers.get(key)!.status!).toMatchObject({ observedGeneration: 1, tokenPrefix: 'hgt_gen1' });
+    s.writes.length = 0;
+    await s.reconciler.reconcile(key);
+    expect(s.writes).toEqual([]);
+    expect(s.generated()).toBe(1);
+  });
+
+  it('a cache that has not seen the Secret yet makes the create fail, never a second set of credentials', async () => {
+    const s = setup();
+    await s.reconciler.reconcile(key);
+    const stored = s.secrets.get({ namespace: 'ns', name: 't-credentials' })!;
+    s.secrets.items.clear(); // the informer lags
+    const real = structuredClone(stored);
+    const api = (s.reconciler as unknown as { d: { api: TriggerApi } }).d.api;
+    const create = api.createSecret;
+    api.createSecret = async (sec) => {
+      s.secrets.put(real);
+      return create(sec);
+    };
+    await expect(s.reconciler.reconcile(key)).rejects.toThrow('AlreadyExists');
+    expect(s.secrets.get({ namespace: 'ns', name: 't-credentials' })).toEqual(real);
+    const route = JSON.parse(Buffer.from(s.routes.list()[0]!.data!['route.json']!, 'base64').toString());
+    expect(route.auth.tokens).toEqual([{ value: 'hgt_gen1' }]);
+  });
+
+  it('a missing Workflow removes the route and stalls; a deleted trigger removes the route', async () => {
+    const s = setup();
+    await s.reconciler.reconcile(key);
+    s.workflows.items.clear();
+    await s.reconciler.reconcile(key);
+    expect(s.routes.list()).toEqual([]);
+    expect(s.triggers.get(key)!.status!.conditions!.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ['Ready', 'False', 'WorkflowNotFound'],
+      ['Reconciling', 'False', 'WorkflowNotFound'],
+      ['Stalled', 'True', 'WorkflowNotFound'],
+    ]);
+    // Credentials are kept through it.
+    expect(s.triggers.get(key)!.status!.tokenPrefix).toBe('hgt_gen1');
+
+    const s2 = setup();
+    await s2.reconciler.reconcile(key);
+    s2.triggers.items.clear();
+    s2.writes.length = 0;
+    await s2.reconciler.reconcile(key);
+    expect(s2.writes).toEqual([`delete ${routeSecretName('ns', 't')}`]);
+  });
+
+  it('a transient failure keeps Ready, says why in Reconciling, and rethrows', async () => {
+    const s = setup();
+    await s.reconciler.reconcile(key);
+    const t = s.triggers.get(key)!;
+    s.triggers.put({ ...t, spec: { ...t.spec, suspend: true }, metadata: { ...t.metadata, generation: 2 } });
+    const api = (s.reconciler as unknown as { d: { api: TriggerApi } }).d.api;
+    api.applySecret = async () => {
+      throw new Error('apply Secret: HTTP 500');
+    };
+    await expect(s.reconciler.reconcile(key)).rejects.toThrow('HTTP 500');
+    const status = s.triggers.get(key)!.status!;
+    expect(status.observedGeneration).toBe(1);
+    expect(status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(status.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({
+      status: 'True',
+      message: 'apply Secret: HTTP 500',
+    });
+  });
+});

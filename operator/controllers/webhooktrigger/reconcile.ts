@@ -1,0 +1,357 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Logger } from '../../../lib/log.ts';
+import {
+  Annotations,
+  ConditionType,
+  Labels,
+  Reason,
+  ROUTE_KEY,
+  routePath,
+  type WebhookTrigger as TriggerObject,
+  WEBHOOK_TRIGGER,
+  WebhookTriggerSpec,
+  type WebhookTriggerStatus,
+  type Workflow as WorkflowObject,
+  WorkflowSpec,
+} from '../../api/v1alpha1/index.ts';
+import {
+  type Cache,
+  type ConditionMetrics,
+  keyOf,
+  type ObjectKey,
+  type Reconciler,
+  type Result,
+} from '../../runtime/types.ts';
+import { Blocked, findCondition, isTrue, markFailed, type Summary, summarize } from '../conditions.ts';
+import { type EventRecorder, ReadyAnnouncer } from '../events.ts';
+import type { Cached } from '../resources.ts';
+import { canonical } from '../ssa.ts';
+import type { TriggerApi } from './apply.ts';
+import {
+  credentialStatus,
+  credentialsSecret,
+  credentialsSecretName,
+  desiredRoute,
+  type Generators,
+  generatedParts,
+  type Parts,
+  planCredentials,
+  type ResolvedCredentials,
+  ROTATED_AT,
+  ROTATED_FOR,
+  resolveCredentials,
+  routeSecret,
+  routeSecretName,
+  type StoredCredentials,
+  triggerURL,
+} from './desired.ts';
+
+type WebhookTrigger = Cached<TriggerObject>;
+type Workflow = Cached<WorkflowObject>;
+
+export interface TriggerConfig {
+  publicBaseUrl: string;
+  ingressNamespace: string;
+  /** Milliseconds rotated-out credentials stay valid. */
+  rotationGrace: number;
+}
+
+export interface TriggerDeps {
+  triggers: Cache<WebhookTrigger>;
+  workflows: Cache<Workflow>;
+  /** Secrets of the watched namespaces: generated and referenced credentials. */
+  secrets: Cache<V1Secret>;
+  /** Route Secrets in the ingress namespace. */
+  routes: Cache<V1Secret>;
+  api: TriggerApi;
+  events: EventRecorder;
+  conditions: ConditionMetrics;
+  log: Logger;
+  config: TriggerConfig;
+  generate: Generators;
+  now?: () => Date;
+}
+
+/** Event reasons beyond the condition reasons. */
+export const EventReason = {
+  CredentialsGenerated: 'CredentialsGenerated',
+  CredentialsRotated: 'CredentialsRotated',
+  PreviousCredentialsExpired: 'PreviousCredentialsExpired',
+} as const;
+
+type Owned = Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>;
+const CREDENTIAL_FIELDS = [
+  'credentialsSecret',
+  'tokenPrefix',
+  'signingSecretSet',
+  'lastRotationTime',
+  'previousCredentialsValidUntil',
+] as const;
+const OWNED_FIELDS = ['observedGeneration', 'conditions', 'url', 'path', ...CREDENTIAL_FIELDS] as const;
+type CredentialFields = Pick<Owned, (typeof CREDENTIAL_FIELDS)[number]>;
+
+const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]) =>
+  Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Pick<T, K>;
+
+const decode = (v: string | undefined) =>
+  v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
+
+const controllerOf = (o: V1Secret) => o.metadata?.ownerReferences?.find((r) => r.controller);
+
+export class WebhookTriggerReconciler implements Reconciler {
+  readonly name = 'webhooktrigger';
+  private readonly now: () => Date;
+  private readonly ready: ReadyAnnouncer;
+
+  constructor(private readonly d: TriggerDeps) {
+    this.now = d.now ?? (() => new Date());
+    this.ready = new ReadyAnnouncer(d.events);
+  }
+
+  async reconcile(key: ObjectKey): Promise<Result | undefined> {
+    const trigger = this.d.triggers.get(key);
+    if (!trigger || trigger.metadata.deletionTimestamp) {
+      await this.removeRoute(key);
+      this.d.conditions.delete(WEBHOOK_TRIGGER.kind, key);
+      this.ready.forget(key);
+      return undefined;
+    }
+    // The cached object is shared with the informer: read it, never change it.
+    const before: Owned = pick<Owned, keyof Owned>(trigger.status ?? {}, OWNED_FIELDS);
+    const now = this.now();
+    const generation = trigger.metadata.generation ?? 0;
+    const url = triggerURL(this.d.config.publicBaseUrl, key.namespace, key.name);
+    let creds: CredentialFields = pick(before, CREDENTIAL_FIELDS);
+    let summary: Summary;
+    let requeueAfter: number | undefined;
+
+    try {
+      if (key.name.length > 63)
+        throw new Blocked(
+          Reason.InvalidSpec,
+          'name must be at most 63 characters: it is used as a label value',
+        );
+      const parsed = WebhookTriggerSpec.safeParse(trigger.spec);
+      if (!parsed.success) throw new Blocked(Reason.InvalidSpec, parsed.error.message);
+      const spec = parsed.data;
+      const parts = generatedParts(spec);
+      const stored = await this.ensureCredentials(trigger, parts, now, (ms) => {
+        requeueAfter = ms;
+      });
+      // Status shows the generated credentials even while a referenced Secret is missing.
+      creds = credentialStatus(key.name, parts, stored, resolveCredentials(parts, stored?.data, {}), spec);
+      const resolved = resolveCredentials(parts, stored?.data, this.referenced(key.namespace, spec));
+      creds = credentialStatus(key.name, parts, stored, resolved, spec);
+      const workflow = this.readyWorkflow(key.namespace, spec.workflowRef.name);
+      await this.publish(trigger, spec, workflow, resolved);
+      // Suspended is a state the user asked for and the operator reached (the route answers 403),
+      // so Ready=True: `kubectl wait --for=condition=Ready` and GitOps health stay green.
+      summary = spec.suspend
+        ? { ready: true, reason: Reason.Suspended, message: `Suspended: ${url} answers 403` }
+        : { ready: true, reason: Reason.Succeeded, message: `Serving ${url}` };
+    } catch (err) {
+      if (!(err instanceof Blocked)) {
+        await this.failed(trigger, before, err, now);
+        throw err;
+      }
+      await this.removeRoute(key);
+      summary = {
+        ready: false,
+        reason: err.reason,
+        message: err.message,
+        stalled: err.stalled,
+        reconciling: !err.stalled,
+      };
+      if (err.requeueAfter !== undefined) requeueAfter = Math.min(err.requeueAfter, requeueAfter ?? Infinity);
+    }
+
+    const status: Owned = {
+      observedGeneration: generation,
+      conditions: summarize(before.conditions, summary, generation, now),
+      url,
+      path: routePath(key.namespace, key.name),
+      ...creds,
+    };
+    await this.writeStatus(trigger, before, status);
+    this.d.conditions.set(WEBHOOK_TRIGGER.kind, key, status.conditions ?? []);
+    this.ready.announce(trigger, before.conditions, summary);
+    return requeueAfter === undefined ? undefined : { requeueAfter };
+  }
+
+  /**
+   * Creates the credentials Secret when missing, rotates and expires on schedule, and returns its
+   * content. Generation happens only inside planCredentials, only for absent keys; a stale cache
+   * can only make a write fail (create: AlreadyExists; update: resourceVersion), never overwrite.
+   */
+  private async ensureCredentials(
+    trigger: WebhookTrigger,
+    parts: Parts,
+    now: Date,
+    requeue: (ms: number) => void,
+  ): Promise<StoredCredentials | undefined> {
+    const { namespace = '', name = '', uid = '' } = trigger.metadata;
+    const secretName = credentialsSecretName(name);
+    const secret = this.d.secrets.get({ namespace, name: secretName });
+    const controller = secret && controllerOf(secret);
+    if (secret && controller?.uid !== uid) {
+      if (controller?.kind === WEBHOOK_TRIGGER.kind && controller.name === name)
+        throw new Blocked(
+          Reason.Progressing,
+          `Secret ${secretName} belongs to a deleted WebhookTrigger of the same name; waiting for garbage collection`,
+          false,
+          2000,
+        );
+      throw new Blocked(
+        Reason.InvalidSpec,
+        `Secret ${secretName} exists and is not controlled by this WebhookTrigger; delete or rename it`,
+      );
+    }
+    const existing: StoredCredentials | undefined = secret && {
+      data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, decode(v) ?? ''])),
+      annotations: pick(secret.metadata?.annotations ?? {}, [ROTATED_FOR, ROTATED_AT]),
+    };
+    const plan = planCredentials({
+      parts,
+      existing,
+      rotate: trigger.metadata.annotations?.[Annotations.rotate],
+      graceMs: this.d.config.rotationGrace,
+      now,
+      generate: this.d.generate,
+    });
+    if (!plan) return undefined;
+    const owner = { namespace, name, uid };
+    if (plan.write === 'create') await this.d.api.createSecret(credentialsSecret(owner, plan));
+    if (plan.write === 'update')
+      await this.d.api.applySecret(credentialsSecret(owner, plan, secret?.metadata?.resourceVersion));
+
+    const what = (ps: readonly string[]) =>
+      ps.map((p) => (p === 'token' ? 'bearer token' : 'signing secret')).join(' and ');
+    if (plan.generated.length)
+      this.event(
+        trigger,
+        'Normal',
+        EventReason.CredentialsGenerated,
+        `Generated ${what(plan.generated)} in Secret ${secretName}`,
+      );
+    if (plan.rotated)
+      this.event(
+        trigger,
+        'Normal',
+        EventReason.CredentialsRotated,
+        `Rotated credentials in Secret ${secretName} (${Annotations.rotate}=${plan.annotations[ROTATED_FOR]}); the previous ones are accepted until ${plan.data.previousValidUntil}`,
+      );
+    else if (plan.expired)
+      this.event(
+        trigger,
+        'Normal',
+        EventReason.PreviousCredentialsExpired,
+        'Previous credentials expired and were removed',
+      );
+    if (plan.requeueAfter !== undefined) requeue(plan.requeueAfter);
+    return plan;
+  }
+
+  /** Values of `secretRef`s; a missing Secret or key is a configuration error that recovers when it appears. */
+  private referenced(
+    namespace: string,
+    spec: WebhookTriggerSpec,
+  ): { token?: string; signingSecret?: string } {
+    const read = (ref: { name: string; key: string } | undefined) => {
+      if (!ref) return undefined;
+      const secret = this.d.secrets.get({ namespace, name: ref.name });
+      if (!secret)
+        throw new Blocked(Reason.SecretNotFound, `Secret ${ref.name} not found in namespace ${namespace}`);
+      const value = decode(secret.data?.[ref.key]);
+      if (!value)
+        throw new Blocked(
+          Reason.SecretKeyNotFound,
+          `Secret ${ref.name} has no key "${ref.key}" (or it is empty)`,
+        );
+      return value;
+    };
+    return { token: read(spec.auth.bearer?.secretRef), signingSecret: read(spec.auth.signature?.secretRef) };
+  }
+
+  private readyWorkflow(namespace: string, name: string): { name: string; uid: string; spec: WorkflowSpec } {
+    const wf = this.d.workflows.get({ namespace, name });
+    if (!wf)
+      throw new Blocked(Reason.WorkflowNotFound, `Workflow ${name} not found in namespace ${namespace}`);
+    const ready = findCondition(wf.status?.conditions, ConditionType.Ready);
+    // Ready=True of an older generation still counts: dropping the route for each Workflow edit
+    // would make the trigger answer 404 until the Workflow is validated again.
+    if (!ready || ready.status === 'Unknown')
+      throw new Blocked(Reason.WorkflowNotReady, `Workflow ${name} has not been reconciled yet`, false);
+    if (ready.status !== 'True')
+      throw new Blocked(
+        Reason.WorkflowNotReady,
+        `Workflow ${name} is not ready: ${ready.message}`,
+        isTrue(wf.status?.conditions, ConditionType.Stalled),
+      );
+    const spec = WorkflowSpec.safeParse(wf.spec);
+    if (!spec.success)
+      throw new Blocked(Reason.WorkflowNotReady, `Workflow ${name} is invalid: ${spec.error.message}`);
+    return { name, uid: wf.metadata.uid ?? '', spec: spec.data };
+  }
+
+  private async publish(
+    trigger: WebhookTrigger,
+    spec: WebhookTriggerSpec,
+    workflow: { name: string; uid: string; spec: WorkflowSpec },
+    credentials: ResolvedCredentials,
+  ): Promise<void> {
+    const { namespace = '', name = '', uid = '', generation = 0 } = trigger.metadata;
+    const route = desiredRoute({
+      trigger: { namespace, name, uid, generation, spec },
+      workflow,
+      credentials,
+    });
+    const desired = routeSecret(route, this.d.config.ingressNamespace);
+    const current = this.d.routes.get({
+      namespace: this.d.config.ingressNamespace,
+      name: desired.metadata!.name!,
+    });
+    const same =
+      current?.data?.[ROUTE_KEY] === desired.data![ROUTE_KEY] &&
+      Object.entries(desired.metadata!.labels!).every(([k, v]) => current?.metadata?.labels?.[k] === v);
+    if (!same) await this.d.api.applySecret(desired);
+  }
+
+  private async removeRoute(key: ObjectKey): Promise<void> {
+    const name = routeSecretName(key.namespace, key.name);
+    if (this.d.routes.get({ namespace: this.d.config.ingressNamespace, name }))
+      await this.d.api.deleteSecret(this.d.config.ingressNamespace, name);
+  }
+
+  private async writeStatus(trigger: WebhookTrigger, before: Owned, status: Owned): Promise<void> {
+    if (canonical(before) === canonical(status)) return;
+    const { namespace = '', name = '', uid = '' } = trigger.metadata;
+    await this.d.api.applyStatus({ namespace, name, uid }, status);
+  }
+
+  /** A transient error: status says why (the rest of it unchanged), then the error goes to the queue for a retry. */
+  private async failed(trigger: WebhookTrigger, before: Owned, err: unknown, now: Date): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    const status = {
+      ...before,
+      conditions: markFailed(before.conditions, message, trigger.metadata.generation ?? 0, now),
+    };
+    try {
+      await this.writeStatus(trigger, before, status);
+      this.d.conditions.set(WEBHOOK_TRIGGER.kind, keyOf(trigger), status.conditions);
+    } catch (writeErr) {
+      this.d.log.warn({ err: (writeErr as Error).message }, 'could not record the failure in status');
+    }
+  }
+
+  private event(trigger: WebhookTrigger, type: 'Normal' | 'Warning', reason: string, note: string): void {
+    this.d.events.record(trigger, type, reason, note);
+  }
+}
+
+/** Route Secret → its trigger (also how orphans are swept: the informer's initial adds land here). */
+export const routeOwner = (secret: V1Secret): ObjectKey[] => {
+  const labels = secret.metadata?.labels ?? {};
+  const name = labels[Labels.trigger];
+  const namespace = labels[Labels.triggerNamespace];
+  return name && namespace ? [{ namespace, name }] : [];
+};

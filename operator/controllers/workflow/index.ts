@@ -1,0 +1,36 @@
+import type { V1Job } from '@kubernetes/client-node';
+import type { Workflow as WorkflowObject } from '../../api/v1alpha1/index.ts';
+import { Labels } from '../../api/v1alpha1/index.ts';
+import type { Config } from '../../config.ts';
+import type { ControllerManager, ObjectKey } from '../../runtime/types.ts';
+import { eventRecorder } from '../events.ts';
+import { type Cached, JOBS, WORKFLOWS } from '../resources.ts';
+import { workflowApi } from './apply.ts';
+import { WorkflowReconciler } from './reconcile.ts';
+
+/** A run's Job → its Workflow, by label (the owner reference says the same for the ingress's Jobs). */
+export const jobWorkflow = (job: {
+  metadata?: { namespace?: string; labels?: Record<string, string> };
+}): ObjectKey[] => {
+  const name = job.metadata?.labels?.[Labels.workflow];
+  return name && job.metadata?.namespace ? [{ namespace: job.metadata.namespace, name }] : [];
+};
+
+export function register(mgr: ControllerManager, _config: Config): void {
+  const workflows = mgr.cache<Cached<WorkflowObject>>(WORKFLOWS);
+  const jobs = mgr.cache<V1Job>(JOBS);
+  const log = mgr.log.child({ controller: 'workflow' });
+  mgr.add({
+    for: WORKFLOWS,
+    watches: [{ resource: JOBS, map: jobWorkflow }],
+    reconciler: new WorkflowReconciler({
+      workflows,
+      jobs,
+      api: workflowApi(mgr.kubeConfig),
+      events: eventRecorder(mgr.kubeConfig, log),
+      conditions: mgr.conditions,
+      log,
+    }),
+    workers: 2,
+  });
+}

@@ -1,0 +1,125 @@
+import { ApiException } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Controller, errorMessage } from './controller.ts';
+import { Metrics } from './metrics.ts';
+import type { ObjectKey, Reconciler, Result } from './types.ts';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function setup(reconcile: (key: ObjectKey) => Promise<Result | undefined>, workers = 1) {
+  const registry = new Registry();
+  const metrics = new Metrics(registry);
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+  const reconciler: Reconciler = { name: 'test', reconcile };
+  const controller = new Controller(reconciler, workers, metrics, log);
+  const count = async (result: string) =>
+    (await registry.getSingleMetric('hookgate_reconcile_total')!.get()).values.find(
+      (v) => v.labels.result === result,
+    )?.value ?? 0;
+  return { controller, registry, lines, count };
+}
+
+describe('Controller', () => {
+  it('retries a failing key with backoff, logs only the message, and resets after success', async () => {
+    const calls: number[] = [];
+    let failures = 3;
+    const { controller, lines, count, registry } = setup(async () => {
+      calls.push(Date.now());
+      if (failures-- > 0) throw new Error('boom');
+      return undefined;
+    });
+    controller.start();
+    const t0 = Date.now();
+    controller.enqueue({ namespace: 'ns', name: 'a' });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls.map((t) => t - t0)).toEqual([0, 5, 15, 35]);
+    expect(await count('error')).toBe(3);
+    expect(await count('success')).toBe(1);
+    const errors = (await registry.getSingleMetric('hookgate_reconcile_errors_total')!.get()).values;
+    expect(errors[0]?.value).toBe(3);
+    expect(controller.queue.limiter.retries('ns/a')).toBe(0);
+    const failed = lines.filter((l) => l.msg === 'reconcile failed');
+    expect(failed[0]).toMatchObject({ controller: 'test', key: 'ns/a', err: 'boom' });
+    await controller.stop();
+  });
+
+  it('honours requeueAfter', async () => {
+    const calls: number[] = [];
+    const { controller, count } = setup(async () => {
+      calls.push(Date.now());
+      return calls.length === 1 ? { requeueAfter: 60_000 } : undefined;
+    });
+    controller.start();
+    const t0 = Date.now();
+    controller.enqueue({ namespace: 'ns', name: 'a' });
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(calls.map((t) => t - t0)).toEqual([0, 60_000]);
+    expect(await count('requeue_after')).toBe(1);
+    await controller.stop();
+  });
+
+  it('never reconciles one key in two workers at once, and reconciles again after an event during a run', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let runs = 0;
+    const { controller } = setup(async () => {
+      runs++;
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await new Promise((r) => setTimeout(r, 100));
+      active--;
+      return undefined;
+    }, 4);
+    controller.start();
+    controller.enqueue({ namespace: 'ns', name: 'a' });
+    await vi.advanceTimersByTimeAsync(10);
+    controller.enqueue({ namespace: 'ns', name: 'a' });
+    controller.enqueue({ namespace: 'ns', name: 'a' });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(maxActive).toBe(1);
+    expect(runs).toBe(2);
+    await controller.stop();
+  });
+
+  it('stop waits for the reconcile in flight and drops queued keys', async () => {
+    const seen: string[] = [];
+    const { controller } = setup(async (k) => {
+      seen.push(k.name);
+      await new Promise((r) => setTimeout(r, 100));
+      return undefined;
+    });
+    controller.start();
+    controller.enqueue({ namespace: 'ns', name: 'a' });
+    controller.enqueue({ namespace: 'ns', name: 'b' });
+    await vi.advanceTimersByTimeAsync(10);
+    let stopped = false;
+    const stopping = controller.stop().then(() => {
+      stopped = true;
+    });
+    await vi.advanceTimersByTimeAsync(50);
+    expect(stopped).toBe(false);
+    await vi.advanceTimersByTimeAsync(100);
+    await stopping;
+    expect(seen).toEqual(['a']);
+  });
+});
+
+describe('errorMessage', () => {
+  it('keeps only the Status message of an API error, never the body or headers', () => {
+    const body = JSON.stringify({
+      kind: 'Status',
+      message: 'secrets "x" already exists',
+      details: { data: 'c2VjcmV0' },
+    });
+    const err = new ApiException(409, 'Unsuccessful', body, { authorization: 'Bearer abc' });
+    expect(errorMessage(err)).toBe('HTTP 409: secrets "x" already exists');
+  });
+});

@@ -1,0 +1,109 @@
+import { ApiException } from '@kubernetes/client-node';
+import type { Logger } from '../../lib/log.ts';
+import type { Metrics } from './metrics.ts';
+import { WorkQueue } from './queue.ts';
+import { keyString, type ObjectKey, type Reconciler } from './types.ts';
+
+/**
+ * The error text worth logging. API errors carry the response body and headers in their message;
+ * keep the Status message only, so an object's data never reaches the logs through an error.
+ */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    let body: unknown = err.body;
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body);
+      } catch {}
+    }
+    const message = (body as { message?: unknown } | undefined)?.message;
+    return `HTTP ${err.code}${typeof message === 'string' ? `: ${message}` : ''}`.slice(0, 500);
+  }
+  return (err instanceof Error ? err.message : String(err)).slice(0, 500);
+}
+
+const parseKey = (key: string): ObjectKey => {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+};
+
+/** A reconciler behind its work queue and workers. */
+export class Controller {
+  readonly name: string;
+  readonly queue: WorkQueue;
+  private workers: Promise<void>[] = [];
+
+  constructor(
+    private readonly reconciler: Reconciler,
+    private readonly workerCount: number,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.name = reconciler.name;
+    this.queue = new WorkQueue(undefined, (depth) => metrics.queueDepth.set({ name: this.name }, depth));
+    metrics.queueDepth.set({ name: this.name }, 0);
+  }
+
+  enqueue(key: ObjectKey): void {
+    if (key.name) this.queue.add(keyString(key));
+  }
+
+  get running(): boolean {
+    return this.workers.length > 0;
+  }
+
+  start(): void {
+    if (this.running || this.queue.isShuttingDown) return;
+    for (let i = 0; i < this.workerCount; i++) this.workers.push(this.work());
+  }
+
+  /**
+   * Stops taking keys and waits for the reconciles in flight. Keys still queued are dropped: the
+   * next leader lists every object at start and reconciles it anyway.
+   */
+  async stop(): Promise<void> {
+    await this.queue.shutDown(true);
+    await Promise.all(this.workers);
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        await this.reconcileOne(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private async reconcileOne(key: string): Promise<void> {
+    const labels = { controller: this.name };
+    const end = this.metrics.reconcileDuration.startTimer(labels);
+    try {
+      const result = await this.reconciler.reconcile(parseKey(key));
+      if (result?.requeueAfter && result.requeueAfter > 0) {
+        this.queue.forget(key);
+        this.queue.addAfter(key, result.requeueAfter);
+        this.metrics.reconcileTotal.inc({ ...labels, result: 'requeue_after' });
+      } else if (result?.requeue) {
+        this.queue.addRateLimited(key);
+        this.metrics.reconcileTotal.inc({ ...labels, result: 'requeue' });
+      } else {
+        this.queue.forget(key);
+        this.metrics.reconcileTotal.inc({ ...labels, result: 'success' });
+      }
+    } catch (err) {
+      this.metrics.reconcileTotal.inc({ ...labels, result: 'error' });
+      this.metrics.reconcileErrors.inc(labels);
+      this.log.error(
+        { controller: this.name, key, retries: this.queue.limiter.retries(key), err: errorMessage(err) },
+        'reconcile failed',
+      );
+      this.queue.addRateLimited(key);
+    } finally {
+      end();
+    }
+  }
+}

@@ -1,0 +1,317 @@
+import http from 'node:http';
+import https from 'node:https';
+import { ApiException, type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
+import { statusOf } from '../../lib/kube.ts';
+import type { Logger } from '../../lib/log.ts';
+import { errorMessage } from './controller.ts';
+import { type Cache, keyString, type ObjectKey, type Resource } from './types.ts';
+
+// List + watch per namespace (or once cluster-wide), like client-go's reflector: list, watch from
+// the list's resourceVersion, rewatch from the last seen version when the server closes the
+// stream, relist on 410 Gone, back off on other errors. Objects are kept as the raw JSON the API
+// server sent (client-node's typed list calls would turn timestamps into Date objects while watch
+// events keep strings).
+
+export interface EventHandler<T> {
+  add(obj: T): void;
+  update(oldObj: T, newObj: T): void;
+  delete(obj: T): void;
+}
+
+export function resourcePath(r: Resource, namespace?: string): string {
+  const base = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
+  return namespace ? `${base}/namespaces/${namespace}/${r.plural}` : `${base}/${r.plural}`;
+}
+
+interface ObjectList<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+/** GET returning parsed JSON; failures are ApiException so `statusOf` works on them. */
+export async function getJSON<R>(
+  kc: KubeConfig,
+  path: string,
+  query: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<R> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const url = new URL(cluster.server + path);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const opts: https.RequestOptions = {
+    method: 'GET',
+    headers: { Accept: 'application/json' },
+    timeout: 60_000,
+    signal,
+  };
+  await kc.applyToHTTPSOptions(opts);
+  const client = url.protocol === 'http:' ? http : https;
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const code = res.statusCode ?? 0;
+        if (code !== 200) {
+          let message = body.slice(0, 200);
+          try {
+            message = JSON.parse(body).message ?? message;
+          } catch {}
+          reject(new ApiException(code, `GET ${path}: ${message}`, body, {}));
+          return;
+        }
+        try {
+          resolve(JSON.parse(body) as R);
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const GONE = 410;
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/** One list+watch loop over one namespace ('' = all) feeding one store. */
+class Reflector<T extends KubernetesObject> {
+  readonly store = new Map<string, T>();
+  synced = false;
+  private resourceVersion = '';
+  private watchAbort: AbortController | undefined;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly resource: Resource,
+    private readonly namespace: string,
+    private readonly handler: EventHandler<T>,
+    private readonly log: Logger,
+    private readonly onSynced: () => void,
+  ) {}
+
+  async run(signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.watchAbort?.abort());
+    let backoff = 500;
+    while (!signal.aborted) {
+      try {
+        if (!this.resourceVersion) await this.list(signal);
+        await this.watch(signal);
+        backoff = 500;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (statusOf(err) === GONE) {
+          this.log.debug({ resource: this.resource.plural }, 'watch expired, relisting');
+          this.resourceVersion = '';
+          continue;
+        }
+        this.log.warn(
+          { resource: this.resource.plural, namespace: this.namespace, err: errorMessage(err) },
+          'list/watch failed',
+        );
+        await sleep(backoff, signal);
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+  }
+
+  private selector(): Record<string, string> {
+    return this.resource.labelSelector ? { labelSelector: this.resource.labelSelector } : {};
+  }
+
+  private async list(signal: AbortSignal): Promise<void> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page: ObjectList<T> = await getJSON(
+        this.kc,
+        resourcePath(this.resource, this.namespace),
+        {
+          ...this.selector(),
+          limit: '500',
+          ...(cont ? { continue: cont } : {}),
+        },
+        signal,
+      );
+      items.push(...page.items);
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion ?? '';
+    } while (cont);
+    this.replace(items);
+    this.resourceVersion = rv;
+    if (!this.synced) {
+      this.synced = true;
+      this.onSynced();
+    }
+  }
+
+  // A relist replaces the store: objects missed while not watching get their add, update or delete.
+  private replace(items: T[]): void {
+    const seen = new Set<string>();
+    for (const obj of items) {
+      seen.add(storeKey(obj));
+      this.upsert(obj);
+    }
+    for (const [k, obj] of this.store) {
+      if (seen.has(k)) continue;
+      this.store.delete(k);
+      this.handler.delete(obj);
+    }
+  }
+
+  private upsert(obj: T): void {
+    // managedFields are often the bulk of an object and no reconciler reads them (client-go's
+    // TransformStripManagedFields); a PUT without them leaves the server's copy unchanged.
+    if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+    const k = storeKey(obj);
+    const old = this.store.get(k);
+    this.store.set(k, obj);
+    if (!old) this.handler.add(obj);
+    else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.handler.update(old, obj);
+  }
+
+  private watch(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let failure: Error | undefined;
+      const onEvent = (type: string, obj: T & { code?: number; message?: string }) => {
+        if (type === 'ERROR') {
+          // The server sends a Status and closes the stream; `done` then reports it.
+          failure = new ApiException(obj.code ?? 500, obj.message ?? 'watch error', obj, {}) as Error;
+          return;
+        }
+        if (type === 'ADDED' || type === 'MODIFIED') this.upsert(obj);
+        else if (type === 'DELETED') {
+          const k = storeKey(obj);
+          const last = this.store.get(k);
+          this.store.delete(k);
+          if (last) this.handler.delete(obj);
+        }
+        const rv = obj.metadata?.resourceVersion;
+        if (rv) this.resourceVersion = rv;
+      };
+      const done = (err: unknown) => {
+        this.watchAbort = undefined;
+        const e = failure ?? (err as Error | null);
+        if (e) reject(e);
+        else resolve();
+      };
+      // The server ends the watch after timeoutSeconds; spreading it avoids all watches
+      // reconnecting together (client-go picks 5-10 min).
+      const timeoutSeconds = String(300 + Math.floor(Math.random() * 300));
+      new Watch(this.kc)
+        .watch(
+          resourcePath(this.resource, this.namespace),
+          {
+            ...this.selector(),
+            resourceVersion: this.resourceVersion,
+            allowWatchBookmarks: 'true',
+            timeoutSeconds,
+          },
+          onEvent,
+          done,
+        )
+        .then((abort) => {
+          this.watchAbort = abort;
+          if (signal.aborted) abort.abort();
+        }, reject);
+    });
+  }
+}
+
+const storeKey = (o: KubernetesObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+/**
+ * A cache of one resource over all namespaces (`namespaces` empty) or a set of namespaces.
+ * Handlers are called synchronously on every change; they should only enqueue keys.
+ */
+export class Informer<T extends KubernetesObject> implements Cache<T> {
+  private readonly reflectors: Reflector<T>[];
+  private readonly handlers: EventHandler<T>[] = [];
+  private readonly syncWaiters: (() => void)[] = [];
+  private abort: AbortController | undefined;
+  private runs: Promise<void>[] = [];
+
+  constructor(
+    kc: KubeConfig,
+    readonly resource: Resource,
+    namespaces: readonly string[],
+    log: Logger,
+  ) {
+    const fanOut: EventHandler<T> = {
+      add: (o) => this.dispatch((h) => h.add(o)),
+      update: (a, b) => this.dispatch((h) => h.update(a, b)),
+      delete: (o) => this.dispatch((h) => h.delete(o)),
+    };
+    const nss = namespaces.length ? [...new Set(namespaces)] : [''];
+    this.reflectors = nss.map(
+      (ns) => new Reflector<T>(kc, resource, ns, fanOut, log, () => this.checkSynced()),
+    );
+  }
+
+  addEventHandler(handler: EventHandler<T>): void {
+    this.handlers.push(handler);
+    // A handler added late still hears of every object already cached.
+    for (const obj of this.list()) handler.add(obj);
+  }
+
+  start(): void {
+    if (this.abort) return;
+    this.abort = new AbortController();
+    const signal = this.abort.signal;
+    this.runs = this.reflectors.map((r) => r.run(signal));
+  }
+
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    await Promise.all(this.runs);
+  }
+
+  hasSynced(): boolean {
+    return this.reflectors.every((r) => r.synced);
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.hasSynced()) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  get(key: ObjectKey): T | undefined {
+    for (const r of this.reflectors) {
+      const obj = r.store.get(keyString(key));
+      if (obj) return obj;
+    }
+    return undefined;
+  }
+
+  list(namespace?: string): T[] {
+    const out: T[] = [];
+    for (const r of this.reflectors)
+      for (const obj of r.store.values())
+        if (namespace === undefined || obj.metadata?.namespace === namespace) out.push(obj);
+    return out;
+  }
+
+  private dispatch(call: (h: EventHandler<T>) => void): void {
+    for (const h of this.handlers) call(h);
+  }
+
+  private checkSynced(): void {
+    if (this.hasSynced()) for (const resolve of this.syncWaiters.splice(0)) resolve();
+  }
+}

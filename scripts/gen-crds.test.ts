@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { preserveUnknown, WebhookTriggerSpec } from '../operator/api/v1alpha1/index.ts';
+import { CHART_CRD_DIR, CRD_DIR, crds, drift, render, toStructural } from './gen-crds.ts';
+
+type Node = Record<string, unknown>;
+
+// What apiextensions.k8s.io/v1 calls a structural schema, plus what kubectl and the API server
+// need from ours: every problem found, with its path, so a failure says where.
+function structuralProblems(node: Node, path: string): string[] {
+  const problems: string[] = [];
+  const say = (what: string) => problems.push(`${path}: ${what}`);
+  if (!node.type && node['x-kubernetes-preserve-unknown-fields'] !== true) say('no type');
+  if (node.properties && node.additionalProperties !== undefined)
+    say('properties beside additionalProperties');
+  if (typeof node.additionalProperties === 'boolean') say('boolean additionalProperties');
+  for (const k of ['$schema', 'propertyNames', 'anyOf', 'oneOf', 'allOf', 'not', '$ref', 'const']) {
+    if (k in node) say(`has ${k}`);
+  }
+  if (node.type === 'integer' && !['int32', 'int64'].includes(node.format as string))
+    say('integer without format');
+  if (node['x-kubernetes-list-type'] === 'map') {
+    const item = node.items as Node;
+    for (const key of node['x-kubernetes-list-map-keys'] as string[]) {
+      if (!(item.required as string[] | undefined)?.includes(key)) say(`list map key ${key} not required`);
+    }
+  }
+  for (const [k, v] of Object.entries((node.properties ?? {}) as Record<string, Node>)) {
+    problems.push(...structuralProblems(v, `${path}.${k}`));
+  }
+  if (node.items) problems.push(...structuralProblems(node.items as Node, `${path}[]`));
+  if (typeof node.additionalProperties === 'object') {
+    problems.push(...structuralProblems(node.additionalProperties as Node, `${path}{}`));
+  }
+  return problems;
+}
+
+const byKind = (kind: string) => crds().find((c) => c.spec.names.kind === kind)!;
+const schemaOf = (kind: string) => byKind(kind).spec.versions[0]!.schema.openAPIV3Schema;
+
+describe.each(['Workflow', 'WebhookTrigger'])('%s CRD', (kind) => {
+  const c = byKind(kind);
+  const version = c.spec.versions[0]!;
+
+  it('is a namespaced hookgate.io/v1alpha1 CRD with the status subresource', () => {
+    expect(c.metadata.name).toBe(`${c.spec.names.plural}.hookgate.io`);
+    expect(c.spec.scope).toBe('Namespaced');
+    expect(c.spec.versions).toHaveLength(1);
+    expect(version).toMatchObject({
+      name: 'v1alpha1',
+      served: true,
+      storage: true,
+      subresources: { status: {} },
+    });
+  });
+
+  it('has a structural schema', () => {
+    expect(structuralProblems(version.schema.openAPIV3Schema, kind)).toEqual([]);
+  });
+
+  it('is in the hookgate category, with short names of its own (kubectl get wf is Argo)', () => {
+    expect(c.spec.names.categories).toEqual(['hookgate']);
+    expect(c.spec.names.shortNames.length).toBeGreaterThan(0);
+    for (const s of c.spec.names.shortNames) expect(s).toMatch(/^hg[a-z]+$/);
+  });
+
+  it('ends its printer columns with Age', () => {
+    expect(version.additionalPrinterColumns.at(-1)).toEqual({
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+    });
+  });
+});
+
+describe('CRD content', () => {
+  it('has the columns people look for', () => {
+    const names = (kind: string) =>
+      byKind(kind).spec.versions[0]!.additionalPrinterColumns.map((c) => c.name);
+    expect(names('Workflow')).toEqual(['Ready', 'Policy', 'Last Run', 'Age']);
+    expect(names('WebhookTrigger')).toEqual(['Workflow', 'Ready', 'Reason', 'URL', 'Last Triggered', 'Age']);
+    expect(byKind('Workflow').spec.names.shortNames).toEqual(['hgwf']);
+    expect(byKind('WebhookTrigger').spec.names.shortNames).toEqual(['hgt', 'hgtrigger']);
+  });
+
+  it('carries the metadata extensions, defaults, descriptions and integer formats of the zod schemas', () => {
+    const spec = (schemaOf('WebhookTrigger').properties.spec as Node).properties as Record<string, Node>;
+    const auth = spec.auth!;
+    expect(auth['x-kubernetes-validations']).toEqual([
+      { rule: 'has(self.bearer) || has(self.signature)', message: 'auth needs bearer, signature or both' },
+    ]);
+    const signature = (auth.properties as Record<string, Node>).signature!;
+    expect(signature['x-kubernetes-validations']).toHaveLength(4);
+    expect(spec.rateLimit).toMatchObject({
+      default: {},
+      properties: { requests: { type: 'integer', format: 'int32', default: 30, minimum: 1 } },
+    });
+    expect(spec.suspend).toMatchObject({ description: expect.stringContaining('403') });
+    const input = (spec.input!.properties as Record<string, Node>).defaults;
+    expect(input).toEqual({
+      description: 'Values merged under the payload.',
+      type: 'object',
+      'x-kubernetes-preserve-unknown-fields': true,
+    });
+    const status = (schemaOf('Workflow').properties.status as Node).properties as Record<string, Node>;
+    expect(status.observedGeneration).toEqual({ type: 'integer', format: 'int64', default: -1 });
+    expect(status.conditions).toMatchObject({
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    });
+  });
+});
+
+// Every x-kubernetes-validations rule in the CRDs, so one added without a zod check fails here.
+function celMessages(node: Node): string[] {
+  const own = ((node['x-kubernetes-validations'] ?? []) as { message: string }[]).map((r) => r.message);
+  const children = [
+    ...Object.values((node.properties ?? {}) as Record<string, Node>),
+    ...(node.items ? [node.items as Node] : []),
+    ...(typeof node.additionalProperties === 'object' ? [node.additionalProperties as Node] : []),
+  ];
+  return [...own, ...children.flatMap(celMessages)];
+}
+
+describe('CEL rules', () => {
+  const spec = (auth: Node, more: Node = {}) => ({ workflowRef: { name: 'wf' }, auth, ...more });
+  const violations: Record<string, Node> = {
+    'auth needs bearer, signature or both': spec({}),
+    'prefix and encoding apply only to the hmac-sha256 scheme': spec({
+      signature: { scheme: 'github', prefix: 'x' },
+    }),
+    'timestampUnit applies only to the timestamped scheme': spec({
+      signature: { scheme: 'stripe', timestampUnit: 'seconds' },
+    }),
+    'header is fixed by the github, stripe, slack and standard-webhooks schemes': spec({
+      signature: { scheme: 'slack', header: 'X-Sig' },
+    }),
+    'toleranceSeconds applies only to timestamped schemes': spec({
+      signature: { scheme: 'github', toleranceSeconds: 5 },
+    }),
+    'set header or field, not both': spec({ bearer: {} }, { idempotency: { header: 'X-Id', field: 'id' } }),
+    // From z.record(HeaderName, ...): zod says it in its own words.
+    "each key must match ^[A-Za-z0-9!#$%&'*+.^_`|~-]+$ and have at least 1 and at most 128 characters": spec(
+      { bearer: {} },
+      { response: { headers: { 'X Run': 'yes' } } },
+    ),
+  };
+
+  it.each(crds().map((c) => [c.spec.names.kind, c] as const))('of %s are checked by zod too', (_, c) => {
+    for (const message of celMessages(c.spec.versions[0]!.schema.openAPIV3Schema)) {
+      expect(violations, `a spec that breaks "${message}"`).toHaveProperty([message]);
+      const issues = WebhookTriggerSpec.safeParse(violations[message]).error?.issues ?? [];
+      expect(issues).toHaveLength(1);
+      if (issues[0]!.code === 'custom') expect(issues[0]!.message).toBe(message);
+    }
+  });
+});
+
+describe('toStructural', () => {
+  const convert = (s: z.ZodType) => toStructural(z.toJSONSchema(s, { io: 'input' }) as Node);
+
+  it('keeps maps and drops what the API server rejects', () => {
+    expect(convert(z.object({ m: z.record(z.string(), z.number().int().max(5)) }).strict())).toEqual({
+      type: 'object',
+      properties: {
+        m: { type: 'object', additionalProperties: { type: 'integer', format: 'int64', maximum: 5 } },
+      },
+      required: ['m'],
+    });
+  });
+
+  it('checks map keys in CEL, as OpenAPI has no propertyNames', () => {
+    const keys = z
+      .string()
+      .max(8)
+      .regex(/^[a-z']+$/);
+    expect(() => convert(z.record(keys, z.string()))).toThrow('map keys checked in CEL need maxProperties');
+    expect(convert(z.record(keys, z.string()).meta({ maxProperties: 4 }))).toEqual({
+      type: 'object',
+      maxProperties: 4,
+      additionalProperties: { type: 'string' },
+      'x-kubernetes-validations': [
+        {
+          rule: `self.all(k, k.size() <= 8 && k.matches("^[a-z']+$"))`,
+          message: "each key must match ^[a-z']+$ and have at most 8 characters",
+        },
+      ],
+    });
+  });
+
+  it('writes exclusive bounds and nullable the OpenAPI v3.0 way', () => {
+    expect(convert(z.number().positive())).toEqual({ type: 'number', minimum: 0, exclusiveMinimum: true });
+    expect(convert(z.string().nullable())).toEqual({ type: 'string', nullable: true });
+  });
+
+  it('refuses what a structural schema cannot say', () => {
+    const either = z.union([z.object({ x: z.string() }), z.object({ y: z.string() })]);
+    expect(() => convert(z.object({ a: either }))).toThrow('$.a: JSON Schema keyword "anyOf"');
+    expect(() => convert(z.object({ a: z.union([z.string(), z.number()]) }))).toThrow(
+      '$.a: type string | number',
+    );
+    expect(() => convert(z.object({ a: z.object({}).passthrough() }))).toThrow(
+      '$.a: a passthrough object needs',
+    );
+    expect(() => convert(z.object({ a: z.literal('x') }))).toThrow('keyword "const"');
+    expect(convert(z.object({}).passthrough().meta(preserveUnknown))).toEqual({
+      type: 'object',
+      properties: {},
+      'x-kubernetes-preserve-unknown-fields': true,
+    });
+  });
+});
+
+describe('generated files', () => {
+  it('are checked in as generated (npm run gen)', async () => {
+    expect(await drift()).toEqual([]);
+  });
+
+  it('report a hand edit, a missing file and a stray one', async () => {
+    const files = render();
+    const [path, content] = [...files][0]!;
+    const edited = new Map(files).set(path, content.replace('hgwf', 'wf'));
+    edited.set(`${CRD_DIR}/extra.yaml`, '');
+    edited.delete(`${CHART_CRD_DIR}/hookgate.io_workflows.yaml`);
+    const problems = await drift(edited);
+    expect(problems).toEqual([
+      expect.stringMatching(new RegExp(`^${path}:\\d+: is " {6}- hgwf", generator says " {6}- wf"$`)),
+      `${CRD_DIR}/extra.yaml: missing`,
+      `${CHART_CRD_DIR}/hookgate.io_workflows.yaml: not generated`,
+    ]);
+  });
+
+  it('put the same CRD in the chart, behind crds.enabled and with crds.keep', () => {
+    const files = render();
+    for (const c of crds()) {
+      const file = `hookgate.io_${c.spec.names.plural}.yaml`;
+      const chart = files.get(`${CHART_CRD_DIR}/${file}`)!;
+      expect(chart.startsWith('{{- if .Values.crds.enabled }}\n')).toBe(true);
+      expect(chart.endsWith('{{- end }}\n')).toBe(true);
+      // With both switches on, Helm renders the plain CRD plus the keep annotation.
+      const rendered = parse(chart.replace(/^ *\{\{-.*\}\}\n/gm, ''));
+      const plain = parse(files.get(`${CRD_DIR}/${file}`)!);
+      plain.metadata.annotations = { 'helm.sh/resource-policy': 'keep' };
+      expect(rendered).toEqual(plain);
+      expect(plain).toEqual({ ...c, metadata: { ...c.metadata, annotations: plain.metadata.annotations } });
+    }
+  });
+});

@@ -1,0 +1,555 @@
+// The Helm chart: lint, what `helm template` renders for default and non-default values, the
+// strict values schema, and a real `helm install` into the local control plane whose RBAC is then
+// checked with `kubectl auth can-i` for each ServiceAccount (docs/design.md "RBAC").
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { clusterInfo, kubectl, useNamespace } from './helpers.ts';
+
+const CHART = fileURLToPath(new URL('../charts/hookgate', import.meta.url));
+const KUBE_VERSION = '1.35.0';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function helm(args: string[], input = ''): Promise<Result> {
+  const child = spawn(join(clusterInfo().binDir, 'helm'), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are checked field by field
+type Obj = any;
+
+/** `helm template` with values given as an object (JSON is YAML); throws with helm's message. */
+async function render(values: object = {}, namespace = 'hookgate-system'): Promise<Obj[]> {
+  const r = await helm(
+    ['template', 'hg', CHART, '-n', namespace, '--kube-version', KUBE_VERSION, '-f', '-'],
+    JSON.stringify(values),
+  );
+  if (r.code !== 0) throw new Error(r.stderr);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS())
+    .filter(Boolean);
+}
+
+const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
+const one = (objs: Obj[], kind: string, name: string) => {
+  const found = objs.filter((o) => o.kind === kind && o.metadata.name === name);
+  expect(found, `${kind} ${name}`).toHaveLength(1);
+  return found[0];
+};
+
+/** Rules as sorted "group/resource verb" strings, so a table can be compared exactly. */
+const flat = (rules: Obj[]) =>
+  rules
+    .flatMap((r) =>
+      r.apiGroups.flatMap((g: string) =>
+        r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res} ${v}`)),
+      ),
+    )
+    .sort();
+const table = (rows: Record<string, string[]>) =>
+  Object.entries(rows)
+    .flatMap(([res, verbs]) => verbs.map((v) => `${res} ${v}`))
+    .sort();
+
+// docs/design.md "RBAC", exactly.
+const OPERATOR_RULES = table({
+  'hookgate.io/workflows': ['get', 'list', 'watch'],
+  'hookgate.io/webhooktriggers': ['get', 'list', 'watch'],
+  'hookgate.io/workflows/status': ['patch'],
+  'hookgate.io/webhooktriggers/status': ['patch'],
+  'core/secrets': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  'batch/jobs': ['get', 'list', 'watch', 'create', 'delete'],
+  'core/pods': ['get', 'list'],
+  'core/events': ['create', 'patch'],
+  'events.k8s.io/events': ['create', 'patch'],
+});
+const OPERATOR_LEASE_RULES = table({ 'coordination.k8s.io/leases': ['get', 'create', 'update'] });
+const INGRESS_RULES = table({
+  'batch/jobs': ['create', 'get', 'list', 'watch', 'delete'],
+  'core/secrets': ['create'],
+  'core/pods': ['get', 'list'],
+  'hookgate.io/webhooktriggers/status': ['patch'],
+});
+const INGRESS_LOCAL_RULES = table({ 'core/secrets': ['list', 'watch'] });
+
+describe('helm lint', () => {
+  it('passes with --strict', async () => {
+    const r = await helm(['lint', '--strict', CHART]);
+    expect(r.stdout + r.stderr).toContain('0 chart(s) failed');
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('helm template, default values', () => {
+  let objs: Obj[];
+  beforeAll(async () => {
+    objs = await render();
+  });
+
+  it('renders the CRDs, kept on uninstall', () => {
+    const crds = byKind(objs, 'CustomResourceDefinition');
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual([
+      'webhooktriggers.hookgate.io',
+      'workflows.hookgate.io',
+    ]);
+    for (const crd of crds) expect(crd.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+  });
+
+  it('runs two operator replicas with leader election and the configuration flags', () => {
+    const d = one(objs, 'Deployment', 'hg-hookgate-operator');
+    expect(d.spec.replicas).toBe(2);
+    const c = d.spec.template.spec.containers[0];
+    expect(c.args).toEqual([
+      'dist/operator/main.js',
+      '--public-base-url=http://hg-hookgate-ingress.hookgate-system.svc',
+      '--ingress-namespace=hookgate-system',
+      '--leader-elect=true',
+      '--lease-namespace=hookgate-system',
+      '--metrics-port=8080',
+      '--health-port=8081',
+      '--log-level=info',
+      '--rotation-grace=24h',
+    ]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
+    expect(d.spec.template.spec.serviceAccountName).toBe('hg-hookgate-operator');
+  });
+
+  it('runs two ingress replicas behind a Service on port 80 with metrics on 9090', () => {
+    const d = one(objs, 'Deployment', 'hg-hookgate-ingress');
+    expect(d.spec.replicas).toBe(2);
+    const c = d.spec.template.spec.containers[0];
+    expect(c.args).toEqual(['dist/ingress/server.js']);
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: 8080 },
+      { name: 'metrics', containerPort: 9090 },
+    ]);
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    const svc = one(objs, 'Service', 'hg-hookgate-ingress');
+    expect(svc.spec.ports).toEqual([
+      { name: 'http', port: 80, targetPort: 'http' },
+      { name: 'metrics', port: 9090, targetPort: 'metrics' },
+    ]);
+    expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
+  });
+
+  it('locks both components down: non-root, read-only root, no capabilities, RuntimeDefault seccomp, resources', () => {
+    for (const d of byKind(objs, 'Deployment')) {
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      for (const c of pod.containers) {
+        expect(c.securityContext).toEqual({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(Object.keys(c.resources).sort()).toEqual(['limits', 'requests']);
+        expect(c.image).toBe('ghcr.io/hookgate/hookgate:0.1.0');
+      }
+    }
+  });
+
+  it('grants each ServiceAccount exactly the design.md RBAC, cluster-wide', () => {
+    expect(
+      byKind(objs, 'ServiceAccount')
+        .map((s) => s.metadata.name)
+        .sort(),
+    ).toEqual(['hg-hookgate-ingress', 'hg-hookgate-operator']);
+    expect(flat(one(objs, 'ClusterRole', 'hg-hookgate-operator-hookgate-system').rules)).toEqual(
+      OPERATOR_RULES,
+    );
+    expect(flat(one(objs, 'Role', 'hg-hookgate-operator-local').rules)).toEqual(OPERATOR_LEASE_RULES);
+    expect(flat(one(objs, 'ClusterRole', 'hg-hookgate-ingress-hookgate-system').rules)).toEqual(
+      INGRESS_RULES,
+    );
+    expect(flat(one(objs, 'Role', 'hg-hookgate-ingress-local').rules)).toEqual(INGRESS_LOCAL_RULES);
+    for (const b of [...byKind(objs, 'ClusterRoleBinding'), ...byKind(objs, 'RoleBinding')]) {
+      expect(b.subjects).toHaveLength(1);
+      expect(b.roleRef.name.startsWith(b.subjects[0].name)).toBe(true);
+    }
+  });
+
+  it('opens the webhook port to all and metrics to the monitoring namespace only', () => {
+    const np = one(objs, 'NetworkPolicy', 'hg-hookgate-ingress');
+    expect(np.spec.ingress).toEqual([
+      { ports: [{ port: 'http', protocol: 'TCP' }] },
+      {
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+        ports: [{ port: 'metrics', protocol: 'TCP' }],
+      },
+    ]);
+    expect(one(objs, 'NetworkPolicy', 'hg-hookgate-operator').spec.ingress[0].ports).toEqual([
+      { port: 'metrics', protocol: 'TCP' },
+    ]);
+  });
+
+  it('renders no optional objects', () => {
+    for (const kind of [
+      'Ingress',
+      'HTTPRoute',
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+      'ServiceMonitor',
+    ]) {
+      expect(byKind(objs, kind), kind).toEqual([]);
+    }
+  });
+});
+
+describe('helm template, non-default values', () => {
+  it('exposes the trigger URLs through an Ingress with TLS and derives the public URL from it', async () => {
+    const objs = await render({
+      expose: {
+        ingress: { enabled: true, className: 'nginx', host: 'hooks.example.com', tlsSecretName: 'hooks-tls' },
+      },
+    });
+    const ing = one(objs, 'Ingress', 'hg-hookgate-ingress');
+    expect(ing.spec.ingressClassName).toBe('nginx');
+    expect(ing.spec.tls).toEqual([{ hosts: ['hooks.example.com'], secretName: 'hooks-tls' }]);
+    expect(ing.spec.rules[0].http.paths[0]).toMatchObject({
+      path: '/hooks/',
+      pathType: 'Prefix',
+      backend: { service: { name: 'hg-hookgate-ingress', port: { name: 'http' } } },
+    });
+    const args = one(objs, 'Deployment', 'hg-hookgate-operator').spec.template.spec.containers[0].args;
+    expect(args).toContain('--public-base-url=https://hooks.example.com');
+  });
+
+  it('attaches an HTTPRoute to the given Gateway', async () => {
+    const parentRefs = [{ name: 'public', namespace: 'gateway-system', sectionName: 'https' }];
+    const objs = await render({
+      publicBaseURL: 'https://hooks.example.org/',
+      expose: { httpRoute: { enabled: true, parentRefs, hostnames: ['hooks.example.org'] } },
+    });
+    const route = one(objs, 'HTTPRoute', 'hg-hookgate-ingress');
+    expect(route.apiVersion).toBe('gateway.networking.k8s.io/v1');
+    expect(route.spec.parentRefs).toEqual(parentRefs);
+    expect(route.spec.hostnames).toEqual(['hooks.example.org']);
+    expect(route.spec.rules[0].backendRefs).toEqual([{ name: 'hg-hookgate-ingress', port: 80 }]);
+    const args = one(objs, 'Deployment', 'hg-hookgate-operator').spec.template.spec.containers[0].args;
+    expect(args).toContain('--public-base-url=https://hooks.example.org');
+  });
+
+  it('autoscales the ingress (no fixed replicas) and protects it with a PodDisruptionBudget', async () => {
+    const objs = await render({
+      ingress: {
+        autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 7 },
+        podDisruptionBudget: { enabled: true },
+      },
+    });
+    const hpa = one(objs, 'HorizontalPodAutoscaler', 'hg-hookgate-ingress');
+    expect(hpa.spec).toMatchObject({
+      scaleTargetRef: { kind: 'Deployment', name: 'hg-hookgate-ingress' },
+      minReplicas: 3,
+      maxReplicas: 7,
+    });
+    expect(one(objs, 'Deployment', 'hg-hookgate-ingress').spec.replicas).toBeUndefined();
+    expect(one(objs, 'PodDisruptionBudget', 'hg-hookgate-ingress').spec.minAvailable).toBe(1);
+  });
+
+  it('renders a ServiceMonitor per component on the metrics port of a Service that exists', async () => {
+    const objs = await render({ serviceMonitor: { enabled: true, labels: { release: 'kps' } } });
+    const monitors = byKind(objs, 'ServiceMonitor');
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual([
+      'hg-hookgate-ingress',
+      'hg-hookgate-operator',
+    ]);
+    for (const m of monitors) {
+      expect(m.metadata.labels.release).toBe('kps');
+      expect(m.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+      const services = byKind(objs, 'Service').filter((s) =>
+        Object.entries(m.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels[k] === v),
+      );
+      expect(services.flatMap((s) => s.spec.ports.map((p: Obj) => p.name))).toContain('metrics');
+    }
+  });
+
+  it('uses Roles in each watched namespace instead of ClusterRoles', async () => {
+    const objs = await render({ watchNamespaces: ['team-a', 'team-b'] });
+    expect(byKind(objs, 'ClusterRole')).toEqual([]);
+    expect(byKind(objs, 'ClusterRoleBinding')).toEqual([]);
+    for (const ns of ['team-a', 'team-b']) {
+      const roles = byKind(objs, 'Role').filter((r) => r.metadata.namespace === ns);
+      expect(flat(roles.find((r) => r.metadata.name === 'hg-hookgate-operator').rules)).toEqual(
+        OPERATOR_RULES,
+      );
+      expect(flat(roles.find((r) => r.metadata.name === 'hg-hookgate-ingress').rules)).toEqual(INGRESS_RULES);
+    }
+    // The operator still publishes route Secrets in its own namespace.
+    const local = one(objs, 'Role', 'hg-hookgate-operator-local');
+    const routeSecrets = table({
+      'core/secrets': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+      'core/events': ['create', 'patch'],
+      'events.k8s.io/events': ['create', 'patch'],
+    });
+    expect(flat(local.rules)).toEqual([...OPERATOR_LEASE_RULES, ...routeSecrets].sort());
+    const args = one(objs, 'Deployment', 'hg-hookgate-operator').spec.template.spec.containers[0].args;
+    expect(args).toContain('--namespaces=team-a,team-b');
+  });
+
+  it('leaves out the CRDs, or their keep policy, when asked', async () => {
+    expect(byKind(await render({ crds: { enabled: false } }), 'CustomResourceDefinition')).toEqual([]);
+    for (const crd of byKind(await render({ crds: { keep: false } }), 'CustomResourceDefinition')) {
+      expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBeUndefined();
+    }
+  });
+
+  it('passes trusted proxies and a NodePort through', async () => {
+    const objs = await render({
+      ingress: { trustedProxies: ['10.0.0.0/8'], service: { type: 'NodePort', nodePort: 30080 } },
+    });
+    const env = one(objs, 'Deployment', 'hg-hookgate-ingress').spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'HOOKGATE_TRUSTED_PROXIES', value: '10.0.0.0/8' });
+    expect(one(objs, 'Service', 'hg-hookgate-ingress').spec.ports[0].nodePort).toBe(30080);
+  });
+});
+
+describe('values.schema.json', () => {
+  it.each([
+    ['a misspelled key', { ingress: { replica: 3 } }, "additional properties 'replica' not allowed"],
+    [
+      'an unknown top-level key',
+      { publicBaseUrl: 'https://x' },
+      "additional properties 'publicBaseUrl' not allowed",
+    ],
+    ['a bad enum', { logLevel: 'verbose' }, '/logLevel'],
+    ['a wrong type', { operator: { replicas: 'two' } }, '/operator/replicas'],
+    ['a URL without a scheme', { publicBaseURL: 'hooks.example.com' }, '/publicBaseURL'],
+    [
+      'an HTTPRoute without a Gateway',
+      { expose: { httpRoute: { enabled: true } } },
+      '/expose/httpRoute/parentRefs',
+    ],
+    ['a namespace that is not a DNS label', { watchNamespaces: ['Team_A'] }, '/watchNamespaces/0'],
+  ])('rejects %s', async (_what, values, message) => {
+    await expect(render(values)).rejects.toThrow(message);
+  });
+});
+
+describe('helm install into the local control plane', () => {
+  const release = useNamespace('chart');
+  const app = useNamespace('chart-app');
+  const scoped = useNamespace('chart-scoped');
+  const watched = useNamespace('chart-watched');
+  const kubeconfig = () => clusterInfo().kubeconfigPath;
+  const installed: [string, string][] = [];
+
+  async function install(name: string, namespace: string, values: object) {
+    const r = await helm(
+      ['install', name, CHART, '-n', namespace, `--kubeconfig=${kubeconfig()}`, '-f', '-'],
+      JSON.stringify(values),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    installed.push([name, namespace]);
+    return r.stdout;
+  }
+
+  afterAll(async () => {
+    // ClusterRoles and their bindings outlive the namespace.
+    for (const [name, namespace] of installed)
+      await helm(['uninstall', name, '-n', namespace, `--kubeconfig=${kubeconfig()}`]);
+  });
+
+  // The global setup applied the CRDs already; Helm must not try to own them.
+  const common = { crds: { enabled: false }, publicBaseURL: 'https://hooks.example.com' };
+
+  beforeAll(async () => {
+    await install('hg', release.name, {
+      ...common,
+      expose: { ingress: { enabled: true, host: 'hooks.example.com', tlsSecretName: 'hooks-tls' } },
+      ingress: { autoscaling: { enabled: true }, podDisruptionBudget: { enabled: true } },
+    });
+    await install('hgw', scoped.name, { ...common, watchNamespaces: [watched.name] });
+  });
+
+  it('is accepted by the API server, every object', async () => {
+    const manifest = await helm([
+      'get',
+      'manifest',
+      'hg',
+      '-n',
+      release.name,
+      `--kubeconfig=${kubeconfig()}`,
+    ]);
+    expect(manifest.code).toBe(0);
+    const objs: Obj[] = parseAllDocuments(manifest.stdout)
+      .map((d) => d.toJS())
+      .filter(Boolean);
+    expect(objs.length).toBeGreaterThan(10);
+    for (const o of objs) {
+      const ns = o.metadata.namespace ? ['-n', o.metadata.namespace] : [];
+      const r = await kubectl(['get', o.kind, o.metadata.name, ...ns, '-o', 'name']);
+      expect(r.stderr, `${o.kind} ${o.metadata.name}`).toBe('');
+    }
+    const status = await helm(['status', 'hg', '-n', release.name, `--kubeconfig=${kubeconfig()}`]);
+    expect(status.stdout).toContain('STATUS: deployed');
+    expect(status.stdout).toContain('kubectl wait -n default --for=condition=Ready webhooktrigger/hello');
+  });
+
+  /** `kubectl auth can-i` as a ServiceAccount; `where` is a namespace or "--all-namespaces". */
+  async function can(sa: [string, string], verb: string, resource: string, where: string) {
+    const scope = where === '--all-namespaces' ? [where] : ['-n', where];
+    // kubectl takes "pods/exec" but not "<resource>.<group>/status": pass subresources as a flag.
+    const [res, sub] = resource.split('/');
+    const r = await kubectl([
+      'auth',
+      'can-i',
+      verb,
+      res!,
+      ...(sub ? [`--subresource=${sub}`] : []),
+      ...scope,
+      `--as=system:serviceaccount:${sa[0]}:${sa[1]}`,
+    ]);
+    expect(r.stdout.trim(), r.stderr).toMatch(/^(yes|no)$/);
+    return r.stdout.trim() === 'yes';
+  }
+  type Check = [verb: string, resource: string, where: 'app' | 'release' | 'watched' | 'all'];
+  async function expectCan(sa: [string, string], allowed: Check[], denied: Check[]) {
+    const where = (w: Check[2]) =>
+      ({ app: app.name, release: release.name, watched: watched.name, all: '--all-namespaces' })[w];
+    const wrong: string[] = [];
+    for (const [verb, res, w] of allowed)
+      if (!(await can(sa, verb, res, where(w)))) wrong.push(`cannot ${verb} ${res} in ${w}`);
+    for (const [verb, res, w] of denied)
+      if (await can(sa, verb, res, where(w))) wrong.push(`can ${verb} ${res} in ${w}`);
+    expect(wrong).toEqual([]);
+  }
+
+  it('lets the operator reconcile, and nothing more', async () => {
+    await expectCan(
+      [release.name, 'hg-hookgate-operator'],
+      [
+        ['list', 'webhooktriggers.hookgate.io', 'all'],
+        ['watch', 'workflows.hookgate.io', 'app'],
+        ['patch', 'webhooktriggers.hookgate.io/status', 'app'],
+        ['patch', 'workflows.hookgate.io/status', 'app'],
+        ['create', 'secrets', 'app'],
+        ['get', 'secrets', 'app'],
+        ['delete', 'secrets', 'release'],
+        ['patch', 'secrets', 'release'],
+        ['create', 'jobs.batch', 'app'],
+        ['delete', 'jobs.batch', 'app'],
+        ['list', 'pods', 'app'],
+        ['create', 'events', 'app'],
+        ['create', 'events.events.k8s.io', 'app'],
+        ['update', 'leases.coordination.k8s.io', 'release'],
+        ['create', 'leases.coordination.k8s.io', 'release'],
+      ],
+      [
+        ['create', 'pods/exec', 'app'],
+        ['create', 'pods', 'app'],
+        ['update', 'webhooktriggers.hookgate.io', 'app'],
+        ['delete', 'webhooktriggers.hookgate.io', 'app'],
+        ['create', 'workflows.hookgate.io', 'app'],
+        ['update', 'secrets', 'app'],
+        ['update', 'jobs.batch', 'app'],
+        ['update', 'leases.coordination.k8s.io', 'app'],
+        ['delete', 'leases.coordination.k8s.io', 'release'],
+        ['get', 'configmaps', 'app'],
+        ['create', 'clusterroles.rbac.authorization.k8s.io', 'all'],
+        ['create', 'rolebindings.rbac.authorization.k8s.io', 'app'],
+        ['delete', 'namespaces', 'all'],
+        ['list', 'customresourcedefinitions.apiextensions.k8s.io', 'all'],
+      ],
+    );
+  });
+
+  it('lets the ingress launch runs and read its route Secrets, and nothing more', async () => {
+    await expectCan(
+      [release.name, 'hg-hookgate-ingress'],
+      [
+        ['create', 'jobs.batch', 'app'],
+        ['get', 'jobs.batch', 'app'],
+        ['watch', 'jobs.batch', 'app'],
+        ['delete', 'jobs.batch', 'app'],
+        ['create', 'secrets', 'app'],
+        ['list', 'secrets', 'release'],
+        ['watch', 'secrets', 'release'],
+        ['get', 'pods', 'app'],
+        ['list', 'pods', 'app'],
+        ['patch', 'webhooktriggers.hookgate.io/status', 'app'],
+      ],
+      [
+        ['get', 'secrets', 'app'],
+        ['list', 'secrets', 'app'],
+        ['watch', 'secrets', 'app'],
+        ['list', 'secrets', 'all'],
+        ['delete', 'secrets', 'app'],
+        ['get', 'secrets', 'release'],
+        ['update', 'secrets', 'release'],
+        ['create', 'pods', 'app'],
+        ['create', 'pods/exec', 'app'],
+        ['update', 'jobs.batch', 'app'],
+        ['get', 'webhooktriggers.hookgate.io', 'app'],
+        ['patch', 'webhooktriggers.hookgate.io', 'app'],
+        ['patch', 'workflows.hookgate.io/status', 'app'],
+        ['get', 'workflows.hookgate.io', 'app'],
+        ['create', 'leases.coordination.k8s.io', 'release'],
+        ['get', 'configmaps', 'release'],
+        ['create', 'deployments.apps', 'release'],
+      ],
+    );
+  });
+
+  it('confines both components to the watched namespaces when watchNamespaces is set', async () => {
+    const operator: [string, string] = [scoped.name, 'hgw-hookgate-operator'];
+    const ingress: [string, string] = [scoped.name, 'hgw-hookgate-ingress'];
+    await expectCan(
+      operator,
+      [
+        ['list', 'webhooktriggers.hookgate.io', 'watched'],
+        ['create', 'secrets', 'watched'],
+        ['create', 'jobs.batch', 'watched'],
+      ],
+      [
+        ['list', 'webhooktriggers.hookgate.io', 'all'],
+        ['list', 'webhooktriggers.hookgate.io', 'app'],
+        ['get', 'secrets', 'app'],
+        ['create', 'jobs.batch', 'app'],
+      ],
+    );
+    // Route Secrets and the Lease in its own namespace.
+    expect(await can(operator, 'create', 'secrets', scoped.name)).toBe(true);
+    expect(await can(operator, 'list', 'secrets', scoped.name)).toBe(true);
+    expect(await can(operator, 'update', 'leases.coordination.k8s.io', scoped.name)).toBe(true);
+    await expectCan(
+      ingress,
+      [
+        ['create', 'jobs.batch', 'watched'],
+        ['create', 'secrets', 'watched'],
+        ['patch', 'webhooktriggers.hookgate.io/status', 'watched'],
+      ],
+      [
+        ['create', 'jobs.batch', 'app'],
+        ['create', 'secrets', 'app'],
+        ['get', 'secrets', 'watched'],
+        ['list', 'jobs.batch', 'all'],
+      ],
+    );
+    expect(await can(ingress, 'list', 'secrets', scoped.name)).toBe(true);
+  });
+});

@@ -1,0 +1,128 @@
+// Helpers for tests against the local control plane. They run in vitest workers, which only get
+// the serializable ClusterInfo from the global setup (test/cluster/global-setup.ts).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { isNotFound } from '../lib/kube.ts';
+import * as controlplane from './cluster/controlplane.ts';
+
+export function clusterInfo(): controlplane.ClusterInfo {
+  const info = inject('cluster');
+  if (!info) throw new Error('no cluster provided: run this file in the vitest project "cluster"');
+  return info;
+}
+
+/** A client config with admin (system:masters) rights. */
+export function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(clusterInfo().kubeconfigPath);
+  return kc;
+}
+
+/**
+ * A fresh namespace `<prefix>-xxxxx` for the calling test file: created in beforeAll (ready once its
+ * default ServiceAccount exists, so pods are admitted), deleted in afterAll.
+ */
+export function useNamespace(prefix: string): { readonly name: string } {
+  let name: string | undefined;
+  beforeAll(async () => {
+    const core = kubeConfig().makeApiClient(CoreV1Api);
+    const ns = await core.createNamespace({ body: { metadata: { generateName: `${prefix}-` } } });
+    name = ns.metadata!.name!;
+    const namespace = name;
+    await waitFor(() => core.readNamespacedServiceAccount({ namespace, name: 'default' }), {
+      what: `default ServiceAccount in ${namespace}`,
+    });
+  });
+  afterAll(async () => {
+    if (!name) return;
+    await kubeConfig()
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name })
+      .catch((err) => {
+        if (!isNotFound(err)) throw err;
+      });
+  });
+  return {
+    get name() {
+      if (!name) throw new Error('the namespace exists only from beforeAll on');
+      return name;
+    },
+  };
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the cluster's kubectl (admin unless `kubeconfig` is given). Never throws on a non-zero exit. */
+export function kubectl(
+  args: string[],
+  opts: { input?: string; kubeconfig?: string } = {},
+): Promise<KubectlResult> {
+  const info = clusterInfo();
+  const child = spawn(
+    join(info.binDir, 'kubectl'),
+    [`--kubeconfig=${opts.kubeconfig ?? info.kubeconfigPath}`, ...args],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  child.stdin.end(opts.input ?? '');
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Path of a kubeconfig that acts as the ServiceAccount (a bound token from the TokenRequest API). */
+export function serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
+  return controlplane.serviceAccountKubeconfig(clusterInfo(), namespace, name);
+}
+
+/**
+ * Starts one more kube-apiserver on the cluster's etcd; its kubeconfig reaches the same data.
+ * Stop it yourself (e.g. to test an unreachable API server); it dies with the worker at the latest.
+ */
+export function startApiServer(): Promise<controlplane.ApiServer> {
+  return controlplane.startApiServer(clusterInfo());
+}
+
+/**
+ * Calls `fn` until it returns something other than undefined, null or false, and returns that.
+ * A throw counts as "not yet"; on timeout the last error is part of the message.
+ */
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<Exclude<T, undefined | null | false>> {
+  const { timeoutMs = 30_000, intervalMs = 200, what = 'condition' } = opts;
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined && value !== null && value !== false)
+        return value as Exclude<T, undefined | null | false>;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      const detail = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${detail})`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

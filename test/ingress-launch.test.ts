@@ -1,0 +1,405 @@
+// The ingress's Kubernetes side against a real API server, running as a ServiceAccount with exactly
+// the ingress RBAC of docs/design.md: launching Jobs, waiting for them, the route Secret store and
+// the lastTriggeredTime writer.
+import {
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  type V1Job,
+} from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LastUsedRecorder } from '../ingress/last-used.ts';
+import { RouteStore } from '../ingress/routes-store.ts';
+import { Env, INPUT_KEY, runName } from '../ingress/run/job.ts';
+import { KubeLauncher } from '../ingress/run/launcher.ts';
+import { ApiUnavailableError, type Delivery, RunActiveError } from '../ingress/types.ts';
+import { isNotFound } from '../lib/kube.ts';
+import {
+  GROUP,
+  type Route,
+  RouteSchema,
+  VERSION,
+  WEBHOOK_TRIGGER,
+  WORKFLOW,
+  WorkflowSpec,
+} from '../operator/api/v1alpha1/index.ts';
+import { kubeConfig, serviceAccountKubeconfig, startApiServer, useNamespace, waitFor } from './helpers.ts';
+
+const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+const app = useNamespace('launch'); // triggers, workflows, runs
+const own = useNamespace('ingress'); // the ingress's own namespace: route Secrets
+const other = useNamespace('other'); // route-labelled Secrets the ingress must not see
+const SA = 'hookgate-ingress';
+
+let admin: KubeConfig;
+let asIngress: KubeConfig;
+let saKubeconfigPath: string;
+let clusterRole: string;
+const workflows = new Map<string, { uid: string; spec: WorkflowSpec }>();
+let launcher: KubeLauncher;
+
+const pod = (extra: Record<string, unknown> = {}) => ({
+  template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }], ...extra } },
+});
+const specs: Record<string, unknown> = {
+  allow: { jobTemplate: { metadata: { labels: { team: 'a' } }, spec: { backoffLimit: 0, ...pod() } } },
+  // Pods that never schedule keep their Job active.
+  forbid: { concurrencyPolicy: 'Forbid', jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) } },
+  replace: {
+    concurrencyPolicy: 'Replace',
+    jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) },
+  },
+  stuck: { jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) } },
+  fail: {
+    jobTemplate: {
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: {
+            annotations: {
+              'hookgate.io/test-fail-exit-code': '3',
+              'hookgate.io/test-fail-message': 'disk full',
+            },
+          },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] },
+        },
+      },
+    },
+  },
+};
+
+function route(workflow: string, trigger = `t-${workflow}`, uid = `${trigger}-uid`): Route {
+  const wf = workflows.get(workflow)!;
+  return RouteSchema.parse({
+    namespace: app.name,
+    name: trigger,
+    uid,
+    generation: 1,
+    path: `/hooks/${app.name}/${trigger}`,
+    suspended: false,
+    auth: { tokens: [{ value: 'hgt_test' }] },
+    rateLimit: {},
+    maxBodyBytes: 1024,
+    input: {},
+    response: {},
+    workflow: { name: workflow, uid: wf.uid, spec: wf.spec },
+  });
+}
+
+const jobsOf = async (trigger: string) =>
+  (
+    await admin
+      .makeApiClient(BatchV1Api)
+      .listNamespacedJob({ namespace: app.name, labelSelector: `hookgate.io/trigger=${trigger}` })
+  ).items;
+
+beforeAll(async () => {
+  admin = kubeConfig();
+  const core = admin.makeApiClient(CoreV1Api);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  const custom = admin.makeApiClient(CustomObjectsApi);
+
+  // The ingress RBAC of docs/design.md, and nothing more.
+  await core.createNamespacedServiceAccount({ namespace: own.name, body: { metadata: { name: SA } } });
+  const subjects = [{ kind: 'ServiceAccount', name: SA, namespace: own.name }];
+  await rbac.createNamespacedRole({
+    namespace: own.name,
+    body: {
+      metadata: { name: SA },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] }],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace: own.name,
+    body: {
+      metadata: { name: SA },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: SA },
+      subjects,
+    },
+  });
+  clusterRole = `hookgate-ingress-${own.name}`;
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: clusterRole },
+      rules: [
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+        { apiGroups: [GROUP], resources: ['webhooktriggers/status'], verbs: ['patch'] },
+      ],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: clusterRole },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+      subjects,
+    },
+  });
+  saKubeconfigPath = await serviceAccountKubeconfig(own.name, SA);
+  asIngress = new KubeConfig();
+  asIngress.loadFromFile(saKubeconfigPath);
+
+  for (const [name, spec] of Object.entries(specs)) {
+    const body = { apiVersion: `${GROUP}/${VERSION}`, kind: WORKFLOW.kind, metadata: { name }, spec };
+    const created = await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: app.name,
+      plural: WORKFLOW.plural,
+      body,
+    });
+    workflows.set(name, { uid: created.metadata.uid, spec: WorkflowSpec.parse(spec) });
+  }
+
+  launcher = new KubeLauncher(asIngress, {}, log);
+  await launcher.start();
+});
+
+afterAll(async () => {
+  await launcher?.stop();
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  const ignoreMissing = (err: unknown) => {
+    if (!isNotFound(err)) throw err;
+  };
+  if (clusterRole) {
+    await rbac.deleteClusterRoleBinding({ name: clusterRole }).catch(ignoreMissing);
+    await rbac.deleteClusterRole({ name: clusterRole }).catch(ignoreMissing);
+  }
+});
+
+describe('KubeLauncher', () => {
+  it('creates exactly one Job and its input Secret, labelled, owned, with env and mount', async () => {
+    const input = { ref: 'refs/heads/main', _query: { dry: 'true' }, _headers: { 'x-github-event': 'push' } };
+    const result = await launcher.launch({ route: route('allow', 'first'), deliveryId: 'delivery-1', input });
+    expect(result).toEqual({ run: runName(app.name, 'first', 'delivery-1'), duplicate: false });
+
+    const jobs = await jobsOf('first');
+    expect(jobs.map((j) => j.metadata?.name)).toEqual([result.run]);
+    const job = jobs[0]!;
+    expect(job.metadata?.labels).toMatchObject({
+      team: 'a',
+      'app.kubernetes.io/managed-by': 'hookgate',
+      'hookgate.io/workflow': 'allow',
+      'hookgate.io/trigger': 'first',
+    });
+    expect(job.metadata?.annotations?.['hookgate.io/delivery-id']).toBe('delivery-1');
+    expect(job.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({
+        kind: 'Workflow',
+        name: 'allow',
+        uid: workflows.get('allow')!.uid,
+        controller: true,
+      }),
+    ]);
+    const container = job.spec!.template.spec!.containers[0]!;
+    expect(container.volumeMounts).toContainEqual(
+      expect.objectContaining({ mountPath: '/var/run/hookgate', readOnly: true }),
+    );
+    expect(Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]))).toMatchObject({
+      [Env.run]: result.run,
+      [Env.trigger]: 'first',
+      [Env.workflow]: 'allow',
+      [Env.deliveryId]: 'delivery-1',
+      [Env.inputFile]: '/var/run/hookgate/input.json',
+    });
+
+    const secret = await admin
+      .makeApiClient(CoreV1Api)
+      .readNamespacedSecret({ namespace: app.name, name: `${result.run}-input` });
+    expect(JSON.parse(Buffer.from(secret.data![INPUT_KEY]!, 'base64').toString())).toEqual(input);
+    expect(secret.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Job', name: result.run, uid: job.metadata?.uid, controller: true }),
+    ]);
+  });
+
+  it('launches the same delivery once: the second is a duplicate with the same run', async () => {
+    const delivery: Delivery = { route: route('allow', 'twice'), deliveryId: 'same', input: { n: 1 } };
+    const first = await launcher.launch(delivery);
+    const second = await launcher.launch(delivery);
+    expect(second).toEqual({ run: first.run, duplicate: true });
+    expect(await jobsOf('twice')).toHaveLength(1);
+  });
+
+  it('turns 50 concurrent copies of one delivery into one Job', async () => {
+    const delivery: Delivery = { route: route('allow', 'burst'), deliveryId: 'burst-1', input: {} };
+    const results = await Promise.all(Array.from({ length: 50 }, () => launcher.launch(delivery)));
+    expect(new Set(results.map((r) => r.run)).size).toBe(1);
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(results.filter((r) => r.duplicate)).toHaveLength(49);
+    expect(await jobsOf('burst')).toHaveLength(1);
+  });
+
+  it('Forbid refuses a second run while one is active', async () => {
+    const r = route('forbid');
+    const first = await launcher.launch({ route: r, deliveryId: 'f1', input: {} });
+    await expect(launcher.launch({ route: r, deliveryId: 'f2', input: {} })).rejects.toEqual(
+      new RunActiveError(first.run),
+    );
+    // Another replica learns of the run through its informer.
+    const replica = new KubeLauncher(asIngress, {}, log);
+    try {
+      await replica.start();
+      await expect(replica.launch({ route: r, deliveryId: 'f3', input: {} })).rejects.toBeInstanceOf(
+        RunActiveError,
+      );
+    } finally {
+      await replica.stop();
+    }
+    expect((await jobsOf(r.name)).map((j) => j.metadata?.name)).toEqual([first.run]);
+  });
+
+  it('Replace deletes the active run and starts the new one', async () => {
+    const r = route('replace');
+    const first = await launcher.launch({ route: r, deliveryId: 'r1', input: {} });
+    const second = await launcher.launch({ route: r, deliveryId: 'r2', input: {} });
+    expect(second.duplicate).toBe(false);
+    await waitFor(
+      async () => {
+        const names = (await jobsOf(r.name))
+          .filter((j) => !j.metadata?.deletionTimestamp)
+          .map((j) => j.metadata?.name);
+        return names.length === 1 && names[0] === second.run;
+      },
+      { what: `${first.run} to be replaced by ${second.run}` },
+    );
+  });
+
+  it('wait returns Succeeded for a completed run', async () => {
+    const r = route('allow', 'waits');
+    const { run } = await launcher.launch({ route: r, deliveryId: 'w1', input: {} });
+    expect(await launcher.wait(r, run, 60_000)).toEqual({ run, result: 'Succeeded', exitCode: 0 });
+  });
+
+  it('wait returns Failed with the exit code and termination message of a failed run', async () => {
+    const r = route('fail');
+    const { run } = await launcher.launch({ route: r, deliveryId: 'x1', input: {} });
+    expect(await launcher.wait(r, run, 60_000)).toEqual({
+      run,
+      result: 'Failed',
+      exitCode: 3,
+      message: 'disk full',
+    });
+  });
+
+  it('wait gives undefined at its timeout', async () => {
+    const r = route('stuck');
+    const { run } = await launcher.launch({ route: r, deliveryId: 's1', input: {} });
+    expect(await launcher.wait(r, run, 500)).toBeUndefined();
+  });
+
+  it('answers ApiUnavailableError once the API server is gone', async () => {
+    const server = await startApiServer();
+    let stopped = false;
+    try {
+      // The ServiceAccount's token, sent to the extra API server.
+      const kc = new KubeConfig();
+      kc.loadFromFile(saKubeconfigPath);
+      const extra = new KubeConfig();
+      extra.loadFromFile(server.kubeconfigPath);
+      kc.clusters = kc.clusters.map((c) => ({ ...c, server: extra.getCurrentCluster()!.server }));
+      const viaExtra = new KubeLauncher(kc, {}, log, { requestTimeoutMs: 3000 });
+      const r = route('allow', 'outage');
+      expect((await viaExtra.launch({ route: r, deliveryId: 'o1', input: {} })).duplicate).toBe(false);
+      await server.stop();
+      stopped = true;
+      await expect(viaExtra.launch({ route: r, deliveryId: 'o2', input: {} })).rejects.toBeInstanceOf(
+        ApiUnavailableError,
+      );
+      expect((await jobsOf('outage')).map((j: V1Job) => j.metadata?.name)).toEqual([
+        runName(app.name, 'outage', 'o1'),
+      ]);
+      await viaExtra.stop();
+    } finally {
+      if (!stopped) await server.stop();
+    }
+  });
+});
+
+describe('RouteStore', () => {
+  const routeSecret = (namespace: string, name: string, route: Route) => ({
+    metadata: { name, namespace, labels: { 'hookgate.io/route': 'true' } },
+    stringData: { 'route.json': JSON.stringify(route) },
+  });
+
+  it('picks up a route Secret within seconds, drops it on delete, ignores other namespaces', async () => {
+    const core = admin.makeApiClient(CoreV1Api);
+    await core.createNamespacedSecret({
+      namespace: own.name,
+      body: routeSecret(own.name, 'hookgate-route-before', route('allow', 'before')),
+    });
+    const store = new RouteStore(asIngress, own.name, log);
+    try {
+      await store.start();
+      expect(store.ready).toBe(true);
+      expect(store.match(`/hooks/${app.name}/before`)?.name).toBe('before');
+
+      const later = route('allow', 'later');
+      await core.createNamespacedSecret({
+        namespace: own.name,
+        body: routeSecret(own.name, 'hookgate-route-later', later),
+      });
+      await core.createNamespacedSecret({
+        namespace: other.name,
+        body: routeSecret(other.name, 'hookgate-route-elsewhere', route('allow', 'elsewhere')),
+      });
+      await waitFor(() => store.match(later.path), { timeoutMs: 5000, what: 'the new route' });
+
+      await core.deleteNamespacedSecret({ namespace: own.name, name: 'hookgate-route-later' });
+      await waitFor(() => store.match(later.path) === undefined, {
+        timeoutMs: 5000,
+        what: 'the route to go',
+      });
+      expect(store.match(`/hooks/${app.name}/elsewhere`)).toBeUndefined();
+      expect(store.size).toBe(1);
+    } finally {
+      await store.stop();
+    }
+  });
+});
+
+describe('LastUsedRecorder', () => {
+  it('writes lastTriggeredTime on the status subresource as hookgate-ingress, never creating a trigger', async () => {
+    const custom = admin.makeApiClient(CustomObjectsApi);
+    const trigger = (name: string) =>
+      custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: app.name,
+        plural: WEBHOOK_TRIGGER.plural,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: WEBHOOK_TRIGGER.kind,
+          metadata: { name },
+          spec: { workflowRef: { name: 'allow' }, auth: { bearer: {} } },
+        },
+      });
+    await trigger('used');
+    const read = (name: string) =>
+      custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: app.name,
+        plural: WEBHOOK_TRIGGER.plural,
+        name,
+      });
+
+    const now = new Date('2026-05-01T12:00:00.500Z');
+    const recorder = new LastUsedRecorder(asIngress, log, { now: () => now });
+    recorder.recordUse(route('allow', 'used'));
+    recorder.recordUse(route('allow', 'deleted-meanwhile'));
+    await recorder.stop();
+
+    const written = await read('used');
+    expect(written.status?.lastTriggeredTime).toBe('2026-05-01T12:00:00Z');
+    expect(written.spec.workflowRef).toEqual({ name: 'allow' });
+    const managers = (written.metadata.managedFields ?? []) as { manager: string; subresource?: string }[];
+    expect(managers).toContainEqual(
+      expect.objectContaining({ manager: 'hookgate-ingress', subresource: 'status' }),
+    );
+    await expect(read('deleted-meanwhile')).rejects.toMatchObject({ code: 404 });
+  });
+});

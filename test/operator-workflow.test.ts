@@ -1,0 +1,261 @@
+// The Workflow reconciler against the real API server: server-side dry-run validation, Jobs run to
+// completion or failure by the job controller and kwok, and history pruning.
+import { BatchV1Api, CustomObjectsApi, type V1Job } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Condition, Workflow } from '../operator/api/v1alpha1/index.ts';
+import { loadConfig } from '../operator/config.ts';
+import { register as registerWorkflows } from '../operator/controllers/workflow/index.ts';
+import { Manager } from '../operator/runtime/manager.ts';
+import { kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+
+const ns = useNamespace('op-workflow');
+const kc = kubeConfig();
+const custom = kc.makeApiClient(CustomObjectsApi);
+const batch = kc.makeApiClient(BatchV1Api);
+
+let manager: Manager | undefined;
+beforeAll(async () => {
+  const config = loadConfig(
+    ['--public-base-url=https://hooks.example.test', `--namespaces=${ns.name}`, '--leader-elect=false'],
+    {},
+  );
+  manager = new Manager({
+    kubeConfig: kc,
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    namespaces: config.namespaces,
+    leaderElection: false,
+  });
+  registerWorkflows(manager, config);
+  await manager.start();
+  await manager.waitForSync();
+});
+afterAll(() => manager?.stop());
+
+const apply = async (yaml: string) => {
+  const r = await kubectl(['apply', '-n', ns.name, '-f', '-'], { input: yaml });
+  expect(r.code, r.stderr).toBe(0);
+};
+const workflowYaml = (name: string, pod: string, extra = '') => `
+apiVersion: hookgate.io/v1alpha1
+kind: Workflow
+metadata: { name: ${name} }
+spec:
+${extra}
+  jobTemplate:
+    spec:
+      backoffLimit: 0
+      template:
+        spec:
+${pod}
+`;
+const goodPod = `          restartPolicy: Never
+          containers: [{ name: run, image: busybox }]`;
+
+const getWorkflow = async (name: string) =>
+  (await custom.getNamespacedCustomObject({
+    group: 'hookgate.io',
+    version: 'v1alpha1',
+    namespace: ns.name,
+    plural: 'workflows',
+    name,
+  })) as Workflow;
+const cond = (w: Workflow, type: string): Condition | undefined =>
+  w.status?.conditions?.find((c) => c.type === type);
+const observed = (name: string, ok: (w: Workflow) => boolean, what: string, timeoutMs = 30_000) =>
+  waitFor(
+    async () => {
+      const w = await getWorkflow(name);
+      return w.status?.observedGeneration === w.metadata.generation && ok(w) && w;
+    },
+    { timeoutMs, what },
+  );
+
+/** A run as the ingress creates it: labelled, owned by the Workflow. */
+function run(wf: Workflow, name: string, fail?: { exitCode: number; message: string }): V1Job {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: ns.name,
+      labels: {
+        'app.kubernetes.io/managed-by': 'hookgate',
+        'hookgate.io/workflow': wf.metadata.name!,
+        'hookgate.io/trigger': 'gh',
+      },
+      annotations: { 'hookgate.io/delivery-id': `delivery-${name}` },
+      ownerReferences: [
+        {
+          apiVersion: 'hookgate.io/v1alpha1',
+          kind: 'Workflow',
+          name: wf.metadata.name!,
+          uid: wf.metadata.uid!,
+          controller: true,
+        },
+      ],
+    },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        metadata: fail
+          ? {
+              annotations: {
+                'hookgate.io/test-fail-exit-code': String(fail.exitCode),
+                'hookgate.io/test-fail-message': fail.message,
+              },
+            }
+          : {},
+        spec: { restartPolicy: 'Never', containers: [{ name: 'run', image: 'busybox' }] },
+      },
+    },
+  };
+}
+
+describe('Workflow', () => {
+  it('a valid job template is Ready after a server-side dry run', async () => {
+    await apply(workflowYaml('ok', goodPod));
+    const w = await observed('ok', (x) => cond(x, 'Ready')?.status === 'True', 'ok Ready');
+    expect(cond(w, 'Ready')?.reason).toBe('Succeeded');
+    expect(cond(w, 'Stalled')?.status).toBe('False');
+  });
+
+  it('restartPolicy Always: Stalled InvalidJobTemplate', async () => {
+    await apply(workflowYaml('always', goodPod.replace('Never', 'Always')));
+    const w = await observed(
+      'always',
+      (x) => cond(x, 'Ready')?.reason === 'InvalidJobTemplate',
+      'always invalid',
+    );
+    expect(cond(w, 'Ready')).toMatchObject({
+      status: 'False',
+      message: expect.stringContaining('restartPolicy'),
+    });
+    expect(cond(w, 'Stalled')?.status).toBe('True');
+  });
+
+  it("what the API server rejects: InvalidJobTemplate with the server's message, Ready once fixed", async () => {
+    await apply(
+      workflowYaml(
+        'typo',
+        `          restartPolicy: Never\n          containers: [{ name: Bad_Name, image: busybox }]`,
+      ),
+    );
+    const w = await observed(
+      'typo',
+      (x) => cond(x, 'Ready')?.reason === 'InvalidJobTemplate',
+      'typo invalid',
+    );
+    expect(cond(w, 'Ready')?.message).toContain('spec.template.spec.containers[0].name');
+    expect(cond(w, 'Stalled')?.status).toBe('True');
+    // Unknown fields too: the template goes to the server as written, with strict field validation.
+    await apply(
+      workflowYaml(
+        'typo',
+        `          restartPolicy: Never\n          containers: [{ name: run, image: busybox, imagePullPolcy: Always }]`,
+      ),
+    );
+    const w2 = await observed(
+      'typo',
+      (x) => cond(x, 'Ready')?.reason === 'InvalidJobTemplate',
+      'typo unknown field',
+    );
+    expect(cond(w2, 'Ready')?.message).toContain('imagePullPolcy');
+    await apply(workflowYaml('typo', goodPod));
+    await observed('typo', (x) => cond(x, 'Ready')?.status === 'True', 'typo fixed');
+  });
+
+  it('status reflects runs that complete and fail, with the termination message', async () => {
+    await apply(workflowYaml('runs', goodPod));
+    const wf = await observed('runs', (x) => cond(x, 'Ready')?.status === 'True', 'runs Ready');
+    await batch.createNamespacedJob({ namespace: ns.name, body: run(wf, 'runs-ok') });
+    await batch.createNamespacedJob({
+      namespace: ns.name,
+      body: run(wf, 'runs-bad', { exitCode: 3, message: 'disk full' }),
+    });
+    const w = await waitFor(
+      async () => {
+        const x = await getWorkflow('runs');
+        const done = x.status?.recentRuns?.filter((r) => r.result !== 'Running') ?? [];
+        return done.length === 2 && x;
+      },
+      { what: 'two finished runs in status', timeoutMs: 60_000 },
+    );
+    const byName = Object.fromEntries((w.status?.recentRuns ?? []).map((r) => [r.name, r]));
+    expect(byName['runs-ok']).toMatchObject({
+      result: 'Succeeded',
+      trigger: 'gh',
+      deliveryId: 'delivery-runs-ok',
+      startTime: expect.any(String),
+      completionTime: expect.any(String),
+    });
+    expect(byName['runs-bad']).toMatchObject({
+      result: 'Failed',
+      deliveryId: 'delivery-runs-bad',
+      message: 'disk full',
+    });
+    expect(w.status?.active ?? []).toEqual([]);
+    expect(w.status?.lastRunTime).toBeDefined();
+    const events = await waitFor(
+      async () => {
+        const r = await kubectl(['get', 'events.events.k8s.io', '-n', ns.name, '-o', 'json']);
+        const items = (JSON.parse(r.stdout).items ?? []) as {
+          reason: string;
+          note: string;
+          regarding: { name: string };
+        }[];
+        const mine = items.filter((e) => e.regarding.name === 'runs' && e.reason.startsWith('Run'));
+        return mine.length >= 2 && mine;
+      },
+      { what: 'run Events' },
+    );
+    expect(events.map((e) => e.reason).sort()).toEqual(['RunFailed', 'RunSucceeded']);
+    expect(events.find((e) => e.reason === 'RunFailed')?.note).toContain('disk full');
+  });
+
+  it('history limits prune the oldest finished Jobs', async () => {
+    await apply(
+      workflowYaml('pruned', goodPod, '  successfulRunsHistoryLimit: 1\n  failedRunsHistoryLimit: 1'),
+    );
+    const wf = await observed('pruned', (x) => cond(x, 'Ready')?.status === 'True', 'pruned Ready');
+    for (const name of ['pruned-1', 'pruned-2', 'pruned-3']) {
+      await batch.createNamespacedJob({ namespace: ns.name, body: run(wf, name) });
+      // Distinct creation seconds make "oldest" unambiguous.
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    await batch.createNamespacedJob({
+      namespace: ns.name,
+      body: run(wf, 'pruned-f1', { exitCode: 1, message: 'x' }),
+    });
+    await new Promise((r) => setTimeout(r, 1100));
+    await batch.createNamespacedJob({
+      namespace: ns.name,
+      body: run(wf, 'pruned-f2', { exitCode: 1, message: 'y' }),
+    });
+    const names = await waitFor(
+      async () => {
+        const jobs = await batch.listNamespacedJob({
+          namespace: ns.name,
+          labelSelector: 'hookgate.io/workflow=pruned',
+        });
+        const left = jobs.items
+          .filter((j) => !j.metadata?.deletionTimestamp)
+          .map((j) => j.metadata!.name!)
+          .sort();
+        return left.length === 2 && left;
+      },
+      { what: 'Jobs pruned to the limits', timeoutMs: 60_000 },
+    );
+    expect(names).toEqual(['pruned-3', 'pruned-f2']);
+    const w = await waitFor(
+      async () => {
+        const x = await getWorkflow('pruned');
+        return (
+          x.status?.recentRuns?.length === 2 && x.status.recentRuns.every((r) => r.result !== 'Running') && x
+        );
+      },
+      { what: 'status of the kept runs' },
+    );
+    expect(w.status?.recentRuns?.map((r) => r.name)).toEqual(['pruned-f2', 'pruned-3']);
+  });
+});
