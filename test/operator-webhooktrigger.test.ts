@@ -31,7 +31,7 @@ async function startOperator(): Promise<void> {
       `--public-base-url=${BASE}`,
       `--namespaces=${ns.name}`,
       `--ingress-namespace=${ingress.name}`,
-      '--rotation-grace=3s',
+      '--rotation-grace=6s',
       '--leader-elect=false',
     ],
     {},
@@ -244,8 +244,14 @@ describe('WebhookTrigger', () => {
       data.signingSecret,
       old.signingSecret,
     ]);
-    const t = await getTrigger('github');
-    expect(t.status?.previousCredentialsValidUntil).toBe(data.previousValidUntil);
+    // The route is written before the status (one status write, at the end of the reconcile).
+    const t = await waitFor(
+      async () => {
+        const x = await getTrigger('github');
+        return x.status?.previousCredentialsValidUntil === data.previousValidUntil && x;
+      },
+      { what: 'status with previousCredentialsValidUntil' },
+    );
     expect(t.status?.lastRotationTime).toBeDefined();
     expect(t.status?.url).toBe(url);
 

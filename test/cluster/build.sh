@@ -11,13 +11,16 @@ bin="$cache/bin"
 mkdir -p "$bin" "$cache/build"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 log() { echo "[cluster-build] $*" >&2; }
+# Two runs on a fresh machine (tests and demo at once) must not build over each other.
+exec 9>"$cache/.lock"
+flock 9
 
 stamp_ok() { [ -f "$bin/.$1.version" ] && [ "$(cat "$bin/.$1.version")" = "$2" ]; }
 stamp() { echo "$2" >"$bin/.$1.version"; }
 
 build_k8s() {
   stamp_ok kubernetes "$K8S_VERSION" && return
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION (first run only; ~10-20 min on 2 cores)"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION (first run only; ~25 min on 2 cores)"
   local d="$cache/build/kubernetes-$K8S_VERSION" minor=${K8S_VERSION#v1.}
   minor=${minor%%.*}
   mkdir -p "$d" && cd "$d"

@@ -358,7 +358,7 @@ async function writeKubeconfig(path: string, dir: string, server: string, user: 
 
 // --- processes -----------------------------------------------------------------------------------
 
-interface Proc {
+export interface Proc {
   name: string;
   child: ChildProcess;
   logPath: string;
@@ -397,7 +397,7 @@ function hookExit() {
 // crashed test run cannot leave servers behind.
 const SETPRIV = existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : undefined;
 
-function spawnLogged(dir: string, name: string, bin: string, args: string[]): Proc {
+export function spawnLogged(dir: string, name: string, bin: string, args: string[]): Proc {
   hookExit();
   const logPath = join(dir, `${name}.log`);
   const fd = openSync(logPath, 'a');
@@ -420,7 +420,7 @@ function spawnLogged(dir: string, name: string, bin: string, args: string[]): Pr
 const hasExited = (p: Proc) => p.child.exitCode !== null || p.child.signalCode !== null || !p.child.pid;
 
 /** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
-async function terminate(p: Proc) {
+export async function terminate(p: Proc) {
   p.stopping = true;
   if (hasExited(p)) return;
   p.child.kill('SIGTERM');
@@ -501,14 +501,14 @@ async function until(what: string, timeoutMs: number, procs: Proc[], ready: () =
   }
 }
 
-async function logTail(p: Proc, lines = 15) {
+export async function logTail(p: Proc, lines = 15) {
   const text = await readFile(p.logPath, 'utf8').catch(() => '');
   const tail = text.trimEnd().split('\n').slice(-lines).join('\n');
   return `--- ${p.name} log: ${p.logPath} (last ${lines} lines)\n${tail}`;
 }
 
 /** Ports free right now. All are held open together so that one call never returns the same port twice. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: n },

@@ -1,0 +1,166 @@
+// Runs hookgate's own components against the local control plane the way the chart runs them:
+// the chart's ServiceAccounts and RBAC applied from `helm template`, each component a separate
+// process holding only its ServiceAccount's token. Used by the e2e tests, the demo and the benchmark.
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  type ClusterInfo,
+  freePorts,
+  logTail,
+  type Proc,
+  serviceAccountKubeconfig,
+  spawnLogged,
+  terminate,
+} from './controlplane.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const RELEASE = 'hookgate';
+
+function run(bin: string, args: string[], input?: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', fail);
+    child.on('close', (code) =>
+      code === 0 ? done(out) : fail(new Error(`${bin} ${args[0]}: ${err || out}`)),
+    );
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** Applies hookgate's CRDs (`crds/*.yaml`) and waits until they are served. */
+export async function installCrds(info: ClusterInfo): Promise<void> {
+  const kubectl = join(info.binDir, 'kubectl');
+  const dir = join(ROOT, 'crds');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).flatMap((f) => ['-f', join(dir, f)]);
+  const base = ['--kubeconfig', info.kubeconfigPath];
+  await run(kubectl, [...base, 'apply', '--server-side', '--field-manager=hookgate-test', ...files]);
+  await run(kubectl, [...base, 'wait', '--for=condition=Established', '--timeout=60s', ...files]);
+}
+
+/** Applies the chart's ServiceAccounts and RBAC into `namespace`; returns a kubeconfig per component. */
+export async function installChartRbac(
+  info: ClusterInfo,
+  namespace: string,
+): Promise<{ operator: string; ingress: string }> {
+  const kubectl = join(info.binDir, 'kubectl');
+  await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'create', 'namespace', namespace]).catch((err) => {
+    if (!String(err).includes('AlreadyExists')) throw err;
+  });
+  const manifests = await run(join(info.binDir, 'helm'), [
+    'template',
+    RELEASE,
+    join(ROOT, 'charts/hookgate'),
+    '--namespace',
+    namespace,
+    '--kube-version',
+    'v1.35.4',
+    '--set',
+    'crds.enabled=false',
+    '--show-only',
+    'templates/serviceaccounts.yaml',
+    '--show-only',
+    'templates/rbac.yaml',
+  ]);
+  await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'apply', '--server-side', '-f', '-'], manifests);
+  return {
+    operator: await serviceAccountKubeconfig(info, namespace, `${RELEASE}-operator`),
+    ingress: await serviceAccountKubeconfig(info, namespace, `${RELEASE}-ingress`),
+  };
+}
+
+export interface Component {
+  proc: Proc;
+  stop(): Promise<void>;
+  logs(): Promise<string>;
+}
+
+export interface Hookgate {
+  namespace: string;
+  /** The ingress's public base URL (webhooks, /healthz, /readyz). */
+  url: string;
+  metricsUrl: string;
+  operatorMetricsUrl: string;
+  operator: Component;
+  ingress: Component;
+  stop(): Promise<void>;
+}
+
+function component(proc: Proc): Component {
+  return { proc, stop: () => terminate(proc), logs: () => logTail(proc, 40) };
+}
+
+async function untilOk(url: string, proc: Proc, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited\n${await logTail(proc, 40)}`);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${proc.name} not ready at ${url} after ${timeoutMs} ms\n${await logTail(proc, 40)}`);
+}
+
+/**
+ * Starts operator and ingress as processes under the chart's RBAC in `namespace` (also the ingress
+ * namespace and the Lease's). Logs go to `logDir`.
+ */
+export async function startHookgate(
+  info: ClusterInfo,
+  opts: { namespace: string; logDir?: string; operatorArgs?: string[]; ingressArgs?: string[] },
+): Promise<Hookgate> {
+  const { namespace } = opts;
+  const logDir = opts.logDir ?? info.dir;
+  const kubeconfigs = await installChartRbac(info, namespace);
+  const [port, metricsPort, opMetrics, opHealth] = await freePorts(4);
+  const url = `http://127.0.0.1:${port}`;
+  const tsx = (file: string) => [process.execPath, ['--import', 'tsx', join(ROOT, file)]] as const;
+
+  const [node, ingressArgs] = tsx('ingress/server.ts');
+  const ingress = spawnLogged(logDir, `ingress-${namespace}`, node, [
+    ...ingressArgs,
+    `--kubeconfig=${kubeconfigs.ingress}`,
+    `--namespace=${namespace}`,
+    '--address=127.0.0.1',
+    `--port=${port}`,
+    `--metrics-port=${metricsPort}`,
+    ...(opts.ingressArgs ?? []),
+  ]);
+  const [, operatorArgs] = tsx('operator/main.ts');
+  const operator = spawnLogged(logDir, `operator-${namespace}`, node, [
+    ...operatorArgs,
+    `--kubeconfig=${kubeconfigs.operator}`,
+    `--public-base-url=${url}`,
+    `--ingress-namespace=${namespace}`,
+    `--lease-namespace=${namespace}`,
+    `--metrics-port=${opMetrics}`,
+    `--health-port=${opHealth}`,
+    ...(opts.operatorArgs ?? []),
+  ]);
+  const hg: Hookgate = {
+    namespace,
+    url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    operatorMetricsUrl: `http://127.0.0.1:${opMetrics}/metrics`,
+    operator: component(operator),
+    ingress: component(ingress),
+    stop: async () => {
+      await Promise.all([terminate(operator), terminate(ingress)]);
+    },
+  };
+  try {
+    await untilOk(`${url}/readyz`, ingress, 60_000);
+    await untilOk(`http://127.0.0.1:${opHealth}/readyz`, operator, 60_000);
+  } catch (err) {
+    await hg.stop();
+    throw err;
+  }
+  return hg;
+}
