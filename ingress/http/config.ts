@@ -1,50 +1,20 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { commaList, dnsLabel, duration, loadFlags, logLevel, port } from '../../lib/config.ts';
 import { trustedProxies } from './client-ip.ts';
 
-// Flags win over environment variables, which win over defaults. Every flag has an env twin
-// (HOOKGATE_ + upper snake case), as for the operator, so the chart can set either.
-
-const DURATION = /^(\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-// The same Go-style durations as the operator's flags ("30s", "1m30s").
-const duration = z
-  .string()
-  .regex(DURATION, 'must be a duration such as 500ms, 30s or 2m')
-  .transform((text) => {
-    let ms = 0;
-    for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit!]!;
-    return ms;
-  })
-  .refine((ms) => ms > 0, 'must be greater than zero');
-const port = z.coerce.number().int().min(0).max(65535);
-
 const Schema = z.object({
-  namespace: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name (RFC 1123 label)')
-    .max(63),
+  namespace: dnsLabel,
   address: z.string().min(1).default('0.0.0.0'),
   port: port.default(8080),
   metricsPort: port.default(9090),
-  trustedProxies: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean),
-    )
-    .superRefine((cidrs, ctx) => {
-      try {
-        trustedProxies(cidrs);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      }
-    }),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  trustedProxies: commaList.superRefine((cidrs, ctx) => {
+    try {
+      trustedProxies(cidrs);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  }),
+  logLevel,
   kubeconfig: z.string().min(1).optional(),
   requestTimeout: duration.default(30_000),
   keepAliveTimeout: duration.default(72_000),
@@ -83,35 +53,11 @@ export const USAGE = `Usage: node dist/ingress/server.js [flags]   (from a check
   --max-header-bytes N       request header size cap (default 16384)
 Every flag can be set by an environment variable: --trusted-proxies is HOOKGATE_TRUSTED_PROXIES.`;
 
-export class ConfigError extends Error {}
-
-const envName = (flag: string) => `HOOKGATE_${flag.toUpperCase().replaceAll('-', '_')}`;
+export { ConfigError } from '../../lib/config.ts';
 
 /** Reads flags and environment; throws ConfigError with one line per bad value. */
 export function loadIngressConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): IngressConfig {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
-  const raw: Record<string, unknown> = {};
-  for (const [flag, key] of Object.entries(FLAGS)) raw[key] = values[flag] ?? env[envName(flag)];
-  raw.namespace ??= env.POD_NAMESPACE || 'hookgate-system';
-  raw.logLevel ??= env.LOG_LEVEL;
-  const parsed = Schema.safeParse(raw);
-  if (!parsed.success) {
-    const keyToFlag = Object.fromEntries(Object.entries(FLAGS).map(([f, k]) => [k, f]));
-    const lines = parsed.error.issues.map((i) => {
-      const flag = keyToFlag[String(i.path[0])] ?? String(i.path[0]);
-      return `--${flag} (${envName(flag)}): ${i.message}`;
-    });
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
-  }
-  return parsed.data;
+  return loadFlags(argv, env, FLAGS, Schema, (raw) => {
+    raw.namespace ??= env.POD_NAMESPACE || 'hookgate-system';
+  });
 }
