@@ -1,5 +1,48 @@
-.PHONY: cluster
+# hookgate: the two commands a fresh machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+NPM_STAMP := node_modules/.package-lock.json
 
-# The local control plane in the foreground; prints the KUBECONFIG to use. Ctrl-C stops it.
-cluster:
+.PHONY: demo test test-unit test-cluster check gen bench cluster build
+
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+
+## demo: build and start a local control plane, run operator + ingress, send deliveries
+demo: $(NPM_STAMP)
+	npx tsx scripts/demo.ts
+
+## test: static checks, unit tests, then cluster tests against a real local control plane
+test: $(NPM_STAMP) check
+	bash test/cluster/build.sh >/dev/null
+	npx vitest run
+
+test-unit: $(NPM_STAMP)
+	npx vitest run --project unit
+
+test-cluster: $(NPM_STAMP)
+	bash test/cluster/build.sh >/dev/null
+	npx vitest run --project cluster
+
+## check: type check, lint, and generated files up to date
+check: $(NPM_STAMP)
+	npx tsc --noEmit
+	npx biome check .
+	npm run --silent gen:check
+
+gen: $(NPM_STAMP)
+	npm run --silent gen
+
+## bench: ingress throughput and latency against a bare Fastify baseline and direct Job creation
+bench: $(NPM_STAMP)
+	bash test/cluster/build.sh >/dev/null
+	npx tsx scripts/bench.ts
+
+## cluster: the local control plane in the foreground; prints the KUBECONFIG to use. Ctrl-C stops it.
+cluster: $(NPM_STAMP)
 	npx tsx test/cluster/main.ts
+
+build: $(NPM_STAMP)
+	npm run build
+
+-include hack/kind.mk

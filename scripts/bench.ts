@@ -1,0 +1,476 @@
+// The ingress benchmark of issue 4 ("Speed"): `npx tsx scripts/bench.ts` (or `make bench`).
+// Starts the local control plane and hookgate, then measures on this machine in one run:
+//   1. a bare Fastify POST route (child process) as the baseline;
+//   2. the ingress rejecting deliveries with a bad HMAC signature (401);
+//   3. accepted deliveries end to end (Job + input Secret in the API server), beside a plain HTTPS
+//      client creating the same Jobs + Secrets directly, with the ingress's own ServiceAccount;
+//   4. the ingress's peak RSS.
+// All traffic goes to 127.0.0.1. The last two lines are for scripts:
+//   rejected/bare ratio: <x.xx>
+//   accepted/direct ratio: <x.xx>
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { resolve } from 'node:path';
+import { BatchV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { mapInput } from '../ingress/input.ts';
+import { buildRun } from '../ingress/run/job.ts';
+import { sign } from '../ingress/verify/index.ts';
+import { RouteSchema } from '../operator/api/v1alpha1/index.ts';
+import { installCrds, RELEASE, startHookgate } from '../test/cluster/components.ts';
+import {
+  type ControlPlane,
+  serviceAccountKubeconfig,
+  startControlPlane,
+} from '../test/cluster/controlplane.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SYSTEM_NS = 'hookgate-system';
+const APP_NS = 'bench';
+const TRIGGER = 'bench';
+const SIGNATURE = { scheme: 'hmac-sha256' as const, prefix: 'sha256=' };
+/** The same settings as `sign` sees them (the secret is passed separately). */
+const SIGNING = { ...SIGNATURE, secrets: [] };
+
+// Phase sizes: throughput phases are bounded by time, the API phases by count (and a time cap).
+const HTTP_CONCURRENCY = 16;
+const HTTP_WARMUP_MS = 1_500;
+const HTTP_DURATION_MS = 6_000;
+const HTTP_MAX_REQUESTS = 1_000_000;
+const API_CONCURRENCY = 8;
+const API_WARMUP = 40;
+const API_COUNT = 400;
+const API_MAX_MS = 60_000;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+// --- a small load generator ----------------------------------------------------------------------
+
+interface Result {
+  requests: number;
+  elapsedMs: number;
+  latenciesMs: number[];
+  statuses: Map<number | string, number>;
+}
+
+/**
+ * Runs `concurrency` workers, each sending one request after another, until `count` requests have
+ * been started or `durationMs` has passed. `send` resolves with the status (or throws).
+ */
+async function load(
+  concurrency: number,
+  count: number,
+  durationMs: number,
+  send: (i: number) => Promise<number | string>,
+): Promise<Result> {
+  const latenciesMs: number[] = [];
+  const statuses = new Map<number | string, number>();
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  const worker = async () => {
+    while (next < count && performance.now() < deadline) {
+      const i = next++;
+      const t0 = performance.now();
+      let status: number | string;
+      try {
+        status = await send(i);
+      } catch (err) {
+        status = (err as NodeJS.ErrnoException).code ?? String(err);
+      }
+      latenciesMs.push(performance.now() - t0);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { requests: latenciesMs.length, elapsedMs: performance.now() - started, latenciesMs, statuses };
+}
+
+function request(
+  agent: http.Agent,
+  url: URL,
+  headers: Record<string, string>,
+  body: Buffer | string,
+): Promise<{ status: number; body: string }> {
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise((done, fail) => {
+    const req = mod.request(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => done({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', fail);
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
+
+function summary(r: Result) {
+  const sorted = [...r.latenciesMs].sort((a, b) => a - b);
+  return {
+    rps: (r.requests / r.elapsedMs) * 1000,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
+}
+
+function report(label: string, r: Result, expected: number | string) {
+  const s = summary(r);
+  const statuses = [...r.statuses].map(([k, v]) => `${k}×${v}`).join(' ');
+  console.log(
+    `${label.padEnd(34)} ${s.rps.toFixed(0).padStart(7)} req/s   p50 ${s.p50.toFixed(2).padStart(7)} ms   ` +
+      `p99 ${s.p99.toFixed(2).padStart(7)} ms   (${r.requests} requests in ${(r.elapsedMs / 1000).toFixed(1)} s; ${statuses})`,
+  );
+  const bad = [...r.statuses].filter(([k]) => k !== expected);
+  if (bad.length) throw new Error(`${label}: expected only ${expected}, got ${statuses}`);
+  return s;
+}
+
+// --- the payload ---------------------------------------------------------------------------------
+
+/** A GitHub-push-like JSON body of about 1.5 KiB. */
+function payload(i: number) {
+  return {
+    ref: 'refs/heads/main',
+    before: 'a10867b14bb761a232cd80139fbd4c0d33264240',
+    after: '1481a2de7b2a7d02428ad93446ab166be7793fbb',
+    sequence: i,
+    repository: {
+      id: 186853002,
+      name: 'hookgate',
+      full_name: 'example/hookgate',
+      private: false,
+      owner: { login: 'example', id: 21031067, type: 'Organization' },
+      html_url: 'https://github.com/example/hookgate',
+      description: 'Turns webhooks into Kubernetes Job runs',
+      default_branch: 'main',
+      topics: ['kubernetes', 'webhooks', 'operator'],
+    },
+    pusher: { name: 'octocat', email: 'octocat@example.com' },
+    sender: { login: 'octocat', id: 583231, type: 'User', site_admin: false },
+    head_commit: {
+      id: '1481a2de7b2a7d02428ad93446ab166be7793fbb',
+      tree_id: 'f9d2a07e9488b91af2641b26b9407fe22a451433',
+      message: 'Benchmark the ingress against a bare Fastify route and direct Job creation',
+      timestamp: '2026-11-23T10:00:00Z',
+      author: { name: 'Octo Cat', email: 'octocat@example.com', username: 'octocat' },
+      committer: { name: 'Octo Cat', email: 'octocat@example.com', username: 'octocat' },
+      added: ['scripts/bench.ts', 'BENCHMARKS.md'],
+      removed: [],
+      modified: ['Makefile', 'README.md', 'ingress/app.ts', 'ingress/run/launcher.ts'],
+    },
+    commits: [
+      {
+        id: '1481a2de7b2a7d02428ad93446ab166be7793fbb',
+        distinct: true,
+        message: 'Benchmark the ingress',
+        url: 'https://github.com/example/hookgate/commit/1481a2de7b2a7d02428ad93446ab166be7793fbb',
+      },
+    ],
+    compare: 'https://github.com/example/hookgate/compare/a10867b14bb7...1481a2de7b2a',
+  };
+}
+
+// --- the baseline: a bare Fastify app in its own process -----------------------------------------
+
+const BARE_APP = `
+import Fastify from 'fastify';
+const app = Fastify({ logger: false });
+app.post('/hook', async (_req, reply) => reply.code(202).send({ accepted: true, run: 'bare-0123456789abcdef' }));
+await app.listen({ host: '127.0.0.1', port: 0 });
+process.stdout.write(app.server.address().port + '\\n');
+`;
+
+async function startBare(children: Set<ChildProcess>): Promise<{ url: URL; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', BARE_APP], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const port = await new Promise<number>((done, fail) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) done(Number(out.trim()));
+    });
+    child.once('exit', (code) => fail(new Error(`the bare Fastify app exited (${code})`)));
+  });
+  return { url: new URL(`http://127.0.0.1:${port}/hook`), child };
+}
+
+// --- setup ---------------------------------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+}
+
+async function applyTrigger(kc: KubeConfig) {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  await core.createNamespace({ body: { metadata: { name: APP_NS } } });
+  const base = { group: 'hookgate.io', version: 'v1alpha1', namespace: APP_NS };
+  await custom.createNamespacedCustomObject({
+    ...base,
+    plural: 'workflows',
+    body: {
+      apiVersion: 'hookgate.io/v1alpha1',
+      kind: 'Workflow',
+      metadata: { name: TRIGGER },
+      spec: {
+        jobTemplate: {
+          spec: {
+            backoffLimit: 0,
+            template: {
+              spec: {
+                restartPolicy: 'Never',
+                containers: [
+                  {
+                    name: 'main',
+                    image: 'busybox:1.37',
+                    command: ['sh', '-c', 'cat "$HOOKGATE_INPUT_FILE"'],
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+  });
+  await custom.createNamespacedCustomObject({
+    ...base,
+    plural: 'webhooktriggers',
+    body: {
+      apiVersion: 'hookgate.io/v1alpha1',
+      kind: 'WebhookTrigger',
+      metadata: { name: TRIGGER },
+      spec: {
+        workflowRef: { name: TRIGGER },
+        auth: { signature: SIGNATURE },
+        // High enough that the benchmark measures the work, not the limiter.
+        rateLimit: { requests: 1_000_000, periodSeconds: 60 },
+      },
+    },
+  });
+  const status = await until('the WebhookTrigger Ready', 60_000, async () => {
+    const t = (await custom.getNamespacedCustomObject({
+      ...base,
+      plural: 'webhooktriggers',
+      name: TRIGGER,
+    })) as {
+      status?: {
+        url?: string;
+        credentialsSecret?: string;
+        conditions?: { type: string; status: string }[];
+      };
+    };
+    const ready = t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    return ready && t.status?.url ? t.status : undefined;
+  });
+  const secret = await core.readNamespacedSecret({
+    namespace: APP_NS,
+    name: status.credentialsSecret ?? `${TRIGGER}-credentials`,
+  });
+  const signingSecret = Buffer.from(secret.data!.signingSecret!, 'base64').toString('utf8');
+  return { url: new URL(status.url!), signingSecret };
+}
+
+/** Waits until every Job in the namespace has finished, so one phase's Jobs do not load the next. */
+async function settle(kc: KubeConfig, timeoutMs = 30_000) {
+  const batch = kc.makeApiClient(BatchV1Api);
+  const t0 = Date.now();
+  await until('the Jobs to finish', timeoutMs, async () => {
+    const jobs = (await batch.listNamespacedJob({ namespace: APP_NS })).items;
+    return jobs.every((j) => j.status?.completionTime || j.status?.failed) ? true : undefined;
+  }).catch((err) => log(`[bench] ${err.message}; going on`));
+  log(`[bench] settled in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+  return kb / 1024;
+}
+
+// --- main ----------------------------------------------------------------------------------------
+
+async function main() {
+  const children = new Set<ChildProcess>();
+  let cp: ControlPlane | undefined;
+  let hg: Awaited<ReturnType<typeof startHookgate>> | undefined;
+  let stopping: Promise<void> | undefined;
+  const cleanup = () => {
+    stopping ??= (async () => {
+      for (const c of children) c.kill('SIGTERM');
+      await hg?.stop().catch((err) => log(`[bench] stopping hookgate: ${err}`));
+      await cp?.stop().catch((err) => log(`[bench] stopping the control plane: ${err}`));
+    })();
+    return stopping;
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`[bench] ${sig}: stopping`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    const t0 = Date.now();
+    cp = await startControlPlane({ log });
+    await installCrds(cp);
+    hg = await startHookgate(cp, { namespace: SYSTEM_NS });
+    const admin = cp.kubeConfig();
+    const { url: hookUrl, signingSecret } = await applyTrigger(admin);
+    const ingressPid = hg.ingress.proc.child.pid!;
+    log(`[bench] set up in ${((Date.now() - t0) / 1000).toFixed(1)} s; trigger at ${hookUrl}`);
+    if (hookUrl.hostname !== '127.0.0.1') throw new Error(`the trigger URL is not on loopback: ${hookUrl}`);
+
+    const body = Buffer.from(JSON.stringify(payload(0)));
+    const json = { 'content-type': 'application/json' };
+    // A well-formed signature made with the wrong secret: the ingress does the full HMAC work.
+    const badHeaders = { ...json, ...sign(SIGNING, 'whsec_not-the-secret', body, Date.now()) };
+    const agent = () => new http.Agent({ keepAlive: true, maxSockets: HTTP_CONCURRENCY });
+
+    // The route reaches the ingress a moment after the trigger turns Ready.
+    await until('the ingress to serve the trigger', 30_000, async () => {
+      const res = await request(agent(), hookUrl, badHeaders, body);
+      return res.status === 401 ? true : undefined;
+    });
+
+    console.log(`hookgate ingress benchmark — ${new Date().toISOString()}`);
+    console.log(
+      `body ${body.length} bytes JSON; HTTP phases: concurrency ${HTTP_CONCURRENCY}, ${HTTP_DURATION_MS / 1000} s ` +
+        `after ${HTTP_WARMUP_MS / 1000} s warm-up; API phases: ${API_COUNT} runs at concurrency ${API_CONCURRENCY} ` +
+        `after ${API_WARMUP} warm-up runs`,
+    );
+
+    // 1. Baseline.
+    const bare = await startBare(children);
+    const bareAgent = agent();
+    const sendBare = async () => (await request(bareAgent, bare.url, json, body)).status;
+    await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBare);
+    const bareStats = report(
+      'bare Fastify (202)',
+      await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_DURATION_MS, sendBare),
+      202,
+    );
+    bare.child.kill('SIGTERM');
+
+    // 2. Rejected deliveries.
+    const rejAgent = agent();
+    const sendBad = async () => (await request(rejAgent, hookUrl, badHeaders, body)).status;
+    await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBad);
+    const rejStats = report(
+      'ingress, bad signature (401)',
+      await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_DURATION_MS, sendBad),
+      401,
+    );
+    const rejectedRatio = rejStats.rps / bareStats.rps;
+    console.log(`${''.padEnd(34)} ratio to bare: ${rejectedRatio.toFixed(2)} (target ≥ 0.60)`);
+
+    // 3a. Accepted deliveries end to end.
+    await settle(admin);
+    const accAgent = new http.Agent({ keepAlive: true, maxSockets: API_CONCURRENCY });
+    const runId = randomUUID().slice(0, 8);
+    const sendGood = (prefix: string) => async (i: number) => {
+      const b = Buffer.from(JSON.stringify(payload(i)));
+      const headers = {
+        ...json,
+        ...sign(SIGNING, signingSecret, b, Date.now(), `${prefix}-${runId}-${i}`),
+      };
+      return (await request(accAgent, hookUrl, headers, b)).status;
+    };
+    await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendGood('warm'));
+    const accStats = report(
+      'ingress, accepted (202)',
+      await load(API_CONCURRENCY, API_COUNT, API_MAX_MS, sendGood('acc')),
+      202,
+    );
+
+    // 3b. The same Jobs + input Secrets created directly, as the ingress's ServiceAccount, over one
+    // keep-alive HTTPS agent (what the ingress's client does).
+    await settle(admin);
+    const routeSecret = (
+      await admin.makeApiClient(CoreV1Api).listNamespacedSecret({
+        namespace: SYSTEM_NS,
+        labelSelector: 'hookgate.io/route=true',
+      })
+    ).items.find((s) => s.data?.['route.json']);
+    if (!routeSecret) throw new Error('no route Secret found');
+    const route = RouteSchema.parse(
+      JSON.parse(Buffer.from(routeSecret.data!['route.json']!, 'base64').toString()),
+    );
+    const sa = JSON.parse(
+      readFileSync(await serviceAccountKubeconfig(cp, SYSTEM_NS, `${RELEASE}-ingress`), 'utf8'),
+    ) as {
+      clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+      users: { user: { token: string } }[];
+    };
+    const server = new URL(sa.clusters[0]!.cluster.server);
+    if (server.hostname !== '127.0.0.1') throw new Error(`the API server is not on loopback: ${server}`);
+    const apiAgent = new https.Agent({
+      keepAlive: true,
+      maxSockets: API_CONCURRENCY,
+      ca: Buffer.from(sa.clusters[0]!.cluster['certificate-authority-data'], 'base64'),
+    });
+    const auth = { ...json, authorization: `Bearer ${sa.users[0]!.user.token}` };
+    const jobsUrl = new URL(`/apis/batch/v1/namespaces/${APP_NS}/jobs`, server);
+    const secretsUrl = new URL(`/api/v1/namespaces/${APP_NS}/secrets`, server);
+    const sendDirect = (prefix: string) => async (i: number) => {
+      const input = mapInput(route, payload(i), {}, {});
+      const run = buildRun({ route, deliveryId: `${prefix}-${runId}-${i}`, input });
+      const job = await request(apiAgent, jobsUrl, auth, JSON.stringify(run.job));
+      if (job.status !== 201) return `job ${job.status}`;
+      const uid = (JSON.parse(job.body) as { metadata: { uid: string } }).metadata.uid;
+      const secret = await request(apiAgent, secretsUrl, auth, JSON.stringify(run.inputSecret(uid)));
+      return secret.status === 201 ? 202 : `secret ${secret.status}`;
+    };
+    await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendDirect('dwarm'));
+    const directStats = report(
+      'direct Job + Secret (201, 201)',
+      await load(API_CONCURRENCY, API_COUNT, API_MAX_MS, sendDirect('direct')),
+      202,
+    );
+    const acceptedRatio = accStats.rps / directStats.rps;
+    console.log(`${''.padEnd(34)} accepted/direct: ${acceptedRatio.toFixed(2)} (target ≥ 0.80)`);
+
+    // 4. Peak RSS.
+    console.log(`ingress peak RSS (VmHWM): ${peakRssMiB(ingressPid).toFixed(1)} MiB`);
+    console.log(`rejected/bare ratio: ${rejectedRatio.toFixed(2)}`);
+    console.log(`accepted/direct ratio: ${acceptedRatio.toFixed(2)}`);
+    for (const a of [bareAgent, rejAgent, accAgent, apiAgent]) a.destroy();
+  } catch (err) {
+    process.exitCode = 1;
+    log(`[bench] failed: ${(err as Error).stack ?? err}`);
+    if (hg) log(await hg.ingress.logs());
+  } finally {
+    await cleanup();
+  }
+}
+
+await main();
+process.exit(process.exitCode ?? 0);

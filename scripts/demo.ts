@@ -1,0 +1,393 @@
+// `make demo`: hookgate end to end on a local control plane (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler and kwok, which simulates the pods), with the operator and
+// the ingress running as processes under the chart's ServiceAccounts and RBAC. Stops everything on
+// exit, on errors and on Ctrl-C. With --keep it stays up after the tour until Ctrl-C.
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readdir } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { main as cli } from '../cli/hookgate.ts';
+import {
+  GROUP,
+  VERSION,
+  WEBHOOK_TRIGGER,
+  type WebhookTrigger,
+  WORKFLOW,
+  type Workflow,
+} from '../operator/api/v1alpha1/index.ts';
+import { type Hookgate, installCrds, startHookgate } from '../test/cluster/components.ts';
+import { type ControlPlane, startControlPlane } from '../test/cluster/controlplane.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SYSTEM_NS = 'hookgate-system';
+const NS = 'demo';
+const NAME = 'quickstart';
+const STEPS = 10;
+const keep = process.argv.includes('--keep');
+const started = Date.now();
+const execFileAsync = promisify(execFile);
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+// After Ctrl-C the tour may still be mid-step; its output would only muddle the shutdown's.
+let interrupted = false;
+const tourSay = (line = '') => {
+  if (!interrupted) say(line);
+};
+const detail = (line: string) => tourSay(`      ${line}`);
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+let stepStart = Date.now();
+function step(n: number, title: string) {
+  stepStart = Date.now();
+  tourSay(`\n[${n}/${STEPS}] ${title}`);
+}
+const done = (what = 'done') => detail(`✓ ${what} (${((Date.now() - stepStart) / 1000).toFixed(1)}s)`);
+
+// --- lifecycle ------------------------------------------------------------------------------------
+
+let cp: ControlPlane | undefined;
+let hg: Hookgate | undefined;
+let logDir: string | undefined;
+let stopping: Promise<void> | undefined;
+let tourDone = false;
+
+/** Stops operator and ingress, keeps the control plane's logs, then stops the control plane. */
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    if (!cp && !hg) {
+      // Interrupted while the control plane was starting: exiting kills whatever it had started.
+      if (logDir) say('[stop] the control plane had not finished starting; exiting stops what it started');
+      return;
+    }
+    say('\n[stop] stopping operator, ingress and the control plane');
+    await hg?.stop().catch((err) => say(`[stop] operator/ingress: ${err}`));
+    if (cp && logDir) {
+      // The control plane removes its run directory (certificates, etcd data, logs) when stopped.
+      for (const f of await readdir(cp.dir).catch(() => [] as string[])) {
+        if (f.endsWith('.log')) await copyFile(join(cp.dir, f), join(logDir, f)).catch(() => {});
+      }
+    }
+    await cp?.stop().catch((err) => say(`[stop] control plane: ${err}`));
+    hg = undefined;
+    cp = undefined;
+    if (logDir) say(`[stop] everything stopped; logs: ${logDir}/*.log`);
+  })();
+  return stopping;
+}
+
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.on(sig, () => {
+    // A second Ctrl-C does not wait: exiting SIGKILLs whatever is left.
+    if (stopping) process.exit(code);
+    interrupted = true;
+    say(`\n[${sig}] interrupted`);
+    // After the tour (--keep), Ctrl-C is the normal way out.
+    void stopAll().finally(() => process.exit(tourDone ? 0 : code));
+  });
+}
+
+// --- helpers --------------------------------------------------------------------------------------
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (${lastError})` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function kubectl(args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(join(cp!.binDir, 'kubectl'), [
+    '--kubeconfig',
+    cp!.kubeconfigPath,
+    ...args,
+  ]);
+  return stdout.trim();
+}
+
+/** Runs the hookgate CLI in-process; returns its exit code and output lines. */
+async function hookgate(args: string[], kc: KubeConfig, fetchImpl?: typeof fetch) {
+  const lines: string[] = [];
+  const code = await cli(args, {
+    out: (line) => lines.push(...line.split('\n')),
+    kubeConfig: kc,
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
+  return { code, lines };
+}
+
+/**
+ * fetch over node:http from a chosen loopback source address (still to 127.0.0.1): the ingress
+ * limits per client IP, so the burst gets a window of its own.
+ */
+function fetchFrom(localAddress: string): typeof fetch {
+  return ((input: string | URL | Request, init?: RequestInit) =>
+    new Promise<Response>((done, fail) => {
+      const url = new URL(String(input));
+      if (url.hostname !== '127.0.0.1') return fail(new Error(`refusing to send to ${url.host}`));
+      const req = http.request(
+        url,
+        { method: init?.method ?? 'GET', headers: init?.headers as Record<string, string>, localAddress },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', fail);
+          res.on('end', () => {
+            const headers = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) {
+              if (typeof v === 'string') headers.set(k, v);
+            }
+            done(
+              new Response(Buffer.concat(chunks), {
+                status: res.statusCode ?? 0,
+                statusText: res.statusMessage ?? '',
+                headers,
+              }),
+            );
+          });
+        },
+      );
+      req.on('error', fail);
+      req.end(typeof init?.body === 'string' ? init.body : undefined);
+    })) as typeof fetch;
+}
+
+/** fetch that replaces the bearer token the CLI set with a wrong one. */
+const withWrongToken: typeof fetch = (input, init) => {
+  const headers = { ...(init?.headers as Record<string, string>), Authorization: 'Bearer hgt_not-the-token' };
+  return fetch(input, { ...init, headers });
+};
+
+async function metricLines(url: string, names: string[]): Promise<string[]> {
+  const text = await (await fetch(url)).text();
+  return text.split('\n').filter((l) => !l.startsWith('#') && names.some((n) => l.startsWith(n)));
+}
+
+// --- the tour -------------------------------------------------------------------------------------
+
+async function tour() {
+  say(`hookgate demo: a local control plane, the operator and the ingress, and one webhook end to end`);
+
+  step(
+    1,
+    'Building/starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)',
+  );
+  detail('The first run builds the binaries from source (~30 minutes); later runs reuse the cache.');
+  logDir = await mkdtemp(join(tmpdir(), 'hookgate-demo-logs-'));
+  cp = await startControlPlane({ log: (line) => detail(line) });
+  const kc = cp.kubeConfig();
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
+  done(`API server ${kc.getCurrentCluster()!.server}`);
+
+  step(2, 'Installing the CRDs (Workflow, WebhookTrigger)');
+  await installCrds(cp);
+  done();
+
+  step(3, `Starting the operator and the ingress under the chart's ServiceAccounts/RBAC in "${SYSTEM_NS}"`);
+  hg = await startHookgate(cp, { namespace: SYSTEM_NS, logDir });
+  detail(`ingress:  ${hg.url}   (metrics ${hg.metricsUrl})`);
+  detail(`operator: metrics ${hg.operatorMetricsUrl}`);
+  done();
+
+  step(4, `Applying examples/quickstart.yaml into namespace "${NS}"`);
+  await kubectl(['create', 'namespace', NS]).catch((err) => {
+    if (!String(err).includes('AlreadyExists')) throw err;
+  });
+  for (const line of (await kubectl(['apply', '-n', NS, '-f', join(ROOT, 'examples/quickstart.yaml')])).split(
+    '\n',
+  )) {
+    detail(line);
+  }
+  const getTrigger = async () =>
+    (await custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: WEBHOOK_TRIGGER.plural,
+      namespace: NS,
+      name: NAME,
+    })) as WebhookTrigger;
+  const isReady = (t: WebhookTrigger) =>
+    t.status?.observedGeneration === t.metadata.generation &&
+    t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  const trigger = await until('the WebhookTrigger to be Ready', 60_000, async () => {
+    const t = await getTrigger();
+    return isReady(t) ? t : undefined;
+  }).catch(async (err) => {
+    const t = await getTrigger().catch(() => undefined);
+    throw new Error(`${err.message}; conditions: ${JSON.stringify(t?.status?.conditions ?? [])}`);
+  });
+  detail(`webhooktrigger/${NAME} is Ready`);
+  detail(`URL:          ${trigger.status?.url}`);
+  detail(
+    `token prefix: ${trigger.status?.tokenPrefix}… (the token itself is in Secret ${trigger.status?.credentialsSecret})`,
+  );
+  done();
+
+  step(5, `Sending a delivery with the CLI: hookgate send ${NAME} -n ${NS} --data '…'`);
+  const payload = JSON.stringify({ hello: 'world', sentBy: 'make demo' });
+  const sent = await hookgate(['send', NAME, '-n', NS, '--data', payload], kc);
+  for (const line of sent.lines) detail(line);
+  if (sent.code !== 0) throw new Error(`hookgate send exited with ${sent.code}`);
+  const run = (JSON.parse(sent.lines.slice(1).join('\n')) as { run: string }).run;
+  done(`run ${run} started`);
+
+  step(6, `Watching job/${run} (kwok simulates its pod)`);
+  const job = await until(`job/${run} to finish`, 60_000, async () => {
+    const j = await batch.readNamespacedJob({ namespace: NS, name: run });
+    const cond = j.status?.conditions?.find(
+      (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    );
+    return cond ? { j, cond } : undefined;
+  });
+  detail(
+    `job/${run}: ${job.cond.type}=True at ${job.cond.lastTransitionTime?.toISOString?.() ?? job.cond.lastTransitionTime}`,
+  );
+  if (job.cond.type !== 'Complete') throw new Error(`job/${run} failed: ${job.cond.message}`);
+  const secret = await core.readNamespacedSecret({ namespace: NS, name: `${run}-input` });
+  for (const [key, value] of Object.entries(secret.data ?? {})) {
+    detail(`input file (Secret ${run}-input, key ${key}): ${Buffer.from(value, 'base64').toString('utf8')}`);
+  }
+  done();
+
+  step(7, `Run history of workflow/${NAME}`);
+  detail(`$ hookgate runs ${NAME} -n ${NS}`);
+  for (const line of (await hookgate(['runs', NAME, '-n', NS], kc)).lines) detail(`  ${line}`);
+  const workflow = await until(`workflow/${NAME} status.recentRuns to list ${run}`, 30_000, async () => {
+    const w = (await custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: WORKFLOW.plural,
+      namespace: NS,
+      name: NAME,
+    })) as Workflow;
+    return w.status?.recentRuns?.some((r) => r.name === run && r.result !== 'Running') ? w : undefined;
+  });
+  detail('status.recentRuns:');
+  for (const r of workflow.status?.recentRuns ?? []) {
+    detail(
+      `  ${r.name}  result=${r.result}  trigger=${r.trigger ?? '-'}  start=${r.startTime ?? '-'}  completion=${r.completionTime ?? '-'}`,
+    );
+  }
+  done();
+
+  step(8, 'A few lines of /metrics');
+  detail(`ingress (${hg.metricsUrl}):`);
+  for (const line of await metricLines(hg.metricsUrl, [
+    'hookgate_ingress_requests_total',
+    'hookgate_ingress_runs_started_total',
+    'hookgate_ingress_runs_finished_total',
+  ])) {
+    detail(`  ${line}`);
+  }
+  detail(`operator (${hg.operatorMetricsUrl}):`);
+  for (const line of await metricLines(hg.operatorMetricsUrl, [
+    'hookgate_reconcile_total',
+    'hookgate_reconcile_errors_total',
+    'hookgate_leader',
+  ])) {
+    detail(`  ${line}`);
+  }
+  done();
+
+  step(9, 'A delivery with a wrong token is refused');
+  const bad = await hookgate(['send', NAME, '-n', NS, '--data', payload], kc, withWrongToken);
+  for (const line of bad.lines) detail(line);
+  if (!bad.lines[0]?.startsWith('401')) throw new Error(`expected 401, got: ${bad.lines[0]}`);
+  done('401 as expected');
+
+  step(10, 'A burst beyond the rate limit');
+  const limit = { requests: 5, periodSeconds: 60 };
+  await custom.patchNamespacedCustomObject(
+    {
+      group: GROUP,
+      version: VERSION,
+      plural: WEBHOOK_TRIGGER.plural,
+      namespace: NS,
+      name: NAME,
+      body: { spec: { rateLimit: limit } },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  detail(`patched spec.rateLimit to ${limit.requests} requests per ${limit.periodSeconds}s`);
+  await until('the operator to reconcile the change', 30_000, async () =>
+    isReady(await getTrigger()) ? true : undefined,
+  );
+  // The ingress reports its limit in RateLimit-Limit; probe it from another loopback source address
+  // (a rate-limit window of its own) with a wrong token, so that no probe starts a run.
+  const probe = fetchFrom('127.0.0.2');
+  const url = trigger.status!.url!;
+  await until('the ingress to apply the new limit', 30_000, async () => {
+    const res = await probe(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer hgt_probe' },
+      body: '{}',
+    });
+    return res.headers.get('ratelimit-limit') === String(limit.requests) ? true : undefined;
+  });
+  detail('the ingress answers with RateLimit-Limit: 5');
+  const burst = 12;
+  detail(`sending ${burst} deliveries in a row with hookgate send (from a fresh client address, 127.0.0.3):`);
+  const from3 = fetchFrom('127.0.0.3');
+  const counts = new Map<string, number>();
+  let first429: string[] | undefined;
+  for (let i = 0; i < burst; i++) {
+    const r = await hookgate(['send', NAME, '-n', NS, '--data', JSON.stringify({ burst: i })], kc, from3);
+    const status = r.lines[0]?.split(' ')[0] ?? '?';
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+    if (status === '429') first429 ??= r.lines;
+  }
+  detail(`results: ${[...counts].map(([s, n]) => `${n} × ${s}`).join(', ')}`);
+  if (first429) detail(`a 429 answer: ${first429.join(' ')}`);
+  if (counts.get('202') !== limit.requests || counts.get('429') !== burst - limit.requests) {
+    throw new Error(`expected ${limit.requests} × 202 and ${burst - limit.requests} × 429`);
+  }
+  const limited = await metricLines(hg.metricsUrl, ['hookgate_ingress_rate_limited_total']);
+  for (const line of limited) detail(`metrics: ${line}`);
+  done();
+
+  if (keep) {
+    tourDone = true;
+    say('\n[keep] everything stays up until Ctrl-C. To use it:');
+    say(`export KUBECONFIG=${cp.kubeconfigPath}`);
+    say(`[keep] ingress ${hg.url}, logs ${cp.dir}/*.log and ${logDir}/*.log`);
+    await new Promise(() => {});
+  }
+}
+
+try {
+  await tour();
+  await stopAll();
+  say(`\nDemo finished in ${elapsed()}.`);
+  process.exit(0);
+} catch (err) {
+  if (interrupted) await new Promise(() => {}); // the signal handler exits
+  say(`\n[error] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  await stopAll();
+  say(`\nDemo FAILED after ${elapsed()}.`);
+  process.exit(1);
+}

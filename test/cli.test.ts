@@ -1,0 +1,222 @@
+// The `hookgate` CLI against the operator and ingress running together: it reads the trigger and
+// its credentials through the admin kubeconfig, and sends real requests to the ingress.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CliError, main } from '../cli/hookgate.ts';
+import { verify } from '../ingress/verify/index.ts';
+import {
+  Annotations,
+  GROUP,
+  Labels,
+  type Route,
+  VERSION,
+  WEBHOOK_TRIGGER,
+  type WebhookTrigger,
+} from '../operator/api/v1alpha1/index.ts';
+import { type Hookgate, startHookgate } from './cluster/components.ts';
+import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+
+const app = useNamespace('cli');
+const system = `hookgate-system-cli-${randomBytes(3).toString('hex')}`;
+let hg: Hookgate;
+
+beforeAll(async () => {
+  hg = await startHookgate(clusterInfo(), { namespace: system });
+  const objects = [
+    {
+      apiVersion: 'hookgate.io/v1alpha1',
+      kind: 'Workflow',
+      metadata: { name: 'deploy' },
+      spec: {
+        jobTemplate: {
+          spec: {
+            backoffLimit: 0,
+            template: {
+              spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.37' }] },
+            },
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'hookgate.io/v1alpha1',
+      kind: 'WebhookTrigger',
+      metadata: { name: 'deploy-hook' },
+      spec: {
+        workflowRef: { name: 'deploy' },
+        auth: { bearer: {}, signature: { scheme: 'hmac-sha256', prefix: 'sha256=' } },
+      },
+    },
+  ];
+  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  });
+  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+  await waitFor(
+    async () => {
+      const t = await getTrigger('deploy-hook');
+      return t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && t.status.url;
+    },
+    { what: 'deploy-hook Ready' },
+  );
+  // The ingress serves the route once an unsigned request is refused rather than unknown (404).
+  await waitFor(
+    async () => (await fetch(`${hg.url}/hooks/${app.name}/deploy-hook`, { method: 'POST' })).status === 401,
+    { what: 'the ingress serving deploy-hook' },
+  );
+});
+afterAll(async () => {
+  await hg?.stop();
+  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
+});
+
+function getTrigger(name: string): Promise<WebhookTrigger> {
+  return kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: WEBHOOK_TRIGGER.plural,
+    namespace: app.name,
+    name,
+  }) as Promise<WebhookTrigger>;
+}
+
+/** Runs the CLI in-process; a thrown CliError becomes its exit code, like bin/hookgate.js does. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string[]; error?: string }> {
+  const out: string[] = [];
+  try {
+    const code = await main(argv, { out: (line) => out.push(line), kubeConfig: kubeConfig() });
+    return { code, out };
+  } catch (err) {
+    if (err instanceof CliError) return { code: err.exitCode, out, error: err.message };
+    throw err;
+  }
+}
+
+describe('hookgate CLI', () => {
+  it('url prints the trigger URL', async () => {
+    const r = await cli('url', 'deploy-hook', '-n', app.name);
+    expect(r).toEqual({ code: 0, out: [`${hg.url}/hooks/${app.name}/deploy-hook`] });
+  });
+
+  it('sign prints headers that verify against the trigger credentials', async () => {
+    const body = '{"ref":"v1.2.3"}';
+    const now = Date.now();
+    const r = await cli('sign', 'deploy-hook', '-n', app.name, '--data', body);
+    expect(r.code).toBe(0);
+    const headers: Record<string, string> = {};
+    for (const line of r.out) {
+      const m = /^-H '([^:]+): (.*)'$/.exec(line);
+      expect(m, line).not.toBeNull();
+      headers[m![1]!.toLowerCase()] = m![2]!;
+    }
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers.authorization).toMatch(/^Bearer hgt_/);
+    expect(headers['x-webhook-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+
+    const creds = await kubectl(['get', 'secret', '-n', app.name, 'deploy-hook-credentials', '-o', 'json']);
+    const data = JSON.parse(creds.stdout).data as Record<string, string>;
+    const decode = (k: string) => Buffer.from(data[k]!, 'base64').toString('utf8');
+    const auth: Route['auth'] = {
+      tokens: [{ value: decode('token') }],
+      signature: { scheme: 'hmac-sha256', prefix: 'sha256=', secrets: [{ value: decode('signingSecret') }] },
+    };
+    expect(verify(auth, { headers, body: Buffer.from(body) }, now)).toEqual({ ok: true });
+    // And the headers are bound to the body.
+    expect(verify(auth, { headers, body: Buffer.from('{"ref":"v9"}') }, now).ok).toBe(false);
+  });
+
+  it('send signs and delivers: 202, exit 0, and the run exists', async () => {
+    const r = await cli(
+      'send',
+      'deploy-hook',
+      '-n',
+      app.name,
+      '--data',
+      '{"ref":"v1"}',
+      '--id',
+      randomUUID(),
+    );
+    expect(r.out[0]).toMatch(/^202\b/);
+    expect(r.code).toBe(0);
+    const answer = JSON.parse(r.out[1]!);
+    expect(answer).toMatchObject({ accepted: true, trigger: 'deploy-hook', workflow: 'deploy' });
+    const job = await kubectl(['get', 'job', '-n', app.name, answer.run, '-o', 'json']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(JSON.parse(job.stdout).metadata.labels[Labels.trigger]).toBe('deploy-hook');
+  });
+
+  it('send to a trigger that does not exist is a clear error with exit 1', async () => {
+    const r = await cli('send', 'no-such-hook', '-n', app.name);
+    expect(r.code).toBe(1);
+    expect(r.error).toBe(`WebhookTrigger ${app.name}/no-such-hook not found`);
+  });
+
+  it('send with a non-2xx answer exits 1', async () => {
+    const r = await cli(
+      'send',
+      'deploy-hook',
+      '-n',
+      app.name,
+      '--url',
+      `${hg.url}/hooks/${app.name}/missing`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.out[0]).toMatch(/^404\b/);
+  });
+
+  it('runs lists the run with its trigger', async () => {
+    const sent = await cli('send', 'deploy-hook', '-n', app.name, '--data', '{"ref":"v2"}');
+    expect(sent.code).toBe(0);
+    const run = JSON.parse(sent.out[1]!).run as string;
+    const r = await cli('runs', 'deploy', '-n', app.name);
+    expect(r.code).toBe(0);
+    expect(r.out[0]).toMatch(/^RUN\s+TRIGGER\s+STATUS\s+STARTED\s+DURATION$/);
+    const row = r.out.find((line) => line.startsWith(`${run} `));
+    expect(row, r.out.join('\n')).toBeDefined();
+    expect(row).toMatch(/\bdeploy-hook\b/);
+    expect(row).toMatch(/\b(Running|Succeeded|Failed)\b/);
+  });
+
+  it('rotate sets the rotate annotation and the operator rotates', async () => {
+    const before = await getTrigger('deploy-hook');
+    const r = await cli('rotate', 'deploy-hook', '-n', app.name);
+    expect(r.code).toBe(0);
+    expect(r.out[0]).toContain(`rotation requested for ${app.name}/deploy-hook`);
+    const after = await getTrigger('deploy-hook');
+    const value = after.metadata.annotations?.[Annotations.rotate];
+    expect(value).toBeDefined();
+    expect(value).not.toBe(before.metadata.annotations?.[Annotations.rotate]);
+    await waitFor(async () => (await getTrigger('deploy-hook')).status?.previousCredentialsValidUntil, {
+      what: 'the rotation handled',
+    });
+  });
+
+  it('rotate of an unknown trigger fails with exit 1', async () => {
+    const r = await cli('rotate', 'no-such-hook', '-n', app.name);
+    expect(r).toMatchObject({ code: 1, error: `WebhookTrigger ${app.name}/no-such-hook not found` });
+  });
+
+  it.each(['url', 'sign', 'send', 'runs', 'rotate'])('%s --help', async (command) => {
+    const r = await cli(command, '--help');
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toMatch(new RegExp(`^Usage: hookgate ${command}\\b`));
+  });
+
+  it('--help alone prints the command list', async () => {
+    const r = await cli('--help');
+    expect(r.code).toBe(0);
+    for (const c of ['url', 'sign', 'send', 'runs', 'rotate']) expect(r.out[0]).toContain(`  ${c} <`);
+  });
+
+  it('an unknown command exits 2', async () => {
+    const r = await cli('frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.error).toBe('unknown command "frobnicate"');
+  });
+
+  it('a command without its name exits 2', async () => {
+    const r = await cli('url');
+    expect(r.code).toBe(2);
+  });
+});
