@@ -10,11 +10,11 @@
 //   accepted/direct ratio: <x.xx>
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { resolve } from 'node:path';
-import { BatchV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { mapInput } from '../ingress/input.ts';
 import { buildRun } from '../ingress/run/job.ts';
 import { sign } from '../ingress/verify/index.ts';
@@ -37,11 +37,13 @@ const SIGNING = { ...SIGNATURE, secrets: [] };
 // Phase sizes: throughput phases are bounded by time, the API phases by count (and a time cap).
 const HTTP_CONCURRENCY = 16;
 const HTTP_WARMUP_MS = 1_500;
-const HTTP_DURATION_MS = 6_000;
+const HTTP_DURATION_MS = 8_000;
+const HTTP_ROUNDS = 4;
 const HTTP_MAX_REQUESTS = 1_000_000;
 const API_CONCURRENCY = 8;
 const API_WARMUP = 40;
 const API_COUNT = 400;
+const API_ROUNDS = 4;
 const API_MAX_MS = 60_000;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -124,7 +126,7 @@ function summary(r: Result) {
   };
 }
 
-function report(label: string, r: Result, expected: number | string) {
+function report(label: string, r: Result & { cpu?: string }, expected: number | string) {
   const s = summary(r);
   const statuses = [...r.statuses].map(([k, v]) => `${k}×${v}`).join(' ');
   console.log(
@@ -132,6 +134,7 @@ function report(label: string, r: Result, expected: number | string) {
       `p99 ${s.p99.toFixed(2).padStart(7)} ms   (${r.requests} requests in ${(r.elapsedMs / 1000).toFixed(1)} s; ${statuses})`,
   );
   const bad = [...r.statuses].filter(([k]) => k !== expected);
+  if (r.cpu) console.log(r.cpu);
   if (bad.length) throw new Error(`${label}: expected only ${expected}, got ${statuses}`);
   return s;
 }
@@ -299,16 +302,79 @@ async function applyTrigger(kc: KubeConfig) {
   return { url: new URL(status.url!), signingSecret };
 }
 
-/** Waits until every Job in the namespace has finished, so one phase's Jobs do not load the next. */
-async function settle(kc: KubeConfig, timeoutMs = 30_000) {
-  const batch = kc.makeApiClient(BatchV1Api);
-  const t0 = Date.now();
-  await until('the Jobs to finish', timeoutMs, async () => {
-    const jobs = (await batch.listNamespacedJob({ namespace: APP_NS })).items;
-    return jobs.every((j) => j.status?.completionTime || j.status?.failed) ? true : undefined;
-  }).catch((err) => log(`[bench] ${err.message}; going on`));
-  log(`[bench] settled in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return 0;
+  }
 }
+
+/** This process's children by command name (the control plane's servers, hookgate, the baseline). */
+function childPids(): Map<string, number> {
+  const pids = new Map<string, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const script = cmd.find((a) => a.endsWith('.ts'));
+      const name = script ? script.split('/').slice(-2).join('/') : cmd[0]!.split('/').pop()!;
+      pids.set(name === 'setpriv' ? cmd[3]!.split('/').pop()! : name, Number(entry));
+    } catch {}
+  }
+  return pids;
+}
+
+/** The CPU the named processes (and this one) spend while measuring, summed over calls. */
+class CpuMeter {
+  readonly #used = new Map<string, number>();
+  constructor(readonly pids: Map<string, number>) {}
+
+  async measure(fn: () => Promise<Result>): Promise<Result> {
+    const before = new Map([...this.pids].map(([k, pid]) => [k, cpuSeconds(pid)]));
+    const self = process.cpuUsage();
+    const r = await fn();
+    const me = process.cpuUsage(self);
+    for (const [k, pid] of this.pids) this.#add(k, cpuSeconds(pid) - before.get(k)!);
+    this.#add('load generator', (me.user + me.system) / 1e6);
+    return r;
+  }
+
+  #add(k: string, s: number) {
+    this.#used.set(k, (this.#used.get(k) ?? 0) + s);
+  }
+
+  seconds(k: string): number {
+    return this.#used.get(k) ?? 0;
+  }
+
+  line(requests: number): string {
+    const parts = [...this.#used]
+      .filter(([, s]) => s > 0)
+      .map(([k, s]) => `${k} ${((s * 1000) / requests).toFixed(2)}`);
+    const total = [...this.#used.values()].reduce((a, b) => a + b, 0);
+    return `${''.padEnd(34)} CPU ms/request: ${parts.join(', ')}; total ${((total * 1000) / requests).toFixed(2)}`;
+  }
+}
+
+function merge(a: Result, b: Result): Result {
+  const statuses = new Map(a.statuses);
+  for (const [k, v] of b.statuses) statuses.set(k, (statuses.get(k) ?? 0) + v);
+  return {
+    requests: a.requests + b.requests,
+    elapsedMs: a.elapsedMs + b.elapsedMs,
+    latenciesMs: [...a.latenciesMs, ...b.latenciesMs],
+    statuses,
+  };
+}
+
+const empty = (): Result => ({ requests: 0, elapsedMs: 0, latenciesMs: [], statuses: new Map() });
 
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -363,37 +429,60 @@ async function main() {
 
     console.log(`hookgate ingress benchmark — ${new Date().toISOString()}`);
     console.log(
-      `body ${body.length} bytes JSON; HTTP phases: concurrency ${HTTP_CONCURRENCY}, ${HTTP_DURATION_MS / 1000} s ` +
-        `after ${HTTP_WARMUP_MS / 1000} s warm-up; API phases: ${API_COUNT} runs at concurrency ${API_CONCURRENCY} ` +
-        `after ${API_WARMUP} warm-up runs`,
+      `body ${body.length} bytes JSON; HTTP phases: concurrency ${HTTP_CONCURRENCY}, ${HTTP_DURATION_MS / 1000} s each in ` +
+        `${HTTP_ROUNDS * 2} alternating blocks after ${HTTP_WARMUP_MS / 1000} s warm-up; API phases: ${API_COUNT} runs each at concurrency ${API_CONCURRENCY} ` +
+        `in ${API_ROUNDS} alternating blocks after ${API_WARMUP} warm-up runs each`,
     );
 
-    // 1. Baseline.
+    // 1. and 2. The bare Fastify baseline and the ingress rejecting bad signatures: both warmed up,
+    // then measured in alternating blocks (A B B A ...) so that drift on a shared machine falls on both.
     const bare = await startBare(children);
     const bareAgent = agent();
+    const rejAgent = agent();
     const sendBare = async () => (await request(bareAgent, bare.url, json, body)).status;
+    const sendBad = async () => (await request(rejAgent, hookUrl, badHeaders, body)).status;
     await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBare);
+    await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBad);
+    const httpMeters = {
+      bare: new CpuMeter(new Map([['bare', bare.child.pid!]])),
+      rej: new CpuMeter(new Map([['ingress', ingressPid]])),
+    };
+    let bareRes = empty();
+    let rejRes = empty();
+    const slice = HTTP_DURATION_MS / HTTP_ROUNDS;
+    for (let round = 0; round < HTTP_ROUNDS; round++) {
+      const order = round % 2 === 0 ? (['bare', 'rej'] as const) : (['rej', 'bare'] as const);
+      for (const kind of order) {
+        const send = kind === 'bare' ? sendBare : sendBad;
+        const r = await httpMeters[kind].measure(() =>
+          load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, slice, send),
+        );
+        if (kind === 'bare') bareRes = merge(bareRes, r);
+        else rejRes = merge(rejRes, r);
+      }
+    }
+    bare.child.kill('SIGTERM');
     const bareStats = report(
       'bare Fastify (202)',
-      await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_DURATION_MS, sendBare),
+      { ...bareRes, cpu: httpMeters.bare.line(bareRes.requests) },
       202,
     );
-    bare.child.kill('SIGTERM');
-
-    // 2. Rejected deliveries.
-    const rejAgent = agent();
-    const sendBad = async () => (await request(rejAgent, hookUrl, badHeaders, body)).status;
-    await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBad);
     const rejStats = report(
       'ingress, bad signature (401)',
-      await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_DURATION_MS, sendBad),
+      { ...rejRes, cpu: httpMeters.rej.line(rejRes.requests) },
       401,
     );
     const rejectedRatio = rejStats.rps / bareStats.rps;
-    console.log(`${''.padEnd(34)} ratio to bare: ${rejectedRatio.toFixed(2)} (target ≥ 0.60)`);
+    const serverCpuRatio =
+      httpMeters.bare.seconds('bare') /
+      bareRes.requests /
+      (httpMeters.rej.seconds('ingress') / rejRes.requests);
+    console.log(
+      `${''.padEnd(34)} ratio to bare: ${rejectedRatio.toFixed(2)} (target ≥ 0.60); ` +
+        `server CPU per request, bare/ingress: ${serverCpuRatio.toFixed(2)}`,
+    );
 
     // 3a. Accepted deliveries end to end.
-    await settle(admin);
     const accAgent = new http.Agent({ keepAlive: true, maxSockets: API_CONCURRENCY });
     const runId = randomUUID().slice(0, 8);
     const sendGood = (prefix: string) => async (i: number) => {
@@ -404,16 +493,8 @@ async function main() {
       };
       return (await request(accAgent, hookUrl, headers, b)).status;
     };
-    await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendGood('warm'));
-    const accStats = report(
-      'ingress, accepted (202)',
-      await load(API_CONCURRENCY, API_COUNT, API_MAX_MS, sendGood('acc')),
-      202,
-    );
-
     // 3b. The same Jobs + input Secrets created directly, as the ingress's ServiceAccount, over one
     // keep-alive HTTPS agent (what the ingress's client does).
-    await settle(admin);
     const routeSecret = (
       await admin.makeApiClient(CoreV1Api).listNamespacedSecret({
         namespace: SYSTEM_NS,
@@ -449,10 +530,35 @@ async function main() {
       const secret = await request(apiAgent, secretsUrl, auth, JSON.stringify(run.inputSecret(uid)));
       return secret.status === 201 ? 202 : `secret ${secret.status}`;
     };
+    // Both warmed up, then measured in alternating blocks (A B B A ...), so that the background work
+    // every Job causes (Job controller, scheduler, kwok, the operator's history pruning) and any
+    // other drift falls on both alike.
+    await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendGood('warm'));
     await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendDirect('dwarm'));
+    const pids = childPids();
+    const meters = { acc: new CpuMeter(pids), direct: new CpuMeter(pids) };
+    let acc = empty();
+    let direct = empty();
+    const block = Math.ceil(API_COUNT / API_ROUNDS);
+    for (let round = 0; round < API_ROUNDS; round++) {
+      const order = round % 2 === 0 ? (['acc', 'direct'] as const) : (['direct', 'acc'] as const);
+      for (const kind of order) {
+        if (kind === 'acc') {
+          const send = sendGood(`acc${round}`);
+          acc = merge(acc, await meters.acc.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, send)));
+        } else {
+          const send = sendDirect(`direct${round}`);
+          direct = merge(
+            direct,
+            await meters.direct.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, send)),
+          );
+        }
+      }
+    }
+    const accStats = report('ingress, accepted (202)', { ...acc, cpu: meters.acc.line(acc.requests) }, 202);
     const directStats = report(
       'direct Job + Secret (201, 201)',
-      await load(API_CONCURRENCY, API_COUNT, API_MAX_MS, sendDirect('direct')),
+      { ...direct, cpu: meters.direct.line(direct.requests) },
       202,
     );
     const acceptedRatio = accStats.rps / directStats.rps;
