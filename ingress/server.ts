@@ -26,7 +26,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.exitCode = 2;
     return;
   }
-  const log = createLogger('hookgate-ingress', config.logLevel);
+  const log = createLogger('hookgate-ingress', config.logLevel, { async: true });
   const kc = loadKubeConfig(config.kubeconfig);
 
   const registry = new Registry();
@@ -82,6 +82,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     await Promise.allSettled([lastUsed.stop(), launcher.stop(), store.stop()]);
     await new Promise((done) => (metricsServer ? metricsServer.close(done) : done(undefined)));
     log.info('stopped');
+    await new Promise<void>((done) => log.flush(() => done()));
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
@@ -89,7 +90,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         () => process.exit(0),
         (err) => {
           log.error({ err }, 'shutdown failed');
-          process.exit(1);
+          log.flush(() => process.exit(1));
         },
       );
     });

@@ -13,7 +13,7 @@ import {
 } from '../types.ts';
 import { Informer } from './informer.ts';
 import { type BuildOptions, buildRun } from './job.ts';
-import { describe, launchError, makeClient, rawBody, withSignal } from './kube.ts';
+import { describe, launchError, makeClient, makePoster, withSignal } from './kube.ts';
 
 /** Metric callbacks, so this module needs no prom-client. */
 export interface LauncherHooks {
@@ -41,6 +41,7 @@ type Waiter = (job: V1Job | 'deleted' | undefined) => void;
 export class KubeLauncher implements Launcher {
   private readonly batch: BatchV1Api;
   private readonly core: CoreV1Api;
+  private readonly post: ReturnType<typeof makePoster>;
   private readonly jobs: Informer<V1Job>;
   /** Jobs this launcher created and has not seen finish, by uid: the ones onRunFinished reports. */
   private readonly started = new Map<string, Route>();
@@ -57,6 +58,7 @@ export class KubeLauncher implements Launcher {
     const timeout = opts.requestTimeoutMs ?? 10_000;
     this.batch = makeClient(kc, BatchV1Api, timeout);
     this.core = makeClient(kc, CoreV1Api, timeout);
+    this.post = makePoster(kc, timeout);
     const lists = makeClient(kc, BatchV1Api, 60_000);
     const labelSelector = `${Labels.managedBy}=${MANAGED_BY}`;
     this.jobs = new Informer<V1Job>(kc, {
@@ -119,7 +121,7 @@ export class KubeLauncher implements Launcher {
     let duplicate = false;
     const t0 = performance.now();
     try {
-      const created = await this.batch.createNamespacedJob({ namespace, body: job }, rawBody(job));
+      const created = await this.post<V1Job>(`/apis/batch/v1/namespaces/${namespace}/jobs`, job);
       this.hooks.onJobCreated?.((performance.now() - t0) / 1000);
       uid = created.metadata!.uid!;
       this.started.set(uid, route);
@@ -131,7 +133,7 @@ export class KubeLauncher implements Launcher {
     }
     // Also for a duplicate: the first attempt may have died between the two creates.
     try {
-      await this.core.createNamespacedSecret({ namespace, body: inputSecret(uid) });
+      await this.post(`/api/v1/namespaces/${namespace}/secrets`, inputSecret(uid));
     } catch (err) {
       if (!isConflict(err)) throw launchError(err);
     }
