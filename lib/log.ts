@@ -1,4 +1,4 @@
-import { destination as pinoDestination, type Logger, pino } from 'pino';
+import { type Logger, pino, destination as pinoDestination } from 'pino';
 
 /** JSON logs on stdout. Secret-bearing fields are redacted should one ever be passed by mistake. */
 export function createLogger(
