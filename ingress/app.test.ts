@@ -120,17 +120,28 @@ describe('answers', () => {
     expect(launcher.runs.has(body.run)).toBe(true);
   });
 
-  it('404 for an unknown trigger, another path, or another method', async () => {
+  it('404 for an unknown trigger or another path, whatever the method', async () => {
     const { app } = setup();
     for (const res of [
       await post(app, { path: '/hooks/team-a/other' }),
       await post(app, { path: '/hooks/team-b/deploy' }),
-      await app.inject({ method: 'GET', url: PATH }),
+      await app.inject({ method: 'GET', url: '/hooks/team-a/other' }),
       await app.inject({ method: 'POST', url: '/somewhere' }),
     ]) {
       expect(res.statusCode).toBe(404);
       expect(res.json()).toEqual({ error: { code: 'not_found', message: 'no such trigger' } });
     }
+  });
+
+  it('405 with Allow: POST for another method on a trigger, starting nothing', async () => {
+    const { app, launcher } = setup();
+    for (const method of ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const) {
+      const res = await app.inject({ method, url: PATH, headers: BEARER });
+      expect(res.statusCode, method).toBe(405);
+      expect(res.headers.allow).toBe('POST');
+      if (method !== 'HEAD') expect(res.json().error.code).toBe('method_not_allowed');
+    }
+    expect(launcher.runs.size).toBe(0);
   });
 
   it('403 for a suspended trigger, valid token or not', async () => {

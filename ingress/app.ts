@@ -265,6 +265,18 @@ export async function ingress(app: FastifyInstance, deps: AppDeps): Promise<void
     hooks.removeAllContentTypeParsers();
     hooks.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     hooks.post('/hooks/:namespace/:name', { bodyLimit: MAX_BODY_BYTES, onRequest: admit }, deliver);
+    // A sender that uses the wrong method on a real trigger is told so; an unknown path stays 404
+    // whatever the method, so probing reveals nothing more than a POST would.
+    hooks.route({
+      method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      url: '/hooks/:namespace/:name',
+      handler: async (request: FastifyRequest<{ Params: { namespace: string; name: string } }>) => {
+        const route = deps.routes.match(routePath(request.params.namespace, request.params.name));
+        if (!route) throw new HttpError(404, 'not_found', 'no such trigger');
+        exchanges.get(request)!.route = route;
+        throw new HttpError(405, 'method_not_allowed', 'webhooks are delivered with POST', { allow: 'POST' });
+      },
+    });
   });
 }
 // Plugin without encapsulation (what fastify-plugin does, without the dependency).

@@ -13,6 +13,7 @@ export type Outcome =
   | 'filtered'
   | 'challenge'
   | 'not_found'
+  | 'method_not_allowed'
   | 'suspended'
   | 'rate_limited'
   | 'payload_too_large'

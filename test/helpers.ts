@@ -95,8 +95,8 @@ export function serviceAccountKubeconfig(namespace: string, name: string): Promi
  * Starts one more kube-apiserver on the cluster's etcd; its kubeconfig reaches the same data.
  * Stop it yourself (e.g. to test an unreachable API server); it dies with the worker at the latest.
  */
-export function startApiServer(): Promise<controlplane.ApiServer> {
-  return controlplane.startApiServer(clusterInfo());
+export function startApiServer(opts: { port?: number } = {}): Promise<controlplane.ApiServer> {
+  return controlplane.startApiServer(clusterInfo(), opts);
 }
 
 /**

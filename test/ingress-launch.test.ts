@@ -1,21 +1,25 @@
 // The ingress's Kubernetes side against a real API server, running as a ServiceAccount with exactly
 // the ingress RBAC of docs/design.md: launching Jobs, waiting for them, the route Secret store and
 // the lastTriggeredTime writer.
+import { Writable } from 'node:stream';
 import {
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  PatchStrategy,
   RbacAuthorizationV1Api,
+  setHeaderOptions,
   type V1Job,
+  Watch,
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LastUsedRecorder } from '../ingress/last-used.ts';
 import { RouteStore } from '../ingress/routes-store.ts';
 import { Env, INPUT_KEY, runName } from '../ingress/run/job.ts';
-import { KubeLauncher } from '../ingress/run/launcher.ts';
-import { ApiUnavailableError, type Delivery, RunActiveError } from '../ingress/types.ts';
+import { KubeLauncher, type LauncherHooks } from '../ingress/run/launcher.ts';
+import { ApiUnavailableError, type Delivery, JobRejectedError, RunActiveError } from '../ingress/types.ts';
 import { isNotFound } from '../lib/kube.ts';
 import {
   GROUP,
@@ -48,11 +52,17 @@ const specs: Record<string, unknown> = {
   allow: { jobTemplate: { metadata: { labels: { team: 'a' } }, spec: { backoffLimit: 0, ...pod() } } },
   // Pods that never schedule keep their Job active.
   forbid: { concurrencyPolicy: 'Forbid', jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) } },
+  'forbid-race': {
+    concurrencyPolicy: 'Forbid',
+    jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) },
+  },
   replace: {
     concurrencyPolicy: 'Replace',
     jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) },
   },
   stuck: { jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) } },
+  // Valid for the Workflow schema, invalid for the Job API: Jobs allow only Never and OnFailure.
+  rejected: { jobTemplate: { spec: pod({ restartPolicy: 'Always' }) } },
   fail: {
     jobTemplate: {
       spec: {
@@ -95,6 +105,29 @@ const jobsOf = async (trigger: string) =>
       .makeApiClient(BatchV1Api)
       .listNamespacedJob({ namespace: app.name, labelSelector: `hookgate.io/trigger=${trigger}` })
   ).items;
+
+/** The ingress ServiceAccount's credentials, sent to another API server (from startApiServer). */
+function asIngressVia(server: { kubeconfigPath: string }): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(saKubeconfigPath);
+  const extra = new KubeConfig();
+  extra.loadFromFile(server.kubeconfigPath);
+  kc.clusters = kc.clusters.map((c) => ({ ...c, server: extra.getCurrentCluster()!.server }));
+  return kc;
+}
+
+/** A launcher of its own, for the hooks it reports to. */
+async function withLauncher(hooks: LauncherHooks, fn: (l: KubeLauncher) => Promise<void>) {
+  const l = new KubeLauncher(asIngress, hooks, log);
+  try {
+    await l.start();
+    await fn(l);
+  } finally {
+    await l.stop();
+  }
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 beforeAll(async () => {
   admin = kubeConfig();
@@ -233,9 +266,13 @@ describe('KubeLauncher', () => {
     expect(await jobsOf('burst')).toHaveLength(1);
   });
 
-  it('Forbid refuses a second run while one is active', async () => {
+  it('Forbid refuses a second run while one is active; the same delivery again is a duplicate', async () => {
     const r = route('forbid');
     const first = await launcher.launch({ route: r, deliveryId: 'f1', input: {} });
+    expect(await launcher.launch({ route: r, deliveryId: 'f1', input: {} })).toEqual({
+      run: first.run,
+      duplicate: true,
+    });
     await expect(launcher.launch({ route: r, deliveryId: 'f2', input: {} })).rejects.toEqual(
       new RunActiveError(first.run),
     );
@@ -250,6 +287,18 @@ describe('KubeLauncher', () => {
       await replica.stop();
     }
     expect((await jobsOf(r.name)).map((j) => j.metadata?.name)).toEqual([first.run]);
+  });
+
+  it('Forbid sees a run started a moment ago by a concurrent launch', async () => {
+    const r = route('forbid-race');
+    const results = await Promise.allSettled(
+      ['a', 'b', 'c'].map((d) => launcher.launch({ route: r, deliveryId: d, input: {} })),
+    );
+    const started = results.flatMap((x) => (x.status === 'fulfilled' ? [x.value.run] : []));
+    expect(started).toHaveLength(1);
+    const refused = results.flatMap((x) => (x.status === 'rejected' ? [x.reason] : []));
+    expect(refused).toEqual([new RunActiveError(started[0]!), new RunActiveError(started[0]!)]);
+    expect((await jobsOf(r.name)).map((j) => j.metadata?.name)).toEqual(started);
   });
 
   it('Replace deletes the active run and starts the new one', async () => {
@@ -285,6 +334,89 @@ describe('KubeLauncher', () => {
     });
   });
 
+  it('restores a missing input Secret when the delivery repeats; reports the new run to the hooks once', async () => {
+    const core = admin.makeApiClient(CoreV1Api);
+    const calls: string[] = [];
+    await withLauncher(
+      {
+        onJobCreated: (s) => calls.push(`created ${s >= 0}`),
+        onRunStarted: (r) => calls.push(`started ${r.name}`),
+      },
+      async (l) => {
+        const delivery: Delivery = { route: route('stuck', 'restore'), deliveryId: 'lost', input: { n: 1 } };
+        const { run } = await l.launch(delivery);
+        const name = `${run}-input`;
+        // As if an earlier attempt had died between creating the Job and its input Secret.
+        const lost = await core.readNamespacedSecret({ namespace: app.name, name });
+        await core.deleteNamespacedSecret({ namespace: app.name, name });
+
+        expect(await l.launch(delivery)).toEqual({ run, duplicate: true });
+        const restored = await core.readNamespacedSecret({ namespace: app.name, name });
+        expect(restored.metadata?.uid).not.toBe(lost.metadata?.uid);
+        expect(JSON.parse(Buffer.from(restored.data![INPUT_KEY]!, 'base64').toString())).toEqual({ n: 1 });
+        const [job] = await jobsOf('restore');
+        expect(restored.metadata?.ownerReferences).toEqual([
+          expect.objectContaining({ kind: 'Job', name: run, uid: job?.metadata?.uid }),
+        ]);
+      },
+    );
+    expect(calls).toEqual(['created true', 'started restore']);
+  });
+
+  it('answers JobRejectedError when the API server rejects the Job, and creates nothing', async () => {
+    const r = route('rejected');
+    const err = await launcher.launch({ route: r, deliveryId: 'j1', input: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobRejectedError);
+    expect((err as Error).message).toMatch(/^HTTP 422: .*restartPolicy/);
+    expect(await jobsOf(r.name)).toEqual([]);
+    await expect(
+      admin
+        .makeApiClient(CoreV1Api)
+        .readNamespacedSecret({ namespace: app.name, name: `${runName(app.name, r.name, 'j1')}-input` }),
+    ).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('reports each run it started finishing once, also when waited on', async () => {
+    const finishes: string[] = [];
+    const seconds: number[] = [];
+    await withLauncher(
+      {
+        onRunFinished: (r, result, s) => {
+          finishes.push(`${r.name} ${result}`);
+          seconds.push(s);
+        },
+      },
+      async (l) => {
+        const failing = route('fail', 'reported');
+        const { run } = await l.launch({ route: failing, deliveryId: 'r1', input: {} });
+        const outcomes = await Promise.all([l.wait(failing, run, 60_000), l.wait(failing, run, 60_000)]);
+        expect(outcomes.map((o) => o?.result)).toEqual(['Failed', 'Failed']);
+        // Finished, it answers from the cache at once.
+        expect((await l.wait(failing, run, 1))?.result).toBe('Failed');
+
+        // A later change of the finished Job is no second finish. The watch delivers in order, so
+        // once a run launched after the change has finished, the change has been seen.
+        await admin
+          .makeApiClient(BatchV1Api)
+          .patchNamespacedJob(
+            { namespace: app.name, name: run, body: { metadata: { annotations: { touched: 'true' } } } },
+            mergePatch,
+          );
+        const later = route('allow', 'reported-later');
+        const next = await l.launch({ route: later, deliveryId: 'r2', input: {} });
+        expect((await l.wait(later, next.run, 60_000))?.result).toBe('Succeeded');
+
+        const [job] = await jobsOf('reported');
+        const failed = job?.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+        expect(seconds[0]).toBe(
+          (new Date(failed!.lastTransitionTime!).getTime() - new Date(job!.status!.startTime!).getTime()) /
+            1000,
+        );
+      },
+    );
+    expect(finishes).toEqual(['reported Failed', 'reported-later Succeeded']);
+  });
+
   it('wait gives undefined at its timeout', async () => {
     const r = route('stuck');
     const { run } = await launcher.launch({ route: r, deliveryId: 's1', input: {} });
@@ -295,13 +427,7 @@ describe('KubeLauncher', () => {
     const server = await startApiServer();
     let stopped = false;
     try {
-      // The ServiceAccount's token, sent to the extra API server.
-      const kc = new KubeConfig();
-      kc.loadFromFile(saKubeconfigPath);
-      const extra = new KubeConfig();
-      extra.loadFromFile(server.kubeconfigPath);
-      kc.clusters = kc.clusters.map((c) => ({ ...c, server: extra.getCurrentCluster()!.server }));
-      const viaExtra = new KubeLauncher(kc, {}, log, { requestTimeoutMs: 3000 });
+      const viaExtra = new KubeLauncher(asIngressVia(server), {}, log, { requestTimeoutMs: 3000 });
       const r = route('allow', 'outage');
       expect((await viaExtra.launch({ route: r, deliveryId: 'o1', input: {} })).duplicate).toBe(false);
       await server.stop();
@@ -359,34 +485,108 @@ describe('RouteStore', () => {
       await store.stop();
     }
   });
+
+  it('skips invalid route Secrets without logging their content, and follows changes', async () => {
+    const core = admin.makeApiClient(CoreV1Api);
+    const raw = (name: string, content: string) => ({
+      metadata: { name, namespace: own.name, labels: { 'hookgate.io/route': 'true' } },
+      stringData: { 'route.json': content },
+    });
+    const badJson = '{"tokens": ["hgt_leak';
+    const badSchema = JSON.stringify({
+      ...route('allow', 'bad-schema'),
+      auth: { tokens: [{ value: 'hgt_leak' }] },
+      maxBodyBytes: 'lots',
+    });
+    const valid = route('allow', 'valid');
+    await core.createNamespacedSecret({ namespace: own.name, body: raw('hookgate-route-bad-json', badJson) });
+    await core.createNamespacedSecret({
+      namespace: own.name,
+      body: raw('hookgate-route-bad-schema', badSchema),
+    });
+    await core.createNamespacedSecret({
+      namespace: own.name,
+      body: routeSecret(own.name, 'hookgate-route-valid', valid),
+    });
+
+    const lines: string[] = [];
+    const captured = pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    );
+    const store = new RouteStore(asIngress, own.name, captured);
+    try {
+      expect(store.ready).toBe(false);
+      await store.start();
+      const matched = store.match(valid.path);
+      expect(matched?.name).toBe('valid');
+      expect(store.match(`/hooks/${app.name}/bad-schema`)).toBeUndefined();
+      const skipped = lines.filter((l) => l.includes('skipped')).map((l) => JSON.parse(l).secret);
+      expect(skipped.sort()).toEqual(['hookgate-route-bad-json', 'hookgate-route-bad-schema']);
+
+      // A change swaps in a new object; whoever matched the old one keeps it unchanged.
+      const rotated = { ...valid, auth: { tokens: [{ value: 'hgt_rotated' }] } };
+      await core.replaceNamespacedSecret({
+        namespace: own.name,
+        name: 'hookgate-route-valid',
+        body: routeSecret(own.name, 'hookgate-route-valid', rotated),
+      });
+      await waitFor(() => store.match(valid.path)?.auth.tokens?.[0]?.value === 'hgt_rotated', {
+        timeoutMs: 5000,
+        what: 'the rotated route',
+      });
+      expect(matched?.auth.tokens?.[0]?.value).toBe('hgt_test');
+
+      // An update that no longer parses drops the route rather than serve stale credentials.
+      await core.replaceNamespacedSecret({
+        namespace: own.name,
+        name: 'hookgate-route-valid',
+        body: raw('hookgate-route-valid', 'not json'),
+      });
+      await waitFor(() => store.match(valid.path) === undefined, {
+        timeoutMs: 5000,
+        what: 'the route to go',
+      });
+
+      const logged = lines.join('');
+      expect(logged).not.toContain('hgt_');
+      for (const content of [badJson, badSchema, 'not json']) {
+        expect(logged).not.toContain(Buffer.from(content).toString('base64'));
+      }
+    } finally {
+      await store.stop();
+    }
+  });
 });
 
 describe('LastUsedRecorder', () => {
-  it('writes lastTriggeredTime on the status subresource as hookgate-ingress, never creating a trigger', async () => {
-    const custom = admin.makeApiClient(CustomObjectsApi);
-    const trigger = (name: string) =>
-      custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: app.name,
-        plural: WEBHOOK_TRIGGER.plural,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: WEBHOOK_TRIGGER.kind,
-          metadata: { name },
-          spec: { workflowRef: { name: 'allow' }, auth: { bearer: {} } },
-        },
-      });
-    await trigger('used');
-    const read = (name: string) =>
-      custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: app.name,
-        plural: WEBHOOK_TRIGGER.plural,
-        name,
-      });
+  const custom = () => admin.makeApiClient(CustomObjectsApi);
+  const triggers = () => ({
+    group: GROUP,
+    version: VERSION,
+    namespace: app.name,
+    plural: WEBHOOK_TRIGGER.plural,
+  });
+  const trigger = (name: string) =>
+    custom().createNamespacedCustomObject({
+      ...triggers(),
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: WEBHOOK_TRIGGER.kind,
+        metadata: { name },
+        spec: { workflowRef: { name: 'allow' }, auth: { bearer: {} } },
+      },
+    });
+  const read = (name: string) => custom().getNamespacedCustomObject({ ...triggers(), name });
+  const lastTriggered = async (name: string) => (await read(name)).status?.lastTriggeredTime;
 
+  it('writes lastTriggeredTime on the status subresource as hookgate-ingress, never creating a trigger', async () => {
+    await trigger('used');
     const now = new Date('2026-05-01T12:00:00.500Z');
     const recorder = new LastUsedRecorder(asIngress, log, { now: () => now });
     recorder.recordUse(route('allow', 'used'));
@@ -401,5 +601,83 @@ describe('LastUsedRecorder', () => {
       expect.objectContaining({ manager: 'hookgate-ingress', subresource: 'status' }),
     );
     await expect(read('deleted-meanwhile')).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('writes once per used trigger per flush, the latest use, and nothing for triggers not used since', async () => {
+    await trigger('once-a');
+    await trigger('once-b');
+    const { metadata } = await custom().listNamespacedCustomObject(triggers());
+    const writes: string[] = [];
+    const watch = await new Watch(admin).watch(
+      `/apis/${GROUP}/${VERSION}/namespaces/${app.name}/${WEBHOOK_TRIGGER.plural}`,
+      { resourceVersion: metadata.resourceVersion },
+      (type, obj) => {
+        if (type === 'MODIFIED' && obj.metadata.name.startsWith('once-'))
+          writes.push(`${obj.metadata.name} ${obj.status?.lastTriggeredTime}`);
+      },
+      () => {},
+    );
+    try {
+      let now = new Date('2026-05-02T10:00:00.123Z');
+      const recorder = new LastUsedRecorder(asIngress, log, { now: () => now });
+      recorder.recordUse(route('allow', 'once-a'));
+      recorder.recordUse(route('allow', 'once-b'));
+      now = new Date('2026-05-02T10:00:05Z');
+      recorder.recordUse(route('allow', 'once-a'));
+      await recorder.flush();
+
+      // Someone else's value, which a needless write would overwrite (the ingress applies with
+      // force). Its event also comes after every write of the flush.
+      const other = '2000-01-01T00:00:00Z';
+      await custom().patchNamespacedCustomObjectStatus(
+        { ...triggers(), name: 'once-a', body: { status: { lastTriggeredTime: other } } },
+        mergePatch,
+      );
+      await waitFor(() => writes.includes(`once-a ${other}`), { what: 'the watch to catch up' });
+      expect(writes.sort()).toEqual([
+        `once-a ${other}`,
+        'once-a 2026-05-02T10:00:05Z',
+        'once-b 2026-05-02T10:00:00Z',
+      ]);
+
+      await recorder.flush();
+      expect(await lastTriggered('once-a')).toBe(other);
+    } finally {
+      watch.abort();
+    }
+  });
+
+  it('retries a write that failed at the next flush', async () => {
+    await trigger('retried');
+    let server = await startApiServer();
+    let up = true;
+    try {
+      const recorder = new LastUsedRecorder(asIngressVia(server), log, {
+        now: () => new Date('2026-05-03T08:00:00Z'),
+      });
+      await server.stop();
+      up = false;
+      recorder.recordUse(route('allow', 'retried'));
+      await recorder.flush();
+      expect(await lastTriggered('retried')).toBeUndefined();
+
+      // Back at the same address, as after a restart of the API server.
+      server = await startApiServer({ port: server.port });
+      up = true;
+      await recorder.flush();
+      expect(await lastTriggered('retried')).toBe('2026-05-03T08:00:00Z');
+    } finally {
+      if (up) await server.stop();
+    }
+  });
+
+  it('drops a write for a trigger that is gone', async () => {
+    const recorder = new LastUsedRecorder(asIngress, log);
+    recorder.recordUse(route('allow', 'gone'));
+    await recorder.flush();
+    // Were the failed write kept, the next flush would land on a trigger of the same name.
+    await trigger('gone');
+    await recorder.flush();
+    expect(await lastTriggered('gone')).toBeUndefined();
   });
 });

@@ -1,6 +1,12 @@
 // Leader election against the real API server: its optimistic concurrency on the Lease is what
 // makes two replicas safe, so no fake can prove it.
-import { CoordinationV1Api, CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type V1ConfigMap,
+  type V1Lease,
+} from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,11 +14,12 @@ import { isConflict, isNotFound } from '../lib/kube.ts';
 import { LeaderElector, leaseClient } from '../operator/runtime/leader.ts';
 import { Manager } from '../operator/runtime/manager.ts';
 import type { Resource } from '../operator/runtime/types.ts';
-import { kubeConfig, useNamespace, waitFor } from './helpers.ts';
+import { kubeConfig, startApiServer, useNamespace, waitFor } from './helpers.ts';
 
 const ns = useNamespace('leader');
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
+const coordination = kc.makeApiClient(CoordinationV1Api);
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,33 +28,83 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-function elector(lease: string, identity: string) {
-  const e = new LeaderElector({ client: leaseClient(kc), namespace: ns.name, name: lease, identity, log });
-  const lost: string[] = [];
-  void e.run({ onStartedLeading: () => {}, onLost: (r) => lost.push(r) });
+/** An elector on the default timings (lease 15 s, renew deadline 10 s, retry 2 s). */
+function elector(lease: string, identity: string, client = kc) {
+  const e = new LeaderElector({
+    client: leaseClient(client),
+    namespace: ns.name,
+    name: lease,
+    identity,
+    log,
+  });
+  // When the callbacks ran, on one clock, to order events between two electors.
+  const x = { e, identity, lost: [] as string[], startedAt: 0, lostAt: 0 };
+  void e.run({
+    onStartedLeading: () => {
+      x.startedAt = Date.now();
+    },
+    onLost: (r) => {
+      x.lostAt = Date.now();
+      x.lost.push(r);
+    },
+  });
   cleanup.push(() => e.stop());
-  return { e, lost, identity };
+  return x;
 }
 
-const holder = async (lease: string) =>
-  (await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: ns.name, name: lease })).spec
-    ?.holderIdentity;
+const readLease = (name: string): Promise<V1Lease> =>
+  coordination.readNamespacedLease({ namespace: ns.name, name });
+const holder = async (lease: string) => (await readLease(lease)).spec?.holderIdentity;
+const millis = (t: Date | string | undefined) => (t === undefined ? Number.NaN : new Date(t).getTime());
+
+/** Rewrites the holder as another client would; the elector renewing meanwhile means 409, retry. */
+async function setHolder(name: string, holderIdentity: string | undefined): Promise<V1Lease> {
+  for (;;) {
+    const current = await readLease(name);
+    try {
+      return await coordination.replaceNamespacedLease({
+        namespace: ns.name,
+        name,
+        body: { ...current, spec: { ...current.spec, holderIdentity } },
+      });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+}
 
 describe('leader election on a Lease', () => {
   it('two electors: exactly one leads at every sample, and it is the Lease holder', async () => {
     const a = elector('one-leader', 'a');
     const b = elector('one-leader', 'b');
     await waitFor(() => a.e.isLeader || b.e.isLeader, { what: 'a leader' });
+    const first = [a, b].find((x) => x.e.isLeader)!;
     for (let i = 0; i < 40; i++) {
-      const leaders = [a, b].filter((x) => x.e.isLeader);
-      expect(leaders.length).toBe(1);
-      if (i % 10 === 0) expect(await holder('one-leader')).toBe(leaders[0]!.identity);
+      const leaders = [a, b].filter((x) => x.e.isLeader).map((x) => x.identity);
+      expect(leaders).toEqual([first.identity]);
+      if (i % 10 === 0) expect(await holder('one-leader')).toBe(first.identity);
       await sleep(250);
     }
     expect([...a.lost, ...b.lost]).toEqual([]);
+    // The loser never took the Lease, not even for a moment between two samples.
+    expect((await readLease('one-leader')).spec?.leaseTransitions).toBe(0);
   });
 
-  it('a gracefully stopped leader hands over within a few seconds', async () => {
+  it('renewals carry a renewTime the API server accepts (a MicroTime, not a millisecond Date)', async () => {
+    // The API server refuses a renewTime without microseconds, so an elector sending one would
+    // never lead, or lead once and never renew.
+    const a = elector('micro', 'a');
+    await waitFor(() => a.e.isLeader, { what: 'a leads' });
+    const created = millis((await readLease('micro')).spec?.renewTime);
+    await waitFor(async () => millis((await readLease('micro')).spec?.renewTime) > created, {
+      what: 'a renewal',
+      timeoutMs: 10_000,
+    });
+    expect(a.e.isLeader).toBe(true);
+    expect(a.lost).toEqual([]);
+  });
+
+  it('a gracefully stopped leader hands over within a retry period', async () => {
     const a = elector('graceful', 'a');
     await waitFor(() => a.e.isLeader, { what: 'a leads' });
     const b = elector('graceful', 'b');
@@ -56,8 +113,12 @@ describe('leader election on a Lease', () => {
     const stoppedAt = Date.now();
     await a.e.stop();
     await waitFor(() => b.e.isLeader, { what: 'b takes over', timeoutMs: 10_000, intervalMs: 50 });
-    expect(Date.now() - stoppedAt).toBeLessThan(4000);
+    // One retry period (2 s + 20% jitter) plus a read and a write on a loaded machine; a Lease
+    // left to expire would take the whole lease duration (15 s).
+    expect(Date.now() - stoppedAt).toBeLessThan(6000);
     expect(await holder('graceful')).toBe('b');
+    // Stopping is not losing.
+    expect(a.lost).toEqual([]);
   });
 
   it('a killed leader (no release) is replaced only after the lease expires', async () => {
@@ -66,13 +127,63 @@ describe('leader election on a Lease', () => {
     const b = elector('killed', 'b');
     await sleep(3000);
     await a.e.stop({ release: false });
-    const killedAt = Date.now();
-    expect(await holder('killed')).toBe('a');
-    await waitFor(() => b.e.isLeader, { what: 'b takes over', timeoutMs: 30_000, intervalMs: 100 });
-    const took = Date.now() - killedAt;
-    // The lease lasts 15 s from a's last renewal, which was at most one retry period (2 s) before.
-    expect(took).toBeGreaterThan(12_000);
-    expect(took).toBeLessThan(20_000);
+    const last = await readLease('killed');
+    expect(last.spec?.holderIdentity).toBe('a');
+    await waitFor(() => b.e.isLeader, { what: 'b takes over', timeoutMs: 40_000, intervalMs: 100 });
+    // From a's last renewal (its renewTime is on this process's clock): b waits the lease duration
+    // (15 s) from when it saw that renewal, less at most the time its read took; giving up at the
+    // renew deadline (10 s) plus a retry would be well short of it.
+    const sinceRenewal = b.startedAt - millis(last.spec?.renewTime);
+    expect(sinceRenewal).toBeGreaterThan(14_000);
+    expect(sinceRenewal).toBeLessThan(30_000);
+    expect(await holder('killed')).toBe('b');
+  });
+
+  it('a leader cut off from the API server stops leading before the other starts', async () => {
+    // a talks to an API server of its own (same etcd); stopping it cuts a off while b, on the
+    // main API server, goes on campaigning.
+    const server = await startApiServer();
+    cleanup.push(() => server.stop());
+    const cut = new KubeConfig();
+    cut.loadFromFile(server.kubeconfigPath);
+    const a = elector('cut-off', 'a', cut);
+    await waitFor(() => a.e.isLeader, { what: 'a leads' });
+    const b = elector('cut-off', 'b');
+    await sleep(3000);
+    expect(b.e.isLeader).toBe(false);
+
+    await server.stop();
+    let overlaps = 0;
+    await waitFor(
+      () => {
+        if (a.e.isLeader && b.e.isLeader) overlaps++;
+        return b.e.isLeader;
+      },
+      { what: 'b takes over', timeoutMs: 40_000, intervalMs: 50 },
+    );
+    expect(a.lost).toEqual([expect.stringMatching(/not renewed/)]);
+    expect(a.e.isLeader).toBe(false);
+    expect(a.lostAt).toBeGreaterThan(0);
+    expect(a.lostAt).toBeLessThan(b.startedAt);
+    expect(overlaps).toBe(0);
+    expect(await holder('cut-off')).toBe('b');
+  });
+
+  it('loses at once when another holder shows up in the Lease, and never writes it again', async () => {
+    const a = elector('taken', 'a');
+    await waitFor(() => a.e.isLeader, { what: 'a leads' });
+    await setHolder('taken', 'x');
+    await waitFor(() => a.lost.length > 0, { what: 'a loses', timeoutMs: 10_000, intervalMs: 50 });
+    // Taken, not timed out: it noticed at its next renewal rather than waiting for its deadline.
+    expect(a.lost).toEqual(['lease taken by x']);
+    expect(a.e.isLeader).toBe(false);
+    const after = await readLease('taken');
+    // Deposed: no release on stop, and no campaign a retry period later.
+    await a.e.stop();
+    await sleep(3000);
+    const now = await readLease('taken');
+    expect(now.spec?.holderIdentity).toBe('x');
+    expect(now.metadata?.resourceVersion).toBe(after.metadata?.resourceVersion);
   });
 });
 

@@ -20,7 +20,7 @@ stamp() { echo "$2" >"$bin/.$1.version"; }
 
 build_k8s() {
   stamp_ok kubernetes "$K8S_VERSION" && return
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION (first run only; ~25 min on 2 cores)"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION (first run only; ~15 min on 2 cores)"
   local d="$cache/build/kubernetes-$K8S_VERSION" minor=${K8S_VERSION#v1.}
   minor=${minor%%.*}
   mkdir -p "$d" && cd "$d"

@@ -27,6 +27,7 @@ export interface ClusterInfo {
 
 export interface ApiServer {
   kubeconfigPath: string;
+  port: number;
   stop(): Promise<void>;
 }
 
@@ -176,7 +177,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       startApiServer: async () => {
         const api = await startApiServer(info);
         const tracked: ApiServer = {
-          kubeconfigPath: api.kubeconfigPath,
+          ...api,
           stop: async () => {
             extra.delete(tracked);
             await api.stop();
@@ -193,13 +194,17 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   }
 }
 
-/** Starts one more kube-apiserver on the cluster's etcd. Usable from any process that has the info. */
-export async function startApiServer(info: ClusterInfo): Promise<ApiServer> {
-  const [port] = await freePorts(1);
-  const proc = await spawnApiServer(info, port!, `kube-apiserver-${port}`);
+/**
+ * Starts one more kube-apiserver on the cluster's etcd. Usable from any process that has the info.
+ * Pass the port of a stopped one to bring it back at the same address (what a client sees when its
+ * API server restarts).
+ */
+export async function startApiServer(info: ClusterInfo, opts: { port?: number } = {}): Promise<ApiServer> {
+  const port = opts.port ?? (await freePorts(1))[0]!;
+  const proc = await spawnApiServer(info, port, `kube-apiserver-${port}`);
   const kubeconfigPath = join(info.dir, `kube-apiserver-${port}.kubeconfig`);
   await writeKubeconfig(kubeconfigPath, info.dir, `https://127.0.0.1:${port}`, adminUser(info.dir));
-  return { kubeconfigPath, stop: () => terminate(proc) };
+  return { kubeconfigPath, port, stop: () => terminate(proc) };
 }
 
 /** Writes a kubeconfig that authenticates as the ServiceAccount with a one-hour bound token. */

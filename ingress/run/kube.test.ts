@@ -1,0 +1,17 @@
+import { ApiException } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { ApiUnavailableError, JobRejectedError } from '../types.ts';
+import { launchError } from './kube.ts';
+
+const apiError = (code: number) =>
+  new ApiException(code, `HTTP ${code}`, { kind: 'Status', code, message: 'injected' }, {});
+
+describe('launchError', () => {
+  it('maps 5xx and 429 to ApiUnavailableError, 400 and 422 to JobRejectedError, passes others', () => {
+    for (const code of [500, 503, 429])
+      expect(launchError(apiError(code))).toBeInstanceOf(ApiUnavailableError);
+    for (const code of [400, 422]) expect(launchError(apiError(code))).toBeInstanceOf(JobRejectedError);
+    const forbidden = apiError(403);
+    expect(launchError(forbidden)).toBe(forbidden);
+  });
+});
