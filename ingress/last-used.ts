@@ -1,8 +1,8 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
-import { statusOf } from '../lib/kube.ts';
+import { errorMessage, statusOf } from '../lib/kube.ts';
 import type { Logger } from '../lib/log.ts';
 import { API_VERSION, GROUP, type Route, VERSION, WEBHOOK_TRIGGER } from '../operator/api/v1alpha1/index.ts';
-import { describe, makeClient, rawBody } from './run/kube.ts';
+import { makeClient, rawBody } from './run/kube.ts';
 
 export const FIELD_MANAGER = 'hookgate-ingress';
 
@@ -110,10 +110,13 @@ export class LastUsedRecorder {
       const code = statusOf(err);
       // Gone or refused for good: a retry would fail the same way.
       if (code === 404 || code === 409 || code === 422) {
-        this.log.debug({ trigger: key, error: describe(err) }, 'lastTriggeredTime not written');
+        this.log.debug({ trigger: key, error: errorMessage(err) }, 'lastTriggeredTime not written');
         return;
       }
-      this.log.warn({ trigger: key, error: describe(err) }, 'could not write lastTriggeredTime, will retry');
+      this.log.warn(
+        { trigger: key, error: errorMessage(err) },
+        'could not write lastTriggeredTime, will retry',
+      );
       if (!this.pending.has(key)) this.pending.set(key, use);
     }
   }

@@ -1,8 +1,7 @@
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import { Informer } from '../lib/informer.ts';
 import type { Logger } from '../lib/log.ts';
 import { Labels, ROUTE_KEY, type Route, RouteSchema } from '../operator/api/v1alpha1/index.ts';
-import { Informer } from './run/informer.ts';
-import { makeClient, withSignal } from './run/kube.ts';
 import type { RouteTable } from './types.ts';
 
 /**
@@ -20,25 +19,23 @@ export class RouteStore implements RouteTable {
     readonly namespace: string,
     private readonly log: Logger,
   ) {
-    const core = makeClient(kc, CoreV1Api, 60_000);
-    const labelSelector = `${Labels.route}=true`;
-    this.informer = new Informer<V1Secret>(kc, {
-      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
-      labelSelector,
-      list: (signal) => core.listNamespacedSecret({ namespace, labelSelector }, withSignal(signal)),
-      log,
-      onUpsert: (s) => this.upsert(s),
-      onDelete: (s) => this.remove(s.metadata?.name ?? ''),
+    const secrets = { group: '', version: 'v1', plural: 'secrets', labelSelector: `${Labels.route}=true` };
+    this.informer = new Informer<V1Secret>(kc, secrets, [namespace], log);
+    this.informer.addEventHandler({
+      add: (s) => this.upsert(s),
+      update: (_old, s) => this.upsert(s),
+      delete: (s) => this.remove(s.metadata?.name ?? ''),
     });
   }
 
   get ready(): boolean {
-    return this.informer.hasSynced;
+    return this.informer.hasSynced();
   }
 
   /** Starts watching; resolves once the first list is loaded (the watch goes on in the background). */
   start(): Promise<void> {
-    return this.informer.start();
+    this.informer.start();
+    return this.informer.waitForSync();
   }
 
   stop(): Promise<void> {

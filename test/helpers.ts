@@ -2,9 +2,9 @@
 // the serializable ClusterInfo from the global setup (test/cluster/global-setup.ts).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { isNotFound } from '../lib/kube.ts';
+import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './cluster/controlplane.ts';
 
 export function clusterInfo(): controlplane.ClusterInfo {
@@ -124,5 +124,26 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${detail})`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Rewrites a Lease's holder as another replica would; a renewal in between means 409, so retry. */
+export async function setLeaseHolder(
+  namespace: string,
+  name: string,
+  holderIdentity: string | undefined,
+): Promise<V1Lease> {
+  const coordination = kubeConfig().makeApiClient(CoordinationV1Api);
+  for (;;) {
+    const current = await coordination.readNamespacedLease({ namespace, name });
+    try {
+      return await coordination.replaceNamespacedLease({
+        namespace,
+        name,
+        body: { ...current, spec: { ...current.spec, holderIdentity } },
+      });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
   }
 }

@@ -1,6 +1,6 @@
-// Both list+watch informers against the real API server: what they must get right (resuming after
-// an outage, relisting on 410 Gone, the server's label and namespace filtering) is the server's
-// behaviour, which a fake would only restate.
+// The list+watch informer (the operator's caches, the ingress's routes and runs) against the real API
+// server: what it must get right (resuming after an outage, relisting on 410 Gone, the server's
+// label and namespace filtering) is the server's behaviour, which a fake would only restate.
 import {
   BatchV1Api,
   CoreV1Api,
@@ -8,13 +8,10 @@ import {
   type KubernetesObject,
   type V1ConfigMap,
   type V1Job,
-  type V1Secret,
 } from '@kubernetes/client-node';
 import { type Logger, pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Informer as IngressInformer } from '../ingress/run/informer.ts';
-import { makeClient, withSignal } from '../ingress/run/kube.ts';
-import { Informer as OperatorInformer } from '../operator/runtime/informer.ts';
+import { Informer } from '../lib/informer.ts';
 import type { ApiServer } from './cluster/controlplane.ts';
 import { kubeConfig, startApiServer, useNamespace, waitFor } from './helpers.ts';
 
@@ -71,7 +68,7 @@ async function restartableApiServer() {
   };
 }
 
-describe('operator informer', () => {
+describe('Informer', () => {
   const create = (namespace: string, name: string, labels: Record<string, string>) =>
     core.createNamespacedConfigMap({ namespace, body: { metadata: { name, labels } } });
   const change = (cm: V1ConfigMap) =>
@@ -83,7 +80,7 @@ describe('operator informer', () => {
 
   function informer(test: string, opts: { kc?: KubeConfig; namespaces?: string[]; log?: Logger } = {}) {
     const resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
-    const i = new OperatorInformer<V1ConfigMap>(
+    const i = new Informer<V1ConfigMap>(
       opts.kc ?? admin,
       { ...resource, labelSelector: selector(test) },
       opts.namespaces ?? [ns.name],
@@ -204,75 +201,8 @@ describe('operator informer', () => {
       expect(names(i.list())).toEqual(['listed']);
     },
   );
-});
 
-describe('ingress informer', () => {
-  const secret = (name: string, labels: Record<string, string>) => ({
-    metadata: { name, labels },
-    stringData: { k: 'v' },
-  });
-  const create = (name: string, labels: Record<string, string>) =>
-    core.createNamespacedSecret({ namespace: ns.name, body: secret(name, labels) });
-  const change = (s: V1Secret) =>
-    core.replaceNamespacedSecret({
-      namespace: ns.name,
-      name: s.metadata!.name!,
-      body: { ...s, stringData: { k: 'changed' } },
-    });
-  const remove = (name: string) => core.deleteNamespacedSecret({ namespace: ns.name, name });
-
-  function recorder() {
-    const seen: string[] = [];
-    return {
-      seen,
-      onUpsert: (o: KubernetesObject) => seen.push(`upsert ${o.metadata?.name}@${rv(o)}`),
-      onDelete: (o: KubernetesObject) => seen.push(`delete ${o.metadata?.name}`),
-    };
-  }
-
-  /** Route Secrets in one namespace, built as ingress/routes-store.ts builds it. */
-  function secrets(test: string, opts: { kc?: KubeConfig; log?: Logger } = {}) {
-    const kc = opts.kc ?? admin;
-    const lists = makeClient(kc, CoreV1Api, 60_000);
-    const namespace = ns.name;
-    const labelSelector = selector(test);
-    const { seen, onUpsert, onDelete } = recorder();
-    const informer = new IngressInformer<V1Secret>(kc, {
-      path: `/api/v1/namespaces/${namespace}/secrets`,
-      labelSelector,
-      list: (signal) => lists.listNamespacedSecret({ namespace, labelSelector }, withSignal(signal)),
-      log: opts.log ?? quiet,
-      onUpsert,
-      onDelete,
-    });
-    cleanup.push(() => informer.stop());
-    return { informer, seen };
-  }
-
-  it('lists, reports synced, then follows the watch (Secrets, as the route store)', async () => {
-    const one = await create('one', label('follow'));
-    const { informer, seen } = secrets('follow');
-    expect(informer.hasSynced).toBe(false);
-    await informer.start();
-    expect(informer.hasSynced).toBe(true);
-    expect(seen).toEqual([`upsert one@${rv(one)}`]);
-
-    const changed = await change(one);
-    const two = await create('two', label('follow'));
-    await remove('two');
-    await waitFor(() => seen.length >= 4, { what: 'the watch events' });
-    expect(seen).toEqual([
-      `upsert one@${rv(one)}`,
-      `upsert one@${rv(changed)}`,
-      `upsert two@${rv(two)}`,
-      'delete two',
-    ]);
-    expect(names(informer.list())).toEqual(['one']);
-    expect(informer.get(ns.name, 'one')?.metadata?.resourceVersion).toBe(rv(changed));
-    expect(informer.get(ns.name, 'two')).toBeUndefined();
-  });
-
-  it('follows labelled Jobs in all namespaces (as the launcher)', async () => {
+  it('follows labelled Jobs in all namespaces (as the ingress launcher does)', async () => {
     const job = (name: string, labels: Record<string, string>) => ({
       metadata: { name, labels },
       // Suspended: nothing to run.
@@ -282,110 +212,46 @@ describe('ingress informer', () => {
       },
     });
     await batch.createNamespacedJob({ namespace: ns.name, body: job('listed', label('jobs')) });
-    const lists = makeClient(admin, BatchV1Api, 60_000);
-    const labelSelector = selector('jobs');
-    const { seen, onUpsert, onDelete } = recorder();
-    const informer = new IngressInformer<V1Job>(admin, {
-      path: '/apis/batch/v1/jobs',
-      labelSelector,
-      list: (signal) => lists.listJobForAllNamespaces({ labelSelector }, withSignal(signal)),
-      log: quiet,
-      onUpsert,
-      onDelete,
+    const jobs = { group: 'batch', version: 'v1', plural: 'jobs', labelSelector: selector('jobs') };
+    const i = new Informer<V1Job>(admin, jobs, [], quiet);
+    const events: string[] = [];
+    i.addEventHandler({
+      add: (o) => events.push(`add ${o.metadata?.name}`),
+      update: () => {},
+      delete: (o) => events.push(`delete ${o.metadata?.name}`),
     });
-    cleanup.push(() => informer.stop());
-    await informer.start();
-    expect(informer.get(ns.name, 'listed')).toBeDefined();
+    cleanup.push(() => i.stop());
+    i.start();
+    await i.waitForSync();
+    expect(i.get({ namespace: ns.name, name: 'listed' })).toBeDefined();
 
     // Created before the labelled one, so delivered first had the selector not applied.
     await batch.createNamespacedJob({ namespace: second.name, body: job('unlabelled', {}) });
     await batch.createNamespacedJob({ namespace: second.name, body: job('watched', label('jobs')) });
-    await waitFor(() => informer.get(second.name, 'watched'), { what: 'the watched Job' });
+    await waitFor(() => i.get({ namespace: second.name, name: 'watched' }), { what: 'the watched Job' });
     await batch.deleteNamespacedJob({ namespace: ns.name, name: 'listed', propagationPolicy: 'Background' });
-    await waitFor(() => seen.includes('delete listed'), { what: 'the deleted Job' });
-    expect(informer.get(ns.name, 'listed')).toBeUndefined();
-    expect(names(informer.list())).toEqual(['watched']);
-    expect(seen.filter((s) => s.includes('unlabelled'))).toEqual([]);
+    await waitFor(() => events.includes('delete listed'), { what: 'the deleted Job' });
+    expect(i.get({ namespace: ns.name, name: 'listed' })).toBeUndefined();
+    expect(names(i.list())).toEqual(['watched']);
+    expect(names(i.list(second.name))).toEqual(['watched']);
+    expect(events.filter((e) => e.includes('unlabelled'))).toEqual([]);
   });
 
-  it(
-    'reports what changed while its API server was down, once it is back, and watches again',
-    OUTAGE,
-    async () => {
-      const server = await restartableApiServer();
-      const stays = await create('stays', label('outage'));
-      await create('goes', label('outage'));
-      await create('same', label('outage'));
-      const { informer, seen } = secrets('outage', { kc: server.kc });
-      await informer.start();
-      const before = await create('before', label('outage'));
-      await waitFor(() => seen.includes(`upsert before@${rv(before)}`), {
-        what: 'the watch before the outage',
-      });
-
-      await server.down();
-      const beforeOutage = seen.length;
-      await remove('goes');
-      const changed = await change(stays);
-      const added = await create('new', label('outage'));
-      await server.up();
-
-      await waitFor(() => seen.length >= beforeOutage + 3, {
-        ...RECOVERY,
-        what: 'the changes from the outage',
-      });
-      expect(seen.slice(beforeOutage).sort()).toEqual([
-        'delete goes',
-        `upsert new@${rv(added)}`,
-        `upsert stays@${rv(changed)}`,
-      ]);
-      expect(names(informer.list())).toEqual(['before', 'new', 'same', 'stays']);
-
-      const after = await create('after', label('outage'));
-      await waitFor(() => seen.includes(`upsert after@${rv(after)}`), {
-        ...RECOVERY,
-        what: 'the watch after the outage',
-      });
-      expect(seen.length).toBe(beforeOutage + 4);
-    },
-  );
-
-  it(
-    'retries a list that fails while the API server is down, and is not synced until one succeeds',
-    OUTAGE,
-    async () => {
-      const server = await restartableApiServer();
-      await server.down();
-      await create('listed', label('list-fails'));
-      const { log, failures } = warnings();
-      const { informer } = secrets('list-fails', { kc: server.kc, log });
-      let synced = false;
-      void informer.start().then(() => {
-        synced = true;
-      });
-      await waitFor(() => failures() >= 2, { what: 'two failed lists' });
-      expect(synced).toBe(false);
-      expect(informer.hasSynced).toBe(false);
-
-      await server.up();
-      await waitFor(() => synced, { ...RECOVERY, what: 'the list to succeed' });
-      expect(names(informer.list())).toEqual(['listed']);
-    },
-  );
-
-  it('add() keeps an object the watch already delivered in a newer version', async () => {
-    const { informer, seen } = secrets('add');
-    await informer.start();
-    const created = await create('a', label('add'));
+  it('add() caches what the caller created, and keeps a newer version the watch delivered', async () => {
+    const { informer: i, events } = informer('add');
+    i.start();
+    await i.waitForSync();
+    const created = await create(ns.name, 'a', label('add'));
     const changed = await change(created);
-    await waitFor(() => seen.includes(`upsert a@${rv(changed)}`), { what: 'the change' });
+    await waitFor(() => events.includes(`update a ${rv(created)}->${rv(changed)}`), { what: 'the change' });
     // What the launcher does with the object a create returned, after the watch has moved past it.
-    informer.add(created);
-    expect(informer.get(ns.name, 'a')?.metadata?.resourceVersion).toBe(rv(changed));
+    i.add(created);
+    expect(i.get({ namespace: ns.name, name: 'a' })?.metadata?.resourceVersion).toBe(rv(changed));
 
     // Unlabelled: the watch never delivers it, so only add() can have put it there.
-    const unwatched = await create('b', {});
-    informer.add(unwatched);
-    expect(informer.get(ns.name, 'b')?.metadata?.resourceVersion).toBe(rv(unwatched));
+    const unwatched = await create(ns.name, 'b', {});
+    i.add(unwatched);
+    expect(i.get({ namespace: ns.name, name: 'b' })?.metadata?.resourceVersion).toBe(rv(unwatched));
+    expect(events.at(-1)).toBe('add b');
   });
 });

@@ -14,7 +14,7 @@ import { isConflict, isNotFound } from '../lib/kube.ts';
 import { LeaderElector, leaseClient } from '../operator/runtime/leader.ts';
 import { Manager } from '../operator/runtime/manager.ts';
 import type { Resource } from '../operator/runtime/types.ts';
-import { kubeConfig, startApiServer, useNamespace, waitFor } from './helpers.ts';
+import { kubeConfig, setLeaseHolder, startApiServer, useNamespace, waitFor } from './helpers.ts';
 
 const ns = useNamespace('leader');
 const kc = kubeConfig();
@@ -56,22 +56,6 @@ const readLease = (name: string): Promise<V1Lease> =>
   coordination.readNamespacedLease({ namespace: ns.name, name });
 const holder = async (lease: string) => (await readLease(lease)).spec?.holderIdentity;
 const millis = (t: Date | string | undefined) => (t === undefined ? Number.NaN : new Date(t).getTime());
-
-/** Rewrites the holder as another client would; the elector renewing meanwhile means 409, retry. */
-async function setHolder(name: string, holderIdentity: string | undefined): Promise<V1Lease> {
-  for (;;) {
-    const current = await readLease(name);
-    try {
-      return await coordination.replaceNamespacedLease({
-        namespace: ns.name,
-        name,
-        body: { ...current, spec: { ...current.spec, holderIdentity } },
-      });
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
-  }
-}
 
 describe('leader election on a Lease', () => {
   it('two electors: exactly one leads at every sample, and it is the Lease holder', async () => {
@@ -172,7 +156,7 @@ describe('leader election on a Lease', () => {
   it('loses at once when another holder shows up in the Lease, and never writes it again', async () => {
     const a = elector('taken', 'a');
     await waitFor(() => a.e.isLeader, { what: 'a leads' });
-    await setHolder('taken', 'x');
+    await setLeaseHolder(ns.name, 'taken', 'x');
     await waitFor(() => a.lost.length > 0, { what: 'a loses', timeoutMs: 10_000, intervalMs: 50 });
     // Taken, not timed out: it noticed at its next renewal rather than waiting for its deadline.
     expect(a.lost).toEqual(['lease taken by x']);

@@ -7,16 +7,14 @@ import {
   KubeConfig,
   type KubernetesObject,
   type V1ConfigMap,
-  type V1Lease,
   V1MicroTime,
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isConflict } from '../lib/kube.ts';
 import { type LeaderElectionConfig, Manager } from '../operator/runtime/manager.ts';
 import type { Cache, Resource, Result } from '../operator/runtime/types.ts';
-import { kubeConfig, startApiServer, useNamespace, waitFor } from './helpers.ts';
+import { kubeConfig, setLeaseHolder, startApiServer, useNamespace, waitFor } from './helpers.ts';
 
 const ns = useNamespace('manager');
 const kc = kubeConfig();
@@ -259,12 +257,12 @@ describe('Manager', () => {
     expect(await leaderMetric()).toBe(0);
 
     // The other holder lets go: this replica takes over and works off what was queued meanwhile.
-    await setHolder(lease, undefined);
+    await setLeaseHolder(ns.name, lease, undefined);
     await waitFor(() => rec.seen.length >= 3, { what: 'reconciles after the takeover', timeoutMs: 15_000 });
     expect(m.isLeader).toBe(true);
     expect(await leaderMetric()).toBe(1);
 
-    await setHolder(lease, 'thief');
+    await setLeaseHolder(ns.name, lease, 'thief');
     await waitFor(() => lost.length > 0, { what: 'the Lease lost', timeoutMs: 15_000, intervalMs: 50 });
     expect(lost.map((l) => l.reason)).toEqual(['lease taken by thief']);
     expect(m.isLeader).toBe(false);
@@ -279,19 +277,3 @@ describe('Manager', () => {
     expect(Math.max(...rec.seen.map((r) => r.at))).toBeLessThanOrEqual(lost[0]!.at);
   });
 });
-
-/** Rewrites the Lease's holder as another replica would; a renewal in between means 409, retry. */
-async function setHolder(name: string, holderIdentity: string | undefined): Promise<V1Lease> {
-  for (;;) {
-    const current = await coordination.readNamespacedLease({ namespace: ns.name, name });
-    try {
-      return await coordination.replaceNamespacedLease({
-        namespace: ns.name,
-        name,
-        body: { ...current, spec: { ...current.spec, holderIdentity } },
-      });
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
-  }
-}

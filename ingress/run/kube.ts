@@ -13,7 +13,7 @@ import {
   type ResponseContext,
   ServerConfiguration,
 } from '@kubernetes/client-node';
-import { statusOf } from '../../lib/kube.ts';
+import { errorMessage, statusOf } from '../../lib/kube.ts';
 import { ApiUnavailableError, JobRejectedError } from '../types.ts';
 
 /**
@@ -100,7 +100,8 @@ export function makePoster(kc: KubeConfig, timeoutMs = 10_000) {
             }
             return;
           }
-          reject(new ApiException(code, `HTTP ${code}`, safeJson(text) ?? text, {}));
+          // errorMessage reads the Status message out of the text when it is JSON.
+          reject(new ApiException(code, `HTTP ${code}`, text, {}));
         });
       });
       req.on('timeout', () =>
@@ -136,19 +137,6 @@ export function rawBody(body: unknown, contentType = 'application/json'): Config
   };
 }
 
-/** Per-call options that also abort the request on `signal` (besides the client's timeout). */
-export function withSignal(signal: AbortSignal): ConfigurationOptions {
-  return {
-    middleware: [
-      middleware((ctx) => {
-        const timeout = ctx.getSignal();
-        ctx.setSignal(timeout ? AbortSignal.any([timeout, signal]) : signal);
-      }),
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-}
-
 /** Network errors, timeouts, 429 and 5xx: the API server cannot take the write now. */
 export function isUnavailable(err: unknown): boolean {
   const code = statusOf(err);
@@ -166,52 +154,8 @@ export function isUnavailable(err: unknown): boolean {
 
 /** Maps a failed write to the errors the app answers with; others pass through (500). */
 export function launchError(err: unknown): unknown {
-  if (isUnavailable(err)) return new ApiUnavailableError(describe(err), { cause: err });
+  if (isUnavailable(err)) return new ApiUnavailableError(errorMessage(err), { cause: err });
   const code = statusOf(err);
-  if (code === 400 || code === 422) return new JobRejectedError(describe(err), { cause: err });
+  if (code === 400 || code === 422) return new JobRejectedError(errorMessage(err), { cause: err });
   return err;
 }
-
-/**
- * A short, log-safe description: the status code and the API server's message. ApiException's own
- * message embeds the whole response, and a JSON SyntaxError quotes the input, so neither is used.
- */
-export function describe(err: unknown): string {
-  const code = statusOf(err);
-  if (code !== undefined) {
-    const body = (err as { body?: unknown }).body;
-    const message =
-      typeof body === 'object' && body && 'message' in body
-        ? String((body as { message: unknown }).message)
-        : typeof body === 'string' && body.startsWith('{')
-          ? String(safeJson(body)?.message ?? '')
-          : '';
-    return `HTTP ${code}${message ? `: ${message.slice(0, 500)}` : ''}`;
-  }
-  const e = err as { name?: string; code?: unknown; message?: unknown } | undefined;
-  if (e?.name === 'SyntaxError') return 'SyntaxError';
-  return [e?.name, e?.code, e?.message].filter((x) => x !== undefined && x !== '').join(': ') || String(err);
-}
-
-function safeJson(text: string): { message?: unknown } | undefined {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Resolves after `ms`, or at once when `signal` is (or gets) aborted. */
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });

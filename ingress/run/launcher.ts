@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { isConflict, isNotFound } from '../../lib/kube.ts';
+import { Informer } from '../../lib/informer.ts';
+import { errorMessage, isConflict, isNotFound } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 import { Labels, MANAGED_BY, type Route } from '../../operator/api/v1alpha1/index.ts';
 import {
@@ -11,9 +12,8 @@ import {
   RunActiveError,
   type RunOutcome,
 } from '../types.ts';
-import { Informer } from './informer.ts';
 import { type BuildOptions, buildRun } from './job.ts';
-import { describe, launchError, makeClient, makePoster, withSignal } from './kube.ts';
+import { launchError, makeClient, makePoster } from './kube.ts';
 
 /** Metric callbacks, so this module needs no prom-client. */
 export interface LauncherHooks {
@@ -59,26 +59,29 @@ export class KubeLauncher implements Launcher {
     this.batch = makeClient(kc, BatchV1Api, timeout);
     this.core = makeClient(kc, CoreV1Api, timeout);
     this.post = makePoster(kc, timeout);
-    const lists = makeClient(kc, BatchV1Api, 60_000);
-    const labelSelector = `${Labels.managedBy}=${MANAGED_BY}`;
-    this.jobs = new Informer<V1Job>(kc, {
-      path: '/apis/batch/v1/jobs',
-      labelSelector,
-      list: (signal) => lists.listJobForAllNamespaces({ labelSelector }, withSignal(signal)),
-      log,
-      onUpsert: (job) => this.observe(job),
-      onDelete: (job) => this.forget(job),
+    const jobs = {
+      group: 'batch',
+      version: 'v1',
+      plural: 'jobs',
+      labelSelector: `${Labels.managedBy}=${MANAGED_BY}`,
+    };
+    this.jobs = new Informer<V1Job>(kc, jobs, [], log);
+    this.jobs.addEventHandler({
+      add: (job) => this.observe(job),
+      update: (_old, job) => this.observe(job),
+      delete: (job) => this.forget(job),
     });
   }
 
   /** True once the Job informer has loaded; Forbid and Replace answer 503 before that. */
   get ready(): boolean {
-    return this.jobs.hasSynced;
+    return this.jobs.hasSynced();
   }
 
   /** Starts the Job informer; resolves once it has loaded. */
   start(): Promise<void> {
-    return this.jobs.start();
+    this.jobs.start();
+    return this.jobs.waitForSync();
   }
 
   async stop(): Promise<void> {
@@ -93,10 +96,10 @@ export class KubeLauncher implements Launcher {
     const policy = route.workflow.spec.concurrencyPolicy;
     if (policy === 'Allow') return this.create(route, run);
     return this.serially(`${route.namespace}/${route.workflow.name}`, async () => {
-      if (!this.jobs.hasSynced) throw new ApiUnavailableError('the run cache has not loaded yet');
+      if (!this.jobs.hasSynced()) throw new ApiUnavailableError('the run cache has not loaded yet');
       const name = run.job.metadata!.name!;
       // This delivery's own Job exists: a duplicate, whatever else runs.
-      if (this.jobs.get(route.namespace, name)) return this.create(route, run);
+      if (this.jobs.get({ namespace: route.namespace, name })) return this.create(route, run);
       const active = this.activeRuns(route).filter((j) => j.metadata?.name !== name);
       if (policy === 'Forbid' && active[0]) throw new RunActiveError(active[0].metadata!.name!);
       if (policy === 'Replace') await Promise.all(active.map((j) => this.delete(j)));
@@ -142,7 +145,7 @@ export class KubeLauncher implements Launcher {
   }
 
   private async uidOf(namespace: string, name: string): Promise<string> {
-    const cached = this.jobs.get(namespace, name);
+    const cached = this.jobs.get({ namespace, name });
     if (cached?.metadata?.uid && !cached.metadata.deletionTimestamp) return cached.metadata.uid;
     try {
       return (await this.batch.readNamespacedJob({ namespace, name })).metadata!.uid!;
@@ -166,9 +169,9 @@ export class KubeLauncher implements Launcher {
 
   private activeRuns(route: Route): V1Job[] {
     const active: V1Job[] = [];
-    for (const job of this.jobs.list()) {
+    for (const job of this.jobs.list(route.namespace)) {
       const m = job.metadata;
-      if (m?.namespace !== route.namespace || m.deletionTimestamp || finishedAs(job)) continue;
+      if (!m || m.deletionTimestamp || finishedAs(job)) continue;
       if (m.ownerReferences?.some((o) => o.controller && o.uid === route.workflow.uid)) active.push(job);
     }
     return active;
@@ -191,7 +194,7 @@ export class KubeLauncher implements Launcher {
     name: string,
     timeoutMs: number,
   ): Promise<V1Job | 'deleted' | undefined> {
-    const job = this.jobs.get(namespace, name);
+    const job = this.jobs.get({ namespace, name });
     if (job && finishedAs(job)) return Promise.resolve(job);
     const key = `${namespace}/${name}`;
     return new Promise((resolve) => {
@@ -239,7 +242,7 @@ export class KubeLauncher implements Launcher {
       return { run, result, ...termination(pods.items) };
     } catch (err) {
       // The result is known; the exit code and message are a bonus.
-      this.log.warn({ run, error: describe(err) }, 'could not read the run pods');
+      this.log.warn({ run, error: errorMessage(err) }, 'could not read the run pods');
       return { run, result };
     }
   }

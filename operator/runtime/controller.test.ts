@@ -1,8 +1,7 @@
-import { ApiException } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Controller, errorMessage } from './controller.ts';
+import { Controller } from './controller.ts';
 import { Metrics } from './metrics.ts';
 import type { ObjectKey, Reconciler, Result } from './types.ts';
 
@@ -109,17 +108,5 @@ describe('Controller', () => {
     await vi.advanceTimersByTimeAsync(100);
     await stopping;
     expect(seen).toEqual(['a']);
-  });
-});
-
-describe('errorMessage', () => {
-  it('keeps only the Status message of an API error, never the body or headers', () => {
-    const body = JSON.stringify({
-      kind: 'Status',
-      message: 'secrets "x" already exists',
-      details: { data: 'c2VjcmV0' },
-    });
-    const err = new ApiException(409, 'Unsuccessful', body, { authorization: 'Bearer abc' });
-    expect(errorMessage(err)).toBe('HTTP 409: secrets "x" already exists');
   });
 });

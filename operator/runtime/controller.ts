@@ -1,26 +1,8 @@
-import { ApiException } from '@kubernetes/client-node';
+import { errorMessage } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import { keyString, type ObjectKey, type Reconciler } from './types.ts';
-
-/**
- * The error text worth logging. API errors carry the response body and headers in their message;
- * keep the Status message only, so an object's data never reaches the logs through an error.
- */
-export function errorMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    let body: unknown = err.body;
-    if (typeof body === 'string') {
-      try {
-        body = JSON.parse(body);
-      } catch {}
-    }
-    const message = (body as { message?: unknown } | undefined)?.message;
-    return `HTTP ${err.code}${typeof message === 'string' ? `: ${message}` : ''}`.slice(0, 500);
-  }
-  return (err instanceof Error ? err.message : String(err)).slice(0, 500);
-}
 
 const parseKey = (key: string): ObjectKey => {
   const i = key.indexOf('/');

@@ -1,7 +1,6 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import { isConflict, isNotFound } from '../../lib/kube.ts';
+import { errorMessage, isConflict, isNotFound, sleep } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
-import { errorMessage } from './controller.ts';
 
 // Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection:
 // - Every write carries the resourceVersion it read, so of two replicas racing for the Lease the
@@ -48,17 +47,6 @@ export interface LeaderCallbacks {
 }
 
 const micro = (ms: number) => new V1MicroTime(ms);
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export class LeaderElector {
   private readonly leaseDurationMs: number;

@@ -1,8 +1,9 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
+import { Informer } from '../../lib/informer.ts';
+import { errorMessage } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
-import { Controller, errorMessage } from './controller.ts';
-import { Informer } from './informer.ts';
+import { Controller } from './controller.ts';
 import { LeaderElector, type LeaseClient, leaseClient } from './leader.ts';
 import { Metrics, type ProbeServers, serveProbes } from './metrics.ts';
 import {

@@ -1,16 +1,8 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Cache, ListWatch, ObjectKey } from '../../lib/informer.ts';
 import type { Logger } from '../../lib/log.ts';
 
-export interface ObjectKey {
-  namespace: string;
-  name: string;
-}
-
-export const keyOf = (o: KubernetesObject): ObjectKey => ({
-  namespace: o.metadata?.namespace ?? '',
-  name: o.metadata?.name ?? '',
-});
-export const keyString = (k: ObjectKey) => `${k.namespace}/${k.name}`;
+export { type Cache, keyOf, keyString, type ObjectKey } from '../../lib/informer.ts';
 
 /** What a reconcile asks of the queue. Transient errors are thrown (and retried with backoff). */
 export interface Result {
@@ -26,25 +18,12 @@ export interface Reconciler {
   reconcile(key: ObjectKey): Promise<Result | undefined>;
 }
 
-/** Read access to an informer's cache. Reconcilers read objects here, never from events. */
-export interface Cache<T extends KubernetesObject> {
-  get(key: ObjectKey): T | undefined;
-  list(namespace?: string): T[];
-}
-
 /**
  * A kind the runtime lists and watches. One informer is shared per (resource, labelSelector,
  * namespaces), so two controllers asking for the same thing share one watch and one cache.
  */
-export interface Resource {
-  /** '' for the core group (Secrets, Pods). */
-  group: string;
-  version: string;
-  /** Lower-case plural as in the URL, e.g. 'webhooktriggers', 'secrets', 'jobs'. */
-  plural: string;
+export interface Resource extends ListWatch {
   kind: string;
-  /** Only objects matching this label selector are cached, e.g. 'hookgate.io/route=true'. */
-  labelSelector?: string;
   /**
    * Namespaces to watch. Default: the operator's watched namespaces (`--namespaces`, all when
    * empty). Give e.g. `[config.ingressNamespace]` for objects the operator keeps in one place.

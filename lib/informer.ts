@@ -1,16 +1,43 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ApiException, type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
-import { statusOf } from '../../lib/kube.ts';
-import type { Logger } from '../../lib/log.ts';
-import { errorMessage } from './controller.ts';
-import { type Cache, keyString, type ObjectKey, type Resource } from './types.ts';
+import { errorMessage, sleep, statusOf } from './kube.ts';
+import type { Logger } from './log.ts';
 
 // List + watch per namespace (or once cluster-wide), like client-go's reflector: list, watch from
 // the list's resourceVersion, rewatch from the last seen version when the server closes the
-// stream, relist on 410 Gone, back off on other errors. Objects are kept as the raw JSON the API
-// server sent (client-node's typed list calls would turn timestamps into Date objects while watch
-// events keep strings).
+// stream, relist on 410 Gone, back off on other errors, forever. Our own loop rather than
+// client-node's makeInformer: that one stops for good on a failed relist unless restarted from its
+// error event, and its watch has no timeout, so a silently dead connection is never noticed.
+// Objects are kept as the raw JSON the API server sent (client-node's typed list calls would turn
+// timestamps into Date objects while watch events keep strings).
+
+export interface ObjectKey {
+  namespace: string;
+  name: string;
+}
+
+export const keyOf = (o: KubernetesObject): ObjectKey => ({
+  namespace: o.metadata?.namespace ?? '',
+  name: o.metadata?.name ?? '',
+});
+export const keyString = (k: ObjectKey) => `${k.namespace}/${k.name}`;
+
+/** Read access to an informer's cache. */
+export interface Cache<T extends KubernetesObject> {
+  get(key: ObjectKey): T | undefined;
+  list(namespace?: string): T[];
+}
+
+/** What to list and watch: a collection and an optional label selector. */
+export interface ListWatch {
+  /** '' for the core group (Secrets, Pods). */
+  group: string;
+  version: string;
+  /** Lower-case plural as in the URL, e.g. 'secrets', 'jobs'. */
+  plural: string;
+  labelSelector?: string;
+}
 
 export interface EventHandler<T> {
   add(obj: T): void;
@@ -18,7 +45,7 @@ export interface EventHandler<T> {
   delete(obj: T): void;
 }
 
-export function resourcePath(r: Resource, namespace?: string): string {
+export function resourcePath(r: ListWatch, namespace?: string): string {
   const base = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
   return namespace ? `${base}/namespaces/${namespace}/${r.plural}` : `${base}/${r.plural}`;
 }
@@ -77,17 +104,6 @@ export async function getJSON<R>(
 }
 
 const GONE = 410;
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /** One list+watch loop over one namespace ('' = all) feeding one store. */
 class Reflector<T extends KubernetesObject> {
@@ -98,8 +114,8 @@ class Reflector<T extends KubernetesObject> {
 
   constructor(
     private readonly kc: KubeConfig,
-    private readonly resource: Resource,
-    private readonly namespace: string,
+    private readonly resource: ListWatch,
+    readonly namespace: string,
     private readonly handler: EventHandler<T>,
     private readonly log: Logger,
     private readonly onSynced: () => void,
@@ -111,8 +127,11 @@ class Reflector<T extends KubernetesObject> {
     while (!signal.aborted) {
       try {
         if (!this.resourceVersion) await this.list(signal);
+        const started = Date.now();
         await this.watch(signal);
         backoff = 500;
+        // A watch closed at once, again and again (say by a proxy), must not become a busy loop.
+        if (Date.now() - started < 1000) await sleep(1000, signal);
       } catch (err) {
         if (signal.aborted) break;
         if (statusOf(err) === GONE) {
@@ -175,6 +194,11 @@ class Reflector<T extends KubernetesObject> {
     }
   }
 
+  /** Caches an object the caller just created, unless the watch already brought it (as new or newer). */
+  add(obj: T): void {
+    if (!this.store.has(storeKey(obj))) this.upsert(obj);
+  }
+
   private upsert(obj: T): void {
     // managedFields are often the bulk of an object and no reconciler reads them (client-go's
     // TransformStripManagedFields); a PUT without them leaves the server's copy unchanged.
@@ -205,15 +229,26 @@ class Reflector<T extends KubernetesObject> {
         const rv = obj.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
       };
+      // The server ends the watch after timeoutSeconds; spreading it avoids all watches
+      // reconnecting together (client-go picks 5-10 min). The client-side guard notices a
+      // connection that died without a close.
+      const seconds = 300 + Math.floor(Math.random() * 300);
+      let timedOut = false;
+      const guard = setTimeout(
+        () => {
+          timedOut = true;
+          this.watchAbort?.abort();
+        },
+        (seconds + 30) * 1000,
+      );
       const done = (err: unknown) => {
+        clearTimeout(guard);
         this.watchAbort = undefined;
-        const e = failure ?? (err as Error | null);
+        const e = failure ?? (timedOut || signal.aborted ? null : (err as Error | null));
         if (e) reject(e);
         else resolve();
       };
-      // The server ends the watch after timeoutSeconds; spreading it avoids all watches
-      // reconnecting together (client-go picks 5-10 min).
-      const timeoutSeconds = String(300 + Math.floor(Math.random() * 300));
+      const timeoutSeconds = String(seconds);
       new Watch(this.kc)
         .watch(
           resourcePath(this.resource, this.namespace),
@@ -229,7 +264,7 @@ class Reflector<T extends KubernetesObject> {
         .then((abort) => {
           this.watchAbort = abort;
           if (signal.aborted) abort.abort();
-        }, reject);
+        }, done);
     });
   }
 }
@@ -249,7 +284,7 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
 
   constructor(
     kc: KubeConfig,
-    readonly resource: Resource,
+    readonly resource: ListWatch,
     namespaces: readonly string[],
     log: Logger,
   ) {
@@ -277,9 +312,11 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
     this.runs = this.reflectors.map((r) => r.run(signal));
   }
 
+  /** Stops the watches; whoever still waits for the sync is released (and must check for a stop). */
   async stop(): Promise<void> {
     this.abort?.abort();
     await Promise.all(this.runs);
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
 
   hasSynced(): boolean {
@@ -289,6 +326,15 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
   waitForSync(): Promise<void> {
     if (this.hasSynced()) return Promise.resolve();
     return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  /** Caches an object the caller just created, so readers see it before its watch event. */
+  add(obj: T): void {
+    const namespace = obj.metadata?.namespace ?? '';
+    (
+      this.reflectors.find((r) => r.namespace === namespace) ??
+      this.reflectors.find((r) => r.namespace === '')
+    )?.add(obj);
   }
 
   get(key: ObjectKey): T | undefined {
