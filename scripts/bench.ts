@@ -42,8 +42,8 @@ const HTTP_ROUNDS = 4;
 const HTTP_MAX_REQUESTS = 1_000_000;
 const API_CONCURRENCY = 8;
 const API_WARMUP = 40;
-const API_COUNT = 400;
-const API_ROUNDS = 4;
+const API_COUNT = 800;
+const API_ROUNDS = 8;
 const API_MAX_MS = 60_000;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
