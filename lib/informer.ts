@@ -37,6 +37,8 @@ export interface ListWatch {
   /** Lower-case plural as in the URL, e.g. 'secrets', 'jobs'. */
   plural: string;
   labelSelector?: string;
+  /** How long the server keeps one watch open. Default: random between 5 and 10 minutes. */
+  watchTimeoutSeconds?: number;
 }
 
 export interface EventHandler<T> {
@@ -232,7 +234,7 @@ class Reflector<T extends KubernetesObject> {
       // The server ends the watch after timeoutSeconds; spreading it avoids all watches
       // reconnecting together (client-go picks 5-10 min). The client-side guard notices a
       // connection that died without a close.
-      const seconds = 300 + Math.floor(Math.random() * 300);
+      const seconds = this.resource.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
       let timedOut = false;
       const guard = setTimeout(
         () => {

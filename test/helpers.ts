@@ -1,6 +1,7 @@
 // Helpers for tests against the local control plane. They run in vitest workers, which only get
 // the serializable ClusterInfo from the global setup (test/cluster/global-setup.ts).
 import { spawn } from 'node:child_process';
+import https from 'node:https';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -146,4 +147,31 @@ export async function setLeaseHolder(
       if (!isConflict(err)) throw err;
     }
   }
+}
+
+/** Sums an API server metric over the series carrying all of `labels`. */
+export async function apiServerMetric(server: KubeConfig, name: string, labels: Record<string, string>) {
+  const opts: https.RequestOptions = {};
+  await server.applyToHTTPSOptions(opts);
+  const text = await new Promise<string>((resolve, reject) => {
+    https
+      .get(`${server.getCurrentCluster()!.server}/metrics`, opts, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d;
+        });
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(body) : reject(new Error(`GET /metrics: ${res.statusCode}`)),
+        );
+      })
+      .on('error', reject);
+  });
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = line.match(/^(\w+)\{(.*)\} (\S+)$/);
+    if (m?.[1] !== name) continue;
+    const series = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (Object.entries(labels).every(([k, v]) => series[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
 }

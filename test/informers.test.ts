@@ -13,7 +13,7 @@ import { type Logger, pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Informer } from '../lib/informer.ts';
 import type { ApiServer } from './cluster/controlplane.ts';
-import { kubeConfig, startApiServer, useNamespace, waitFor } from './helpers.ts';
+import { apiServerMetric, kubeConfig, startApiServer, useNamespace, waitFor } from './helpers.ts';
 
 const ns = useNamespace('informers');
 const second = useNamespace('informers-2');
@@ -78,11 +78,14 @@ describe('Informer', () => {
       body: { ...cm, data: { changed: 'yes' } },
     });
 
-  function informer(test: string, opts: { kc?: KubeConfig; namespaces?: string[]; log?: Logger } = {}) {
+  function informer(
+    test: string,
+    opts: { kc?: KubeConfig; namespaces?: string[]; log?: Logger; watchTimeoutSeconds?: number } = {},
+  ) {
     const resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
     const i = new Informer<V1ConfigMap>(
       opts.kc ?? admin,
-      { ...resource, labelSelector: selector(test) },
+      { ...resource, labelSelector: selector(test), watchTimeoutSeconds: opts.watchTimeoutSeconds },
       opts.namespaces ?? [ns.name],
       opts.log ?? quiet,
     );
@@ -140,6 +143,29 @@ describe('Informer', () => {
     });
     expect([...events].sort()).toEqual(['add listed-1', 'add listed-2', 'add watched-1', 'add watched-2']);
     expect(names(i.list())).toEqual(['listed-1', 'listed-2', 'watched-1', 'watched-2']);
+  });
+
+  it('resumes a watch the server ended from its last version, without listing again', async () => {
+    // An API server of its own, whose request counters then count this informer's requests.
+    const server = await startApiServer();
+    cleanup.push(() => server.stop());
+    const own = new KubeConfig();
+    own.loadFromFile(server.kubeconfigPath);
+    const requests = (verb: string) =>
+      apiServerMetric(own, 'apiserver_request_total', { resource: 'configmaps', scope: 'namespace', verb });
+    const before = { lists: await requests('LIST'), watches: await requests('WATCH') };
+
+    const { informer: i, events } = informer('resume', { kc: own, watchTimeoutSeconds: 1 });
+    i.start();
+    await i.waitForSync();
+    // apiserver_request_total counts a watch when it ends: three ended means two resumes.
+    await waitFor(async () => (await requests('WATCH')) - before.watches >= 3, {
+      timeoutMs: 60_000,
+      what: 'three watches ended by the server',
+    });
+    await create(ns.name, 'later', label('resume'));
+    await waitFor(() => events.includes('add later'), { what: 'the event after the resumes' });
+    expect((await requests('LIST')) - before.lists).toBe(1);
   });
 
   it(

@@ -1,6 +1,5 @@
 // The Manager against the real API server: caches, controllers and leader election together, as
 // the operator runs them. (Election alone, and two managers failing over: leader-election.test.ts.)
-import https from 'node:https';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -14,7 +13,14 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LeaderElectionConfig, Manager } from '../operator/runtime/manager.ts';
 import type { Cache, Resource, Result } from '../operator/runtime/types.ts';
-import { kubeConfig, setLeaseHolder, startApiServer, useNamespace, waitFor } from './helpers.ts';
+import {
+  apiServerMetric,
+  kubeConfig,
+  setLeaseHolder,
+  startApiServer,
+  useNamespace,
+  waitFor,
+} from './helpers.ts';
 
 const ns = useNamespace('manager');
 const kc = kubeConfig();
@@ -101,33 +107,6 @@ const patchData = (name: string, key: string, value: string) =>
     name,
     body: [{ op: 'replace', path: `/data/${key}`, value }],
   });
-
-/** Sums an API server metric over the series carrying all of `labels`. */
-async function apiServerMetric(server: KubeConfig, name: string, labels: Record<string, string>) {
-  const opts: https.RequestOptions = {};
-  await server.applyToHTTPSOptions(opts);
-  const text = await new Promise<string>((resolve, reject) => {
-    https
-      .get(`${server.getCurrentCluster()!.server}/metrics`, opts, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => {
-          body += d;
-        });
-        res.on('end', () =>
-          res.statusCode === 200 ? resolve(body) : reject(new Error(`GET /metrics: ${res.statusCode}`)),
-        );
-      })
-      .on('error', reject);
-  });
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = line.match(/^(\w+)\{(.*)\} (\S+)$/);
-    if (m?.[1] !== name) continue;
-    const series = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => series[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
-}
 
 describe('Manager', () => {
   it('reconciles only after every cache synced, and maps a watched object to its old and new owner', async () => {
