@@ -1,7 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
 import { ApiException, type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
-import { errorMessage, sleep, statusOf } from './kube.ts';
+import { errorMessage, requestJSON, sleep, statusOf } from './kube.ts';
 import type { Logger } from './log.ts';
 
 // List + watch per namespace (or once cluster-wide), like client-go's reflector: list, watch from
@@ -55,54 +53,6 @@ export function resourcePath(r: ListWatch, namespace?: string): string {
 interface ObjectList<T> {
   metadata?: { resourceVersion?: string; continue?: string };
   items: T[];
-}
-
-/** GET returning parsed JSON; failures are ApiException so `statusOf` works on them. */
-export async function getJSON<R>(
-  kc: KubeConfig,
-  path: string,
-  query: Record<string, string>,
-  signal?: AbortSignal,
-): Promise<R> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(cluster.server + path);
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const opts: https.RequestOptions = {
-    method: 'GET',
-    headers: { Accept: 'application/json' },
-    timeout: 60_000,
-    signal,
-  };
-  await kc.applyToHTTPSOptions(opts);
-  const client = url.protocol === 'http:' ? http : https;
-  return new Promise((resolve, reject) => {
-    const req = client.request(url, opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const code = res.statusCode ?? 0;
-        if (code !== 200) {
-          let message = body.slice(0, 200);
-          try {
-            message = JSON.parse(body).message ?? message;
-          } catch {}
-          reject(new ApiException(code, `GET ${path}: ${message}`, body, {}));
-          return;
-        }
-        try {
-          resolve(JSON.parse(body) as R);
-        } catch (err) {
-          reject(err);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 const GONE = 410;
@@ -160,16 +110,13 @@ class Reflector<T extends KubernetesObject> {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page: ObjectList<T> = await getJSON(
-        this.kc,
-        resourcePath(this.resource, this.namespace),
-        {
-          ...this.selector(),
-          limit: '500',
-          ...(cont ? { continue: cont } : {}),
-        },
+      const page = await requestJSON<ObjectList<T>>(this.kc, {
+        method: 'GET',
+        path: resourcePath(this.resource, this.namespace),
+        query: { ...this.selector(), limit: '500', ...(cont ? { continue: cont } : {}) },
+        timeoutMs: 60_000,
         signal,
-      );
+      });
       items.push(...page.items);
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 
 /** In-cluster config when running in a pod, otherwise $KUBECONFIG / ~/.kube/config. */
@@ -55,3 +57,59 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
+
+export interface JSONRequest {
+  method: string;
+  path: string;
+  query?: Record<string, string>;
+  /** Sent as JSON exactly as given: the typed clients' models drop fields they do not know. */
+  body?: unknown;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** A keep-alive agent to use instead of the new one `applyToHTTPSOptions` builds per call. */
+  agent?: https.Agent;
+}
+
+/**
+ * One API request with a raw JSON body and answer, without client-node's models and middleware.
+ * Credentials are applied per call, so a rotated ServiceAccount token is picked up. Failures are
+ * ApiException (so `statusOf` and `errorMessage` work on them) or, at the timeout, a TimeoutError.
+ */
+export async function requestJSON<T>(kc: KubeConfig, r: JSONRequest): Promise<T> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const url = new URL(cluster.server + r.path);
+  for (const [k, v] of Object.entries(r.query ?? {})) url.searchParams.set(k, v);
+  const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
+  const opts: https.RequestOptions = { method: r.method, timeout: r.timeoutMs, signal: r.signal };
+  await kc.applyToHTTPSOptions(opts);
+  if (r.agent) opts.agent = r.agent;
+  opts.headers = {
+    ...opts.headers,
+    Accept: 'application/json',
+    ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
+  };
+  const what = `${r.method} ${r.path}`;
+  return new Promise<T>((resolve, reject) => {
+    const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const code = res.statusCode ?? 0;
+        if (code < 200 || code >= 300) return reject(new ApiException(code, what, text, {}));
+        try {
+          resolve((text ? JSON.parse(text) : undefined) as T);
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`${what}: timed out`), { name: 'TimeoutError' })),
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

@@ -1,38 +1,15 @@
 // The Helm chart: lint, what `helm template` renders for default and non-default values, the
 // strict values schema, and a real `helm install` into the local control plane whose RBAC is then
 // checked with `kubectl auth can-i` for each ServiceAccount (docs/design.md "RBAC").
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { clusterInfo, kubectl, useNamespace } from './helpers.ts';
+import { clusterInfo, kubectl, runBinary, useNamespace } from './helpers.ts';
 
 const CHART = fileURLToPath(new URL('../charts/hookgate', import.meta.url));
 const KUBE_VERSION = '1.35.0';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function helm(args: string[], input = ''): Promise<Result> {
-  const child = spawn(join(clusterInfo().binDir, 'helm'), args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-  });
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const helm = (args: string[], input = '') => runBinary('helm', args, input);
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are checked field by field
 type Obj = any;

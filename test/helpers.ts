@@ -53,25 +53,15 @@ export function useNamespace(prefix: string): { readonly name: string } {
   };
 }
 
-export interface KubectlResult {
+export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-/** Runs the cluster's kubectl (admin unless `kubeconfig` is given). Never throws on a non-zero exit. */
-export function kubectl(
-  args: string[],
-  opts: { input?: string; kubeconfig?: string } = {},
-): Promise<KubectlResult> {
-  const info = clusterInfo();
-  const child = spawn(
-    join(info.binDir, 'kubectl'),
-    [`--kubeconfig=${opts.kubeconfig ?? info.kubeconfigPath}`, ...args],
-    {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  );
+/** Runs a control plane binary (kubectl, helm) with `input` on stdin. Never throws on a non-zero exit. */
+export function runBinary(name: string, args: string[], input = ''): Promise<RunResult> {
+  const child = spawn(join(clusterInfo().binDir, name), args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -80,11 +70,20 @@ export function kubectl(
   child.stderr.on('data', (d: Buffer) => {
     stderr += d;
   });
-  child.stdin.end(opts.input ?? '');
+  child.stdin.end(input);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** Runs the cluster's kubectl (admin unless `kubeconfig` is given). Never throws on a non-zero exit. */
+export function kubectl(
+  args: string[],
+  opts: { input?: string; kubeconfig?: string } = {},
+): Promise<RunResult> {
+  const kubeconfig = opts.kubeconfig ?? clusterInfo().kubeconfigPath;
+  return runBinary('kubectl', [`--kubeconfig=${kubeconfig}`, ...args], opts.input);
 }
 
 /** Path of a kubeconfig that acts as the ServiceAccount (a bound token from the TokenRequest API). */

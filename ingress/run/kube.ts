@@ -1,8 +1,6 @@
-import http from 'node:http';
 import https from 'node:https';
 import {
   type ApiConstructor,
-  ApiException,
   type ApiType,
   type ConfigurationOptions,
   createConfiguration,
@@ -13,7 +11,7 @@ import {
   type ResponseContext,
   ServerConfiguration,
 } from '@kubernetes/client-node';
-import { errorMessage, statusOf } from '../../lib/kube.ts';
+import { errorMessage, requestJSON, statusOf } from '../../lib/kube.ts';
 import { ApiUnavailableError, JobRejectedError } from '../types.ts';
 
 /**
@@ -66,50 +64,11 @@ async function keepAliveAgent(kc: KubeConfig): Promise<https.Agent | undefined> 
  * middleware, which cost more CPU than the rest of an accepted delivery together.
  */
 export function makePoster(kc: KubeConfig, timeoutMs = 10_000) {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  if (!kc.getCurrentCluster()) throw new Error('the kubeconfig has no current cluster');
   let agent: Promise<https.Agent | undefined> | undefined;
   return async <T>(path: string, body: unknown): Promise<T> => {
     agent ??= keepAliveAgent(kc);
-    // Per request: credentials such as a projected ServiceAccount token are re-read when they rotate.
-    const opts: https.RequestOptions = { method: 'POST', timeout: timeoutMs };
-    await kc.applyToHTTPSOptions(opts);
-    // applyToHTTPSOptions sets a new agent (a new TLS connection) each call: keep ours.
-    opts.agent = await agent;
-    const payload = JSON.stringify(body);
-    opts.headers = {
-      ...opts.headers,
-      'Content-Type': 'application/json',
-      Accept: 'application/json',
-      'Content-Length': Buffer.byteLength(payload),
-    };
-    return new Promise<T>((resolve, reject) => {
-      const url = new URL(cluster.server + path);
-      const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 300) {
-            try {
-              resolve(JSON.parse(text) as T);
-            } catch (err) {
-              reject(err);
-            }
-            return;
-          }
-          // errorMessage reads the Status message out of the text when it is JSON.
-          reject(new ApiException(code, `HTTP ${code}`, text, {}));
-        });
-      });
-      req.on('timeout', () =>
-        req.destroy(Object.assign(new Error('request timed out'), { name: 'TimeoutError' })),
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return requestJSON<T>(kc, { method: 'POST', path, body, timeoutMs, agent: await agent });
   };
 }
 

@@ -1,5 +1,3 @@
-import http from 'node:http';
-import https from 'node:https';
 import {
   ApiException,
   CustomObjectsApi,
@@ -103,48 +101,4 @@ export function canonical(value: unknown): string {
       ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : v,
   );
-}
-
-/**
- * A raw JSON request. The generated clients serialise through their models, which drop unknown
- * fields; a dry run must send the user's template exactly as written for the server to judge it.
- */
-export async function requestJSON(
-  kc: KubeConfig,
-  method: string,
-  path: string,
-  query: Record<string, string>,
-  body: unknown,
-): Promise<unknown> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(cluster.server + path);
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const payload = Buffer.from(JSON.stringify(body));
-  const opts: https.RequestOptions = {
-    method,
-    headers: {
-      Accept: 'application/json',
-      'Content-Type': 'application/json',
-      'Content-Length': payload.length,
-    },
-    timeout: 30_000,
-  };
-  await kc.applyToHTTPSOptions(opts);
-  return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const code = res.statusCode ?? 0;
-        if (code >= 200 && code < 300) resolve(text ? JSON.parse(text) : undefined);
-        else reject(new ApiException(code, `${method} ${path}`, text, {}));
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
 }

@@ -1,6 +1,7 @@
 import { CoreV1Api, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { requestJSON } from '../../../lib/kube.ts';
 import { WORKFLOW, type WorkflowStatus } from '../../api/v1alpha1/index.ts';
-import { apiError, codeOf, FIELD_MANAGER, requestJSON, Writer } from '../ssa.ts';
+import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
 /** Every API call the Workflow reconciler makes beyond its caches. */
 export interface WorkflowApi {
@@ -21,13 +22,14 @@ export function workflowApi(kc: KubeConfig): WorkflowApi {
     async dryRunJob(job) {
       const namespace = job.metadata?.namespace ?? '';
       try {
-        await requestJSON(
-          kc,
-          'POST',
-          `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
-          { dryRun: 'All', fieldValidation: 'Strict', fieldManager: FIELD_MANAGER },
-          job,
-        );
+        // Raw JSON: the user's template exactly as written is what the server must judge.
+        await requestJSON(kc, {
+          method: 'POST',
+          path: `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
+          query: { dryRun: 'All', fieldValidation: 'Strict', fieldManager: FIELD_MANAGER },
+          body: job,
+          timeoutMs: 30_000,
+        });
         return undefined;
       } catch (err) {
         const e = apiError(`dry-run Job in ${namespace}`, err) as Error & { apiMessage?: string };
