@@ -45,7 +45,7 @@ export interface EventHandler<T> {
   delete(obj: T): void;
 }
 
-export function resourcePath(r: ListWatch, namespace?: string): string {
+function resourcePath(r: ListWatch, namespace?: string): string {
   const base = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
   return namespace ? `${base}/namespaces/${namespace}/${r.plural}` : `${base}/${r.plural}`;
 }
@@ -218,7 +218,7 @@ class Reflector<T extends KubernetesObject> {
   }
 }
 
-const storeKey = (o: KubernetesObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+const storeKey = (o: KubernetesObject) => keyString(keyOf(o));
 
 /**
  * A cache of one resource over all namespaces (`namespaces` empty) or a set of namespaces.

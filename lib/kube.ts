@@ -21,6 +21,18 @@ export function statusOf(err: unknown): number | undefined {
 export const isNotFound = (err: unknown) => statusOf(err) === 404;
 export const isConflict = (err: unknown) => statusOf(err) === 409;
 
+/** The message of the Status an API error carries (its body, parsed or not), or ''. */
+export function statusMessage(err: unknown): string {
+  let body = (err as { body?: unknown } | undefined)?.body;
+  if (typeof body === 'string' && body.startsWith('{')) {
+    try {
+      body = JSON.parse(body);
+    } catch {}
+  }
+  const message = (body as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : '';
+}
+
 /**
  * A short, log-safe description: the status code and the API server's message. ApiException's own
  * message embeds the whole response (an object's data), and a JSON SyntaxError quotes its input, so
@@ -29,14 +41,8 @@ export const isConflict = (err: unknown) => statusOf(err) === 409;
 export function errorMessage(err: unknown): string {
   const code = statusOf(err);
   if (code !== undefined) {
-    let body = (err as { body?: unknown }).body;
-    if (typeof body === 'string' && body.startsWith('{')) {
-      try {
-        body = JSON.parse(body);
-      } catch {}
-    }
-    const message = (body as { message?: unknown } | undefined)?.message;
-    return `HTTP ${code}${typeof message === 'string' && message ? `: ${message.slice(0, 500)}` : ''}`;
+    const message = statusMessage(err);
+    return `HTTP ${code}${message ? `: ${message.slice(0, 500)}` : ''}`;
   }
   const e = err as { name?: string; code?: unknown; message?: unknown } | undefined;
   if (e?.name === 'SyntaxError') return 'SyntaxError';

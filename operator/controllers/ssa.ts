@@ -7,6 +7,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { statusMessage } from '../../lib/kube.ts';
 import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
 
 export const FIELD_MANAGER = 'hookgate-operator';
@@ -21,12 +22,7 @@ const applyContentType = setHeaderOptions('Content-Type', PatchStrategy.ServerSi
 /** The HTTP status and the API server's own message; never the request or the response body. */
 export function apiError(action: string, err: unknown): Error {
   if (!(err instanceof ApiException)) return err instanceof Error ? err : new Error(String(err));
-  let message = '';
-  try {
-    message = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body)?.message ?? '';
-  } catch {
-    // not a Status object: the code alone says enough
-  }
+  const message = statusMessage(err);
   return Object.assign(new Error(`${action}: HTTP ${err.code}${message ? `: ${message}` : ''}`), {
     code: err.code,
     apiMessage: message,
