@@ -29,6 +29,13 @@ export const Annotations = {
   /** Set to any new value to rotate a trigger's generated credentials. */
   rotate: 'hookgate.io/rotate',
   deliveryId: 'hookgate.io/delivery-id',
+  /**
+   * On a finished run's Job, written by the operator: `{"exitCode":N,"message":"..."}` of its pod, so
+   * the ingress answers wait-mode requests without reading Pods.
+   */
+  result: 'hookgate.io/result',
+  /** On a run's Job: until when (RFC 3339) it must be kept as the record that blocks replays. */
+  replayUntil: 'hookgate.io/replay-until',
 } as const;
 
 export const ConditionType = { Ready: 'Ready', Reconciling: 'Reconciling', Stalled: 'Stalled' } as const;
@@ -44,6 +51,7 @@ export const Reason = {
   SecretKeyNotFound: 'SecretKeyNotFound',
   InvalidSpec: 'InvalidSpec',
   InvalidJobTemplate: 'InvalidJobTemplate',
+  InvalidInputSchema: 'InvalidInputSchema',
   ReconcileFailed: 'ReconcileFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -25,6 +25,11 @@ export const RouteSchema = z.object({
   /** URL path the trigger is served on, e.g. /hooks/<namespace>/<name>. */
   path: z.string(),
   suspended: z.boolean(),
+  /**
+   * Set when the trigger exists but cannot start runs (its Workflow is missing or not runnable, a
+   * referenced Secret is missing): the ingress answers 503 with this public message, never 500.
+   */
+  unavailable: z.object({ reason: z.string(), message: z.string() }).optional(),
   auth: z.object({
     /** Accepted bearer tokens: the current one and, during a rotation grace period, the previous. */
     tokens: z.array(Credential).optional(),
