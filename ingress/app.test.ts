@@ -152,6 +152,29 @@ describe('answers', () => {
     expect(launcher.runs.size).toBe(0);
   });
 
+  it('503 with a clear message and Retry-After for a trigger that cannot start runs, never 500', async () => {
+    const message = 'the workflow "build" cannot run (InvalidJobTemplate); its owner must fix it';
+    const { app, launcher } = setup({ unavailable: { reason: 'WorkflowNotReady', message } });
+    const res = await post(app);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('60');
+    expect(res.json().error).toEqual({ code: 'trigger_unavailable', message });
+    expect(launcher.runs.size).toBe(0);
+  });
+
+  it('503, not 500, when a route carries an inputSchema the compiler refuses', async () => {
+    for (const inputSchema of [
+      { type: 'object', properties: { a: { type: 'notatype' } } },
+      { type: 'object', properties: { a: { type: 'string', pattern: '(?=lookahead)' } } },
+    ]) {
+      const { app, launcher } = setup({ workflow: { spec: { inputSchema } } } as Overrides);
+      const res = await post(app);
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('input_schema_unusable');
+      expect(launcher.runs.size).toBe(0);
+    }
+  });
+
   // Each request breaks two rules; the answer is the earlier check's.
   it.each([
     [
@@ -234,15 +257,24 @@ describe('answers', () => {
     expect(res.json().error.code).toBe('payload_too_large');
   });
 
-  it("500 without the error's text for a rejected Job or any other failure", async () => {
+  it("503 with Retry-After, without the API server's text, for a run the cluster refused", async () => {
     const { app, launcher } = setup();
-    for (const error of [new JobRejectedError('Job.batch is invalid: x'), new Error(`leaked ${TOKEN}`)]) {
-      launcher.failNext = error;
-      const res = await post(app);
-      expect(res.statusCode).toBe(500);
-      expect(res.json().error.code).toBe('internal_error');
-      expect(res.body).not.toContain(error.message);
-    }
+    launcher.failNext = new JobRejectedError('Job.batch is invalid: x');
+    const res = await post(app);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('60');
+    expect(res.json().error.code).toBe('run_rejected');
+    expect(res.body).not.toContain('Job.batch');
+  });
+
+  it("500 without the error's text for any other failure", async () => {
+    const { app, launcher } = setup();
+    const error = new Error(`leaked ${TOKEN}`);
+    launcher.failNext = error;
+    const res = await post(app);
+    expect(res.statusCode).toBe(500);
+    expect(res.json().error.code).toBe('internal_error');
+    expect(res.body).not.toContain(error.message);
   });
 });
 

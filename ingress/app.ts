@@ -10,6 +10,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Registry } from 'prom-client';
+import { InputSchemaError } from '../lib/input-schema.ts';
 import type { Logger } from '../lib/log.ts';
 import { type Route, routePath } from '../operator/api/v1alpha1/index.ts';
 import { clientIp, trustedProxies } from './http/client-ip.ts';
@@ -40,6 +41,8 @@ import { defaultIdempotency, verify } from './verify/index.ts';
 export const MAX_BODY_BYTES = 1_048_576;
 /** Seconds a sender should wait after a 503 before retrying. */
 export const RETRY_AFTER_UNAVAILABLE = 5;
+/** After a 503 that needs a person to fix the trigger or its Workflow. */
+export const RETRY_AFTER_NOT_RUNNABLE = 60;
 
 export interface AppDeps {
   routes: RouteTable;
@@ -142,6 +145,11 @@ export async function ingress(app: FastifyInstance, deps: AppDeps): Promise<void
     const route = deps.routes.match(routePath(request.params.namespace, request.params.name));
     if (!route) throw new HttpError(404, 'not_found', 'no such trigger');
     x.route = route;
+    if (route.unavailable) {
+      throw new HttpError(503, 'trigger_unavailable', route.unavailable.message, {
+        'retry-after': RETRY_AFTER_NOT_RUNNABLE,
+      });
+    }
     if (route.suspended) throw new HttpError(403, 'suspended', 'the trigger is suspended');
 
     const ip = clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], proxies);
@@ -340,7 +348,19 @@ function toHttpError(error: unknown): HttpError {
     return new HttpError(413, 'payload_too_large', 'the mapped input is larger than a run can carry');
   }
   if (error instanceof JobRejectedError) {
-    return new HttpError(500, 'internal_error', 'the run could not be created');
+    return new HttpError(
+      503,
+      'run_rejected',
+      'the cluster refused this run; its owner must fix the workflow',
+      {
+        'retry-after': RETRY_AFTER_NOT_RUNNABLE,
+      },
+    );
+  }
+  if (error instanceof InputSchemaError) {
+    return new HttpError(503, 'input_schema_unusable', "the workflow's inputSchema cannot be used", {
+      'retry-after': RETRY_AFTER_NOT_RUNNABLE,
+    });
   }
   const status = (error as { statusCode?: unknown }).statusCode;
   if (status === 413) return new HttpError(413, 'payload_too_large', 'the body is too large');

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
-import type { Route } from '../operator/api/v1alpha1/index.ts';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { SchemaCompiler } from '../lib/input-schema.ts';
+import { type Route, SHARED_SECRET_HEADER } from '../operator/api/v1alpha1/index.ts';
 
 // What a webhook body becomes: parsing by content type, the input mapping, the filter, the
 // delivery id and the workflow's inputSchema check. Pure except for the schema cache.
@@ -104,7 +104,7 @@ function credentialHeaders(route: Route): Set<string> {
   const names = new Set(['authorization', 'proxy-authorization', 'cookie']);
   const signature = route.auth.signature;
   if (signature?.scheme === 'shared-secret')
-    names.add((signature.header ?? 'X-Webhook-Secret').toLowerCase());
+    names.add((signature.header ?? SHARED_SECRET_HEADER).toLowerCase());
   return names;
 }
 
@@ -159,19 +159,15 @@ export function deliveryIdOf(
   return id || undefined;
 }
 
-const addFormats = addFormatsModule.default;
-
 /**
  * Compiled `inputSchema`s, at most `max`, least recently used evicted. Keyed by workflow uid and
  * the schema text: the route carries no workflow generation, and a changed schema must not reuse
- * the old validator. Schemas never see each other (`addUsedSchema: false`): two workflows may use
- * the same `$id`, and one tenant's schema cannot `$ref` another's. Draft 2020-12 keywords; a
- * `$schema` is not checked (`validateSchema: false`): checking schemas against their meta-schema is
- * the operator's job, and compiling the meta-schemas would cost the first request half a second.
- * Ajv is created on first use, so an ingress whose workflows have no schema never pays for it.
+ * the old validator. Compiled with the operator's compiler (lib/input-schema.ts), so a Ready
+ * Workflow's schema compiles here too; one that does not (a route from an older operator) throws
+ * InputSchemaError, answered 503.
  */
 export class InputSchemas {
-  #ajv?: Ajv2020;
+  readonly #compiler = new SchemaCompiler();
   readonly #cache = new Map<string, { schema: object; validate: ValidateFunction }>();
 
   constructor(readonly max = 256) {}
@@ -194,21 +190,12 @@ export class InputSchemas {
       this.#cache.set(key, hit);
       return hit.validate;
     }
-    if (!this.#ajv) {
-      this.#ajv = new Ajv2020({
-        strict: false,
-        allErrors: false,
-        addUsedSchema: false,
-        validateSchema: false,
-      });
-      addFormats(this.#ajv);
-    }
-    const validate = this.#ajv.compile(schema);
+    const validate = this.#compiler.compile(schema);
     this.#cache.set(key, { schema, validate });
     for (const [oldest, entry] of this.#cache) {
       if (this.#cache.size <= this.max) break;
       this.#cache.delete(oldest);
-      this.#ajv.removeSchema(entry.schema);
+      this.#compiler.forget(entry.schema);
     }
     return validate;
   }

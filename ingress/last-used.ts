@@ -1,8 +1,8 @@
-import { CustomObjectsApi, type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
-import { errorMessage, statusOf } from '../lib/kube.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { APPLY_PATCH, apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
 import type { Logger } from '../lib/log.ts';
+import { timestamp } from '../lib/time.ts';
 import { API_VERSION, GROUP, type Route, VERSION, WEBHOOK_TRIGGER } from '../operator/api/v1alpha1/index.ts';
-import { makeClient, rawBody } from './run/kube.ts';
 
 export const FIELD_MANAGER = 'hookgate-ingress';
 
@@ -29,7 +29,7 @@ export class LastUsedRecorder {
   private pending = new Map<string, Use>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
-  private readonly api: CustomObjectsApi;
+  private readonly api: KubeClient;
   private readonly now: () => Date;
 
   constructor(
@@ -37,7 +37,7 @@ export class LastUsedRecorder {
     private readonly log: Logger,
     private readonly opts: LastUsedOptions = {},
   ) {
-    this.api = makeClient(kc, CustomObjectsApi);
+    this.api = new KubeClient(kc);
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -90,22 +90,23 @@ export class LastUsedRecorder {
       apiVersion: API_VERSION,
       kind: WEBHOOK_TRIGGER.kind,
       metadata: { namespace, name },
-      status: { lastTriggeredTime: use.time.toISOString().replace(/\.\d+Z$/, 'Z') },
+      status: { lastTriggeredTime: timestamp(use.time) },
     };
     try {
-      await this.api.patchNamespacedCustomObjectStatus(
-        {
+      await this.api.request({
+        method: 'PATCH',
+        path: apiPath({
           group: GROUP,
           version: VERSION,
-          namespace,
           plural: WEBHOOK_TRIGGER.plural,
+          namespace,
           name,
-          body,
-          fieldManager: FIELD_MANAGER,
-          force: true,
-        },
-        rawBody(body, PatchStrategy.ServerSideApply),
-      );
+          subresource: 'status',
+        }),
+        query: { fieldManager: FIELD_MANAGER, force: 'true' },
+        contentType: APPLY_PATCH,
+        body,
+      });
     } catch (err) {
       const code = statusOf(err);
       // Gone or refused for good: a retry would fail the same way.

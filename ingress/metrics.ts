@@ -24,6 +24,9 @@ export type Outcome =
   | 'invalid_input'
   | 'run_active'
   | 'api_unavailable'
+  | 'trigger_unavailable'
+  | 'run_rejected'
+  | 'input_schema_unusable'
   | 'run_timeout'
   | 'internal_error';
 

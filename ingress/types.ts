@@ -1,19 +1,16 @@
+import type { Delivery as RunDelivery, Termination } from '../lib/run.ts';
 import type { Route } from '../operator/api/v1alpha1/index.ts';
+
+export { InputTooLargeError } from '../lib/run.ts';
+
+/** A verified, accepted delivery of a trigger the ingress serves. */
+export type Delivery = RunDelivery<Route>;
 
 /** The routing table the ingress serves, kept current from the operator's route Secrets. */
 export interface RouteTable {
   /** True once the first full list of routes has been loaded (gates /readyz). */
   readonly ready: boolean;
   match(path: string): Route | undefined;
-}
-
-/** A verified, accepted delivery, ready to become a run. */
-export interface Delivery {
-  route: Route;
-  /** From the idempotency source; a random UUID when the sender gives none. */
-  deliveryId: string;
-  /** Mapped input: `{...defaults, ...payload, _query, _headers}`. */
-  input: unknown;
 }
 
 export interface LaunchResult {
@@ -23,12 +20,9 @@ export interface LaunchResult {
   duplicate: boolean;
 }
 
-export interface RunOutcome {
+export interface RunOutcome extends Termination {
   run: string;
   result: 'Succeeded' | 'Failed';
-  exitCode?: number;
-  /** The container's termination message. */
-  message?: string;
 }
 
 /** `concurrencyPolicy: Forbid` and a run of the workflow is active: answer 409. */
@@ -41,12 +35,10 @@ export class RunActiveError extends Error {
 /** The API server could not be reached or answered 5xx: answer 503 with Retry-After. */
 export class ApiUnavailableError extends Error {}
 
-/** The mapped input is larger than a Secret can hold: answer 413. */
-export class InputTooLargeError extends Error {}
-
 /**
- * The API server rejected the Job as invalid (400/422), e.g. a job template the operator's dry run
- * did not catch or a delivery id that breaks a field: answer 500, the sender cannot fix it.
+ * The API server refused the run (400/403/422): an admission policy or quota, or a template the
+ * operator's dry run passed before something changed. Answered 503: the sender cannot fix it, and
+ * its retry may succeed once the Workflow's owner has.
  */
 export class JobRejectedError extends Error {}
 

@@ -1,5 +1,5 @@
 import { ApiException, type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
-import { errorMessage, requestJSON, sleep, statusOf } from './kube.ts';
+import { apiPath, errorMessage, requestJSON, sleep, statusOf } from './kube.ts';
 import type { Logger } from './log.ts';
 
 // List + watch per namespace (or once cluster-wide), like client-go's reflector: list, watch from
@@ -45,10 +45,7 @@ export interface EventHandler<T> {
   delete(obj: T): void;
 }
 
-function resourcePath(r: ListWatch, namespace?: string): string {
-  const base = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
-  return namespace ? `${base}/namespaces/${namespace}/${r.plural}` : `${base}/${r.plural}`;
-}
+const resourcePath = (r: ListWatch, namespace?: string) => apiPath({ ...r, namespace });
 
 interface ObjectList<T> {
   metadata?: { resourceVersion?: string; continue?: string };

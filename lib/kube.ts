@@ -1,6 +1,17 @@
 import http from 'node:http';
 import https from 'node:https';
-import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import {
+  type ApiConstructor,
+  ApiException,
+  type ApiType,
+  type Configuration,
+  createConfiguration,
+  KubeConfig,
+  ServerConfiguration,
+} from '@kubernetes/client-node';
+
+/** Every call to the API server has a deadline: a hung server must fail a call, not park its caller. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** In-cluster config when running in a pod, otherwise $KUBECONFIG / ~/.kube/config. */
 export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
@@ -70,6 +81,8 @@ export interface JSONRequest {
   query?: Record<string, string>;
   /** Sent as JSON exactly as given: the typed clients' models drop fields they do not know. */
   body?: unknown;
+  /** Default application/json; e.g. application/apply-patch+yaml for server-side apply. */
+  contentType?: string;
   timeoutMs: number;
   signal?: AbortSignal;
   /** A keep-alive agent to use instead of the new one `applyToHTTPSOptions` builds per call. */
@@ -93,7 +106,9 @@ export async function requestJSON<T>(kc: KubeConfig, r: JSONRequest): Promise<T>
   opts.headers = {
     ...opts.headers,
     Accept: 'application/json',
-    ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
+    ...(payload
+      ? { 'Content-Type': r.contentType ?? 'application/json', 'Content-Length': payload.length }
+      : {}),
   };
   const what = `${r.method} ${r.path}`;
   return new Promise<T>((resolve, reject) => {
@@ -119,3 +134,99 @@ export async function requestJSON<T>(kc: KubeConfig, r: JSONRequest): Promise<T>
     req.end(payload);
   });
 }
+
+/** One TLS connection kept alive per client: client-node builds a new agent, so a new handshake, per call. */
+async function keepAliveAgent(kc: KubeConfig): Promise<https.Agent | undefined> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster?.server.startsWith('https:') || cluster.proxyUrl) return undefined;
+  const opts: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  return new https.Agent({
+    ca: opts.ca,
+    cert: opts.cert,
+    key: opts.key,
+    rejectUnauthorized: opts.rejectUnauthorized,
+    servername: cluster.tlsServerName,
+    keepAlive: true,
+  });
+}
+
+/**
+ * The one way both components talk to the API server: raw JSON requests over a kept-alive
+ * connection, each with a deadline. `typed()` gives a client-node API class with the same deadline
+ * and connection, for calls whose typed models are worth having.
+ */
+export class KubeClient {
+  #agent: Promise<https.Agent | undefined> | undefined;
+
+  constructor(
+    readonly kc: KubeConfig,
+    readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {
+    if (!kc.getCurrentCluster()) throw new Error('the kubeconfig has no current cluster');
+  }
+
+  private agent(): Promise<https.Agent | undefined> {
+    this.#agent ??= keepAliveAgent(this.kc);
+    return this.#agent;
+  }
+
+  async request<T>(r: Omit<JSONRequest, 'timeoutMs' | 'agent'> & { timeoutMs?: number }): Promise<T> {
+    return requestJSON<T>(this.kc, { timeoutMs: this.timeoutMs, ...r, agent: await this.agent() });
+  }
+
+  typed<T extends ApiType>(Api: ApiConstructor<T>): T {
+    return new Api(this.configuration());
+  }
+
+  configuration(): Configuration {
+    return createConfiguration({
+      baseServer: new ServerConfiguration(this.kc.getCurrentCluster()!.server, {}),
+      authMethods: { default: this.kc },
+      promiseMiddleware: [
+        {
+          pre: async (ctx) => {
+            const shared = await this.agent();
+            if (shared) ctx.setAgent(shared);
+            ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
+            return ctx;
+          },
+          post: async (res) => res,
+        },
+      ],
+    });
+  }
+}
+
+/** Network errors, timeouts, 429 and 5xx: the API server cannot take the call now. */
+export function isUnavailable(err: unknown): boolean {
+  const code = statusOf(err);
+  if (code !== undefined) return code === 429 || code >= 500;
+  const e = err as { name?: string; type?: string; code?: unknown } | undefined;
+  return (
+    e?.name === 'FetchError' ||
+    e?.name === 'AbortError' ||
+    e?.name === 'TimeoutError' ||
+    e?.type === 'system' ||
+    // node:https system errors: ECONNREFUSED, ECONNRESET, ...
+    (typeof e?.code === 'string' && e.code.startsWith('E'))
+  );
+}
+
+/** The URL path of a collection, or of one object (and a subresource) when `name` is given. */
+export function apiPath(r: {
+  group: string;
+  version: string;
+  plural: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}): string {
+  const base = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
+  const collection = r.namespace ? `${base}/namespaces/${r.namespace}/${r.plural}` : `${base}/${r.plural}`;
+  if (r.name === undefined) return collection;
+  return `${collection}/${encodeURIComponent(r.name)}${r.subresource ? `/${r.subresource}` : ''}`;
+}
+
+/** Server-side apply's patch type; the body is JSON, which is YAML. */
+export const APPLY_PATCH = 'application/apply-patch+yaml';

@@ -16,8 +16,8 @@ import https from 'node:https';
 import { resolve } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { mapInput } from '../ingress/input.ts';
-import { buildRun } from '../ingress/run/job.ts';
 import { sign } from '../ingress/verify/index.ts';
+import { buildRun } from '../lib/run.ts';
 import { RouteSchema } from '../operator/api/v1alpha1/index.ts';
 import { installCrds, RELEASE, startHookgate } from '../test/cluster/components.ts';
 import {

@@ -11,7 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { INPUT_KEY } from '../ingress/run/job.ts';
+import { INPUT_KEY } from '../lib/run.ts';
 import {
   Annotations,
   CredentialKeys,

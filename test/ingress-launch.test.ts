@@ -17,10 +17,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LastUsedRecorder } from '../ingress/last-used.ts';
 import { RouteStore } from '../ingress/routes-store.ts';
-import { Env, INPUT_KEY, runName } from '../ingress/run/job.ts';
 import { KubeLauncher, type LauncherHooks } from '../ingress/run/launcher.ts';
 import { ApiUnavailableError, type Delivery, JobRejectedError, RunActiveError } from '../ingress/types.ts';
 import { isNotFound } from '../lib/kube.ts';
+import { Env, INPUT_KEY, runName } from '../lib/run.ts';
 import {
   GROUP,
   type Route,

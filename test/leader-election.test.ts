@@ -10,7 +10,7 @@ import {
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isConflict, isNotFound } from '../lib/kube.ts';
+import { isConflict, isNotFound, KubeClient } from '../lib/kube.ts';
 import { LeaderElector, leaseClient } from '../operator/runtime/leader.ts';
 import { Manager } from '../operator/runtime/manager.ts';
 import type { Resource } from '../operator/runtime/types.ts';
@@ -31,7 +31,7 @@ afterEach(async () => {
 /** An elector on the default timings (lease 15 s, renew deadline 10 s, retry 2 s). */
 function elector(lease: string, identity: string, client = kc) {
   const e = new LeaderElector({
-    client: leaseClient(client),
+    client: leaseClient(new KubeClient(client)),
     namespace: ns.name,
     name: lease,
     identity,

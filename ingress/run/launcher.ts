@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Job } from '@kubernetes/client-node';
 import { Informer } from '../../lib/informer.ts';
-import { errorMessage, isConflict, isNotFound } from '../../lib/kube.ts';
+import { isConflict, isNotFound, KubeClient } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
+import { buildRun, finishedAs, publishedTermination, type Run, runSeconds } from '../../lib/run.ts';
 import { Labels, MANAGED_BY, type Route } from '../../operator/api/v1alpha1/index.ts';
 import {
   ApiUnavailableError,
@@ -12,8 +13,7 @@ import {
   RunActiveError,
   type RunOutcome,
 } from '../types.ts';
-import { type BuildOptions, buildRun } from './job.ts';
-import { launchError, makeClient, makePoster } from './kube.ts';
+import { launchError } from './kube.ts';
 
 /** Metric callbacks, so this module needs no prom-client. */
 export interface LauncherHooks {
@@ -25,13 +25,20 @@ export interface LauncherHooks {
   onRunFinished?(route: Route, result: RunOutcome['result'], seconds: number): void;
 }
 
-export interface LauncherOptions extends BuildOptions {
+export interface LauncherOptions {
   /** Timeout of each API call (default 10 s). */
   requestTimeoutMs?: number;
+  maxInputBytes?: number;
 }
 
-/** The finished Job, 'deleted' if it went away unfinished, undefined at the timeout. */
+/** The Job once it satisfies what is waited for, 'deleted' if it went away, undefined at the timeout. */
 type Waiter = (job: V1Job | 'deleted' | undefined) => void;
+
+/**
+ * How long a wait-mode answer waits, after the run finished, for the operator to publish its exit
+ * code and termination message on the Job; without them it answers with the result alone.
+ */
+const RESULT_GRACE_MS = 10_000;
 
 /**
  * Launches runs as Jobs and follows them with one Job informer (label managed-by=hookgate, all
@@ -39,13 +46,11 @@ type Waiter = (job: V1Job | 'deleted' | undefined) => void;
  * `concurrencyPolicy: Replace`, delete); everything else is read from the informer.
  */
 export class KubeLauncher implements Launcher {
-  private readonly batch: BatchV1Api;
-  private readonly core: CoreV1Api;
-  private readonly post: ReturnType<typeof makePoster>;
+  private readonly api: KubeClient;
   private readonly jobs: Informer<V1Job>;
   /** Jobs this launcher created and has not seen finish, by uid: the ones onRunFinished reports. */
   private readonly started = new Map<string, Route>();
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly waiters = new Map<string, Set<{ until: (job: V1Job) => boolean; done: Waiter }>>();
   /** Forbid/Replace launches of one workflow run one at a time, so they see each other's Jobs. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
@@ -55,10 +60,7 @@ export class KubeLauncher implements Launcher {
     private readonly log: Logger,
     private readonly opts: LauncherOptions = {},
   ) {
-    const timeout = opts.requestTimeoutMs ?? 10_000;
-    this.batch = makeClient(kc, BatchV1Api, timeout);
-    this.core = makeClient(kc, CoreV1Api, timeout);
-    this.post = makePoster(kc, timeout);
+    this.api = new KubeClient(kc, opts.requestTimeoutMs);
     const jobs = {
       group: 'batch',
       version: 'v1',
@@ -86,12 +88,12 @@ export class KubeLauncher implements Launcher {
 
   async stop(): Promise<void> {
     await this.jobs.stop();
-    for (const set of this.waiters.values()) for (const w of set) w(undefined);
+    for (const set of this.waiters.values()) for (const w of [...set]) w.done(undefined);
     this.waiters.clear();
   }
 
   async launch(delivery: Delivery): Promise<LaunchResult> {
-    const run = buildRun(delivery, this.opts);
+    const run = buildRun(delivery, this.opts.maxInputBytes);
     const { route } = delivery;
     const policy = route.workflow.spec.concurrencyPolicy;
     if (policy === 'Allow') return this.create(route, run);
@@ -108,16 +110,20 @@ export class KubeLauncher implements Launcher {
   }
 
   async wait(route: Route, run: string, timeoutMs: number): Promise<RunOutcome | undefined> {
-    const job = await this.finished(route.namespace, run, timeoutMs);
+    const deadline = performance.now() + timeoutMs;
+    let job = await this.until(route.namespace, run, (j) => finishedAs(j) !== undefined, timeoutMs);
     if (job === 'deleted')
       return { run, result: 'Failed', message: 'the run was deleted before it finished' };
-    return job && this.outcome(job);
+    if (!job) return undefined;
+    if (!publishedTermination(job)) {
+      const grace = Math.min(RESULT_GRACE_MS, deadline - performance.now());
+      const published = await this.until(route.namespace, run, (j) => !!publishedTermination(j), grace);
+      if (published && published !== 'deleted') job = published;
+    }
+    return { run, result: finishedAs(job)!, ...publishedTermination(job) };
   }
 
-  private async create(
-    route: Route,
-    { job, inputSecret }: ReturnType<typeof buildRun>,
-  ): Promise<LaunchResult> {
+  private async create(route: Route, { job, inputSecret }: Run): Promise<LaunchResult> {
     const namespace = route.namespace;
     const run = job.metadata!.name!;
     let uid: string;
@@ -148,7 +154,8 @@ export class KubeLauncher implements Launcher {
     const cached = this.jobs.get({ namespace, name });
     if (cached?.metadata?.uid && !cached.metadata.deletionTimestamp) return cached.metadata.uid;
     try {
-      return (await this.batch.readNamespacedJob({ namespace, name })).metadata!.uid!;
+      const job = await this.api.request<V1Job>({ method: 'GET', path: jobPath(namespace, name) });
+      return job.metadata!.uid!;
     } catch (err) {
       // Deleted since our create failed: the sender's retry will create it anew.
       if (isNotFound(err))
@@ -160,7 +167,11 @@ export class KubeLauncher implements Launcher {
   private async delete(job: V1Job) {
     const { name, namespace } = job.metadata as { name: string; namespace: string };
     try {
-      await this.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
+      await this.api.request({
+        method: 'DELETE',
+        path: jobPath(namespace, name),
+        body: { propagationPolicy: 'Background' },
+      });
       this.log.info({ namespace, run: name }, 'deleted the active run (concurrencyPolicy Replace)');
     } catch (err) {
       if (!isNotFound(err)) throw launchError(err);
@@ -177,6 +188,10 @@ export class KubeLauncher implements Launcher {
     return active;
   }
 
+  private post<T>(path: string, body: unknown): Promise<T> {
+    return this.api.request<T>({ method: 'POST', path, body });
+  }
+
   private async serially<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.queues.get(key) ?? Promise.resolve();
     const result = previous.then(fn, fn);
@@ -188,34 +203,39 @@ export class KubeLauncher implements Launcher {
     return result;
   }
 
-  /** Resolves with the Job once it has finished, or undefined at the timeout. */
-  private finished(
+  /** Resolves with the Job once `until` holds for it, 'deleted' when it goes, undefined at the timeout. */
+  private until(
     namespace: string,
     name: string,
+    until: (job: V1Job) => boolean,
     timeoutMs: number,
   ): Promise<V1Job | 'deleted' | undefined> {
     const job = this.jobs.get({ namespace, name });
-    if (job && finishedAs(job)) return Promise.resolve(job);
+    if (job && until(job)) return Promise.resolve(job);
+    if (timeoutMs <= 0) return Promise.resolve(undefined);
     const key = `${namespace}/${name}`;
     return new Promise((resolve) => {
-      const set = this.waiters.get(key) ?? new Set<Waiter>();
+      const set = this.waiters.get(key) ?? new Set();
       this.waiters.set(key, set);
-      const done: Waiter = (j) => {
-        clearTimeout(timer);
-        set.delete(done);
-        if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
-        resolve(j);
+      const waiter = {
+        until,
+        done: (j: V1Job | 'deleted' | undefined) => {
+          clearTimeout(timer);
+          set.delete(waiter);
+          if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
+          resolve(j);
+        },
       };
-      const timer = setTimeout(() => done(undefined), timeoutMs);
-      set.add(done);
+      const timer = setTimeout(() => waiter.done(undefined), timeoutMs);
+      set.add(waiter);
     });
   }
 
   private observe(job: V1Job) {
+    const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
+    for (const w of [...(this.waiters.get(key) ?? [])]) if (w.until(job)) w.done(job);
     const result = finishedAs(job);
     if (!result) return;
-    const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
-    for (const w of [...(this.waiters.get(key) ?? [])]) w(job);
     const uid = job.metadata?.uid ?? '';
     const route = this.started.get(uid);
     if (route) {
@@ -226,63 +246,10 @@ export class KubeLauncher implements Launcher {
 
   private forget(job: V1Job) {
     this.started.delete(job.metadata?.uid ?? '');
-    // A run deleted before it finished (Replace, or by hand) never will: tell its waiters now.
+    // A run deleted (Replace, history pruning, by hand) tells its waiters now.
     const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
-    if (!finishedAs(job)) for (const w of [...(this.waiters.get(key) ?? [])]) w('deleted');
-  }
-
-  private async outcome(job: V1Job): Promise<RunOutcome> {
-    const run = job.metadata!.name!;
-    const result = finishedAs(job) ?? 'Failed';
-    try {
-      const pods = await this.core.listNamespacedPod({
-        namespace: job.metadata!.namespace!,
-        labelSelector: `batch.kubernetes.io/controller-uid=${job.metadata!.uid}`,
-      });
-      return { run, result, ...termination(pods.items) };
-    } catch (err) {
-      // The result is known; the exit code and message are a bonus.
-      this.log.warn({ run, error: errorMessage(err) }, 'could not read the run pods');
-      return { run, result };
-    }
+    for (const w of [...(this.waiters.get(key) ?? [])]) w.done(finishedAs(job) ? job : 'deleted');
   }
 }
 
-/** Complete or Failed (the terminal conditions, set once the pods are gone), else undefined. */
-export function finishedAs(job: V1Job): RunOutcome['result'] | undefined {
-  for (const c of job.status?.conditions ?? []) {
-    if (c.status !== 'True') continue;
-    if (c.type === 'Complete') return 'Succeeded';
-    if (c.type === 'Failed') return 'Failed';
-  }
-  return undefined;
-}
-
-/** Timestamps are Dates in listed objects and strings in watched ones. */
-const millis = (t: Date | string | undefined) => (t === undefined ? Number.NaN : new Date(t).getTime());
-
-function runSeconds(job: V1Job): number {
-  const end = job.status?.conditions?.find(
-    (c) => c.status === 'True' && (c.type === 'Complete' || c.type === 'Failed'),
-  );
-  const seconds =
-    (millis(job.status?.completionTime ?? end?.lastTransitionTime) -
-      millis(job.status?.startTime ?? job.metadata?.creationTimestamp)) /
-    1000;
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds : 0;
-}
-
-/** Exit code and termination message of the latest pod: a failing container first. */
-export function termination(pods: V1Pod[]): Pick<RunOutcome, 'exitCode' | 'message'> {
-  const latest = [...pods].sort(
-    (a, b) => millis(b.metadata?.creationTimestamp) - millis(a.metadata?.creationTimestamp),
-  );
-  for (const pod of latest) {
-    const states = (pod.status?.containerStatuses ?? []).flatMap((s) =>
-      s.state?.terminated ? [s.state.terminated] : [],
-    );
-    const t = states.find((s) => s.exitCode !== 0) ?? states[0];
-    if (t) return { exitCode: t.exitCode, ...(t.message ? { message: t.message } : {}) };
-  }
-  return {};
-}
+const jobPath = (namespace: string, name: string) => `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`;

@@ -1,7 +1,7 @@
+import { SHARED_SECRET_HEADER as DEFAULT_HEADER } from '../../operator/api/v1alpha1/index.ts';
 import { fail, header, OK, type Scheme, secretsEqual } from './common.ts';
 
-/** No signature: the secret itself travels in a header (reference 000). */
-const DEFAULT_HEADER = 'X-Webhook-Secret';
+// No signature: the secret itself travels in a header (reference 000).
 
 export const sharedSecret: Scheme = {
   verify(sig, secrets, req) {

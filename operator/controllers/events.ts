@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { EventsV1Api, type KubeConfig, type KubernetesObject, V1MicroTime } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { apiPath, type KubeClient } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 import { type Condition, ConditionType } from '../api/v1alpha1/index.ts';
 import { findCondition, type Summary } from './conditions.ts';
@@ -17,19 +18,19 @@ export interface EventRecorder {
  * events.k8s.io/v1 Events. Fire and forget, like client-go's recorder: an Event that cannot be
  * written is logged and must not fail or slow the reconcile that emitted it.
  */
-export function eventRecorder(kc: KubeConfig, log: Logger): EventRecorder {
-  const api = kc.makeApiClient(EventsV1Api);
+export function eventRecorder(client: KubeClient, log: Logger): EventRecorder {
   const instance = process.env.POD_NAME ?? hostname();
   return {
     record(regarding, type, reason, note) {
       const { namespace = 'default', name = '', uid } = regarding.metadata ?? {};
-      api
-        .createNamespacedEvent({
-          namespace,
+      client
+        .request({
+          method: 'POST',
+          path: apiPath({ group: 'events.k8s.io', version: 'v1', plural: 'events', namespace }),
           body: {
             // As client-go names them; the API server rejects a generateName ending in '.'.
             metadata: { name: `${name.slice(0, 236)}.${randomBytes(8).toString('hex')}`, namespace },
-            eventTime: new V1MicroTime(),
+            eventTime: new Date().toISOString().replace('Z', '000Z'),
             reportingController: FIELD_MANAGER,
             reportingInstance: instance,
             action: reason,

@@ -1,49 +1,52 @@
-import {
-  ApiException,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesObject,
-  KubernetesObjectApi,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import { statusMessage } from '../../lib/kube.ts';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { APPLY_PATCH, apiPath, type KubeClient, statusMessage, statusOf } from '../../lib/kube.ts';
 import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
 
 export const FIELD_MANAGER = 'hookgate-operator';
 
-/**
- * The generated clients pick the first patch type they list (JSON Patch), so an apply to a
- * subresource needs its Content-Type set by middleware. KubernetesObjectApi.patch takes it as a
- * parameter but cannot address `/status`.
- */
-const applyContentType = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-
 /** The HTTP status and the API server's own message; never the request or the response body. */
 export function apiError(action: string, err: unknown): Error {
-  if (!(err instanceof ApiException)) return err instanceof Error ? err : new Error(String(err));
+  const code = statusOf(err);
+  if (code === undefined) return err instanceof Error ? err : new Error(String(err));
   const message = statusMessage(err);
-  return Object.assign(new Error(`${action}: HTTP ${err.code}${message ? `: ${message}` : ''}`), {
-    code: err.code,
+  return Object.assign(new Error(`${action}: HTTP ${code}${message ? `: ${message}` : ''}`), {
+    code,
     apiMessage: message,
   });
 }
 
 export const codeOf = (err: unknown) => (err as { code?: unknown })?.code;
 
-export class Writer {
-  readonly objects: KubernetesObjectApi;
-  readonly custom: CustomObjectsApi;
+/** The core and batch kinds the operator writes, by kind. */
+const RESOURCES: Record<string, { group: string; version: string; plural: string }> = {
+  Secret: { group: '', version: 'v1', plural: 'secrets' },
+  Job: { group: 'batch', version: 'v1', plural: 'jobs' },
+};
 
-  constructor(kc: KubeConfig) {
-    this.objects = KubernetesObjectApi.makeApiClient(kc);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+function pathOf(obj: KubernetesObject): string {
+  const r = RESOURCES[obj.kind ?? ''];
+  if (!r) throw new Error(`the operator does not write ${obj.kind}`);
+  return apiPath({ ...r, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? '' });
+}
+
+/** The operator's writes, each a single API call with a deadline. */
+export class Writer {
+  readonly client: KubeClient;
+
+  constructor(client: KubeClient) {
+    this.client = client;
   }
 
   /** Server-side apply of a whole object we own (forced: this operator is the only writer of these fields). */
   async apply<T extends KubernetesObject>(obj: T): Promise<void> {
     try {
-      await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      await this.client.request({
+        method: 'PATCH',
+        path: pathOf(obj),
+        query: { fieldManager: FIELD_MANAGER, force: 'true' },
+        contentType: APPLY_PATCH,
+        body: obj,
+      });
     } catch (err) {
       throw apiError(`apply ${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name}`, err);
     }
@@ -52,9 +55,13 @@ export class Writer {
   /** Deletes an object; an object already gone is fine. */
   async delete(obj: KubernetesObject, propagationPolicy?: 'Background'): Promise<void> {
     try {
-      await this.objects.delete(obj, undefined, undefined, undefined, undefined, propagationPolicy);
+      await this.client.request({
+        method: 'DELETE',
+        path: pathOf(obj),
+        ...(propagationPolicy ? { body: { propagationPolicy } } : {}),
+      });
     } catch (err) {
-      if (codeOf(err) === 404) return;
+      if (statusOf(err) === 404) return;
       throw apiError(`delete ${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name}`, err);
     }
   }
@@ -71,19 +78,13 @@ export class Writer {
   ): Promise<void> {
     const { namespace, name } = meta;
     try {
-      await this.custom.patchNamespacedCustomObjectStatus(
-        {
-          group: GROUP,
-          version: VERSION,
-          plural,
-          namespace,
-          name,
-          fieldManager: FIELD_MANAGER,
-          force: true,
-          body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: meta, status },
-        },
-        applyContentType,
-      );
+      await this.client.request({
+        method: 'PATCH',
+        path: apiPath({ group: GROUP, version: VERSION, plural, namespace, name, subresource: 'status' }),
+        query: { fieldManager: FIELD_MANAGER, force: 'true' },
+        contentType: APPLY_PATCH,
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: meta, status },
+      });
     } catch (err) {
       throw apiError(`apply ${kind} ${namespace}/${name} status`, err);
     }

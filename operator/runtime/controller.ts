@@ -1,6 +1,6 @@
 import { errorMessage } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics, ReconcileResult } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import { keyString, type ObjectKey, type Reconciler } from './types.ts';
 
@@ -65,17 +65,22 @@ export class Controller {
     const end = this.metrics.reconcileDuration.startTimer(labels);
     try {
       const result = await this.reconciler.reconcile(parseKey(key));
+      let outcome: ReconcileResult = 'success';
       if (result?.requeueAfter && result.requeueAfter > 0) {
         this.queue.forget(key);
         this.queue.addAfter(key, result.requeueAfter);
-        this.metrics.reconcileTotal.inc({ ...labels, result: 'requeue_after' });
+        outcome = 'requeue_after';
       } else if (result?.requeue) {
         this.queue.addRateLimited(key);
-        this.metrics.reconcileTotal.inc({ ...labels, result: 'requeue' });
+        outcome = 'requeue';
       } else {
         this.queue.forget(key);
-        this.metrics.reconcileTotal.inc({ ...labels, result: 'success' });
       }
+      if (result?.terminal) {
+        outcome = 'terminal';
+        this.log.debug({ controller: this.name, key, reason: result.terminal }, 'stalled until it changes');
+      }
+      this.metrics.reconcileTotal.inc({ ...labels, result: outcome });
     } catch (err) {
       this.metrics.reconcileTotal.inc({ ...labels, result: 'error' });
       this.metrics.reconcileErrors.inc(labels);

@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { KubeClient } from '../../lib/kube.ts';
 import { LeaderElector, leaseClient } from './leader.ts';
 
 // Election itself is proven against a real API server (test/leader-election.test.ts).
@@ -15,7 +16,7 @@ describe('LeaderElector', () => {
     );
     const elector = (leaseDurationMs: number, renewDeadlineMs: number, retryPeriodMs: number) =>
       new LeaderElector({
-        client: leaseClient(kc),
+        client: leaseClient(new KubeClient(kc)),
         namespace: 'ns',
         name: 'l',
         identity: 'a',

@@ -1,5 +1,5 @@
-import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import { errorMessage, isConflict, isNotFound, sleep } from '../../lib/kube.ts';
+import { CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { errorMessage, isConflict, isNotFound, type KubeClient, sleep } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 
 // Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection:
@@ -20,8 +20,8 @@ export interface LeaseClient {
   replace(namespace: string, name: string, lease: V1Lease): Promise<V1Lease>;
 }
 
-export function leaseClient(kc: KubeConfig): LeaseClient {
-  const api = kc.makeApiClient(CoordinationV1Api);
+export function leaseClient(client: KubeClient): LeaseClient {
+  const api = client.typed(CoordinationV1Api);
   return {
     read: (namespace, name) => api.readNamespacedLease({ namespace, name }),
     create: (namespace, body) => api.createNamespacedLease({ namespace, body }),

@@ -1,7 +1,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { Informer } from '../../lib/informer.ts';
-import { errorMessage } from '../../lib/kube.ts';
+import { errorMessage, KubeClient } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 import { Controller } from './controller.ts';
 import { LeaderElector, type LeaseClient, leaseClient } from './leader.ts';
@@ -105,6 +105,7 @@ const informerId = (r: Resource, namespaces: readonly string[]) =>
 
 export class Manager implements ControllerManager {
   readonly kubeConfig: KubeConfig;
+  readonly client: KubeClient;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly conditions: ConditionMetrics;
@@ -118,6 +119,7 @@ export class Manager implements ControllerManager {
 
   constructor(private readonly o: ManagerOptions) {
     this.kubeConfig = o.kubeConfig;
+    this.client = new KubeClient(o.kubeConfig);
     this.log = o.log;
     this.metrics = new Metrics(o.registry);
     this.conditions = this.metrics.conditions;
@@ -125,7 +127,7 @@ export class Manager implements ControllerManager {
     const le = o.leaderElection;
     if (le) {
       this.elector = new LeaderElector({
-        client: le.client ?? leaseClient(o.kubeConfig),
+        client: le.client ?? leaseClient(this.client),
         namespace: le.namespace,
         name: le.name ?? 'hookgate-operator-leader',
         identity: le.identity,

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConditionMetrics, ObjectKey } from './types.ts';
 
-export type ReconcileResult = 'success' | 'error' | 'requeue' | 'requeue_after';
+export type ReconcileResult = 'success' | 'error' | 'requeue' | 'requeue_after' | 'terminal';
 
 /** The operator's metrics, all in one injected Registry so tests can read them. */
 export class Metrics {

@@ -1,5 +1,6 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Cache, ListWatch, ObjectKey } from '../../lib/informer.ts';
+import type { KubeClient } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 
 export { type Cache, keyOf, keyString, type ObjectKey } from '../../lib/informer.ts';
@@ -10,6 +11,11 @@ export interface Result {
   requeueAfter?: number;
   /** Reconcile again with the failure backoff, without counting as an error (ignored if requeueAfter is set). */
   requeue?: boolean;
+  /**
+   * A configuration error (Stalled, status says why): not retried until the object or a dependency
+   * changes, and counted as `result="terminal"`. The reason, for the log.
+   */
+  terminal?: string;
 }
 
 export interface Reconciler {
@@ -58,6 +64,8 @@ export interface ConditionMetrics {
 /** What a controller's `register()` may use of the manager (see manager.ts). */
 export interface ControllerManager {
   readonly kubeConfig: KubeConfig;
+  /** Every API call a controller makes goes through it (deadline, kept-alive connection). */
+  readonly client: KubeClient;
   readonly log: Logger;
   readonly conditions: ConditionMetrics;
   /** Read side of the shared informer for this resource, created on first use; synced before any reconcile. */

@@ -75,5 +75,8 @@ export const CredentialKeys = {
   previousValidUntil: 'previousValidUntil',
 } as const;
 
+/** Where `shared-secret` senders put the secret unless the trigger names another header. */
+export const SHARED_SECRET_HEADER = 'X-Webhook-Secret';
+
 export const TOKEN_PREFIX = 'hgt_';
 export const SIGNING_SECRET_PREFIX = 'whsec_';

@@ -1,4 +1,5 @@
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import { apiPath, type KubeClient } from '../../../lib/kube.ts';
 import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../api/v1alpha1/index.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
@@ -15,16 +16,20 @@ export interface TriggerApi {
   ): Promise<void>;
 }
 
-export function triggerApi(kc: KubeConfig): TriggerApi {
-  const writer = new Writer(kc);
-  const core = kc.makeApiClient(CoreV1Api);
+export function triggerApi(client: KubeClient): TriggerApi {
+  const writer = new Writer(client);
   return {
     async createSecret(secret) {
       const { namespace = '', name = '' } = secret.metadata ?? {};
       try {
-        await core.createNamespacedSecret({ namespace, body: secret, fieldManager: FIELD_MANAGER });
+        await client.request({
+          method: 'POST',
+          path: apiPath({ group: '', version: 'v1', plural: 'secrets', namespace }),
+          query: { fieldManager: FIELD_MANAGER },
+          body: secret,
+        });
       } catch (err) {
-        if (codeOf(err) === 409)
+        if (codeOf(apiError('', err)) === 409)
           throw new Error(`Secret ${namespace}/${name} exists but is not in the cache yet`);
         throw apiError(`create Secret ${namespace}/${name}`, err);
       }

@@ -1,6 +1,7 @@
-import { CoreV1Api, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { requestJSON } from '../../../lib/kube.ts';
-import { WORKFLOW, type WorkflowStatus } from '../../api/v1alpha1/index.ts';
+import type { V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
+import { apiPath, type KubeClient } from '../../../lib/kube.ts';
+import type { Termination } from '../../../lib/run.ts';
+import { Annotations, WORKFLOW, type WorkflowStatus } from '../../api/v1alpha1/index.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
 /** Every API call the Workflow reconciler makes beyond its caches. */
@@ -8,6 +9,8 @@ export interface WorkflowApi {
   /** Server-side dry run of a Job: the API server's message when it rejects the Job, else undefined. */
   dryRunJob(job: V1Job): Promise<string | undefined>;
   listRunPods(namespace: string, job: string): Promise<V1Pod[]>;
+  /** Writes a finished run's exit code and termination message on its Job (Annotations.result). */
+  publishResult(namespace: string, job: string, uid: string, result: Termination): Promise<void>;
   deleteJob(namespace: string, name: string): Promise<void>;
   applyStatus(
     meta: { namespace: string; name: string; uid: string },
@@ -15,17 +18,19 @@ export interface WorkflowApi {
   ): Promise<void>;
 }
 
-export function workflowApi(kc: KubeConfig): WorkflowApi {
-  const writer = new Writer(kc);
-  const core = kc.makeApiClient(CoreV1Api);
+const jobs = (namespace: string, name?: string) =>
+  apiPath({ group: 'batch', version: 'v1', plural: 'jobs', namespace, name });
+
+export function workflowApi(client: KubeClient): WorkflowApi {
+  const writer = new Writer(client);
   return {
     async dryRunJob(job) {
       const namespace = job.metadata?.namespace ?? '';
       try {
-        // Raw JSON: the user's template exactly as written is what the server must judge.
-        await requestJSON(kc, {
+        // Raw JSON: the Job exactly as the ingress would send it is what the server must judge.
+        await client.request({
           method: 'POST',
-          path: `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
+          path: jobs(namespace),
           query: { dryRun: 'All', fieldValidation: 'Strict', fieldManager: FIELD_MANAGER },
           body: job,
           timeoutMs: 30_000,
@@ -33,20 +38,37 @@ export function workflowApi(kc: KubeConfig): WorkflowApi {
         return undefined;
       } catch (err) {
         const e = apiError(`dry-run Job in ${namespace}`, err) as Error & { apiMessage?: string };
-        // 400: undecodable or unknown fields (strict); 422: invalid. Anything else may pass on a retry.
-        if (codeOf(e) === 400 || codeOf(e) === 422) return e.apiMessage || e.message;
+        // 400: undecodable or unknown fields (strict); 422: invalid; 403: refused by an admission
+        // policy. Anything else may pass on a retry.
+        const code = codeOf(e);
+        if (code === 400 || code === 422 || code === 403) return e.apiMessage || e.message;
         throw e;
       }
     },
     async listRunPods(namespace, job) {
       try {
-        const list = await core.listNamespacedPod({
-          namespace,
-          labelSelector: `batch.kubernetes.io/job-name=${job}`,
+        const list = await client.request<V1PodList>({
+          method: 'GET',
+          path: apiPath({ group: '', version: 'v1', plural: 'pods', namespace }),
+          query: { labelSelector: `batch.kubernetes.io/job-name=${job}` },
         });
         return list.items;
       } catch (err) {
         throw apiError(`list Pods of Job ${namespace}/${job}`, err);
+      }
+    },
+    async publishResult(namespace, name, uid, result) {
+      try {
+        // The uid makes a patch of a re-created Job of the same name fail instead of mislabel it.
+        await client.request({
+          method: 'PATCH',
+          path: jobs(namespace, name),
+          contentType: 'application/merge-patch+json',
+          body: { metadata: { uid, annotations: { [Annotations.result]: JSON.stringify(result) } } },
+        });
+      } catch (err) {
+        if (codeOf(apiError('', err)) === 404) return;
+        throw apiError(`annotate Job ${namespace}/${name}`, err);
       }
     },
     deleteJob: (namespace, name) =>

@@ -1,14 +1,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { WorkflowSpec } from '../../api/v1alpha1/index.ts';
-import {
-  planRuns,
-  runOf,
-  templateProblem,
-  terminationMessage,
-  trimJobMessage,
-  validationJob,
-} from './desired.ts';
+import { planRuns, runOf, templateProblem, trimJobMessage } from './desired.ts';
 
 const wfSpec = (podSpec: object, extra: object = {}) =>
   WorkflowSpec.parse({
@@ -28,25 +21,6 @@ describe('templateProblem', () => {
     expect(templateProblem(wfSpec({ ...pod, restartPolicy }))).toMatch(
       /restartPolicy must be Never or OnFailure/,
     );
-  });
-});
-
-describe('validationJob', () => {
-  it('is the template as a Job, with a fixed name and our labels', () => {
-    const job = validationJob('ns', 'build', wfSpec(pod));
-    expect(job).toEqual({
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: {
-        name: 'build-validate',
-        namespace: 'ns',
-        labels: { team: 'a', 'app.kubernetes.io/managed-by': 'hookgate', 'hookgate.io/workflow': 'build' },
-      },
-      spec: { backoffLimit: 0, template: { spec: pod } },
-    });
-  });
-  it('keeps the name a valid Job name for long workflow names', () => {
-    expect(validationJob('ns', 'w'.repeat(63), wfSpec(pod)).metadata?.name?.length).toBeLessThanOrEqual(63);
   });
 });
 
@@ -110,14 +84,15 @@ describe('runOf', () => {
       result: 'Succeeded',
     });
   });
-  it('a failed run: completion from the Failed condition, its message until a better one is known', () => {
+  it('a failed run: completion from the Failed condition, its message until the result is published', () => {
     expect(runOf(job('a', '2026-01-01T00:00:00Z', 'Failed'))).toMatchObject({
       result: 'Failed',
       completionTime: '2026-01-01T00:10:00Z',
       message: 'Job has reached the specified backoff limit',
     });
-    const previous = { name: 'a', result: 'Failed' as const, message: 'exit 3: disk full' };
-    expect(runOf(job('a', '2026-01-01T00:00:00Z', 'Failed'), previous).message).toBe('exit 3: disk full');
+    const published = job('a', '2026-01-01T00:00:00Z', 'Failed');
+    published.metadata!.annotations!['hookgate.io/result'] = '{"exitCode":3,"message":"disk full"}';
+    expect(runOf(published).message).toBe('disk full');
   });
   it('a running Job (only FailureTarget so far) is Running', () => {
     const j = job('a', '2026-01-01T00:00:00Z', 'Running', {
@@ -131,6 +106,8 @@ describe('runOf', () => {
     expect(runOf(j).startTime).toBe('2026-01-01T00:00:00Z');
   });
 });
+
+const NOW = new Date('2026-01-01T01:00:00Z');
 
 describe('planRuns', () => {
   const limits = { successfulRunsHistoryLimit: 2, failedRunsHistoryLimit: 1 };
@@ -146,7 +123,7 @@ describe('planRuns', () => {
   ];
 
   it('prunes finished runs beyond the limits, oldest first; keeps running ones', () => {
-    const plan = planRuns(jobs, limits, {});
+    const plan = planRuns(jobs, limits, {}, NOW);
     expect(plan.prune).toEqual(['s1', 'f1']);
     expect(plan.recentRuns.map((r) => r.name)).toEqual(['r2', 'r1', 's3', 'f2', 's2']);
     expect(plan.active.map((r) => r.name)).toEqual(['r1', 'r2']);
@@ -154,59 +131,56 @@ describe('planRuns', () => {
   });
 
   it('limit 0 keeps no finished runs of that kind', () => {
-    const plan = planRuns(jobs, { successfulRunsHistoryLimit: 0, failedRunsHistoryLimit: 0 }, {});
+    const plan = planRuns(jobs, { successfulRunsHistoryLimit: 0, failedRunsHistoryLimit: 0 }, {}, NOW);
     expect(plan.prune).toEqual(['s1', 'f1', 's2', 'f2', 's3']);
   });
 
   it('without limits (invalid spec) prunes nothing', () => {
-    expect(planRuns(jobs, undefined, {}).prune).toEqual([]);
+    expect(planRuns(jobs, undefined, {}, NOW).prune).toEqual([]);
   });
 
   it('lastRunTime never goes back when old Jobs are gone', () => {
-    expect(planRuns([job('a', t(1), 'Succeeded')], limits, { lastRunTime: t(9) }).lastRunTime).toBe(t(9));
-    expect(planRuns([], limits, {}).lastRunTime).toBeUndefined();
+    expect(planRuns([job('a', t(1), 'Succeeded')], limits, { lastRunTime: t(9) }, NOW).lastRunTime).toBe(
+      t(9),
+    );
+    expect(planRuns([], limits, {}, NOW).lastRunTime).toBeUndefined();
   });
 
   it('ignores Jobs being deleted', () => {
     const gone = job('x', t(8), 'Running', { metadata: { name: 'x', deletionTimestamp: new Date() } });
-    expect(planRuns([gone], limits, {}).recentRuns).toEqual([]);
+    expect(planRuns([gone], limits, {}, NOW).recentRuns).toEqual([]);
   });
 
-  it('lists runs that finished since the last status, once', () => {
-    const first = planRuns(jobs, limits, {});
-    expect(first.finished).toEqual(['s3', 'f2', 's2']);
-    expect(planRuns(jobs, limits, { recentRuns: first.recentRuns }).finished).toEqual([]);
+  it('lists kept finished runs whose result is not on their Job yet', () => {
+    expect(planRuns(jobs, limits, {}, NOW).publish).toEqual(['s3', 'f2', 's2']);
+    const published = jobs.map((j) =>
+      j.metadata?.name === 'f2'
+        ? { ...j, metadata: { ...j.metadata, annotations: { 'hookgate.io/result': '{}' } } }
+        : j,
+    );
+    expect(planRuns(published, limits, {}, NOW).publish).toEqual(['s3', 's2']);
+  });
+
+  it('keeps a Job past the limits until its replay record expires, out of status', () => {
+    const until = (j: V1Job, at: string): V1Job => ({
+      ...j,
+      metadata: {
+        ...j.metadata,
+        annotations: { ...j.metadata?.annotations, 'hookgate.io/replay-until': at },
+      },
+    });
+    const withRecord = [until(jobs[0]!, '2026-01-01T01:00:30Z'), ...jobs.slice(1)];
+    const plan = planRuns(withRecord, limits, {}, NOW);
+    expect(plan.prune).toEqual(['f1']);
+    expect(plan.retryPruneAfter).toBe(30_000);
+    expect(plan.recentRuns.map((r) => r.name)).not.toContain('s1');
+    expect(planRuns(withRecord, limits, {}, new Date('2026-01-01T01:00:30Z')).prune).toEqual(['s1', 'f1']);
   });
 
   it('caps recentRuns at 100', () => {
     const many = Array.from({ length: 150 }, (_, i) =>
       job(`r${i}`, `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`, 'Running'),
     );
-    expect(planRuns(many, limits, {}).recentRuns).toHaveLength(100);
-  });
-});
-
-describe('terminationMessage', () => {
-  it('prefers the failed container, trims, clips at 4096', () => {
-    const pods = [
-      {
-        status: {
-          containerStatuses: [
-            { state: { terminated: { exitCode: 0, message: 'sidecar done' } } },
-            { state: { terminated: { exitCode: 3, message: ' disk full\n' } } },
-          ],
-        },
-      },
-    ];
-    expect(terminationMessage(pods)).toBe('disk full');
-    const long = [
-      {
-        status: {
-          containerStatuses: [{ state: { terminated: { exitCode: 1, message: 'x'.repeat(5000) } } }],
-        },
-      },
-    ];
-    expect(terminationMessage(long)).toHaveLength(4096);
-    expect(terminationMessage([])).toBeUndefined();
+    expect(planRuns(many, limits, {}, NOW).recentRuns).toHaveLength(100);
   });
 });

@@ -1,12 +1,12 @@
 // Pure: observed objects in, desired objects out. No I/O, no clock.
 import type { V1Job } from '@kubernetes/client-node';
-import { Annotations, Labels, MANAGED_BY, type RunRef, type WorkflowSpec } from '../../api/v1alpha1/index.ts';
-import { timeOf } from '../resources.ts';
+import { MAX_MESSAGE, publishedTermination, terminal } from '../../../lib/run.ts';
+import { millis, timeOf } from '../../../lib/time.ts';
+import { Annotations, Labels, type RunRef, type WorkflowSpec } from '../../api/v1alpha1/index.ts';
 
 /** Fits the API's limits on `status.active` and `status.recentRuns`. */
 export const MAX_ACTIVE = 1000;
 export const MAX_RECENT = 100;
-export const MAX_MESSAGE = 4096;
 
 const RESTART_POLICIES = ['Never', 'OnFailure'];
 
@@ -19,44 +19,11 @@ export function templateProblem(spec: WorkflowSpec): string | undefined {
   return undefined;
 }
 
-/**
- * A Job as the ingress would launch it from this template, for a server-side dry run. A fixed
- * name keeps the API server's message (which names the Job) the same from one check to the next.
- */
-export function validationJob(namespace: string, workflow: string, spec: WorkflowSpec): V1Job {
-  const meta = spec.jobTemplate.metadata;
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: {
-      name: `${workflow.slice(0, 52)}-validate`,
-      namespace,
-      labels: { ...meta?.labels, [Labels.managedBy]: MANAGED_BY, [Labels.workflow]: workflow },
-      ...(meta?.annotations ? { annotations: meta.annotations } : {}),
-    },
-    spec: spec.jobTemplate.spec as V1Job['spec'],
-  };
-}
-
 /** `Job.batch "x" is invalid: spec...: Required value` → `spec...: Required value`. */
 export const trimJobMessage = (message: string) => message.replace(/^Job\.batch "[^"]*" is invalid: /, '');
 
-type JobCondition = { type?: string; status?: string; lastTransitionTime?: Date | string; message?: string };
-
-/** Only the terminal conditions: SuccessCriteriaMet and FailureTarget precede them while pods finish. */
-function terminal(job: V1Job): { result: 'Succeeded' | 'Failed'; condition: JobCondition } | undefined {
-  for (const c of (job.status?.conditions ?? []) as JobCondition[]) {
-    if (c.status !== 'True') continue;
-    if (c.type === 'Complete') return { result: 'Succeeded', condition: c };
-    if (c.type === 'Failed') return { result: 'Failed', condition: c };
-  }
-  return undefined;
-}
-
-const clip = (s: string | undefined) => (s ? s.slice(0, MAX_MESSAGE) : undefined);
-
-/** One run as status shows it; `previous` (the same run in the last status) keeps a looked-up message. */
-export function runOf(job: V1Job, previous?: RunRef): RunRef {
+/** One run as status shows it: the published termination message, else the Failed condition's. */
+export function runOf(job: V1Job): RunRef {
   const end = terminal(job);
   const result = end?.result ?? 'Running';
   const run: RunRef = { name: job.metadata?.name ?? '', result };
@@ -70,11 +37,8 @@ export function runOf(job: V1Job, previous?: RunRef): RunRef {
   if (startTime) run.startTime = startTime;
   if (completionTime) run.completionTime = completionTime;
   const message =
-    previous?.result === result && previous.message
-      ? previous.message
-      : end?.result === 'Failed'
-        ? clip(end.condition.message)
-        : undefined;
+    publishedTermination(job)?.message ??
+    (end?.result === 'Failed' ? end.condition.message?.slice(0, MAX_MESSAGE) : undefined);
   if (message) run.message = message;
   return run;
 }
@@ -86,23 +50,29 @@ export interface RunsPlan {
   lastRunTime?: string;
   /** Finished Jobs beyond the history limits, oldest first. */
   prune: string[];
-  /** Runs that finished since the last status: worth one look at their pods' termination message. */
-  finished: string[];
+  /** Milliseconds until the first Job kept past the limits only to block replays may go. */
+  retryPruneAfter?: number;
+  /** Finished runs whose result (exit code, termination message) is not on their Job yet. */
+  publish: string[];
 }
 
 const created = (j: V1Job) => timeOf(j.metadata?.creationTimestamp) ?? '';
 const newestFirst = (a: V1Job, b: V1Job) =>
   created(b).localeCompare(created(a)) || (b.metadata?.name ?? '').localeCompare(a.metadata?.name ?? '');
 
-/** Status of a Workflow's runs and the Jobs to prune, from the Jobs that exist and the last status. */
+/**
+ * Status of a Workflow's runs and the Jobs to prune, from the Jobs that exist. A Job past the history
+ * limits whose `replay-until` is still ahead stays (out of status) until then: it is what makes a
+ * replayed delivery a duplicate.
+ */
 export function planRuns(
   jobs: readonly V1Job[],
   limits: { successfulRunsHistoryLimit: number; failedRunsHistoryLimit: number } | undefined,
-  previous: { recentRuns?: RunRef[]; lastRunTime?: string },
+  previous: { lastRunTime?: string },
+  now: Date,
 ): RunsPlan {
-  const before = new Map((previous.recentRuns ?? []).map((r) => [r.name, r]));
   const live = jobs.filter((j) => !j.metadata?.deletionTimestamp).sort(newestFirst);
-  const runs = live.map((j) => ({ job: j, run: runOf(j, before.get(j.metadata?.name ?? '')) }));
+  const runs = live.map((j) => ({ job: j, run: runOf(j) }));
 
   const prune = new Set<string>();
   if (limits) {
@@ -114,33 +84,29 @@ export function planRuns(
       for (const { run } of runs.filter((r) => r.run.result === result).slice(keep)) prune.add(run.name);
     }
   }
-  const kept = runs.filter((r) => !prune.has(r.run.name)).map((r) => r.run);
+  const kept = runs.filter((r) => !prune.has(r.run.name));
   const newest = live[0] && created(live[0]);
   const lastRunTime = [previous.lastRunTime, newest].filter(Boolean).sort().at(-1);
+  let retryPruneAfter: number | undefined;
+  const due = runs.filter(({ job, run }) => {
+    if (!prune.has(run.name)) return false;
+    const left = millis(job.metadata?.annotations?.[Annotations.replayUntil]) - now.getTime();
+    if (!(left > 0)) return true;
+    retryPruneAfter = Math.min(retryPruneAfter ?? Infinity, left);
+    return false;
+  });
   return {
     active: kept
+      .map((r) => r.run)
       .filter((r) => r.result === 'Running')
       .reverse()
       .slice(0, MAX_ACTIVE),
-    recentRuns: kept.slice(0, MAX_RECENT),
+    recentRuns: kept.map((r) => r.run).slice(0, MAX_RECENT),
     ...(lastRunTime ? { lastRunTime } : {}),
-    prune: runs
-      .filter((r) => prune.has(r.run.name))
-      .map((r) => r.run.name)
-      .reverse(),
-    finished: kept
-      .filter((r) => r.result !== 'Running' && before.get(r.name)?.result !== r.result)
-      .map((r) => r.name),
+    prune: due.map((r) => r.run.name).reverse(),
+    ...(retryPruneAfter !== undefined ? { retryPruneAfter } : {}),
+    publish: kept
+      .filter(({ job, run }) => run.result !== 'Running' && !job.metadata?.annotations?.[Annotations.result])
+      .map((r) => r.run.name),
   };
-}
-
-/** The termination message of a failed (else any) terminated container of a run's pods. */
-export function terminationMessage(
-  pods: readonly {
-    status?: { containerStatuses?: { state?: { terminated?: { exitCode?: number; message?: string } } }[] };
-  }[],
-): string | undefined {
-  const terminated = pods.flatMap((p) => (p.status?.containerStatuses ?? []).map((c) => c.state?.terminated));
-  const pick = terminated.find((t) => t?.message && t.exitCode !== 0) ?? terminated.find((t) => t?.message);
-  return clip(pick?.message?.trim());
 }

@@ -26,8 +26,8 @@ export function register(mgr: ControllerManager, _config: Config): void {
     reconciler: new WorkflowReconciler({
       workflows,
       jobs,
-      api: workflowApi(mgr.kubeConfig),
-      events: eventRecorder(mgr.kubeConfig, log),
+      api: workflowApi(mgr.client),
+      events: eventRecorder(mgr.client, log),
       conditions: mgr.conditions,
       log,
     }),

@@ -1,33 +1,25 @@
 import type { V1Job } from '@kubernetes/client-node';
+import { InputSchemaError, SchemaCompiler } from '../../../lib/input-schema.ts';
 import type { Logger } from '../../../lib/log.ts';
+import { termination, validationRun } from '../../../lib/run.ts';
 import {
   ConditionType,
   Labels,
   Reason,
-  type RunRef,
   WORKFLOW,
   type Workflow as WorkflowObject,
   WorkflowSpec,
   type WorkflowStatus,
 } from '../../api/v1alpha1/index.ts';
-import {
-  type Cache,
-  type ConditionMetrics,
-  keyString,
-  type ObjectKey,
-  type Reconciler,
-  type Result,
-} from '../../runtime/types.ts';
-import { Blocked, findCondition, isTrue, markFailed, type Summary, summarize } from '../conditions.ts';
-import { type EventRecorder, ReadyAnnouncer } from '../events.ts';
+import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
+import { Blocked, findCondition, isTrue, type Summary } from '../conditions.ts';
+import type { EventRecorder } from '../events.ts';
 import type { Cached } from '../resources.ts';
-import { canonical } from '../ssa.ts';
+import { StatusPatcher } from '../status.ts';
 import type { WorkflowApi } from './apply.ts';
-import { planRuns, templateProblem, terminationMessage, trimJobMessage, validationJob } from './desired.ts';
+import { planRuns, templateProblem, trimJobMessage } from './desired.ts';
 
 type Workflow = Cached<WorkflowObject>;
-type Owned = Partial<WorkflowStatus>;
-const OWNED_FIELDS = ['observedGeneration', 'conditions', 'active', 'recentRuns', 'lastRunTime'] as const;
 
 export interface WorkflowDeps {
   workflows: Cache<Workflow>;
@@ -41,69 +33,71 @@ export interface WorkflowDeps {
 
 export const EventReason = { RunSucceeded: 'RunSucceeded', RunFailed: 'RunFailed' } as const;
 
-const pick = (o: Owned): Owned =>
-  Object.fromEntries(OWNED_FIELDS.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Owned;
-
 export class WorkflowReconciler implements Reconciler {
   readonly name = 'workflow';
   private readonly now: () => Date;
-  private readonly ready: ReadyAnnouncer;
+  private readonly status: StatusPatcher<WorkflowStatus>;
+  private readonly schemas = new SchemaCompiler();
   /**
-   * The runs this replica last computed per Workflow. The cache may not show its own last status
-   * write yet; without this a finished run would be looked up and announced twice.
+   * Runs whose result this replica published, by Job uid: the cache may not show the annotation
+   * yet, and the pods must not be read (nor the Event sent) twice.
    */
-  private readonly lastRuns = new Map<string, RunRef[]>();
+  private readonly published = new Set<string>();
 
   constructor(private readonly d: WorkflowDeps) {
     this.now = d.now ?? (() => new Date());
-    this.ready = new ReadyAnnouncer(d.events);
+    this.status = new StatusPatcher<WorkflowStatus>({
+      kind: WORKFLOW.kind,
+      fields: ['observedGeneration', 'conditions', 'active', 'recentRuns', 'lastRunTime'],
+      applyStatus: (meta, status) => d.api.applyStatus(meta, status),
+      conditions: d.conditions,
+      events: d.events,
+      log: d.log,
+    });
   }
 
   async reconcile(key: ObjectKey): Promise<Result | undefined> {
     const wf = this.d.workflows.get(key);
     if (!wf || wf.metadata.deletionTimestamp) {
       // Its Jobs are owned by it: the garbage collector removes them.
-      this.d.conditions.delete(WORKFLOW.kind, key);
-      this.ready.forget(key);
-      this.lastRuns.delete(keyString(key));
+      this.status.forget(key);
       return undefined;
     }
-    const before = pick(wf.status ?? {});
+    const before = this.status.snapshot(wf);
     const now = this.now();
-    const generation = wf.metadata.generation ?? 0;
     const parsed = WorkflowSpec.safeParse(wf.spec);
     let summary: Summary;
     let runs: ReturnType<typeof planRuns>;
     try {
       summary = await this.validate(key, wf, parsed, before);
       // Runs are tracked whatever the template's state: Jobs launched before an edit still run.
-      runs = await this.runs(key, wf, parsed.success ? parsed.data : undefined, before);
+      runs = await this.runs(key, wf, parsed.success ? parsed.data : undefined, before, now);
     } catch (err) {
-      await this.failed(wf, before, err, now);
+      await this.status.fail(wf, before, err, now);
       throw err;
     }
-    const status: Owned = {
-      observedGeneration: generation,
-      conditions: summarize(before.conditions, summary, generation, now),
-      active: runs.active,
-      recentRuns: runs.recentRuns,
-      ...(runs.lastRunTime ? { lastRunTime: runs.lastRunTime } : {}),
-    };
-    await this.writeStatus(wf, before, status);
-    this.d.conditions.set(WORKFLOW.kind, key, status.conditions ?? []);
-    this.ready.announce(wf, before.conditions, summary);
-    return undefined;
+    const { active, recentRuns, lastRunTime, retryPruneAfter } = runs;
+    return this.status.finish(
+      wf,
+      before,
+      summary,
+      { active, recentRuns, ...(lastRunTime ? { lastRunTime } : {}) },
+      now,
+      retryPruneAfter === undefined ? {} : { requeueAfter: retryPruneAfter },
+    );
   }
 
   /**
-   * Checks the job template once per generation (a dry run is an API call, and Job events
-   * reconcile this object often); otherwise the last verdict stands.
+   * Ready means every delivery can run: the input schema compiles exactly as the ingress compiles
+   * it, and the API server accepts exactly the Job the ingress would create (a dry run). Checked
+   * once per generation (a dry run is an API call, and Job events reconcile this object often);
+   * otherwise the last verdict stands.
    */
   private async validate(
     key: ObjectKey,
     wf: Workflow,
     parsed: ReturnType<typeof WorkflowSpec.safeParse>,
-    before: Owned,
+    before: Partial<WorkflowStatus>,
   ): Promise<Summary> {
     const ready = findCondition(before.conditions, ConditionType.Ready);
     const settled = ready && ready.reason !== Reason.ReconcileFailed && ready.status !== 'Unknown';
@@ -121,14 +115,24 @@ export class WorkflowReconciler implements Reconciler {
           Reason.InvalidSpec,
           'name must be at most 63 characters: it is used as a label value',
         );
-      const problem = templateProblem(parsed.data);
+      const spec = parsed.data;
+      const problem = templateProblem(spec);
       if (problem) throw new Blocked(Reason.InvalidJobTemplate, problem);
-      const rejected = await this.d.api.dryRunJob(validationJob(key.namespace, key.name, parsed.data));
+      if (spec.inputSchema) {
+        try {
+          this.schemas.check(spec.inputSchema);
+        } catch (err) {
+          if (err instanceof InputSchemaError) throw new Blocked(Reason.InvalidInputSchema, err.message);
+          throw err;
+        }
+      }
+      const job = validationRun(key.namespace, { name: key.name, uid: wf.metadata.uid ?? '', spec });
+      const rejected = await this.d.api.dryRunJob(job);
       if (rejected) throw new Blocked(Reason.InvalidJobTemplate, trimJobMessage(rejected));
       return {
         ready: true,
         reason: Reason.Succeeded,
-        message: 'Job template accepted by a server-side dry run',
+        message: 'A run of this Workflow passed a server-side dry run',
       };
     } catch (err) {
       if (!(err instanceof Blocked)) throw err;
@@ -136,7 +140,13 @@ export class WorkflowReconciler implements Reconciler {
     }
   }
 
-  private async runs(key: ObjectKey, wf: Workflow, spec: WorkflowSpec | undefined, before: Owned) {
+  private async runs(
+    key: ObjectKey,
+    wf: Workflow,
+    spec: WorkflowSpec | undefined,
+    before: Partial<WorkflowStatus>,
+    now: Date,
+  ) {
     const uid = wf.metadata.uid;
     const jobs = this.d.jobs.list(key.namespace).filter((j) => {
       if (j.metadata?.labels?.[Labels.workflow] !== key.name) return false;
@@ -144,45 +154,31 @@ export class WorkflowReconciler implements Reconciler {
       const owner = j.metadata?.ownerReferences?.find((r) => r.controller);
       return !owner || owner.uid === uid;
     });
-    const plan = planRuns(jobs, spec, {
-      recentRuns: this.lastRuns.get(keyString(key)) ?? before.recentRuns,
-      lastRunTime: before.lastRunTime,
-    });
+    const plan = planRuns(jobs, spec, { lastRunTime: before.lastRunTime }, now);
     for (const name of plan.prune) await this.d.api.deleteJob(key.namespace, name);
-    for (const name of plan.finished) {
+    const live = new Set(jobs.map((j) => j.metadata?.uid));
+    for (const seen of this.published) if (!live.has(seen)) this.published.delete(seen);
+    for (const name of plan.publish) {
+      const job = jobs.find((j) => j.metadata?.name === name);
+      const jobUid = job?.metadata?.uid ?? '';
       const run = plan.recentRuns.find((r) => r.name === name);
-      if (!run) continue;
-      const message = terminationMessage(await this.d.api.listRunPods(key.namespace, name));
-      if (message) run.message = message;
+      if (!run || this.published.has(jobUid)) continue;
+      // The result goes on the Job, where the ingress (which cannot read Pods) answers wait-mode
+      // requests from, and into status.
+      const result = termination(await this.d.api.listRunPods(key.namespace, name));
+      await this.d.api.publishResult(key.namespace, name, jobUid, result);
+      this.published.add(jobUid);
+      if (result.message) run.message = result.message;
       const failed = run.result === 'Failed';
       this.d.events.record(
         wf,
         failed ? 'Warning' : 'Normal',
         failed ? EventReason.RunFailed : EventReason.RunSucceeded,
-        `Run ${name}${run.trigger ? ` (trigger ${run.trigger})` : ''} ${failed ? 'failed' : 'succeeded'}${run.message ? `: ${run.message}` : ''}`,
+        `Run ${name}${run.trigger ? ` (trigger ${run.trigger})` : ''} ${failed ? 'failed' : 'succeeded'}${
+          result.exitCode !== undefined ? ` with exit code ${result.exitCode}` : ''
+        }${run.message ? `: ${run.message}` : ''}`,
       );
     }
-    this.lastRuns.set(keyString(key), plan.recentRuns);
     return plan;
-  }
-
-  private async writeStatus(wf: Workflow, before: Owned, status: Owned): Promise<void> {
-    if (canonical(before) === canonical(status)) return;
-    const { namespace = '', name = '', uid = '' } = wf.metadata;
-    await this.d.api.applyStatus({ namespace, name, uid }, status);
-  }
-
-  /** A transient error: status says why (the rest of it unchanged); the queue retries. */
-  private async failed(wf: Workflow, before: Owned, err: unknown, now: Date): Promise<void> {
-    const message = err instanceof Error ? err.message : String(err);
-    const status = {
-      ...before,
-      conditions: markFailed(before.conditions, message, wf.metadata.generation ?? 0, now),
-    };
-    try {
-      await this.writeStatus(wf, before, status);
-    } catch (writeErr) {
-      this.d.log.warn({ err: (writeErr as Error).message }, 'could not record the failure in status');
-    }
   }
 }

@@ -1,7 +1,21 @@
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { type Route, RouteSchema } from '../../operator/api/v1alpha1/index.ts';
-import { InputTooLargeError } from '../types.ts';
-import { buildRun, Env, INPUT_KEY, INPUT_VOLUME, MAX_INPUT_BYTES, runName } from './job.ts';
+import { type Route, RouteSchema } from '../operator/api/v1alpha1/index.ts';
+import {
+  buildRun,
+  Env,
+  escapeEnv,
+  finishedAs,
+  INPUT_KEY,
+  INPUT_VOLUME,
+  InputTooLargeError,
+  MAX_INPUT_BYTES,
+  publishedTermination,
+  runName,
+  termination,
+  VALIDATION_DELIVERY,
+  validationRun,
+} from './run.ts';
 
 function route(workflow: Record<string, unknown> = {}, name = 'deploy'): Route {
   return RouteSchema.parse({
@@ -196,8 +210,119 @@ describe('buildRun', () => {
     expect(() => buildRun(delivery(route(), 'd', big))).toThrow(InputTooLargeError);
     const exact = 'x'.repeat(MAX_INPUT_BYTES - 2); // JSON adds the quotes
     expect(() => buildRun(delivery(route(), 'd', exact))).not.toThrow();
-    expect(() => buildRun(delivery(route(), 'd', { s: 'é'.repeat(10) }), { maxInputBytes: 20 })).toThrow(
-      InputTooLargeError,
+    expect(() => buildRun(delivery(route(), 'd', { s: 'é'.repeat(10) }), 20)).toThrow(InputTooLargeError);
+  });
+});
+
+describe('finishedAs and termination', () => {
+  it('reads only terminal conditions', () => {
+    const job = (type: string, s = 'True'): V1Job => ({ status: { conditions: [{ type, status: s }] } });
+    expect(finishedAs(job('Complete'))).toBe('Succeeded');
+    expect(finishedAs(job('Failed'))).toBe('Failed');
+    expect(finishedAs(job('Failed', 'False'))).toBeUndefined();
+    expect(finishedAs(job('SuccessCriteriaMet'))).toBeUndefined();
+    expect(finishedAs({})).toBeUndefined();
+  });
+
+  it('prefers a failing container and leaves out an empty message', () => {
+    const pod = (...states: [number, string?][]): V1Pod => ({
+      status: {
+        containerStatuses: states.map(([exitCode, message], i) => ({
+          name: `c${i}`,
+          state: { terminated: { exitCode, message } },
+        })) as never,
+      },
+    });
+    expect(termination([pod([0, 'ok'], [2, 'bad'])])).toEqual({ exitCode: 2, message: 'bad' });
+    expect(termination([pod([0])])).toEqual({ exitCode: 0 });
+    expect(termination([])).toEqual({});
+  });
+
+  it('reads the latest pod, with timestamps as listed (Date) or watched (string)', () => {
+    const pod = (created: Date | string, exitCode: number): V1Pod => ({
+      metadata: { creationTimestamp: created as Date },
+      status: { containerStatuses: [{ name: 'c', state: { terminated: { exitCode } } }] as never },
+    });
+    expect(
+      termination([
+        pod(new Date('2026-01-01T00:00:05Z'), 1),
+        pod('2026-01-01T00:00:09Z', 3),
+        pod('2026-01-01T00:00:07Z', 2),
+      ]),
+    ).toEqual({ exitCode: 3 });
+  });
+});
+
+describe('sender text in env', () => {
+  it('escapes every $ so the kubelet expands nothing', () => {
+    expect(escapeEnv('$(DB_PASSWORD)')).toBe('$$(DB_PASSWORD)');
+    expect(escapeEnv('a$$b$')).toBe('a$$$$b$$');
+    expect(escapeEnv('plain')).toBe('plain');
+  });
+
+  it('the Job spec carries no unescaped $( from a delivery id or input path', () => {
+    const r = route({ input: { path: '/in/$(HOME)/x.json' } });
+    const { job } = buildRun(delivery(r, '$(DB_PASSWORD) and $$(X) and $HOSTNAME'));
+    for (const c of job.spec!.template.spec!.containers) {
+      const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? '']));
+      expect(env[Env.deliveryId]).toBe('$$(DB_PASSWORD) and $$$$(X) and $$HOSTNAME');
+      expect(env[Env.inputFile]).toBe('/in/$$(HOME)/x.json');
+      for (const value of Object.values(env)) expect(value.replaceAll('$$', '')).not.toContain('$(');
+    }
+    // The annotation is not expanded by anything: it keeps the id as sent.
+    expect(job.metadata?.annotations?.['hookgate.io/delivery-id']).toBe(
+      '$(DB_PASSWORD) and $$(X) and $HOSTNAME',
     );
+  });
+});
+
+describe('dedupe key and replay record', () => {
+  it('names the run after the key when one is given, and records replay-until', () => {
+    const { job } = buildRun({ ...delivery(), key: 'sig:abc', replayUntil: '2026-01-01T00:05:00Z' });
+    expect(job.metadata?.name).toBe(runName('team-a', 'deploy', 'sig:abc'));
+    expect(job.metadata?.annotations?.['hookgate.io/replay-until']).toBe('2026-01-01T00:05:00Z');
+    expect(buildRun(delivery()).job.metadata?.annotations).not.toHaveProperty('hookgate.io/replay-until');
+  });
+});
+
+describe('validationRun', () => {
+  it('is exactly the Job a delivery of the Workflow would get', () => {
+    const r = route();
+    const wf = r.workflow;
+    const dryRun = validationRun('team-a', wf);
+    const real = buildRun({
+      route: { namespace: 'team-a', name: wf.name, workflow: wf },
+      deliveryId: VALIDATION_DELIVERY,
+      input: {},
+    });
+    expect(dryRun).toEqual(real.job);
+    // including the input volume and mounts the API server must accept
+    expect(dryRun.spec?.template.spec?.volumes?.map((v) => v.name)).toContain(INPUT_VOLUME);
+  });
+});
+
+describe('published results', () => {
+  const job = (annotation?: string): V1Job => ({
+    metadata: annotation === undefined ? {} : { annotations: { 'hookgate.io/result': annotation } },
+  });
+  it('reads the exit code and message the operator wrote, and nothing else', () => {
+    expect(publishedTermination(job('{"exitCode":3,"message":"disk full"}'))).toEqual({
+      exitCode: 3,
+      message: 'disk full',
+    });
+    expect(publishedTermination(job('{}'))).toEqual({});
+    expect(publishedTermination(job('not json'))).toEqual({});
+    expect(publishedTermination(job('{"exitCode":"3","extra":1}'))).toEqual({});
+    expect(publishedTermination(job())).toBeUndefined();
+  });
+
+  it('termination trims and clips the message at 4096', () => {
+    const pod = (message: string): V1Pod => ({
+      status: {
+        containerStatuses: [{ name: 'c', state: { terminated: { exitCode: 1, message } } }] as never,
+      },
+    });
+    expect(termination([pod(' disk full\n')]).message).toBe('disk full');
+    expect(termination([pod('x'.repeat(5000))]).message).toHaveLength(4096);
   });
 });

@@ -1,0 +1,84 @@
+// The one way both reconcilers write status (Flux's deferred patcher): snapshot the fields this
+// operator owns when the reconcile starts, compute, then apply once at the end, only if something
+// changed, through the /status subresource.
+import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
+import type { Logger } from '../../lib/log.ts';
+import type { Condition } from '../api/v1alpha1/index.ts';
+import { type ConditionMetrics, keyOf, type Result } from '../runtime/types.ts';
+import { markFailed, type Summary, summarize } from './conditions.ts';
+import { type EventRecorder, ReadyAnnouncer } from './events.ts';
+import { canonical } from './ssa.ts';
+
+type Obj = KubernetesObject & { metadata: V1ObjectMeta; status?: object };
+type Owned = { conditions?: Condition[]; observedGeneration?: number };
+type Meta = { namespace: string; name: string; uid: string };
+
+export interface StatusPatcherOptions<S extends Owned> {
+  kind: string;
+  /** The status fields this operator owns; the rest (another manager's) is never compared or written. */
+  fields: readonly (keyof S & string)[];
+  applyStatus(meta: Meta, status: Partial<S>): Promise<void>;
+  conditions: ConditionMetrics;
+  events: EventRecorder;
+  log: Logger;
+}
+
+export class StatusPatcher<S extends Owned> {
+  private readonly ready: ReadyAnnouncer;
+
+  constructor(private readonly o: StatusPatcherOptions<S>) {
+    this.ready = new ReadyAnnouncer(o.events);
+  }
+
+  /** The owned fields as the cache shows them now. The cached object is shared: never mutate it. */
+  snapshot(obj: Obj): Partial<S> {
+    const status = (obj.status ?? {}) as Record<string, unknown>;
+    return Object.fromEntries(
+      this.o.fields.filter((k) => status[k] !== undefined).map((k) => [k, status[k]]),
+    ) as Partial<S>;
+  }
+
+  /**
+   * Writes the conditions for `summary` plus `rest`, and what a stalled object tells the runtime: a
+   * terminal result, retried only when the spec or a dependency changes.
+   */
+  async finish(
+    obj: Obj,
+    before: Partial<S>,
+    summary: Summary,
+    rest: Omit<Partial<S>, 'conditions' | 'observedGeneration'>,
+    now: Date,
+    result: Result = {},
+  ): Promise<Result> {
+    const generation = obj.metadata.generation ?? 0;
+    const conditions = summarize(before.conditions, summary, generation, now);
+    await this.write(obj, before, { ...rest, observedGeneration: generation, conditions } as Partial<S>);
+    this.o.conditions.set(this.o.kind, keyOf(obj), conditions);
+    this.ready.announce(obj, before.conditions, summary);
+    return summary.stalled ? { ...result, terminal: summary.reason } : result;
+  }
+
+  /** A transient error: status says why (the rest of it unchanged) before the queue retries. */
+  async fail(obj: Obj, before: Partial<S>, err: unknown, now: Date): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    const conditions = markFailed(before.conditions, message, obj.metadata.generation ?? 0, now);
+    try {
+      await this.write(obj, before, { ...before, conditions });
+      this.o.conditions.set(this.o.kind, keyOf(obj), conditions);
+    } catch (writeErr) {
+      this.o.log.warn({ err: (writeErr as Error).message }, 'could not record the failure in status');
+    }
+  }
+
+  /** The object is gone: forget its metrics and announcements. */
+  forget(key: { namespace: string; name: string }): void {
+    this.o.conditions.delete(this.o.kind, key);
+    this.ready.forget(key);
+  }
+
+  private async write(obj: Obj, before: Partial<S>, status: Partial<S>): Promise<void> {
+    if (canonical(before) === canonical(status)) return;
+    const { namespace = '', name = '', uid = '' } = obj.metadata;
+    await this.o.applyStatus({ namespace, name, uid }, status);
+  }
+}
