@@ -1,8 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ingressMetrics, metricsListener, triggerLabel } from './metrics.ts';
+import { describe, expect, it } from 'vitest';
+import { ingressMetrics, triggerLabel } from './metrics.ts';
 
 const route = { namespace: 'team-a', name: 'deploy' };
 
@@ -44,28 +42,5 @@ describe('ingressMetrics', () => {
   it('labels a missing route "unknown"', () => {
     expect(triggerLabel(undefined)).toBe('unknown');
     expect(triggerLabel(route)).toBe('team-a/deploy');
-  });
-});
-
-describe('metricsListener', () => {
-  let server: Server | undefined;
-  afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
-
-  async function serve(registry: Registry): Promise<string> {
-    server = createServer(metricsListener(registry));
-    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
-
-  it('serves the registry at /metrics in the exposition format, and nothing else', async () => {
-    const registry = new Registry();
-    ingressMetrics(registry).rateLimited(route);
-    const base = await serve(registry);
-    const res = await fetch(`${base}/metrics`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe(registry.contentType);
-    expect(await res.text()).toContain('hookgate_ingress_rate_limited_total{trigger="team-a/deploy"} 1');
-    expect((await fetch(`${base}/`)).status).toBe(404);
-    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(404);
   });
 });

@@ -1,4 +1,3 @@
-import type { RequestListener } from 'node:http';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 const PREFIX = 'hookgate_ingress_';
@@ -135,20 +134,4 @@ export function ingressMetrics(registry: Registry): IngressMetrics {
   };
   byRegistry.set(registry, metrics);
   return metrics;
-}
-
-/** `GET /metrics` for the separate metrics port; anything else is 404. */
-export function metricsListener(registry: Registry): RequestListener {
-  return (req, res) => {
-    const path = req.url?.split('?')[0];
-    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) =>
-        res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? '' : text),
-      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
-    );
-  };
 }

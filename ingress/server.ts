@@ -1,13 +1,13 @@
-import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadKubeConfig } from '../lib/kube.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
+import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, type IngressConfig, loadIngressConfig, USAGE } from './http/config.ts';
 import { LastUsedRecorder } from './last-used.ts';
-import { ingressMetrics, metricsListener } from './metrics.ts';
+import { ingressMetrics } from './metrics.ts';
 import { RouteStore } from './routes-store.ts';
 import { KubeLauncher } from './run/launcher.ts';
 import type { RouteTable } from './types.ts';
@@ -59,7 +59,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     },
     serverOptions(config),
   );
-  const metricsServer = config.metricsPort ? createServer(metricsListener(registry)) : undefined;
 
   lastUsed.start();
   // Both resolve after their first list and retry on their own; readiness waits for them.
@@ -68,9 +67,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   });
   void launcher.start();
   await app.listen({ host: config.address, port: config.port });
-  if (metricsServer) {
-    await new Promise<void>((done) => metricsServer.listen(config.metricsPort, config.address, done));
-  }
+  const probes = config.metricsPort
+    ? await serveProbes({ registry, metricsPort: config.metricsPort, host: config.address })
+    : undefined;
   log.info({ port: config.port, metricsPort: config.metricsPort }, 'ingress listening');
 
   let stopping = false;
@@ -80,7 +79,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     log.info({ signal }, 'shutting down: draining in-flight requests');
     await drain(app, config.shutdownTimeout, log);
     await Promise.allSettled([lastUsed.stop(), launcher.stop(), store.stop()]);
-    await new Promise((done) => (metricsServer ? metricsServer.close(done) : done(undefined)));
+    await probes?.close();
     log.info('stopped');
     await new Promise<void>((done) => log.flush(() => done()));
   };

@@ -417,6 +417,33 @@ describe('deliveries', () => {
       trigger('guarded', { auth: { bearer: {}, signature: { scheme: 'hmac-sha256', prefix: 'sha256=' } } }),
       workflow('paused'),
       trigger('paused', { suspend: true, auth: { bearer: {} } }),
+      // Accepted by the CRD, refused by the API server once the ingress's input volume is added.
+      {
+        ...workflow('unrunnable'),
+        spec: {
+          jobTemplate: {
+            spec: {
+              backoffLimit: 0,
+              template: {
+                spec: {
+                  restartPolicy: 'Never',
+                  volumes: [{ name: 'scratch', emptyDir: {} }],
+                  containers: [
+                    {
+                      name: 'main',
+                      image: 'busybox:1.37',
+                      volumeMounts: [{ name: 'scratch', mountPath: '/var/run/hookgate' }],
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+      trigger('unrunnable', { auth: { bearer: {} } }),
+      workflow('badschema', {}, { inputSchema: { type: 'object', properties: { a: { type: 'notatype' } } } }),
+      trigger('badschema', { auth: { bearer: {} } }),
     ]);
   });
 
@@ -528,6 +555,43 @@ describe('deliveries', () => {
     expect(answer.status).toBe(403);
     expect(await jobsOf('paused')).toEqual([]);
   });
+});
+
+describe('a trigger whose Workflow cannot run', () => {
+  // Regression: both Workflows were Ready and every delivery was answered 500.
+  it.each([
+    ['unrunnable', 'InvalidJobTemplate'],
+    ['badschema', 'InvalidInputSchema'],
+  ])(
+    '%s: the trigger reports %s and answers 503 with a clear message, starting nothing',
+    async (name, reason) => {
+      const t = await waitFor(
+        async () => {
+          const got = await getTrigger(name);
+          const cond = got.status?.conditions?.find((c) => c.type === 'Ready');
+          return cond?.reason === 'WorkflowNotReady' && got.status?.url !== undefined && got;
+        },
+        { what: `${name} WorkflowNotReady` },
+      );
+      const conditions = Object.fromEntries((t.status?.conditions ?? []).map((c) => [c.type, c]));
+      expect(conditions.Ready).toMatchObject({ status: 'False', message: expect.stringContaining(reason) });
+      expect(conditions.Stalled?.status).toBe('True');
+      const { token } = await credentials(name);
+      const answer = await deliver(t.status!.url!, '{"a":1}', () => ({
+        ...JSON_CT,
+        Authorization: `Bearer ${token}`,
+      }));
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('60');
+      expect(answer.body).toEqual({
+        error: {
+          code: 'trigger_unavailable',
+          message: `the trigger's workflow cannot start runs (${reason}); its owner must fix it`,
+        },
+      });
+      expect(await jobsOf(name)).toEqual([]);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import { RouteStore } from '../ingress/routes-store.ts';
 import { KubeLauncher, type LauncherHooks } from '../ingress/run/launcher.ts';
 import { ApiUnavailableError, type Delivery, JobRejectedError, RunActiveError } from '../ingress/types.ts';
 import { isNotFound } from '../lib/kube.ts';
-import { Env, INPUT_KEY, runName } from '../lib/run.ts';
+import { Env, finishedAs, INPUT_KEY, runName, termination } from '../lib/run.ts';
 import {
   GROUP,
   type Route,
@@ -30,7 +30,14 @@ import {
   WORKFLOW,
   WorkflowSpec,
 } from '../operator/api/v1alpha1/index.ts';
-import { kubeConfig, serviceAccountKubeconfig, startApiServer, useNamespace, waitFor } from './helpers.ts';
+import {
+  kubeConfig,
+  kubectl,
+  serviceAccountKubeconfig,
+  startApiServer,
+  useNamespace,
+  waitFor,
+} from './helpers.ts';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const app = useNamespace('launch'); // triggers, workflows, runs
@@ -317,21 +324,46 @@ describe('KubeLauncher', () => {
     );
   });
 
-  it('wait returns Succeeded for a completed run', async () => {
+  /** What the operator does for a finished run: its pods' termination, published on the Job. */
+  async function publishResult(run: string) {
+    const batch = admin.makeApiClient(BatchV1Api);
+    await waitFor(async () => finishedAs(await batch.readNamespacedJob({ namespace: app.name, name: run })), {
+      what: `${run} finished`,
+    });
+    const pods = await admin
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace: app.name, labelSelector: `batch.kubernetes.io/job-name=${run}` });
+    const r = await kubectl([
+      'annotate',
+      'job',
+      '-n',
+      app.name,
+      run,
+      `hookgate.io/result=${JSON.stringify(termination(pods.items))}`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+
+  it('wait returns Succeeded with the exit code the operator publishes on the Job', async () => {
     const r = route('allow', 'waits');
     const { run } = await launcher.launch({ route: r, deliveryId: 'w1', input: {} });
-    expect(await launcher.wait(r, run, 60_000)).toEqual({ run, result: 'Succeeded', exitCode: 0 });
+    const answer = launcher.wait(r, run, 60_000);
+    await publishResult(run);
+    expect(await answer).toEqual({ run, result: 'Succeeded', exitCode: 0 });
   });
 
   it('wait returns Failed with the exit code and termination message of a failed run', async () => {
     const r = route('fail');
     const { run } = await launcher.launch({ route: r, deliveryId: 'x1', input: {} });
-    expect(await launcher.wait(r, run, 60_000)).toEqual({
-      run,
-      result: 'Failed',
-      exitCode: 3,
-      message: 'disk full',
-    });
+    const answer = launcher.wait(r, run, 60_000);
+    await publishResult(run);
+    expect(await answer).toEqual({ run, result: 'Failed', exitCode: 3, message: 'disk full' });
+  });
+
+  it('without a published result, wait answers with the result alone by its deadline', async () => {
+    const r = route('allow', 'unpublished');
+    const { run } = await launcher.launch({ route: r, deliveryId: 'u1', input: {} });
+    expect(await launcher.wait(r, run, 4_000)).toEqual({ run, result: 'Succeeded' });
   });
 
   it('restores a missing input Secret when the delivery repeats; reports the new run to the hooks once', async () => {

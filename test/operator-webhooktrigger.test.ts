@@ -108,6 +108,15 @@ const route = async (trigger: string): Promise<Route> =>
   RouteSchema.parse(
     JSON.parse(decode(await readSecret(ingress.name, routeSecretName(ns.name, trigger)))['route.json']!),
   );
+/** A trigger that cannot start runs keeps a route that answers 503: no credentials, a public reason. */
+const routeUnavailable = (trigger: string, reason: string) =>
+  waitFor(
+    async () => {
+      const r = await route(trigger).catch(() => undefined);
+      return r?.unavailable?.reason === reason && r;
+    },
+    { what: `route of ${trigger} unavailable (${reason})` },
+  );
 const routeGone = (trigger: string) =>
   waitFor(
     () =>
@@ -281,7 +290,7 @@ describe('WebhookTrigger', () => {
     await waitFor(async () => (await route('github')).suspended, { what: 'route suspended' });
   });
 
-  it('a missing Workflow: not Ready (WorkflowNotFound, Stalled), no route; Ready once it appears', async () => {
+  it('a missing Workflow: not Ready (WorkflowNotFound, Stalled), a route that answers 503; Ready once it appears', async () => {
     await apply(triggerYaml('late', 'later'));
     const t = await notReady('late', 'WorkflowNotFound');
     expect(cond(t, 'Stalled')).toMatchObject({ status: 'True', reason: 'WorkflowNotFound' });
@@ -304,7 +313,8 @@ describe('WebhookTrigger', () => {
       },
       { what: 'Event WorkflowNotFound' },
     );
-    await routeGone('late');
+    const unavailable = await routeUnavailable('late', 'WorkflowNotFound');
+    expect(unavailable.auth).toEqual({});
     await apply(workflowYaml('later'));
     await ready('late');
     await waitFor(() => route('late'), { what: 'route of late' });
@@ -313,8 +323,14 @@ describe('WebhookTrigger', () => {
   it('a Workflow that is not Ready (invalid job template): WorkflowNotReady until fixed', async () => {
     await apply(workflowYaml('broken', 'Always'));
     await apply(triggerYaml('uses-broken', 'broken'));
-    await notReady('uses-broken', 'WorkflowNotReady');
-    await routeGone('uses-broken');
+    const t = await notReady('uses-broken', 'WorkflowNotReady');
+    // The trigger says why its Workflow cannot run, and is Stalled with it.
+    expect(cond(t, 'Ready')?.message).toContain('InvalidJobTemplate');
+    expect(cond(t, 'Stalled')?.status).toBe('True');
+    const unavailable = await routeUnavailable('uses-broken', 'WorkflowNotReady');
+    expect(unavailable.unavailable?.message).toBe(
+      "the trigger's workflow cannot start runs (InvalidJobTemplate); its owner must fix it",
+    );
     await apply(workflowYaml('broken'));
     await ready('uses-broken');
   });

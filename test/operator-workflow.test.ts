@@ -165,6 +165,69 @@ describe('Workflow', () => {
     await observed('typo', (x) => cond(x, 'Ready')?.status === 'True', 'typo fixed');
   });
 
+  // Regression: the operator dry-ran the user's template while the ingress added the input volume,
+  // mounts and env, so this Workflow was Ready and every delivery was answered 500.
+  it("a container already mounting the input directory: Stalled with the API server's message", async () => {
+    const pod = `          restartPolicy: Never
+          volumes: [{ name: scratch, emptyDir: {} }]
+          containers:
+            - name: run
+              image: busybox
+              volumeMounts: [{ name: scratch, mountPath: /var/run/hookgate }]`;
+    await apply(workflowYaml('mounted', pod));
+    const w = await observed(
+      'mounted',
+      (x) => cond(x, 'Ready')?.reason === 'InvalidJobTemplate',
+      'mounted invalid',
+    );
+    expect(cond(w, 'Ready')?.status).toBe('False');
+    expect(cond(w, 'Ready')?.message).toContain('mountPath');
+    expect(cond(w, 'Stalled')?.status).toBe('True');
+    // Moving the input elsewhere makes every delivery runnable again.
+    await apply(workflowYaml('mounted', pod, '  input: { path: /input/payload.json }'));
+    await observed('mounted', (x) => cond(x, 'Ready')?.status === 'True', 'mounted fixed');
+  });
+
+  // Regression: the operator never compiled inputSchema; Ajv threw on every request (500).
+  it.each([
+    ['an unknown type', '{ type: object, properties: { a: { type: notatype } } }', 'must be equal to one of'],
+    [
+      'a lookahead RE2 cannot run',
+      "{ type: object, properties: { a: { type: string, pattern: '(?=x)' } } }",
+      'unsupported Perl syntax',
+    ],
+    [
+      'a draft-07 schema that is wrong',
+      `{ $schema: 'http://json-schema.org/draft-07/schema#', type: 7 }`,
+      'type',
+    ],
+  ])(
+    "an inputSchema with %s: Stalled InvalidInputSchema with the compiler's message",
+    async (_, schema, text) => {
+      const name = `schema-${Math.random().toString(36).slice(2, 8)}`;
+      await apply(workflowYaml(name, goodPod, `  inputSchema: ${schema}`));
+      const w = await observed(
+        name,
+        (x) => cond(x, 'Ready')?.reason === 'InvalidInputSchema',
+        `${name} invalid`,
+      );
+      expect(cond(w, 'Ready')?.status).toBe('False');
+      expect(cond(w, 'Ready')?.message).toContain(text);
+      expect(cond(w, 'Stalled')?.status).toBe('True');
+    },
+  );
+
+  it('a valid schema with a pattern is Ready', async () => {
+    await apply(
+      workflowYaml(
+        'schema-ok',
+        goodPod,
+        "  inputSchema: { type: object, properties: { ref: { type: string, pattern: '^refs/' } } }",
+      ),
+    );
+    await observed('schema-ok', (x) => cond(x, 'Ready')?.status === 'True', 'schema-ok Ready');
+  });
+
   it('status reflects runs that complete and fail, with the termination message', async () => {
     await apply(workflowYaml('runs', goodPod));
     const wf = await observed('runs', (x) => cond(x, 'Ready')?.status === 'True', 'runs Ready');
@@ -211,6 +274,12 @@ describe('Workflow', () => {
     );
     expect(events.map((e) => e.reason).sort()).toEqual(['RunFailed', 'RunSucceeded']);
     expect(events.find((e) => e.reason === 'RunFailed')?.note).toContain('disk full');
+    // The result is published on the Job, where the ingress reads wait-mode answers.
+    const bad = await batch.readNamespacedJob({ namespace: ns.name, name: 'runs-bad' });
+    expect(JSON.parse(bad.metadata?.annotations?.['hookgate.io/result'] ?? '{}')).toEqual({
+      exitCode: 3,
+      message: 'disk full',
+    });
   });
 
   it('history limits prune the oldest finished Jobs', async () => {

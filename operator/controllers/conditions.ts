@@ -16,6 +16,9 @@ export interface Summary {
  * something that will happen by itself (a Workflow not reconciled yet, garbage collection).
  */
 export class Blocked extends Error {
+  /** Set when the object should keep answering, with this public message, rather than vanish. */
+  unavailable?: string;
+
   constructor(
     readonly reason: string,
     message: string,
@@ -24,10 +27,16 @@ export class Blocked extends Error {
   ) {
     super(message);
   }
+
+  unavailableAs(publicMessage: string): this {
+    this.unavailable = publicMessage;
+    return this;
+  }
 }
 
-/** Kubernetes `metav1.Time`: RFC 3339 in whole seconds. */
-export const timestamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+import { timestamp } from '../../lib/time.ts';
+
+export { timestamp };
 
 /** Sets one condition in place; `lastTransitionTime` moves only when status, reason or message do. */
 export function setCondition(

@@ -39,7 +39,3 @@ export const routeSecrets = (ingressNamespace: string): Resource => ({
  */
 export type Cached<T extends { metadata: unknown }> = Omit<T, 'metadata'> &
   KubernetesObject & { metadata: V1ObjectMeta };
-
-/** RFC 3339 text of a timestamp whether it arrived as JSON text or as a client-node Date. */
-export const timeOf = (v: Date | string | undefined): string | undefined =>
-  v === undefined ? undefined : typeof v === 'string' ? v : v.toISOString().replace(/\.\d+Z$/, 'Z');

@@ -50,6 +50,22 @@ describe('Controller', () => {
     await controller.stop();
   });
 
+  it('counts a terminal (stalled) result as such and does not retry it', async () => {
+    const calls: number[] = [];
+    const { controller, count } = setup(async () => {
+      calls.push(Date.now());
+      return { terminal: 'InvalidSpec' };
+    });
+    controller.start();
+    controller.enqueue({ namespace: 'ns', name: 'a' });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toHaveLength(1);
+    expect(await count('terminal')).toBe(1);
+    expect(await count('success')).toBe(0);
+    expect(await count('error')).toBe(0);
+    await controller.stop();
+  });
+
   it('honours requeueAfter', async () => {
     const calls: number[] = [];
     const { controller, count } = setup(async () => {

@@ -3,9 +3,10 @@ import type { Registry } from 'prom-client';
 import { Informer } from '../../lib/informer.ts';
 import { errorMessage, KubeClient } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
+import { type ProbeServers, serveProbes } from '../../lib/probes.ts';
 import { Controller } from './controller.ts';
 import { LeaderElector, type LeaseClient, leaseClient } from './leader.ts';
-import { Metrics, type ProbeServers, serveProbes } from './metrics.ts';
+import { Metrics } from './metrics.ts';
 import {
   type Cache,
   type ConditionMetrics,

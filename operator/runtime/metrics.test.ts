@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { Metrics, serveProbes } from './metrics.ts';
+import { Metrics } from './metrics.ts';
 
 describe('condition gauge', () => {
   it('replaces an object’s series on set and removes them on delete', async () => {
@@ -25,33 +25,5 @@ describe('condition gauge', () => {
     expect(await registry.metrics()).toContain(
       'hookgate_condition{kind="WebhookTrigger",namespace="ns",name="other"',
     );
-  });
-});
-
-describe('probe server', () => {
-  it('serves /metrics, /healthz and /readyz (503 until ready)', async () => {
-    const registry = new Registry();
-    new Metrics(registry).leader.set(1);
-    let ready = false;
-    const probes = await serveProbes({
-      registry,
-      metricsPort: 0,
-      healthPort: 0,
-      ready: () => ready,
-      host: '127.0.0.1',
-    });
-    try {
-      const m = await fetch(`http://127.0.0.1:${probes.ports.metrics}/metrics`);
-      expect(m.status).toBe(200);
-      expect(await m.text()).toContain('hookgate_leader 1');
-      const base = `http://127.0.0.1:${probes.ports.health}`;
-      expect((await fetch(`${base}/healthz`)).status).toBe(200);
-      expect((await fetch(`${base}/readyz`)).status).toBe(503);
-      ready = true;
-      expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      expect((await fetch(`${base}/metrics`)).status).toBe(404);
-    } finally {
-      await probes.close();
-    }
   });
 });

@@ -258,6 +258,45 @@ export function desiredRoute({ trigger, workflow, credentials: c }: RouteInput):
   });
 }
 
+/** Why a trigger that exists cannot start runs, as the world may read it (no names of Secrets, no API text). */
+export function unavailableMessage(reason: string, workflowReason?: string): string {
+  switch (reason) {
+    case 'WorkflowNotFound':
+      return "the trigger's workflow does not exist; its owner must create it";
+    case 'WorkflowNotReady':
+      return `the trigger's workflow cannot start runs${workflowReason ? ` (${workflowReason})` : ''}; its owner must fix it`;
+    default:
+      return `the trigger cannot start runs (${reason}); its owner must fix it`;
+  }
+}
+
+/**
+ * The route of a trigger that exists but cannot start runs: the ingress answers 503 with the
+ * message before reading anything. It carries no credentials and a placeholder workflow (there may
+ * be none), which the ingress never reaches.
+ */
+export function unavailableRoute(
+  trigger: { namespace: string; name: string; uid: string; generation: number; spec: WebhookTriggerSpec },
+  unavailable: { reason: string; message: string },
+): Route {
+  const { spec } = trigger;
+  return RouteSchema.parse({
+    namespace: trigger.namespace,
+    name: trigger.name,
+    uid: trigger.uid,
+    generation: trigger.generation,
+    path: routePath(trigger.namespace, trigger.name),
+    suspended: spec.suspend,
+    unavailable,
+    auth: {},
+    rateLimit: spec.rateLimit,
+    maxBodyBytes: spec.maxBodyBytes,
+    input: spec.input,
+    response: spec.response,
+    workflow: { name: spec.workflowRef.name, uid: '', spec: { jobTemplate: { spec: { template: {} } } } },
+  });
+}
+
 /**
  * The route Secret in the ingress namespace. No owner reference: owners cannot cross namespaces,
  * so the reconciler deletes it itself.

@@ -4,6 +4,7 @@ import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { WebhookTrigger, WebhookTriggerStatus, Workflow } from '../../api/v1alpha1/index.ts';
+import { ROUTE_KEY } from '../../api/v1alpha1/index.ts';
 import type { Cache, ObjectKey } from '../../runtime/types.ts';
 import type { Cached } from '../resources.ts';
 import type { TriggerApi } from './apply.ts';
@@ -122,12 +123,19 @@ describe('WebhookTriggerReconciler', () => {
     expect(route.auth.tokens).toEqual([{ value: 'hgt_gen1' }]);
   });
 
-  it('a missing Workflow removes the route and stalls; a deleted trigger removes the route', async () => {
+  it('a missing Workflow stalls and its route answers 503 without credentials; a deleted trigger removes the route', async () => {
     const s = setup();
     await s.reconciler.reconcile(key);
     s.workflows.items.clear();
-    await s.reconciler.reconcile(key);
-    expect(s.routes.list()).toEqual([]);
+    const result = await s.reconciler.reconcile(key);
+    expect(result?.terminal).toBe('WorkflowNotFound');
+    const [secret] = s.routes.list();
+    const route = JSON.parse(Buffer.from(secret!.data![ROUTE_KEY]!, 'base64').toString());
+    expect(route.unavailable).toEqual({
+      reason: 'WorkflowNotFound',
+      message: "the trigger's workflow does not exist; its owner must create it",
+    });
+    expect(route.auth).toEqual({});
     expect(s.triggers.get(key)!.status!.conditions!.map((c) => [c.type, c.status, c.reason])).toEqual([
       ['Ready', 'False', 'WorkflowNotFound'],
       ['Reconciling', 'False', 'WorkflowNotFound'],

@@ -6,6 +6,7 @@ import {
   Labels,
   Reason,
   ROUTE_KEY,
+  type Route,
   routePath,
   type WebhookTrigger as TriggerObject,
   WEBHOOK_TRIGGER,
@@ -14,18 +15,11 @@ import {
   type Workflow as WorkflowObject,
   WorkflowSpec,
 } from '../../api/v1alpha1/index.ts';
-import {
-  type Cache,
-  type ConditionMetrics,
-  keyOf,
-  type ObjectKey,
-  type Reconciler,
-  type Result,
-} from '../../runtime/types.ts';
-import { Blocked, findCondition, isTrue, markFailed, type Summary, summarize } from '../conditions.ts';
-import { type EventRecorder, ReadyAnnouncer } from '../events.ts';
+import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
+import { Blocked, findCondition, isTrue, type Summary } from '../conditions.ts';
+import type { EventRecorder } from '../events.ts';
 import type { Cached } from '../resources.ts';
-import { canonical } from '../ssa.ts';
+import { StatusPatcher } from '../status.ts';
 import type { TriggerApi } from './apply.ts';
 import {
   credentialStatus,
@@ -36,7 +30,6 @@ import {
   generatedParts,
   type Parts,
   planCredentials,
-  type ResolvedCredentials,
   ROTATED_AT,
   ROTATED_FOR,
   resolveCredentials,
@@ -44,6 +37,8 @@ import {
   routeSecretName,
   type StoredCredentials,
   triggerURL,
+  unavailableMessage,
+  unavailableRoute,
 } from './desired.ts';
 
 type WebhookTrigger = Cached<TriggerObject>;
@@ -101,29 +96,34 @@ const controllerOf = (o: V1Secret) => o.metadata?.ownerReferences?.find((r) => r
 export class WebhookTriggerReconciler implements Reconciler {
   readonly name = 'webhooktrigger';
   private readonly now: () => Date;
-  private readonly ready: ReadyAnnouncer;
+  private readonly status: StatusPatcher<Owned>;
 
   constructor(private readonly d: TriggerDeps) {
     this.now = d.now ?? (() => new Date());
-    this.ready = new ReadyAnnouncer(d.events);
+    this.status = new StatusPatcher<Owned>({
+      kind: WEBHOOK_TRIGGER.kind,
+      fields: OWNED_FIELDS,
+      applyStatus: (meta, status) => d.api.applyStatus(meta, status),
+      conditions: d.conditions,
+      events: d.events,
+      log: d.log,
+    });
   }
 
   async reconcile(key: ObjectKey): Promise<Result | undefined> {
     const trigger = this.d.triggers.get(key);
     if (!trigger || trigger.metadata.deletionTimestamp) {
       await this.removeRoute(key);
-      this.d.conditions.delete(WEBHOOK_TRIGGER.kind, key);
-      this.ready.forget(key);
+      this.status.forget(key);
       return undefined;
     }
-    // The cached object is shared with the informer: read it, never change it.
-    const before: Owned = pick<Owned, keyof Owned>(trigger.status ?? {}, OWNED_FIELDS);
+    const before = this.status.snapshot(trigger);
     const now = this.now();
-    const generation = trigger.metadata.generation ?? 0;
     const url = triggerURL(this.d.config.publicBaseUrl, key.namespace, key.name);
     let creds: CredentialFields = pick(before, CREDENTIAL_FIELDS);
     let summary: Summary;
     let requeueAfter: number | undefined;
+    let spec: WebhookTriggerSpec | undefined;
 
     try {
       if (key.name.length > 63)
@@ -133,7 +133,7 @@ export class WebhookTriggerReconciler implements Reconciler {
         );
       const parsed = WebhookTriggerSpec.safeParse(trigger.spec);
       if (!parsed.success) throw new Blocked(Reason.InvalidSpec, parsed.error.message);
-      const spec = parsed.data;
+      spec = parsed.data;
       const parts = generatedParts(spec);
       const stored = await this.ensureCredentials(trigger, parts, now, (ms) => {
         requeueAfter = ms;
@@ -143,7 +143,9 @@ export class WebhookTriggerReconciler implements Reconciler {
       const resolved = resolveCredentials(parts, stored?.data, this.referenced(key.namespace, spec));
       creds = credentialStatus(key.name, parts, stored, resolved, spec);
       const workflow = this.readyWorkflow(key.namespace, spec.workflowRef.name);
-      await this.publish(trigger, spec, workflow, resolved);
+      await this.publish(
+        desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved }),
+      );
       // Suspended is a state the user asked for and the operator reached (the route answers 403),
       // so Ready=True: `kubectl wait --for=condition=Ready` and GitOps health stay green.
       summary = spec.suspend
@@ -151,10 +153,17 @@ export class WebhookTriggerReconciler implements Reconciler {
         : { ready: true, reason: Reason.Succeeded, message: `Serving ${url}` };
     } catch (err) {
       if (!(err instanceof Blocked)) {
-        await this.failed(trigger, before, err, now);
+        await this.status.fail(trigger, before, err, now);
         throw err;
       }
-      await this.removeRoute(key);
+      // A trigger whose spec is usable but that cannot start runs keeps its URL answering 503 (its
+      // senders retry, and nothing is lost once the owner fixes it); an unusable spec has no route.
+      if (spec && err.unavailable) {
+        const unavailable = { reason: err.reason, message: err.unavailable };
+        await this.publish(unavailableRoute(this.identity(trigger, spec), unavailable));
+      } else {
+        await this.removeRoute(key);
+      }
       summary = {
         ready: false,
         reason: err.reason,
@@ -165,17 +174,20 @@ export class WebhookTriggerReconciler implements Reconciler {
       if (err.requeueAfter !== undefined) requeueAfter = Math.min(err.requeueAfter, requeueAfter ?? Infinity);
     }
 
-    const status: Owned = {
-      observedGeneration: generation,
-      conditions: summarize(before.conditions, summary, generation, now),
-      url,
-      path: routePath(key.namespace, key.name),
-      ...creds,
-    };
-    await this.writeStatus(trigger, before, status);
-    this.d.conditions.set(WEBHOOK_TRIGGER.kind, key, status.conditions ?? []);
-    this.ready.announce(trigger, before.conditions, summary);
-    return requeueAfter === undefined ? undefined : { requeueAfter };
+    const rest = { url, path: routePath(key.namespace, key.name), ...creds };
+    return this.status.finish(
+      trigger,
+      before,
+      summary,
+      rest,
+      now,
+      requeueAfter === undefined ? {} : { requeueAfter },
+    );
+  }
+
+  private identity(trigger: WebhookTrigger, spec: WebhookTriggerSpec) {
+    const { namespace = '', name = '', uid = '', generation = 0 } = trigger.metadata;
+    return { namespace, name, uid, generation, spec };
   }
 
   /**
@@ -260,13 +272,16 @@ export class WebhookTriggerReconciler implements Reconciler {
       if (!ref) return undefined;
       const secret = this.d.secrets.get({ namespace, name: ref.name });
       if (!secret)
-        throw new Blocked(Reason.SecretNotFound, `Secret ${ref.name} not found in namespace ${namespace}`);
+        throw new Blocked(
+          Reason.SecretNotFound,
+          `Secret ${ref.name} not found in namespace ${namespace}`,
+        ).unavailableAs(unavailableMessage(Reason.SecretNotFound));
       const value = decode(secret.data?.[ref.key]);
       if (!value)
         throw new Blocked(
           Reason.SecretKeyNotFound,
           `Secret ${ref.name} has no key "${ref.key}" (or it is empty)`,
-        );
+        ).unavailableAs(unavailableMessage(Reason.SecretKeyNotFound));
       return value;
     };
     return { token: read(spec.auth.bearer?.secretRef), signingSecret: read(spec.auth.signature?.secretRef) };
@@ -275,36 +290,32 @@ export class WebhookTriggerReconciler implements Reconciler {
   private readyWorkflow(namespace: string, name: string): { name: string; uid: string; spec: WorkflowSpec } {
     const wf = this.d.workflows.get({ namespace, name });
     if (!wf)
-      throw new Blocked(Reason.WorkflowNotFound, `Workflow ${name} not found in namespace ${namespace}`);
+      throw new Blocked(
+        Reason.WorkflowNotFound,
+        `Workflow ${name} not found in namespace ${namespace}`,
+      ).unavailableAs(unavailableMessage(Reason.WorkflowNotFound));
     const ready = findCondition(wf.status?.conditions, ConditionType.Ready);
     // Ready=True of an older generation still counts: dropping the route for each Workflow edit
     // would make the trigger answer 404 until the Workflow is validated again.
     if (!ready || ready.status === 'Unknown')
-      throw new Blocked(Reason.WorkflowNotReady, `Workflow ${name} has not been reconciled yet`, false);
+      throw new Blocked(
+        Reason.WorkflowNotReady,
+        `Workflow ${name} has not been reconciled yet`,
+        false,
+      ).unavailableAs(unavailableMessage(Reason.WorkflowNotReady));
     if (ready.status !== 'True')
       throw new Blocked(
         Reason.WorkflowNotReady,
-        `Workflow ${name} is not ready: ${ready.message}`,
+        `Workflow ${name} is not ready (${ready.reason}): ${ready.message}`,
         isTrue(wf.status?.conditions, ConditionType.Stalled),
-      );
+      ).unavailableAs(unavailableMessage(Reason.WorkflowNotReady, ready.reason));
     const spec = WorkflowSpec.safeParse(wf.spec);
     if (!spec.success)
       throw new Blocked(Reason.WorkflowNotReady, `Workflow ${name} is invalid: ${spec.error.message}`);
     return { name, uid: wf.metadata.uid ?? '', spec: spec.data };
   }
 
-  private async publish(
-    trigger: WebhookTrigger,
-    spec: WebhookTriggerSpec,
-    workflow: { name: string; uid: string; spec: WorkflowSpec },
-    credentials: ResolvedCredentials,
-  ): Promise<void> {
-    const { namespace = '', name = '', uid = '', generation = 0 } = trigger.metadata;
-    const route = desiredRoute({
-      trigger: { namespace, name, uid, generation, spec },
-      workflow,
-      credentials,
-    });
+  private async publish(route: Route): Promise<void> {
     const desired = routeSecret(route, this.d.config.ingressNamespace);
     const current = this.d.routes.get({
       namespace: this.d.config.ingressNamespace,
@@ -320,27 +331,6 @@ export class WebhookTriggerReconciler implements Reconciler {
     const name = routeSecretName(key.namespace, key.name);
     if (this.d.routes.get({ namespace: this.d.config.ingressNamespace, name }))
       await this.d.api.deleteSecret(this.d.config.ingressNamespace, name);
-  }
-
-  private async writeStatus(trigger: WebhookTrigger, before: Owned, status: Owned): Promise<void> {
-    if (canonical(before) === canonical(status)) return;
-    const { namespace = '', name = '', uid = '' } = trigger.metadata;
-    await this.d.api.applyStatus({ namespace, name, uid }, status);
-  }
-
-  /** A transient error: status says why (the rest of it unchanged), then the error goes to the queue for a retry. */
-  private async failed(trigger: WebhookTrigger, before: Owned, err: unknown, now: Date): Promise<void> {
-    const message = err instanceof Error ? err.message : String(err);
-    const status = {
-      ...before,
-      conditions: markFailed(before.conditions, message, trigger.metadata.generation ?? 0, now),
-    };
-    try {
-      await this.writeStatus(trigger, before, status);
-      this.d.conditions.set(WEBHOOK_TRIGGER.kind, keyOf(trigger), status.conditions);
-    } catch (writeErr) {
-      this.d.log.warn({ err: (writeErr as Error).message }, 'could not record the failure in status');
-    }
   }
 
   private event(trigger: WebhookTrigger, type: 'Normal' | 'Warning', reason: string, note: string): void {
