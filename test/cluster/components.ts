@@ -89,8 +89,8 @@ export interface Hookgate {
   operatorMetricsUrl: string;
   operator: Component;
   ingress: Component;
-  /** Stops the operator and starts a fresh one with the same flags (cold start); resolves once it is ready. */
-  restartOperator(): Promise<void>;
+  /** After `operator.stop()`: a fresh operator with the same flags (a cold start); resolves once it is ready. */
+  startOperator(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -186,8 +186,7 @@ export async function startHookgate(
     operatorMetricsUrl: `http://127.0.0.1:${opMetrics}/metrics`,
     operator: component(operator),
     ingress: component(ingress),
-    restartOperator: async () => {
-      await terminate(operator);
+    startOperator: async () => {
       operator = spawnOperator();
       hg.operator = component(operator);
       await untilOk(`http://127.0.0.1:${opHealth}/readyz`, operator, 120_000);
