@@ -1,5 +1,6 @@
 // The scale benchmark of issue 12 ("Footprint and scale"): `make bench-scale`, or
-//   npm run build && npx tsx scripts/bench-scale.ts [--triggers=10000] [--runs=N] [--live-runs=1000] [--concurrency=8]
+//   npm run build && npx tsx scripts/bench-scale.ts [--triggers=10000] [--runs=N] [--live-runs=1000]
+//     [--concurrency=8] [--profile=DIR]
 // On the local control plane (kwok), with operator and ingress as compiled JS (`node dist/...`, as
 // the image runs them), in one run:
 //   1. direct: a plain client (the operator's own API client and write calls, under the operator's
@@ -21,6 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Informer } from '../lib/informer.ts';
@@ -74,6 +76,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string' },
     'live-runs': { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '8' },
+    /** A directory for CPU profiles (at exit) and heap snapshots (after the runs) of both components. */
+    profile: { type: 'string' },
   },
 });
 const positive = (name: string, v: string | undefined) => {
@@ -282,6 +286,16 @@ async function main() {
       compiled: true,
       // The direct client's namespaces are not the operator's.
       operatorArgs: [`--namespaces=${SCALE_NAMESPACES.join(',')}`],
+      ...(args.profile
+        ? {
+            nodeArgs: [
+              '--cpu-prof',
+              `--cpu-prof-dir=${resolve(args.profile)}`,
+              `--diagnostic-dir=${resolve(args.profile)}`,
+              '--heapsnapshot-signal=SIGUSR2',
+            ],
+          }
+        : {}),
     });
     const adminKc = cp.kubeConfig();
     const admin = new KubeClient(adminKc, 30_000);
@@ -653,6 +667,10 @@ async function main() {
     await sleep(12_000);
     const rss = { operator: peakRssMiB(pids.operator()), ingress: peakRssMiB(pids.ingress) };
     const runWrites = diff(afterTriggers, await apiWrites(adminKc));
+    if (args.profile) {
+      for (const pid of [pids.operator(), pids.ingress]) process.kill(pid, 'SIGUSR2');
+      await sleep(20_000); // a snapshot stops the process while it is written
+    }
     log(`${expected} runs finished and published ${fmt(runsMs)} after the first delivery`);
 
     // 4. A fresh operator on the existing triggers and runs.

@@ -143,6 +143,8 @@ export async function startHookgate(
     operatorArgs?: string[];
     ingressArgs?: string[];
     compiled?: boolean;
+    /** Flags for node itself, before the script (e.g. --cpu-prof, --heapsnapshot-signal). */
+    nodeArgs?: string[];
   },
 ): Promise<Hookgate> {
   const { namespace } = opts;
@@ -153,8 +155,12 @@ export async function startHookgate(
   const [port, metricsPort, opMetrics, opHealth] = await freePorts(4);
   const url = `http://127.0.0.1:${port}`;
   const node = process.execPath;
-  const script = (file: string) =>
-    compiled ? [join(ROOT, 'dist', file.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', join(ROOT, file)];
+  const script = (file: string) => [
+    ...(opts.nodeArgs ?? []),
+    ...(compiled
+      ? [join(ROOT, 'dist', file.replace(/\.ts$/, '.js'))]
+      : ['--import', 'tsx', join(ROOT, file)]),
+  ];
 
   const ingress = spawnLogged(logDir, `ingress-${namespace}`, node, [
     ...script('ingress/server.ts'),
