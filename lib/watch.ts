@@ -1,0 +1,62 @@
+// One watch request over node:https: the API server's newline-delimited JSON events, one callback
+// each. Not client-node's Watch, which pulls in node-fetch and, through KubeConfig, every generated
+// model (see lib/kubeconfig.ts).
+import http from 'node:http';
+import https from 'node:https';
+import { ApiError } from './api-error.ts';
+import type { KubeAccess } from './kubeconfig.ts';
+
+/**
+ * Watches `path` with `query` (watch=true is added): resolves when the server ends the stream,
+ * rejects on a failed request (ApiError with the API server's status) or a broken connection, and
+ * stops quietly when `signal` aborts.
+ */
+export async function watchJSON<T>(
+  kc: KubeAccess,
+  path: string,
+  query: Record<string, string>,
+  onEvent: (type: string, obj: T) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const url = new URL(cluster.server + path);
+  for (const [k, v] of Object.entries({ ...query, watch: 'true' })) url.searchParams.set(k, v);
+  const opts: https.RequestOptions = { method: 'GET' };
+  await kc.applyToHTTPSOptions(opts);
+  opts.headers = { ...opts.headers, Accept: 'application/json' };
+  if (signal.aborted) return;
+  return new Promise<void>((resolve, reject) => {
+    const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
+      res.setEncoding('utf8');
+      const code = res.statusCode ?? 0;
+      let buffered = '';
+      res.on('data', (chunk: string) => {
+        buffered += chunk;
+        if (code !== 200) return;
+        let nl = buffered.indexOf('\n');
+        while (nl >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.trim()) {
+            try {
+              const event = JSON.parse(line) as { type: string; object: T };
+              onEvent(event.type, event.object);
+            } catch (err) {
+              req.destroy();
+              return reject(err);
+            }
+          }
+          nl = buffered.indexOf('\n');
+        }
+      });
+      res.on('end', () => (code === 200 ? resolve() : reject(new ApiError(code, `GET ${path}`, buffered))));
+      res.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
+    });
+    const abort = () => req.destroy();
+    signal.addEventListener('abort', abort, { once: true });
+    req.on('close', () => signal.removeEventListener('abort', abort));
+    req.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
+    req.end();
+  });
+}
