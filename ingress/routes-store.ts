@@ -1,5 +1,6 @@
-import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import { Informer } from '../lib/informer.ts';
+import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 import { Labels, ROUTE_KEY, type Route, RouteSchema } from '../operator/api/v1alpha1/index.ts';
 import type { RouteTable } from './types.ts';
@@ -15,7 +16,7 @@ export class RouteStore implements RouteTable {
   private readonly informer: Informer<V1Secret>;
 
   constructor(
-    kc: KubeConfig,
+    kc: KubeAccess,
     readonly namespace: string,
     private readonly log: Logger,
   ) {

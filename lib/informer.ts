@@ -1,6 +1,9 @@
-import { ApiException, type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ApiError } from './api-error.ts';
 import { apiPath, errorMessage, requestJSON, sleep, statusOf } from './kube.ts';
+import type { KubeAccess } from './kubeconfig.ts';
 import type { Logger } from './log.ts';
+import { watchJSON } from './watch.ts';
 
 // List + watch per namespace (or once cluster-wide), like client-go's reflector: list, watch from
 // the list's resourceVersion, rewatch from the last seen version when the server closes the
@@ -62,7 +65,7 @@ class Reflector<T extends KubernetesObject> {
   private watchAbort: AbortController | undefined;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly kc: KubeAccess,
     private readonly resource: ListWatch,
     readonly namespace: string,
     private readonly handler: EventHandler<T>,
@@ -162,7 +165,7 @@ class Reflector<T extends KubernetesObject> {
       const onEvent = (type: string, obj: T & { code?: number; message?: string }) => {
         if (type === 'ERROR') {
           // The server sends a Status and closes the stream; `done` then reports it.
-          failure = new ApiException(obj.code ?? 500, obj.message ?? 'watch error', obj, {}) as Error;
+          failure = new ApiError(obj.code ?? 500, 'watch', JSON.stringify(obj));
           return;
         }
         if (type === 'ADDED' || type === 'MODIFIED') this.upsert(obj);
@@ -195,22 +198,21 @@ class Reflector<T extends KubernetesObject> {
         else resolve();
       };
       const timeoutSeconds = String(seconds);
-      new Watch(this.kc)
-        .watch(
-          resourcePath(this.resource, this.namespace),
-          {
-            ...this.selector(),
-            resourceVersion: this.resourceVersion,
-            allowWatchBookmarks: 'true',
-            timeoutSeconds,
-          },
-          onEvent,
-          done,
-        )
-        .then((abort) => {
-          this.watchAbort = abort;
-          if (signal.aborted) abort.abort();
-        }, done);
+      const abort = new AbortController();
+      this.watchAbort = abort;
+      if (signal.aborted) abort.abort();
+      watchJSON<T & { code?: number; message?: string }>(
+        this.kc,
+        resourcePath(this.resource, this.namespace),
+        {
+          ...this.selector(),
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds,
+        },
+        onEvent,
+        abort.signal,
+      ).then(() => done(null), done);
     });
   }
 }
@@ -229,7 +231,7 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
   private runs: Promise<void>[] = [];
 
   constructor(
-    kc: KubeConfig,
+    kc: KubeAccess,
     readonly resource: ListWatch,
     namespaces: readonly string[],
     log: Logger,

@@ -26,7 +26,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Informer } from '../lib/informer.ts';
-import { apiPath, KubeClient, loadKubeConfig } from '../lib/kube.ts';
+import { apiPath, KubeClient } from '../lib/kube.ts';
+import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger } from '../lib/log.ts';
 import { buildRun, finishedAs } from '../lib/run.ts';
 import {
@@ -299,7 +300,9 @@ async function main() {
     });
     const adminKc = cp.kubeConfig();
     const admin = new KubeClient(adminKc, 30_000);
-    const operatorKc = loadKubeConfig(await serviceAccountKubeconfig(cp, SYSTEM_NS, `${RELEASE}-operator`));
+    const operatorKc = await loadKubeAccess(
+      await serviceAccountKubeconfig(cp, SYSTEM_NS, `${RELEASE}-operator`),
+    );
     const direct = triggerApi(new KubeClient(operatorKc));
     const pids = { operator: () => hg!.operator.proc.child.pid!, ingress: hg.ingress.proc.child.pid! };
 

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { KubeConfig, V1Job } from '@kubernetes/client-node';
+import type { V1Job } from '@kubernetes/client-node';
 import { Informer } from '../../lib/informer.ts';
 import { isConflict, isNotFound, KubeClient } from '../../lib/kube.ts';
+import type { KubeAccess } from '../../lib/kubeconfig.ts';
 import type { Logger } from '../../lib/log.ts';
 import { buildRun, finishedAs, publishedTermination, type Run, runSeconds } from '../../lib/run.ts';
 import { Labels, MANAGED_BY, type Route } from '../../operator/api/v1alpha1/index.ts';
@@ -55,7 +56,7 @@ export class KubeLauncher implements Launcher {
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
-    kc: KubeConfig,
+    kc: KubeAccess,
     private readonly hooks: LauncherHooks,
     private readonly log: Logger,
     private readonly opts: LauncherOptions = {},
