@@ -1,4 +1,4 @@
-import type { V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { Informer } from '../lib/informer.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
@@ -10,18 +10,33 @@ import type { RouteTable } from './types.ts';
  * namespace, indexed by path. Each change swaps in a new Route object and never edits one, so a
  * request keeps the route it matched while the table moves on.
  */
+/** A route Secret as the cache keeps it: its route parsed once, not the Secret's base64 copy of it. */
+type RouteSecret = KubernetesObject & { route?: Route };
+
 export class RouteStore implements RouteTable {
   private readonly byPath = new Map<string, { secret: string; route: Route }>();
   private readonly pathOf = new Map<string, string>();
-  private readonly informer: Informer<V1Secret>;
+  private readonly informer: Informer<RouteSecret>;
 
   constructor(
     kc: KubeAccess,
     readonly namespace: string,
     private readonly log: Logger,
   ) {
-    const secrets = { group: '', version: 'v1', plural: 'secrets', labelSelector: `${Labels.route}=true` };
-    this.informer = new Informer<V1Secret>(kc, secrets, [namespace], log);
+    const secrets = {
+      group: '',
+      version: 'v1',
+      plural: 'secrets',
+      labelSelector: `${Labels.route}=true`,
+      transform: (s: V1Secret): RouteSecret => {
+        const { name, namespace, resourceVersion } = s.metadata ?? {};
+        return {
+          metadata: { name, namespace, resourceVersion },
+          route: this.parse(name ?? '', s.data?.[ROUTE_KEY]),
+        };
+      },
+    };
+    this.informer = new Informer<RouteSecret>(kc, secrets, [namespace], log);
     this.informer.addEventHandler({
       add: (s) => this.upsert(s),
       update: (_old, s) => this.upsert(s),
@@ -51,9 +66,9 @@ export class RouteStore implements RouteTable {
     return this.byPath.size;
   }
 
-  private upsert(secret: V1Secret) {
+  private upsert(secret: RouteSecret) {
     const name = secret.metadata?.name ?? '';
-    const route = this.parse(name, secret.data?.[ROUTE_KEY]);
+    const { route } = secret;
     // An unusable update drops the old route too: serving stale credentials is worse than a 404.
     this.remove(name);
     if (!route) return;

@@ -40,6 +40,11 @@ export interface ListWatch {
   labelSelector?: string;
   /** How long the server keeps one watch open. Default: random between 5 and 10 minutes. */
   watchTimeoutSeconds?: number;
+  /**
+   * What the cache keeps of each object, applied as it arrives (list, watch, `add`): e.g. a run's
+   * Job without its spec. Handlers and readers see only the result. Must not mutate its argument.
+   */
+  transform?(obj: KubernetesObject): KubernetesObject;
 }
 
 export interface EventHandler<T> {
@@ -148,15 +153,20 @@ class Reflector<T extends KubernetesObject> {
     if (!this.store.has(storeKey(obj))) this.upsert(obj);
   }
 
-  private upsert(obj: T): void {
+  private upsert(raw: T): void {
     // managedFields are often the bulk of an object and no reconciler reads them (client-go's
     // TransformStripManagedFields); a PUT without them leaves the server's copy unchanged.
-    if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+    if (raw.metadata?.managedFields) delete raw.metadata.managedFields;
+    const obj = this.view(raw);
     const k = storeKey(obj);
     const old = this.store.get(k);
     this.store.set(k, obj);
     if (!old) this.handler.add(obj);
     else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.handler.update(old, obj);
+  }
+
+  private view(obj: T): T {
+    return this.resource.transform ? (this.resource.transform(obj) as T) : obj;
   }
 
   private watch(signal: AbortSignal): Promise<void> {
@@ -173,7 +183,7 @@ class Reflector<T extends KubernetesObject> {
           const k = storeKey(obj);
           const last = this.store.get(k);
           this.store.delete(k);
-          if (last) this.handler.delete(obj);
+          if (last) this.handler.delete(this.view(obj));
         }
         const rv = obj.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;

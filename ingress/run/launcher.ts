@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { V1Job } from '@kubernetes/client-node';
+import { runView } from '../../lib/cache-views.ts';
 import { Informer } from '../../lib/informer.ts';
 import { isConflict, isNotFound, KubeClient } from '../../lib/kube.ts';
 import type { KubeAccess } from '../../lib/kubeconfig.ts';
@@ -67,6 +68,8 @@ export class KubeLauncher implements Launcher {
       version: 'v1',
       plural: 'jobs',
       labelSelector: `${Labels.managedBy}=${MANAGED_BY}`,
+      // Names, owner, outcome and the published result: not whole Jobs (bench-scale, 10,000 runs).
+      transform: runView,
     };
     this.jobs = new Informer<V1Job>(kc, jobs, [], log);
     this.jobs.addEventHandler({
