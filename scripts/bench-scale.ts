@@ -676,6 +676,44 @@ async function main() {
     await sleep(12_000);
     const rss = { operator: peakRssMiB(pids.operator()), ingress: peakRssMiB(pids.ingress) };
     const runWrites = diff(afterTriggers, await apiWrites(adminKc));
+    // Object sizes as JSON from the API server (managedFields left out: etcd keeps them, the caches do not).
+    const sizeOf = async (path: string) => {
+      const o = await admin.request<Obj>({ method: 'GET', path });
+      delete o.metadata?.managedFields;
+      return JSON.stringify(o).length;
+    };
+    const liveJob = jobs
+      .list()
+      .find((j) => !j.metadata?.labels?.[Labels.delivery]?.startsWith('x') && j.metadata?.name);
+    const jobName = liveJob?.metadata?.name ?? '';
+    const ns0 = liveJob?.metadata?.namespace ?? scaleNs(0);
+    const sizes = {
+      trigger: await sizeOf(`${triggersPath(scaleNs(0))}/t-0`),
+      'credentials Secret': await sizeOf(
+        apiPath({
+          group: '',
+          version: 'v1',
+          plural: 'secrets',
+          namespace: scaleNs(0),
+          name: credentialsSecretName('t-0'),
+        }),
+      ),
+      'route Secret': await sizeOf(
+        apiPath({
+          group: '',
+          version: 'v1',
+          plural: 'secrets',
+          namespace: SYSTEM_NS,
+          name: routeSecretName(scaleNs(0), 't-0'),
+        }),
+      ),
+      Job: await sizeOf(
+        apiPath({ group: 'batch', version: 'v1', plural: 'jobs', namespace: ns0, name: jobName }),
+      ),
+      'input Secret': await sizeOf(
+        apiPath({ group: '', version: 'v1', plural: 'secrets', namespace: ns0, name: `${jobName}-input` }),
+      ),
+    };
     if (args.profile) {
       for (const pid of [pids.operator(), pids.ingress]) process.kill(pid, 'SIGUSR2');
       await sleep(20_000); // a snapshot stops the process while it is written
@@ -725,6 +763,11 @@ async function main() {
       `API writes per live run (everyone's, to finished and published): ${perRun(liveWrites, accepted)}`,
     );
     console.log(`API writes per run, all runs: ${perRun(runWrites, expected)}`);
+    console.log(
+      `object sizes (JSON bytes, without managedFields): ${Object.entries(sizes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     console.log(
       `route propagation: ${count('apply')} applies and ${count('rotation')} rotations sampled (${failedSamples} timed out), ` +
         `p50 ${percentile(sorted, 50).toFixed(0)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(0)} ms`,
