@@ -122,7 +122,9 @@ class Reflector<T extends KubernetesObject> {
         timeoutMs: 60_000,
         signal,
       });
-      items.push(...page.items);
+      // Each page as the cache keeps it, before the next one: a list of 10,000 whole objects held
+      // at once was the operator's peak at a cold start (bench-scale).
+      for (const obj of page.items) items.push(this.prepare(obj));
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
     } while (cont);
@@ -139,7 +141,7 @@ class Reflector<T extends KubernetesObject> {
     const seen = new Set<string>();
     for (const obj of items) {
       seen.add(storeKey(obj));
-      this.upsert(obj);
+      this.put(obj);
     }
     for (const [k, obj] of this.store) {
       if (seen.has(k)) continue;
@@ -150,14 +152,18 @@ class Reflector<T extends KubernetesObject> {
 
   /** Caches an object the caller just created, unless the watch already brought it (as new or newer). */
   add(obj: T): void {
-    if (!this.store.has(storeKey(obj))) this.upsert(obj);
+    if (!this.store.has(storeKey(obj))) this.put(this.prepare(obj));
   }
 
-  private upsert(raw: T): void {
+  /** The object as the cache keeps it. */
+  private prepare(raw: T): T {
     // managedFields are often the bulk of an object and no reconciler reads them (client-go's
     // TransformStripManagedFields); a PUT without them leaves the server's copy unchanged.
     if (raw.metadata?.managedFields) delete raw.metadata.managedFields;
-    const obj = this.view(raw);
+    return this.view(raw);
+  }
+
+  private put(obj: T): void {
     const k = storeKey(obj);
     const old = this.store.get(k);
     this.store.set(k, obj);
@@ -178,7 +184,7 @@ class Reflector<T extends KubernetesObject> {
           failure = new ApiError(obj.code ?? 500, 'watch', JSON.stringify(obj));
           return;
         }
-        if (type === 'ADDED' || type === 'MODIFIED') this.upsert(obj);
+        if (type === 'ADDED' || type === 'MODIFIED') this.put(this.prepare(obj));
         else if (type === 'DELETED') {
           const k = storeKey(obj);
           const last = this.store.get(k);
