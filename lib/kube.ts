@@ -72,6 +72,8 @@ export interface JSONRequest {
   body?: unknown;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Default `application/json`; e.g. a PartialObjectMetadata list asks for metadata only. */
+  accept?: string;
   /** A keep-alive agent to use instead of the new one `applyToHTTPSOptions` builds per call. */
   agent?: https.Agent;
 }
@@ -92,7 +94,7 @@ export async function requestJSON<T>(kc: KubeConfig, r: JSONRequest): Promise<T>
   if (r.agent) opts.agent = r.agent;
   opts.headers = {
     ...opts.headers,
-    Accept: 'application/json',
+    Accept: r.accept ?? 'application/json',
     ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
   };
   const what = `${r.method} ${r.path}`;

@@ -9,6 +9,7 @@ import type { Cached } from '../resources.ts';
 import type { TriggerApi } from './apply.ts';
 import { routeSecretName } from './desired.ts';
 import { WebhookTriggerReconciler } from './reconcile.ts';
+import { ReferencedSecrets } from './referenced.ts';
 
 class MapCache<T extends KubernetesObject> implements Cache<T> {
   readonly items = new Map<string, T>();
@@ -60,7 +61,12 @@ function setup() {
   const reconciler = new WebhookTriggerReconciler({
     triggers,
     workflows,
-    secrets,
+    secrets: {
+      credentials: secrets,
+      identities: new MapCache<KubernetesObject>(),
+      values: new ReferencedSecrets(async () => undefined),
+      get: async () => undefined,
+    },
     routes,
     api,
     events: { record: () => {} },
