@@ -81,7 +81,7 @@ function resourcePath(r: ListWatch, namespace?: string): string {
 
 interface ObjectList<T> {
   metadata?: { resourceVersion?: string; continue?: string };
-  items: T[];
+  items: T[] | null;
 }
 
 const GONE = 410;
@@ -147,7 +147,8 @@ class Reflector<T extends KubernetesObject> {
         timeoutMs: 60_000,
         signal,
       });
-      for (const obj of page.items) items.push(this.prepare(obj));
+      // An empty PartialObjectMetadataList comes with `items: null`.
+      for (const obj of page.items ?? []) items.push(this.prepare(obj));
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
     } while (cont);
