@@ -67,7 +67,7 @@ function watchWith(kc: KubeConfig, accept: string | undefined): Watch {
   const config = Object.create(kc) as KubeConfig;
   config.applyToFetchOptions = async (opts) => {
     const init = await kc.applyToFetchOptions(opts);
-    // client-node builds a Headers object here (a test lists metadata-only through this path).
+    // client-node builds a Headers object here (the metadata-only informer test watches this way).
     (init.headers as unknown as Headers).set('Accept', accept);
     return init;
   };
