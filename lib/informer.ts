@@ -37,6 +37,17 @@ export interface ListWatch {
   labelSelector?: string;
   /** How long the server keeps one watch open. Default: random between 5 and 10 minutes. */
   watchTimeoutSeconds?: number;
+  /**
+   * List and watch PartialObjectMetadata: the server sends only metadata (no data, spec or status),
+   * so objects too large or too many to hold whole can still be followed.
+   */
+  metadataOnly?: boolean;
+  /**
+   * Applied to every object as it arrives, before it is cached or handed to a handler: return only
+   * what readers need (client-go's TransformFunc), so the cache holds that and nothing else. It gets
+   * a freshly parsed object nobody else holds, and applies to delete events too.
+   */
+  transform?: (obj: KubernetesObject) => KubernetesObject;
 }
 
 export interface EventHandler<T> {
@@ -45,11 +56,29 @@ export interface EventHandler<T> {
   delete(obj: T): void;
 }
 
+/** The Accept header for a metadata-only list (`PartialObjectMetadataList`) or watch. */
+const metadataAccept = (list: boolean) =>
+  `application/json;as=PartialObjectMetadata${list ? 'List' : ''};g=meta.k8s.io;v=v1`;
+
+// client-node's Watch takes no request headers; it reads only the cluster and the fetch options
+// of the config it is given, so a config that adds an Accept header is enough.
+function watchWith(kc: KubeConfig, accept: string | undefined): Watch {
+  if (!accept) return new Watch(kc);
+  const config = Object.create(kc) as KubeConfig;
+  config.applyToFetchOptions = async (opts) => {
+    const init = await kc.applyToFetchOptions(opts);
+    // client-node builds a Headers object here (the metadata-only informer test watches this way).
+    (init.headers as unknown as Headers).set('Accept', accept);
+    return init;
+  };
+  return new Watch(config);
+}
+
 const resourcePath = (r: ListWatch, namespace?: string) => apiPath({ ...r, namespace });
 
 interface ObjectList<T> {
   metadata?: { resourceVersion?: string; continue?: string };
-  items: T[];
+  items: T[] | null;
 }
 
 const GONE = 410;
@@ -111,10 +140,12 @@ class Reflector<T extends KubernetesObject> {
         method: 'GET',
         path: resourcePath(this.resource, this.namespace),
         query: { ...this.selector(), limit: '500', ...(cont ? { continue: cont } : {}) },
+        accept: this.resource.metadataOnly ? metadataAccept(true) : undefined,
         timeoutMs: 60_000,
         signal,
       });
-      items.push(...page.items);
+      // An empty PartialObjectMetadataList comes with `items: null`.
+      for (const obj of page.items ?? []) items.push(this.prepare(obj));
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
     } while (cont);
@@ -142,13 +173,18 @@ class Reflector<T extends KubernetesObject> {
 
   /** Caches an object the caller just created, unless the watch already brought it (as new or newer). */
   add(obj: T): void {
-    if (!this.store.has(storeKey(obj))) this.upsert(obj);
+    if (!this.store.has(storeKey(obj))) this.upsert(this.prepare(obj));
   }
 
-  private upsert(obj: T): void {
+  /** What is kept of an arriving object. */
+  private prepare(obj: T): T {
     // managedFields are often the bulk of an object and no reconciler reads them (client-go's
     // TransformStripManagedFields); a PUT without them leaves the server's copy unchanged.
     if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+    return this.resource.transform ? (this.resource.transform(obj) as T) : obj;
+  }
+
+  private upsert(obj: T): void {
     const k = storeKey(obj);
     const old = this.store.get(k);
     this.store.set(k, obj);
@@ -165,14 +201,14 @@ class Reflector<T extends KubernetesObject> {
           failure = new ApiException(obj.code ?? 500, obj.message ?? 'watch error', obj, {}) as Error;
           return;
         }
-        if (type === 'ADDED' || type === 'MODIFIED') this.upsert(obj);
+        const rv = obj.metadata?.resourceVersion;
+        if (type === 'ADDED' || type === 'MODIFIED') this.upsert(this.prepare(obj));
         else if (type === 'DELETED') {
           const k = storeKey(obj);
           const last = this.store.get(k);
           this.store.delete(k);
-          if (last) this.handler.delete(obj);
+          if (last) this.handler.delete(this.prepare(obj));
         }
-        const rv = obj.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
       };
       // The server ends the watch after timeoutSeconds; spreading it avoids all watches
@@ -195,7 +231,7 @@ class Reflector<T extends KubernetesObject> {
         else resolve();
       };
       const timeoutSeconds = String(seconds);
-      new Watch(this.kc)
+      watchWith(this.kc, this.resource.metadataOnly ? metadataAccept(false) : undefined)
         .watch(
           resourcePath(this.resource, this.namespace),
           {

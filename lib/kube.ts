@@ -85,6 +85,8 @@ export interface JSONRequest {
   contentType?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Default `application/json`; e.g. a PartialObjectMetadata list asks for metadata only. */
+  accept?: string;
   /** A keep-alive agent to use instead of the new one `applyToHTTPSOptions` builds per call. */
   agent?: https.Agent;
 }
@@ -105,7 +107,7 @@ export async function requestJSON<T>(kc: KubeConfig, r: JSONRequest): Promise<T>
   if (r.agent) opts.agent = r.agent;
   opts.headers = {
     ...opts.headers,
-    Accept: 'application/json',
+    Accept: r.accept ?? 'application/json',
     ...(payload
       ? { 'Content-Type': r.contentType ?? 'application/json', 'Content-Length': payload.length }
       : {}),
@@ -162,9 +164,7 @@ export class KubeClient {
   constructor(
     readonly kc: KubeConfig,
     readonly timeoutMs = DEFAULT_TIMEOUT_MS,
-  ) {
-    if (!kc.getCurrentCluster()) throw new Error('the kubeconfig has no current cluster');
-  }
+  ) {}
 
   private agent(): Promise<https.Agent | undefined> {
     this.#agent ??= keepAliveAgent(this.kc);
@@ -180,8 +180,10 @@ export class KubeClient {
   }
 
   configuration(): Configuration {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
     return createConfiguration({
-      baseServer: new ServerConfiguration(this.kc.getCurrentCluster()!.server, {}),
+      baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: this.kc },
       promiseMiddleware: [
         {
