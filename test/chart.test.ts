@@ -436,6 +436,9 @@ describe('helm install into the local control plane', () => {
     }
     const status = await helm(['status', 'hg', '-n', release.name, `--kubeconfig=${kubeconfig()}`]);
     expect(status.stdout).toContain('STATUS: deployed');
+    expect(status.stdout).toContain(
+      'Admission policies: runs are held to the Pod Security Standards baseline',
+    );
     expect(status.stdout).toContain('kubectl wait -n default --for=condition=Ready webhooktrigger/hello');
   });
 
