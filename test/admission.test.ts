@@ -6,13 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Annotations,
   API_VERSION,
+  ConditionType,
   GROUP,
   Labels,
   MANAGED_BY,
+  Reason,
   VERSION,
   WORKFLOW,
 } from '../operator/api/v1alpha1/index.ts';
-import { installChartRbac, RELEASE } from './cluster/components.ts';
+import { type Hookgate, installChartRbac, RELEASE, startHookgate } from './cluster/components.ts';
 import { clusterInfo, kubectl, type RunResult, useNamespace, waitFor } from './helpers.ts';
 
 const release = useNamespace('admission-system');
@@ -419,6 +421,44 @@ describe('Workflow authors', () => {
       spec: { jobTemplate: { spec: { template: { spec: { serviceAccountName: 'deployer' } } } } },
     };
     expectRefused(await patch(privileged), 'workflow-authors', AUTHOR);
+  });
+});
+
+describe('a Workflow the policy refuses to run', () => {
+  let hg: Hookgate | undefined;
+  beforeAll(async () => {
+    hg = await startHookgate(clusterInfo(), { namespace: release.name });
+  });
+  afterAll(async () => {
+    await hg?.stop();
+  });
+
+  async function settled(name: string) {
+    return waitFor(
+      async () => {
+        const r = await kubectl(['get', 'workflow', '-n', tenant.name, name, '-o', 'json']);
+        const wf = JSON.parse(r.stdout);
+        const conditions = Object.fromEntries((wf.status?.conditions ?? []).map((c: Obj) => [c.type, c]));
+        return wf.status?.observedGeneration === wf.metadata.generation && conditions;
+      },
+      { what: `workflow ${name} reconciled` },
+    );
+  }
+
+  it('is Stalled when it is written, with the policy’s message; one it allows is Ready', async () => {
+    const host = edited(
+      workflow('host-network'),
+      (w) => (w.spec.jobTemplate.spec.template.spec.hostNetwork = true),
+    );
+    for (const w of [host, workflow('plain')]) expectAdmitted(await create(w, {}));
+    const refused = await settled('host-network');
+    expect(refused[ConditionType.Ready]).toMatchObject({
+      status: 'False',
+      reason: Reason.InvalidJobTemplate,
+    });
+    expect(refused[ConditionType.Stalled]).toMatchObject({ status: 'True' });
+    expect(refused[ConditionType.Ready].message).toContain("hookgate: runs may not use the host's network");
+    expect((await settled('plain'))[ConditionType.Ready]).toMatchObject({ status: 'True' });
   });
 });
 
