@@ -24,7 +24,7 @@ const WF = 'build';
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are built and edited field by field
 type Obj = any;
 
-let kubeconfigs: { operator: string; ingress: string };
+let kubeconfigs: Awaited<ReturnType<typeof installChartRbac>> | undefined;
 let workflowUid: string;
 let serial = 0;
 const runName = () => `deploy-${(++serial).toString(16).padStart(16, '0')}`;
@@ -125,8 +125,8 @@ function create(
 }
 
 const NOT_A_RUN = 'hookgate: not a run';
-const asIngress = () => ({ kubeconfig: kubeconfigs.ingress });
-const asOperator = () => ({ kubeconfig: kubeconfigs.operator });
+const asIngress = () => ({ kubeconfig: kubeconfigs!.ingress });
+const asOperator = () => ({ kubeconfig: kubeconfigs!.operator });
 
 function expectAdmitted(r: RunResult) {
   expect(r.stderr).toBe('');
@@ -140,6 +140,8 @@ function expectRefused(r: RunResult, policy: 'runs' | 'workflow-authors', messag
   expect(r.stderr).toContain(`ValidatingAdmissionPolicy '${RELEASE}-${policy}-${release.name}'`);
   expect(r.stderr).toContain(message);
 }
+
+afterAll(() => kubeconfigs?.uninstall());
 
 beforeAll(async () => {
   kubeconfigs = await installChartRbac(clusterInfo(), release.name);

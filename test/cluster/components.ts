@@ -44,12 +44,13 @@ export async function installCrds(info: ClusterInfo): Promise<void> {
 
 /**
  * Applies the chart's ServiceAccounts, RBAC and admission policies into `namespace`, and waits until
- * the policies are in force; returns a kubeconfig per component.
+ * the policies are in force; returns a kubeconfig per component and `uninstall`, which removes what
+ * was applied (cluster-scoped policies and roles outlive the namespace and would judge other tests).
  */
 export async function installChartRbac(
   info: ClusterInfo,
   namespace: string,
-): Promise<{ operator: string; ingress: string }> {
+): Promise<{ operator: string; ingress: string; uninstall(): Promise<void> }> {
   const kubectl = join(info.binDir, 'kubectl');
   await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'create', 'namespace', namespace]).catch((err) => {
     if (!String(err).includes('AlreadyExists')) throw err;
@@ -76,6 +77,10 @@ export async function installChartRbac(
   return {
     operator: await serviceAccountKubeconfig(info, namespace, `${RELEASE}-operator`),
     ingress: await serviceAccountKubeconfig(info, namespace, `${RELEASE}-ingress`),
+    uninstall: async () => {
+      const del = ['--kubeconfig', info.kubeconfigPath, 'delete', '--ignore-not-found', '--wait=false'];
+      await run(kubectl, [...del, '-f', '-'], manifests);
+    },
   };
 }
 
@@ -181,6 +186,7 @@ export async function startHookgate(
     ingress: component(ingress),
     stop: async () => {
       await Promise.all([terminate(operator), terminate(ingress)]);
+      await kubeconfigs.uninstall();
     },
   };
   try {
