@@ -1,12 +1,13 @@
 // A real node beside the kwok one: containerd (Debian's, with its root, state, socket, runc root,
-// network namespaces and CNI config all under the run directory) and a kubelet of the control
+// network namespaces and CNI config all in a temp dir of its own) and a kubelet of the control
 // plane's version. Pods choose it with REAL_NODE_POD (a label and a matching taint, so ordinary test
 // pods keep going to kwok). Stopping it removes every container, mount, network namespace, cgroup
 // and the bridge it created, and only those.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig, type V1PodSpec } from '@kubernetes/client-node';
@@ -47,7 +48,10 @@ export function realNodeUnsupported(): string | undefined {
 export async function startRealNode(info: ClusterInfo, log: (line: string) => void): Promise<RealNode> {
   const started = Date.now();
   const id = randomBytes(3).toString('hex');
-  const dir = join(info.dir, 'node');
+  sweepStaleNodes();
+  // Not under the control plane's run dir: that one is removed with a plain rm, and mounts in here
+  // would make it fail. Short, too: containerd's socket path must fit in 108 bytes.
+  const dir = await mkdtemp(join(tmpdir(), NODE_PREFIX));
   const res: Resources = {
     dir,
     socket: join(dir, 'containerd.sock'),
@@ -58,6 +62,8 @@ export async function startRealNode(info: ClusterInfo, log: (line: string) => vo
   };
   resources.add(res);
   hookExit();
+  await writeFile(join(dir, 'owner.pid'), String(process.pid));
+  await writeFile(join(dir, 'node.json'), JSON.stringify({ bridge: res.bridge, cgroup: res.cgroup }));
   const stop = async () => {
     const kubelet = res.procs.find((p) => p.name === 'kubelet');
     if (kubelet) await terminate(kubelet);
@@ -266,23 +272,17 @@ function ctr(res: Resources, ...args: string[]) {
 }
 
 /**
- * Kills every container process this containerd started (each shim's init.pid and the shim), so it
- * works without containerd and synchronously (also on exit). Then removes the bridge and cgroups.
+ * Kills every shim and container process this node started, found by its socket and its cgroup,
+ * without containerd and synchronously (so also on exit). Then removes the bridge.
  */
 function cleanup(res: Resources) {
   if (res.stopped) return;
   res.stopped = true;
-  const tasks = join(res.dir, 'containerd/state/io.containerd.runtime.v2.task');
-  for (const ns of safeReaddir(tasks)) {
-    for (const id of safeReaddir(join(tasks, ns))) {
-      for (const f of ['init.pid', 'shim.pid']) {
-        const pid = Number(safeRead(join(tasks, ns, id, f)));
-        if (pid > 1) killQuietly(pid);
-      }
-    }
+  // Shims outlive containerd by design; each names our socket on its command line.
+  for (const pid of safeReaddir('/proc').map(Number)) {
+    if (pid > 1 && safeRead(`/proc/${pid}/cmdline`).includes(`\0${res.socket}\0`)) killQuietly(pid);
   }
-  // Children of pods (a `sh` running `sleep`) die with their pid namespace's init, except in the pause
-  // sandbox's shared namespaces; kill whatever is still in our cgroups.
+  // Every container process (pause, and each container's own children) is under our cgroup root.
   for (const h of cgroupHierarchies()) {
     for (const procs of cgroupFiles(join(h, res.cgroup), 'cgroup.procs')) {
       for (const pid of safeRead(procs).split('\n').map(Number)) if (pid > 1) killQuietly(pid);
@@ -291,7 +291,7 @@ function cleanup(res: Resources) {
   spawnSync('ip', ['link', 'delete', res.bridge], { stdio: 'ignore' });
 }
 
-/** After the processes are gone: unmount what is under the run dir, remove our cgroups. */
+/** After the processes are gone: unmount what is under our dir, remove our cgroups and the dir. */
 function unmountAndRemove(res: Resources) {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
@@ -308,6 +308,44 @@ function unmountAndRemove(res: Resources) {
         // Still has a process in it for a moment; the kernel refuses, and there is nothing to leak.
       }
     }
+  }
+  try {
+    rmSync(res.dir, { recursive: true, force: true });
+  } catch {
+    // A mount the kernel would not let go of: the next run's sweep tries again.
+  }
+}
+
+const NODE_PREFIX = 'hookgate-node-';
+
+/** Real nodes of runs that died too hard to clean up (SIGKILL): their containers, mounts, bridge. */
+function sweepStaleNodes() {
+  for (const name of safeReaddir(tmpdir())) {
+    if (!name.startsWith(NODE_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    const owner = Number(safeRead(join(dir, 'owner.pid')));
+    if (!(owner > 0) || isAlive(owner)) continue;
+    const { bridge, cgroup } = JSON.parse(safeRead(join(dir, 'node.json')) || '{}');
+    if (!bridge || !cgroup) continue;
+    const res: Resources = {
+      dir,
+      socket: join(dir, 'containerd.sock'),
+      bridge,
+      cgroup,
+      procs: [],
+      stopped: false,
+    };
+    cleanup(res);
+    unmountAndRemove(res);
+  }
+}
+
+function isAlive(pid: number) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
