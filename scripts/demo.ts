@@ -361,7 +361,8 @@ async function tour() {
   for (const line of added.lines) detail(line);
   const answer = JSON.parse(added.lines.slice(1).join('\n')) as { output?: string; exitCode?: number };
   if (node) {
-    if (answer.output?.trim() !== '{"sum":5}') throw new Error(`expected output {"sum":5}, got ${answer.output}`);
+    if (answer.output?.trim() !== '{"sum":5}')
+      throw new Error(`expected output {"sum":5}, got ${answer.output}`);
     detail(
       "output is the container's own termination message (/dev/termination-log), exit code " +
         answer.exitCode,
