@@ -1,9 +1,10 @@
 // vitest globalSetup of the `realnode` project: the control plane of the `cluster` project plus a
-// real node (containerd + kubelet, realnode.ts) with the busybox and pause images loaded. On a
+// real node (containerd + kubelet, realnode.ts) with the busybox, pause and hookgate images loaded. On a
 // machine that cannot run one, the tests skip with the reason; in CI that is a failure.
 import type { TestProject } from 'vitest/node';
 import { installCrds } from './components.ts';
 import { type ClusterInfo, startControlPlane } from './controlplane.ts';
+import { hookgateImage } from './images.ts';
 import { type RealNode, realNodeUnsupported, startRealNode } from './realnode.ts';
 
 export interface RealNodeInfo {
@@ -11,6 +12,8 @@ export interface RealNodeInfo {
   podLogsDir: string;
   /** `hookgate.local/busybox:<version>`, loaded in the node's containerd. */
   busybox: string;
+  /** hookgate's own image (images.ts), loaded in the node's containerd. */
+  hookgate: string;
 }
 
 declare module 'vitest' {
@@ -34,6 +37,8 @@ export default async function setup(project: TestProject) {
   try {
     await installCrds(cp);
     node = await startRealNode(cp, log);
+    const image = await hookgateImage();
+    await node.importImage(image);
   } catch (err) {
     await cp.stop();
     throw err;
@@ -48,6 +53,7 @@ export default async function setup(project: TestProject) {
     name: node.name,
     podLogsDir: node.podLogsDir,
     busybox: node.images.find((i) => i.ref.includes('/busybox:'))!.ref,
+    hookgate: node.images.find((i) => i.ref.includes('/hookgate:'))!.ref,
   });
   return async () => {
     await node.stop();

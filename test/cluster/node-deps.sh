@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs, from Debian, what the real node needs (containerd, runc, CNI plugins, busybox-static for
-# the workload image, gcc for the pause image). Skipped when present; needs root and apt-get.
+# Installs, from Debian, what the real node needs (containerd, runc, CNI plugins, iptables for the
+# pods' route to the API server, busybox-static for the workload image, gcc for the pause image). Skipped when present; needs root and apt-get.
 # Exit 0: ready. Exit 2: this machine cannot have a real node (the reason is on stderr).
 set -euo pipefail
 log() { echo "[node-deps] $*" >&2; }
-pkgs=(containerd runc containernetworking-plugins busybox-static gcc libc6-dev)
+pkgs=(containerd runc containernetworking-plugins iptables busybox-static gcc libc6-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -30,6 +30,8 @@ export interface RealNode {
   /** Where the kubelet writes container logs: `<ns>_<pod>_<uid>/<container>/<restart>.log`. */
   podLogsDir: string;
   images: Image[];
+  /** Loads one more image into the node's containerd. */
+  importImage(image: Image): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,7 +65,11 @@ export async function startRealNode(info: ClusterInfo, log: (line: string) => vo
   resources.add(res);
   hookExit();
   await writeFile(join(dir, 'owner.pid'), String(process.pid));
-  await writeFile(join(dir, 'node.json'), JSON.stringify({ bridge: res.bridge, cgroup: res.cgroup }));
+  res.apiRule = apiRule(res, info);
+  await writeFile(
+    join(dir, 'node.json'),
+    JSON.stringify({ bridge: res.bridge, cgroup: res.cgroup, apiRule: res.apiRule }),
+  );
   const stop = async () => {
     const kubelet = res.procs.find((p) => p.name === 'kubelet');
     if (kubelet) await terminate(kubelet);
@@ -75,6 +81,7 @@ export async function startRealNode(info: ClusterInfo, log: (line: string) => vo
     await mkdir(join(dir, 'cni'), { recursive: true });
     const subnet = await freeSubnet();
     await writeFile(join(dir, 'cni/10-hookgate.conflist'), cniConfig(res, subnet));
+    await serviceRoute(res, subnet);
     await writeFile(join(dir, 'containerd.toml'), await containerdConfig(res));
     const containerd = spawnLogged(info.dir, 'containerd', '/usr/bin/containerd', [
       `--config=${join(dir, 'containerd.toml')}`,
@@ -121,6 +128,10 @@ export async function startRealNode(info: ClusterInfo, log: (line: string) => vo
       name: REAL_NODE,
       podLogsDir,
       images,
+      importImage: async (image) => {
+        await ctr(res, '-n', 'k8s.io', 'images', 'import', image.archive);
+        images.push(image);
+      },
       stop: async () => {
         await stop();
         resources.delete(res);
@@ -160,6 +171,8 @@ interface Resources {
   dir: string;
   socket: string;
   bridge: string;
+  /** The iptables rule (nat PREROUTING) that takes pods to the API server, once added. */
+  apiRule?: string[];
   cgroup: string;
   procs: Proc[];
   stopped: boolean;
@@ -197,10 +210,47 @@ function cniConfig(res: Resources, subnet: string) {
         isGateway: true,
         // Pods reach only this machine: no masquerade, no default route.
         ipMasq: false,
-        ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: join(res.dir, 'ipam') },
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet }]],
+          // Only the Service range (the `kubernetes` Service), through the bridge; no default route.
+          routes: [{ dst: SERVICE_RANGE }],
+          dataDir: join(res.dir, 'ipam'),
+        },
       },
     ],
   });
+}
+
+const SERVICE_RANGE = '10.0.0.0/24';
+const KUBERNETES_SERVICE_IP = '10.0.0.1';
+
+/**
+ * Pods reach the API server as in-cluster clients do, at the `kubernetes` Service (10.0.0.1:443):
+ * one DNAT rule, only for packets arriving on our bridge, to the API server on 127.0.0.1 (allowed
+ * by route_localnet on our bridge alone). It stands in for kube-proxy for this one Service; the
+ * serving certificate names 10.0.0.1.
+ */
+function apiRule(res: Resources, info: ClusterInfo) {
+  const kc = new KubeConfig();
+  kc.loadFromFile(info.kubeconfigPath);
+  const apiPort = new URL(kc.getCurrentCluster()!.server).port;
+  return [
+    'PREROUTING',
+    ...['-i', res.bridge, '-d', `${KUBERNETES_SERVICE_IP}/32`, '-p', 'tcp', '--dport', '443'],
+    ...['-m', 'comment', '--comment', `hookgate real node ${res.bridge}`],
+    ...['-j', 'DNAT', '--to-destination', `127.0.0.1:${apiPort}`],
+  ];
+}
+
+/** Creates the bridge with its gateway address now (CNI would on the first pod) and the API rule. */
+async function serviceRoute(res: Resources, subnet: string) {
+  const gateway = subnet.replace(/0\/24$/, '1/24');
+  await run('ip', ['link', 'add', 'name', res.bridge, 'type', 'bridge']);
+  await run('ip', ['addr', 'add', gateway, 'dev', res.bridge]);
+  await run('ip', ['link', 'set', res.bridge, 'up']);
+  await writeFile(`/proc/sys/net/ipv4/conf/${res.bridge}/route_localnet`, '1');
+  await run('iptables', ['-t', 'nat', '-A', ...res.apiRule!]);
 }
 
 /** A /24 in 10.213.0.0/16 that no interface on this machine has an address in. */
@@ -288,6 +338,7 @@ function cleanup(res: Resources) {
       for (const pid of safeRead(procs).split('\n').map(Number)) if (pid > 1) killQuietly(pid);
     }
   }
+  if (res.apiRule) spawnSync('iptables', ['-t', 'nat', '-D', ...res.apiRule], { stdio: 'ignore' });
   spawnSync('ip', ['link', 'delete', res.bridge], { stdio: 'ignore' });
 }
 
@@ -325,12 +376,13 @@ function sweepStaleNodes() {
     const dir = join(tmpdir(), name);
     const owner = Number(safeRead(join(dir, 'owner.pid')));
     if (!(owner > 0) || isAlive(owner)) continue;
-    const { bridge, cgroup } = JSON.parse(safeRead(join(dir, 'node.json')) || '{}');
+    const { bridge, cgroup, apiRule } = JSON.parse(safeRead(join(dir, 'node.json')) || '{}');
     if (!bridge || !cgroup) continue;
     const res: Resources = {
       dir,
       socket: join(dir, 'containerd.sock'),
       bridge,
+      apiRule,
       cgroup,
       procs: [],
       stopped: false,
