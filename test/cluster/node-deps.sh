@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian, what the real node needs (containerd, runc, CNI plugins, iptables for the
 # pods' route to the API server, busybox-static for the workload image, gcc for the pause image). Skipped when present; needs root and apt-get.
-# Exit 0: ready. Exit 2: this machine cannot have a real node (the reason is on stderr).
+# Progress on stderr. Exit 0: ready. Exit 2: this machine cannot have a real node (why, on stdout).
 set -euo pipefail
 log() { echo "[node-deps] $*" >&2; }
 pkgs=(containerd runc containernetworking-plugins iptables busybox-static gcc libc6-dev)
@@ -11,7 +11,7 @@ for p in "${pkgs[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  log "missing ${missing[*]}, and installing needs root and apt-get"
+  echo "missing ${missing[*]}, and installing needs root and apt-get"
   exit 2
 fi
 # Two runs on a fresh machine must not race dpkg's own lock.

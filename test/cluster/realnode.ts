@@ -41,8 +41,9 @@ export function realNodeUnsupported(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (containerd and the kubelet need root)';
   if (!existsSync('/proc/self/ns/net') || !existsSync('/sys/fs/cgroup')) return 'no namespaces or cgroups';
   if (!readFileSync('/proc/filesystems', 'utf8').includes('overlay')) return 'no overlay filesystem';
-  const deps = spawnSync('bash', [join(here, 'node-deps.sh')], { stdio: ['ignore', 'inherit', 'pipe'] });
-  if (deps.status !== 0) return `node-deps.sh: ${String(deps.stderr).trim() || `exit ${deps.status}`}`;
+  // apt-get's progress goes to our stderr; the reason it cannot, to its stdout.
+  const deps = spawnSync('bash', [join(here, 'node-deps.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (deps.status !== 0) return `node-deps.sh: ${String(deps.stdout).trim() || `exit ${deps.status}`}`;
   return undefined;
 }
 
