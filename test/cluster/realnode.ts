@@ -289,9 +289,6 @@ function kubeletConfig(res: Resources, podLogsDir: string, port: number) {
     evictionHard: {},
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
-    // Report a finished container within a second, not ten.
-    nodeStatusUpdateFrequency: '10s',
-    syncFrequency: '5s',
   });
 }
 
