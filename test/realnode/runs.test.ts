@@ -212,7 +212,7 @@ describe.skipIf(skip)('runs on a real node', () => {
     const answer = await send(body, { 'Idempotency-Key': key });
     expect(answer.status, JSON.stringify(answer.body)).toBe(202);
     const { stdout } = await finished(answer.body.run);
-    expect(stdout).toBe(`${key}\n${body}\n`);
+    expect(stdout).toBe(`${key}\n${body}`);
   });
 
   it('mounts the input read-only, and other pods cannot read it', async () => {
