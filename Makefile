@@ -13,10 +13,10 @@ demo: $(NPM_STAMP) node-deps
 	npx tsx scripts/demo.ts
 
 ## test: static checks, unit tests, cluster tests against a real local control plane, then real-node tests
+## (after, not beside, the cluster tests: one control plane at a time on two cores)
 test: $(NPM_STAMP) check node-deps
 	bash test/cluster/build.sh >/dev/null
 	npx vitest run --project unit --project cluster
-	# One control plane at a time on two cores: the real node's after the kwok one's.
 	npx vitest run --project realnode
 
 ## node-deps: Debian packages of the real node (containerd, runc, CNI plugins, busybox-static, gcc).
