@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testRoute } from './http/fakes.ts';
+import { testRoute } from './http/fakes.test-helper.ts';
 import {
   bodyKind,
   deliveryIdOf,

@@ -76,6 +76,17 @@ export class RateLimiter {
     return { allowed: true, limit: limit.requests, remaining: limit.requests - window.count, resetSeconds };
   }
 
+  /** True when `key` has used up `limit` in its current window. Counts nothing. */
+  exhausted(key: string, limit: RateLimit, now: number): boolean {
+    const window = this.#windows.get(key);
+    return (
+      window !== undefined &&
+      now >= window.start &&
+      now < window.start + limit.periodSeconds * 1000 &&
+      window.count >= limit.requests
+    );
+  }
+
   /** O(keys), hence at most every SWEEP_INTERVAL_MS rather than per request. */
   #sweep(now: number): void {
     this.#nextSweep = now + SWEEP_INTERVAL_MS;
