@@ -73,7 +73,9 @@ export function jsonDepth(text: string): number {
       else if (c === QUOTE) inString = false;
     } else if (c === QUOTE) inString = true;
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > max && (max = depth) > MAX_JSON_DEPTH) return max;
+      depth++;
+      if (depth > max) max = depth;
+      if (max > MAX_JSON_DEPTH) return max;
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
   }
   return max;

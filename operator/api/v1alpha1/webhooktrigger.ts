@@ -85,7 +85,8 @@ export const Signature = withRules(
   },
   {
     rule: "self.scheme in ['github', 'hmac-sha256'] || !has(self.replayWindowSeconds)",
-    message: 'replayWindowSeconds applies only to the github and hmac-sha256 schemes (others use toleranceSeconds)',
+    message:
+      'replayWindowSeconds applies only to the github and hmac-sha256 schemes (others use toleranceSeconds)',
     check: (s) => UNTIMED_HMAC.includes(s.scheme) || s.replayWindowSeconds === undefined,
   },
 );
