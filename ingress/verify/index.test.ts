@@ -2,13 +2,16 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { type Route, SignatureScheme } from '../../operator/api/v1alpha1/index.ts';
 import {
+  DEFAULT_REPLAY_WINDOW_SECONDS,
   defaultIdempotency,
+  replayWindowSeconds,
   type SignatureConfig,
   sign,
   VERIFY_REASONS,
   type VerifyReason,
   verify,
 } from './index.ts';
+import { timestampedHeader } from './timestamped.ts';
 
 const NOW = Date.UTC(2025, 0, 1, 12);
 const HOUR = 3_600_000;
@@ -159,4 +162,78 @@ describe('defaultIdempotency', () => {
 
 it('reasons are a small closed set of label-safe words', () => {
   for (const reason of VERIFY_REASONS) expect(reason).toMatch(/^[a-z_]{1,32}$/);
+});
+
+describe('what a verified delivery is named by (replays)', () => {
+  const signed = (scheme: SignatureScheme, headers: Record<string, string>, body = BODY, now = NOW) => {
+    const result = verify(
+      { signature: { scheme, secrets: [{ value: CURRENT }] } },
+      { headers: lower(headers), body },
+      now,
+    );
+    return result.ok ? result.signed : `refused: ${result.reason}`;
+  };
+
+  it.each(SCHEMES.filter((s) => s !== 'shared-secret'))(
+    '%s: the same for a replay with other unsigned headers, another for another body',
+    (scheme) => {
+      const headers = sign({ scheme, secrets: [] }, CURRENT, BODY, NOW, 'id-1');
+      const name = signed(scheme, headers);
+      expect(name).toMatch(/^[0-9a-f]{64}$|^id-1$/);
+      expect(signed(scheme, { ...headers, 'Idempotency-Key': 'new', 'X-GitHub-Delivery': 'new' })).toBe(name);
+      const other = Buffer.from('{"n":2}');
+      expect(signed(scheme, sign({ scheme, secrets: [] }, CURRENT, other, NOW, 'id-2'), other)).not.toBe(
+        name,
+      );
+    },
+  );
+
+  it('standard-webhooks: the signed webhook-id, whatever the timestamp', () => {
+    const sw = { scheme: 'standard-webhooks' as const, secrets: [] };
+    expect(signed('standard-webhooks', sign(sw, CURRENT, BODY, NOW, 'msg_1'))).toBe('msg_1');
+    expect(
+      signed('standard-webhooks', sign(sw, CURRENT, BODY, NOW + 60_000, 'msg_1'), BODY, NOW + 60_000),
+    ).toBe('msg_1');
+  });
+
+  it('timestamped: the signed message, so dropping one of two signatures (rotation) names the same delivery', () => {
+    const t = Math.floor(NOW / 1000);
+    const [a, b] = [timestampedHeader(CURRENT, BODY, t), timestampedHeader(PREVIOUS, BODY, t)];
+    const both = `${a},${b.slice(b.indexOf('v1='))}`;
+    const auth = {
+      signature: { scheme: 'timestamped' as const, secrets: [{ value: CURRENT }, { value: PREVIOUS }] },
+    };
+    const named = (header: string) => {
+      const r = verify(auth, { headers: { 'x-webhook-signature': header }, body: BODY }, NOW);
+      return r.ok ? r.signed : undefined;
+    };
+    expect(named(both)).toBeDefined();
+    expect(named(a)).toBe(named(both));
+    expect(named(b)).toBe(named(both));
+  });
+
+  it('bearer and shared-secret sign nothing', () => {
+    expect(
+      verify(
+        { tokens: [{ value: TOKEN }] },
+        { headers: lower({ Authorization: `Bearer ${TOKEN}` }), body: BODY },
+        NOW,
+      ),
+    ).toEqual({ ok: true });
+    expect(signed('shared-secret', { 'X-Webhook-Secret': CURRENT })).toBeUndefined();
+  });
+
+  it.each([
+    [undefined, undefined],
+    [{ scheme: 'shared-secret' }, undefined],
+    [{ scheme: 'github' }, DEFAULT_REPLAY_WINDOW_SECONDS],
+    [{ scheme: 'hmac-sha256', replayWindowSeconds: 60 }, 60],
+    [{ scheme: 'stripe' }, 300],
+    [{ scheme: 'slack', toleranceSeconds: 30 }, 30],
+    [{ scheme: 'standard-webhooks' }, 300],
+    [{ scheme: 'timestamped', toleranceSeconds: 900 }, 900],
+  ] as const)('replay window of %j: %s s', (signature, seconds) => {
+    const config = signature && ({ ...signature, secrets: [{ value: CURRENT }] } as SignatureConfig);
+    expect(replayWindowSeconds(config)).toBe(seconds);
+  });
 });
