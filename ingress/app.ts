@@ -24,9 +24,6 @@ import { readBody } from './stages/read-body.ts';
 import { verifyStage } from './stages/verify.ts';
 import type { Launcher, RouteTable } from './types.ts';
 
-export { RETRY_AFTER_NOT_RUNNABLE, RETRY_AFTER_UNAVAILABLE } from './http/errors.ts';
-export { MAX_BODY_BYTES } from './stages/read-body.ts';
-
 export interface AppDeps {
   routes: RouteTable;
   launcher: Launcher;

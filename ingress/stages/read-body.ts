@@ -3,9 +3,6 @@ import fp from 'fastify-plugin';
 import { HttpError, tooLarge } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';
 
-/** The largest body any trigger may accept (`maxBodyBytes` is at most 1 MiB). */
-export const MAX_BODY_BYTES = 1_048_576;
-
 // A body cut short after it passed the limit: the rest is never read, so the connection closes.
 const CLOSE = { connection: 'close' };
 

@@ -125,7 +125,9 @@ export const WebhookTriggerSpec = z
       })
       .strict()
       .prefault({})
-      .describe('Requests allowed per client IP and period, per ingress replica.'),
+      .describe(
+        'Verified deliveries allowed per client address (IPv6: per /64) and period, per ingress replica.',
+      ),
     maxBodyBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
     input: z
       .object({
