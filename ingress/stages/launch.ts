@@ -1,18 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Route } from '../../operator/api/v1alpha1/index.ts';
 import { HttpError } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';
+import { responseHeaders } from '../http/response-headers.ts';
 import type { StageContext } from './context.ts';
-
-// Headers a trigger's `response.headers` may not set: they would corrupt the HTTP framing.
-const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade']);
-
-export function responseHeaders(route: Route): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(route.response.headers ?? {}).filter(([name]) => !FRAMING.has(name.toLowerCase())),
-  );
-}
 
 /**
  * Stage 5, the handler: starts the run (or finds it already started) and answers; in wait mode,
@@ -71,7 +62,9 @@ export const launch = fp(
     app.route({
       method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       url: '/hooks/:namespace/:name',
-      handler: deliver,
+      handler: async () => {
+        throw new HttpError(405, 'method_not_allowed', 'webhooks are delivered with POST', { allow: 'POST' });
+      },
     });
   },
   { name: 'hookgate-launch' },

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpError } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';
+import { responseHeaders } from '../http/response-headers.ts';
 import {
   bodyKind,
   deliveryIdOf,
@@ -15,7 +16,6 @@ import {
 } from '../input.ts';
 import { defaultIdempotency, replayWindowSeconds } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
-import { responseHeaders } from './launch.ts';
 
 const EMPTY = Buffer.alloc(0);
 
