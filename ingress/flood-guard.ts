@@ -28,6 +28,6 @@ export class FloodGuard {
 
   /** Counts one unverified request of `client`. */
   strike(client: string, now: number): void {
-    this.#limiter.take(client, this.limit, now);
+    this.#limiter.count(client, this.limit, now);
   }
 }

@@ -67,9 +67,11 @@ export const admit = fp(
       }
     });
 
-    app.addHook('onResponse', async (request) => {
+    // A callback hook, not an async one: this runs for every rejected request.
+    app.addHook('onResponse', (request, _reply, done) => {
       const x = request.exchange;
       if (x?.client !== undefined && !x.verified) flood.strike(x.client, clock());
+      done();
     });
   },
   { name: 'hookgate-admit' },
