@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { SchemaCompiler } from '../lib/input-schema.ts';
 import { type Route, SHARED_SECRET_HEADER } from '../operator/api/v1alpha1/index.ts';
+import { defaultIdempotency, replayWindowSeconds } from './verify/index.ts';
 
 // What a webhook body becomes: parsing by content type, the input mapping, the filter, the
 // delivery id and the workflow's inputSchema check. Pure except for the schema cache.
@@ -223,28 +224,26 @@ export interface DeliveryKey {
  * The dedupe key of a verified delivery, from signed material only, so that a replay with new
  * unsigned headers is the same run: the trigger's `idempotency.field` or the scheme's default
  * body field (Stripe `id`, Slack `event_id`) when present; else what the scheme signed (the
- * standard-webhooks `webhook-id`, or the hash of the signed message). When nothing is signed
- * (bearer tokens, shared secrets) it is the sender's id, and a captured request can be replayed
- * under a new id. `replayWindowSeconds`: verify's window for the scheme (undefined: unsigned).
+ * standard-webhooks `webhook-id`, or the hash of the signed message: verify's `signed`). When
+ * nothing is signed (bearer tokens, shared secrets) it is the sender's id, and a captured request
+ * can be replayed under a new id.
  */
 export function deliveryKey(
   route: Route,
   payload: unknown,
   signed: string | undefined,
   senderId: string,
-  replayWindowSeconds: number | undefined,
   now: number,
-  defaultField: string | undefined,
 ): DeliveryKey {
-  if (replayWindowSeconds === undefined || signed === undefined) {
-    return { key: senderId, matchSenderId: false };
-  }
-  const field = route.idempotency?.field ?? defaultField;
-  const value = field === undefined ? undefined : scalarText(fieldAt(payload, field));
   const scheme = route.auth.signature?.scheme;
+  const window = replayWindowSeconds(route.auth.signature);
+  if (window === undefined || signed === undefined) return { key: senderId, matchSenderId: false };
+  const fallback = defaultIdempotency(scheme);
+  const field = route.idempotency?.field ?? ('field' in fallback ? fallback.field : undefined);
+  const value = field === undefined ? undefined : scalarText(fieldAt(payload, field));
   return {
     key: value !== undefined ? `field:${value}` : `signed:${signed}`,
-    replayUntil: now + replayWindowSeconds * 1000,
+    replayUntil: now + window * 1000,
     // Only a timestamped signature refuses a replay after its window, so only there can a replay
     // not plant a sender id on a new run that would then swallow the real delivery of that id.
     matchSenderId: value === undefined && scheme !== 'github' && scheme !== 'hmac-sha256',

@@ -14,7 +14,7 @@ import {
   matchesFilter,
   parseBody,
 } from '../input.ts';
-import { defaultIdempotency, replayWindowSeconds } from '../verify/index.ts';
+import { defaultIdempotency } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -60,8 +60,10 @@ export const mapInputStage = fp(
           `input does not match the workflow's inputSchema: ${problem}`,
         );
       }
-      const fallback = defaultIdempotency(scheme);
-      const source = route.idempotency?.header || route.idempotency?.field ? route.idempotency : fallback;
+      const source =
+        route.idempotency?.header || route.idempotency?.field
+          ? route.idempotency
+          : defaultIdempotency(scheme);
       const senderId = deliveryIdOf(source, payload, request.headers);
       const deliveryId = senderId ?? randomUUID();
       if (deliveryId.length > MAX_DELIVERY_ID) {
@@ -71,16 +73,7 @@ export const mapInputStage = fp(
           `the delivery id is longer than ${MAX_DELIVERY_ID} characters`,
         );
       }
-      const now = clock();
-      const named = deliveryKey(
-        route,
-        payload,
-        x.signed,
-        deliveryId,
-        replayWindowSeconds(route.auth.signature),
-        now,
-        'field' in fallback ? fallback.field : undefined,
-      );
+      const named = deliveryKey(route, payload, x.signed, deliveryId, clock());
       x.delivery = {
         route,
         deliveryId,
