@@ -55,6 +55,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       registry,
       logger: log,
       trustedProxies: config.trustedProxies,
+      floodLimit: { requests: config.floodLimit, periodSeconds: Math.ceil(config.floodPeriod / 1000) },
       recordUse: (route) => lastUsed.recordUse(route),
     },
     serverOptions(config),

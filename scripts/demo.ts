@@ -414,17 +414,19 @@ async function tour() {
   await until('the operator to reconcile the change', 30_000, async () =>
     isReady(await getTrigger()) ? true : undefined,
   );
-  // The ingress reports its limit in RateLimit-Limit; probe it from another loopback source address
-  // (a rate-limit window of its own) with a wrong token, so that no probe starts a run.
+  // The ingress reports the limit in RateLimit-Limit on verified deliveries (only those count). Probe
+  // it from another loopback source address (a rate-limit window of its own) with the CLI's real
+  // token but a body that is not JSON: verified, counted, refused 400, so no probe starts a run.
   const probe = fetchFrom('127.0.0.2');
-  const url = trigger.status!.url!;
+  let seenLimit: string | null = null;
+  const malformed: typeof fetch = async (input, init) => {
+    const res = await probe(input, { ...init, body: '{' });
+    seenLimit = res.headers.get('ratelimit-limit');
+    return res;
+  };
   await until('the ingress to apply the new limit', 30_000, async () => {
-    const res = await probe(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer hgt_probe' },
-      body: '{}',
-    });
-    return res.headers.get('ratelimit-limit') === String(limit.requests) ? true : undefined;
+    await hookgate(['send', NAME, '-n', NS, '--data', '{}'], kc, malformed);
+    return seenLimit === String(limit.requests) ? true : undefined;
   });
   detail('the ingress answers with RateLimit-Limit: 5');
   const burst = 12;

@@ -234,6 +234,7 @@ describe('helm template, non-default values', () => {
       expose: {
         ingress: { enabled: true, className: 'nginx', host: 'hooks.example.com', tlsSecretName: 'hooks-tls' },
       },
+      ingress: { trustedProxies: ['10.0.0.0/8'] },
     });
     const ing = one(objs, 'Ingress', 'hg-hookgate-ingress');
     expect(ing.spec.ingressClassName).toBe('nginx');
@@ -252,6 +253,7 @@ describe('helm template, non-default values', () => {
     const objs = await render({
       publicBaseURL: 'https://hooks.example.org/',
       expose: { httpRoute: { enabled: true, parentRefs, hostnames: ['hooks.example.org'] } },
+      ingress: { trustedProxies: ['10.0.0.0/8'] },
     });
     const route = one(objs, 'HTTPRoute', 'hg-hookgate-ingress');
     expect(route.apiVersion).toBe('gateway.networking.k8s.io/v1');
@@ -410,7 +412,11 @@ describe('helm install into the local control plane', () => {
     await install('hg', release.name, {
       ...common,
       expose: { ingress: { enabled: true, host: 'hooks.example.com', tlsSecretName: 'hooks-tls' } },
-      ingress: { autoscaling: { enabled: true }, podDisruptionBudget: { enabled: true } },
+      ingress: {
+        autoscaling: { enabled: true },
+        podDisruptionBudget: { enabled: true },
+        trustedProxies: ['10.0.0.0/8'],
+      },
     });
     await install('hgw', scoped.name, { ...common, watchNamespaces: [watched.name] });
   });

@@ -243,6 +243,7 @@ export function desiredRoute({ trigger, workflow, credentials: c }: RouteInput):
               encoding: sig.encoding,
               timestampUnit: sig.timestampUnit,
               toleranceSeconds: sig.toleranceSeconds,
+              replayWindowSeconds: sig.replayWindowSeconds,
               secrets: list(c.signingSecret, c.previousSigningSecret),
             },
           }

@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { BEARER_CHALLENGE, HttpError } from '../http/errors.ts';
+import { exchangeOf } from '../http/exchange.ts';
+import { verifySignature } from '../verify/index.ts';
+import type { StageContext } from './context.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Stage 3: the signature over the exact bytes received (the token was checked on admission). Only
+ * a verified delivery spends the trigger's rate limit (per client address), so junk never uses up
+ * the budget of real senders, and only a verified delivery that is let through counts as a use.
+ */
+export const verifyStage = fp(
+  async (app: FastifyInstance, ctx: StageContext) => {
+    const { clock, limiter, metrics, recordUse } = ctx;
+    app.addHook('preHandler', async (request, reply) => {
+      const x = exchangeOf(request);
+      const route = x.route!;
+      const now = clock();
+      const body = (request.body as Buffer | undefined) ?? EMPTY;
+      const verdict = verifySignature(route.auth, { headers: request.headers, body }, now);
+      if (!verdict.ok) {
+        metrics.verificationFailed(route, verdict.reason);
+        const challenge = route.auth.tokens ? BEARER_CHALLENGE : {};
+        throw new HttpError(401, 'unauthorized', `verification failed: ${verdict.reason}`, challenge);
+      }
+      x.verified = true;
+      x.signed = verdict.signed;
+      const rate = limiter.take(`${route.namespace}/${route.name}|${x.client}`, route.rateLimit, now);
+      reply.headers({
+        'ratelimit-limit': rate.limit,
+        'ratelimit-remaining': rate.remaining,
+        'ratelimit-reset': rate.resetSeconds,
+      });
+      if (!rate.allowed) {
+        metrics.rateLimited(route);
+        throw new HttpError(429, 'rate_limited', 'too many requests; retry later', {
+          'retry-after': rate.retryAfterSeconds ?? rate.resetSeconds,
+        });
+      }
+      recordUse?.(route);
+    });
+  },
+  { name: 'hookgate-verify' },
+);
