@@ -37,6 +37,8 @@ export interface AppDeps {
   recordUse?: (route: Route) => void;
   /** Default: a fresh in-memory limiter per app. */
   limiter?: Pick<RateLimiter, 'take'>;
+  /** This replica's share of a trigger's rate limit (default: all of it, as a lone replica). */
+  share?: (limit: number) => number;
   /** Unverified requests per client address before the flood guard refuses it (default 600/min). */
   floodLimit?: RateLimit;
 }
@@ -56,6 +58,7 @@ export const ingress = fp(
       clock: deps.clock ?? Date.now,
       proxies: trustedProxies(deps.trustedProxies ?? []),
       limiter: deps.limiter ?? new RateLimiter(),
+      share: deps.share ?? ((limit) => limit),
       flood: new FloodGuard(deps.floodLimit),
       schemas: new InputSchemas(),
       recordUse: deps.recordUse,

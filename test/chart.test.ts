@@ -67,7 +67,10 @@ const INGRESS_RULES = table({
   'core/secrets': ['create'],
   'hookgate.io/webhooktriggers/status': ['patch'],
 });
-const INGRESS_LOCAL_RULES = table({ 'core/secrets': ['list', 'watch'] });
+const INGRESS_LOCAL_RULES = table({
+  'core/secrets': ['list', 'watch'],
+  'discovery.k8s.io/endpointslices': ['list', 'watch'],
+});
 
 describe('helm lint', () => {
   it('passes with --strict', async () => {
@@ -530,9 +533,11 @@ describe('helm install into the local control plane', () => {
         ['create', 'secrets', 'app'],
         ['list', 'secrets', 'release'],
         ['watch', 'secrets', 'release'],
+        ['watch', 'endpointslices.discovery.k8s.io', 'release'],
         ['patch', 'webhooktriggers.hookgate.io/status', 'app'],
       ],
       [
+        ['list', 'endpointslices.discovery.k8s.io', 'app'],
         ['get', 'secrets', 'app'],
         ['list', 'secrets', 'app'],
         ['watch', 'secrets', 'app'],

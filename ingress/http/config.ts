@@ -21,6 +21,8 @@ const Schema = z.object({
   keepAliveTimeout: duration.default(72_000),
   shutdownTimeout: duration.default(25_000),
   maxHeaderBytes: z.coerce.number().int().min(1024).max(65_536).default(16_384),
+  peersService: z.string().min(1).max(63).optional(),
+  podIp: z.string().min(1).optional(),
   floodLimit: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_FLOOD_LIMIT.requests),
   floodPeriod: duration
     .refine((ms) => ms >= 1000 && ms <= 3_600_000, 'between 1s and 1h')
@@ -42,6 +44,8 @@ const FLAGS = {
   'keep-alive-timeout': 'keepAliveTimeout',
   'shutdown-timeout': 'shutdownTimeout',
   'max-header-bytes': 'maxHeaderBytes',
+  'peers-service': 'peersService',
+  'pod-ip': 'podIp',
   'flood-limit': 'floodLimit',
   'flood-period': 'floodPeriod',
 } as const;
@@ -58,6 +62,9 @@ export const USAGE = `Usage: node dist/ingress/server.js [flags]   (from a check
   --keep-alive-timeout D     idle keep-alive connections are closed after this (default 72s)
   --shutdown-timeout D       on SIGTERM, how long in-flight requests may finish (default 25s)
   --max-header-bytes N       request header size cap (default 16384)
+  --peers-service NAME       the ingress's Service: its ready endpoints are the replicas that share each
+                             trigger's rate limit (default: none, this replica enforces all of it)
+  --pod-ip ADDR              this replica's address among them (default: $POD_IP)
   --flood-limit N            unverified requests a client address may send per --flood-period before
                              all its requests are refused (429) from their headers (default 600)
   --flood-period D           the flood guard's window (default 1m)
@@ -69,5 +76,6 @@ export { ConfigError } from '../../lib/config.ts';
 export function loadIngressConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): IngressConfig {
   return loadFlags(argv, env, FLAGS, Schema, (raw) => {
     raw.namespace ??= env.POD_NAMESPACE || 'hookgate-system';
+    raw.podIp ??= env.POD_IP || undefined;
   });
 }

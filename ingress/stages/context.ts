@@ -14,6 +14,8 @@ export interface StageContext {
   clock: () => number;
   proxies: BlockList | undefined;
   limiter: Pick<RateLimiter, 'take'>;
+  /** This replica's share of a trigger's rate limit (peers.ts); the whole limit when alone. */
+  share: (limit: number) => number;
   flood: FloodGuard;
   schemas: InputSchemas;
   recordUse?: (route: Route) => void;

@@ -14,7 +14,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export const verifyStage = fp(
   async (app: FastifyInstance, ctx: StageContext) => {
-    const { clock, limiter, metrics, recordUse } = ctx;
+    const { clock, limiter, share, metrics, recordUse } = ctx;
     app.addHook('preHandler', async (request, reply) => {
       const x = exchangeOf(request);
       const route = x.route!;
@@ -28,10 +28,20 @@ export const verifyStage = fp(
       }
       x.verified = true;
       x.signed = verdict.signed;
-      const rate = limiter.take(`${route.namespace}/${route.name}|${x.client}`, route.rateLimit, now);
+      // With N replicas behind an even load balancer each sees about 1/N of a client's deliveries,
+      // so each enforces its share and the headers speak for the whole (an estimate: the limit,
+      // and what is left here scaled back up).
+      const { requests, periodSeconds } = route.rateLimit;
+      const mine = share(requests);
+      const rate = limiter.take(
+        `${route.namespace}/${route.name}|${x.client}`,
+        { requests: mine, periodSeconds },
+        now,
+      );
+      const remaining = mine > 0 ? Math.min(requests, Math.floor((rate.remaining * requests) / mine)) : 0;
       reply.headers({
-        'ratelimit-limit': rate.limit,
-        'ratelimit-remaining': rate.remaining,
+        'ratelimit-limit': requests,
+        'ratelimit-remaining': remaining,
         'ratelimit-reset': rate.resetSeconds,
       });
       if (!rate.allowed) {
