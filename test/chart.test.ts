@@ -131,6 +131,14 @@ describe('helm template, default values', () => {
       { name: 'metrics', port: 9090, targetPort: 'metrics' },
     ]);
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
+    // The replicas behind that Service share each trigger's rate limit; each knows its own address.
+    expect(c.env).toContainEqual({ name: 'HOOKGATE_PEERS_SERVICE', value: 'hg-hookgate-ingress' });
+    expect(c.env).toContainEqual({
+      name: 'POD_IP',
+      valueFrom: { fieldRef: { fieldPath: 'status.podIP' } },
+    });
+    expect(c.env).toContainEqual({ name: 'HOOKGATE_FLOOD_LIMIT', value: '600' });
+    expect(c.env).toContainEqual({ name: 'HOOKGATE_FLOOD_PERIOD', value: '1m' });
   });
 
   it('locks both components down: non-root, read-only root, no capabilities, RuntimeDefault seccomp, resources', () => {
@@ -347,12 +355,18 @@ describe('helm template, non-default values', () => {
     }
   });
 
-  it('passes trusted proxies and a NodePort through', async () => {
+  it('passes trusted proxies, the flood guard and a NodePort through', async () => {
     const objs = await render({
-      ingress: { trustedProxies: ['10.0.0.0/8'], service: { type: 'NodePort', nodePort: 30080 } },
+      ingress: {
+        trustedProxies: ['10.0.0.0/8'],
+        floodGuard: { requests: 100, period: '30s' },
+        service: { type: 'NodePort', nodePort: 30080 },
+      },
     });
     const env = one(objs, 'Deployment', 'hg-hookgate-ingress').spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'HOOKGATE_TRUSTED_PROXIES', value: '10.0.0.0/8' });
+    expect(env).toContainEqual({ name: 'HOOKGATE_FLOOD_LIMIT', value: '100' });
+    expect(env).toContainEqual({ name: 'HOOKGATE_FLOOD_PERIOD', value: '30s' });
     expect(one(objs, 'Service', 'hg-hookgate-ingress').spec.ports[0].nodePort).toBe(30080);
   });
 });
