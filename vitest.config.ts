@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (pure logic and the HTTP layer, no cluster) and `cluster` (a real local
-// control plane, started once per run by the global setup).
+// Three projects: `unit` (pure logic and the HTTP layer, no cluster), `cluster` (a real local
+// control plane with a kwok node, started once per run by the global setup) and `realnode` (one
+// more control plane with a real kubelet and containerd, for what only real containers show).
 export default defineConfig({
   test: {
     projects: [
@@ -20,11 +21,22 @@ export default defineConfig({
       {
         test: {
           name: 'cluster',
-          include: ['test/**/*.test.ts'],
+          include: ['test/*.test.ts'],
           globalSetup: ['test/cluster/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Files share one API server; keep the two cores for it and the controllers under test.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'realnode',
+          include: ['test/realnode/**/*.test.ts'],
+          // Its own control plane with a real node (containerd + kubelet): real containers.
+          globalSetup: ['test/cluster/global-setup-realnode.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

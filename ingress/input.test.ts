@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { testRoute } from './http/fakes.ts';
+import { testRoute } from './http/fakes.test-helper.ts';
 import {
   bodyKind,
   deliveryIdOf,
   fieldAt,
   InputSchemas,
+  jsonDepth,
   MalformedBodyError,
   mapInput,
   matchesFilter,
@@ -211,5 +212,39 @@ describe('InputSchemas', () => {
     };
     expect(schemas.check(workflow('a', draft7), {})).toMatch(/required property 'a'/);
     expect(schemas.check(workflow('b', draft2020), ['x'])).toBe('/0 must be number');
+  });
+});
+
+describe('jsonDepth', () => {
+  it.each([
+    ['{}', 1],
+    ['[]', 1],
+    ['1', 0],
+    ['{"a":[{"b":[]}]}', 4],
+    ['{"a":"[[[[[[","b":"\\"[[["}', 1], // brackets in strings, escaped quotes
+    ['[[],[],[[]]]', 3],
+    ['"\\\\"[[', 2], // an escaped backslash ends before the quote
+  ])('%s → %d', (text, depth) => {
+    expect(jsonDepth(text)).toBe(depth);
+  });
+
+  it('stops counting past the cap', () => {
+    expect(jsonDepth('['.repeat(100_000))).toBe(65);
+  });
+});
+
+describe('forms', () => {
+  it('keeps a __proto__ field as a field, never a prototype', () => {
+    const form = parseBody('form', Buffer.from('__proto__=x&a=1')) as Record<string, unknown>;
+    expect(Object.hasOwn(form, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(form)).toBe(Object.prototype);
+    expect(form.a).toBe('1');
+  });
+
+  it('refuses more than 1000 fields before parsing them', () => {
+    expect(() => parseBody('form', Buffer.from('a&'.repeat(1000)))).toThrow(MalformedBodyError);
+    expect(parseBody('form', Buffer.from(Array(1000).fill('a=1').join('&')))).toEqual({
+      a: Array(1000).fill('1'),
+    });
   });
 });

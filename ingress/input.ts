@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { SchemaCompiler } from '../lib/input-schema.ts';
 import { type Route, SHARED_SECRET_HEADER } from '../operator/api/v1alpha1/index.ts';
+import { defaultIdempotency, replayWindowSeconds } from './verify/index.ts';
 
 // What a webhook body becomes: parsing by content type, the input mapping, the filter, the
 // delivery id and the workflow's inputSchema check. Pure except for the schema cache.
@@ -24,37 +25,88 @@ export function bodyKind(contentType: string | undefined): BodyKind | undefined 
 
 export class MalformedBodyError extends Error {}
 
+/**
+ * Deeper JSON is refused (400). Webhook payloads nest a handful of levels (GitHub's about 8);
+ * thousands of levels parse, but then overflow the stack of every recursive step after (the run's
+ * JSON.stringify, schema validation).
+ */
+export const MAX_JSON_DEPTH = 64;
+/** More form fields are refused (400); Slack's forms carry about 15. */
+export const MAX_FORM_FIELDS = 1000;
+
 /** An empty body is an empty object (a bare POST is a valid delivery), whatever the content type. */
 export function parseBody(kind: BodyKind | undefined, raw: Buffer | undefined): unknown {
   if (!raw || raw.length === 0) return {};
   const text = raw.toString('utf8');
-  if (kind === 'form') return parseForm(text);
+  return kind === 'form' ? parseForm(text) : parseJson(text, 'the body');
+}
+
+function parseJson(text: string, what: string): unknown {
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new MalformedBodyError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   try {
     return JSON.parse(text);
   } catch {
-    throw new MalformedBodyError('the body is not valid JSON');
+    throw new MalformedBodyError(`${what} is not valid JSON`);
   }
 }
 
+const QUOTE = 34;
+const BACKSLASH = 92;
+const OPEN_BRACE = 123;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACE = 125;
+const CLOSE_BRACKET = 93;
+
 /**
- * Form fields become an object (a repeated field becomes an array of its values). Slack's
- * interactivity posts one field, `payload`, holding JSON: that JSON is the payload.
+ * The deepest nesting of objects and arrays, in one pass without recursion (brackets inside strings
+ * do not count). Stops counting once past the cap. Invalid JSON is JSON.parse's to refuse.
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > MAX_JSON_DEPTH) return max;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return max;
+}
+
+/**
+ * Form fields become an object (a repeated field becomes an array of its values, appended in
+ * place: linear in the body). Slack's interactivity posts one field, `payload`, holding JSON: that
+ * JSON is the payload.
  */
 function parseForm(text: string): unknown {
-  const form: Record<string, string | string[]> = {};
+  // Counted before parsing, so a body of a million fields is refused without building them.
+  let fields = 1;
+  for (let i = text.indexOf('&'); i >= 0; i = text.indexOf('&', i + 1)) {
+    if (++fields > MAX_FORM_FIELDS) {
+      throw new MalformedBodyError(`the form has more than ${MAX_FORM_FIELDS} fields`);
+    }
+  }
+  const form: Record<string, string | string[]> = Object.create(null);
   for (const [key, value] of new URLSearchParams(text)) {
     const seen = form[key];
-    form[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+    if (seen === undefined) form[key] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else form[key] = [seen, value];
   }
   const keys = Object.keys(form);
   if (keys.length === 1 && keys[0] === 'payload' && typeof form.payload === 'string') {
-    try {
-      return JSON.parse(form.payload);
-    } catch {
-      throw new MalformedBodyError('the form field "payload" is not valid JSON');
-    }
+    return parseJson(form.payload, 'the form field "payload"');
   }
-  return form;
+  return { ...form };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -157,6 +209,45 @@ export function deliveryIdOf(
       : undefined;
   const id = (fromSource ?? headerText(headers, 'idempotency-key'))?.trim();
   return id || undefined;
+}
+
+export interface DeliveryKey {
+  /** What makes two deliveries one run (the Job name derives from it). */
+  key: string;
+  /** The end of the window in which a replay of this delivery verifies (ms since the epoch). */
+  replayUntil?: number;
+  /** A re-signed retry keeps the sender's id but not the key: match the id too (see Delivery). */
+  matchSenderId: boolean;
+}
+
+/**
+ * The dedupe key of a verified delivery, from signed material only, so that a replay with new
+ * unsigned headers is the same run: the trigger's `idempotency.field` or the scheme's default
+ * body field (Stripe `id`, Slack `event_id`) when present; else what the scheme signed (the
+ * standard-webhooks `webhook-id`, or the hash of the signed message: verify's `signed`). When
+ * nothing is signed (bearer tokens, shared secrets) it is the sender's id, and a captured request
+ * can be replayed under a new id.
+ */
+export function deliveryKey(
+  route: Route,
+  payload: unknown,
+  signed: string | undefined,
+  senderId: string,
+  now: number,
+): DeliveryKey {
+  const scheme = route.auth.signature?.scheme;
+  const window = replayWindowSeconds(route.auth.signature);
+  if (window === undefined || signed === undefined) return { key: senderId, matchSenderId: false };
+  const fallback = defaultIdempotency(scheme);
+  const field = route.idempotency?.field ?? ('field' in fallback ? fallback.field : undefined);
+  const value = field === undefined ? undefined : scalarText(fieldAt(payload, field));
+  return {
+    key: value !== undefined ? `field:${value}` : `signed:${signed}`,
+    replayUntil: now + window * 1000,
+    // Only a timestamped signature refuses a replay after its window, so only there can a replay
+    // not plant a sender id on a new run that would then swallow the real delivery of that id.
+    matchSenderId: value === undefined && scheme !== 'github' && scheme !== 'hmac-sha256',
+  };
 }
 
 /**

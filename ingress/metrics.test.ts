@@ -31,7 +31,7 @@ describe('ingressMetrics', () => {
     const registry = new Registry();
     ingressMetrics(registry);
     const names = (await registry.getMetricsAsJSON()).map((m) => ({ name: m.name, type: String(m.type) }));
-    expect(names.length).toBe(9);
+    expect(names.length).toBe(10);
     for (const { name, type } of names) {
       expect(name).toMatch(/^hookgate_ingress_/);
       if (type === 'counter') expect(name).toMatch(/_total$/);

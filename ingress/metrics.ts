@@ -15,6 +15,8 @@ export type Outcome =
   | 'method_not_allowed'
   | 'suspended'
   | 'rate_limited'
+  | 'flooded'
+  | 'queue_full'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'unauthorized'
@@ -44,6 +46,8 @@ export interface IngressMetrics {
   /** `reason` must come from a fixed set (the verify module's reasons), never from the request. */
   verificationFailed(route: TriggerRef, reason: string): void;
   rateLimited(route: TriggerRef): void;
+  /** A request refused by the per-address flood guard (no labels: the address is not one). */
+  floodRejected(): void;
   duplicate(route: TriggerRef): void;
   runStarted(route: TriggerRef): void;
   /** For the launcher: a run it started (or waited on) has finished. */
@@ -81,8 +85,13 @@ export function ingressMetrics(registry: Registry): IngressMetrics {
   });
   const rateLimited = new Counter({
     name: `${PREFIX}rate_limited_total`,
-    help: 'Requests refused by the per-client rate limit.',
+    help: "Verified deliveries refused by the trigger's per-client rate limit.",
     labelNames: ['trigger'],
+    registers,
+  });
+  const floodRejected = new Counter({
+    name: `${PREFIX}flood_rejected_total`,
+    help: 'Requests refused from their headers by the per-address flood guard (too many unverified requests).',
     registers,
   });
   const duplicates = new Counter({
@@ -124,6 +133,7 @@ export function ingressMetrics(registry: Registry): IngressMetrics {
     },
     verificationFailed: (route, reason) => verificationFailures.inc({ trigger: triggerLabel(route), reason }),
     rateLimited: (route) => rateLimited.inc({ trigger: triggerLabel(route) }),
+    floodRejected: () => floodRejected.inc(),
     duplicate: (route) => duplicates.inc({ trigger: triggerLabel(route) }),
     runStarted: (route) => runsStarted.inc({ trigger: triggerLabel(route) }),
     runFinished(route, result, seconds) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FloodGuard } from './flood-guard.ts';
 import { RateLimiter } from './ratelimit.ts';
 
 const T0 = Date.UTC(2025, 0, 1, 12);
@@ -89,5 +90,18 @@ describe('RateLimiter', () => {
   it('holds no state between instances', () => {
     burst(new RateLimiter(), 'k', 3, T0);
     expect(new RateLimiter().take('k', LIMIT, T0).allowed).toBe(true);
+  });
+});
+
+describe('FloodGuard', () => {
+  it('blocks an address once it has `requests` strikes in its window, until the window ends; counts nothing itself', () => {
+    const guard = new FloodGuard({ requests: 2, periodSeconds: 10 });
+    for (let i = 0; i < 100; i++) expect(guard.blocked('a', T0)).toBe(false); // asking is not a strike
+    guard.strike('a', T0);
+    expect(guard.blocked('a', T0)).toBe(false);
+    guard.strike('a', T0 + 1000);
+    expect(guard.blocked('a', T0 + 1000)).toBe(true);
+    expect(guard.blocked('b', T0 + 1000)).toBe(false);
+    expect(guard.blocked('a', T0 + 10_000)).toBe(false);
   });
 });

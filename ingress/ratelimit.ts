@@ -51,17 +51,7 @@ export class RateLimiter {
   }
 
   take(key: string, limit: RateLimit, now: number): RateDecision {
-    if (now >= this.#nextSweep) this.#sweep(now);
-    const period = limit.periodSeconds * 1000;
-    let window = this.#windows.get(key);
-    if (window) window.end = window.start + period;
-    // A wall clock stepped back must not stretch a window past its period.
-    if (!window || now >= window.end || now < window.start) {
-      this.#windows.delete(key);
-      if (this.#windows.size >= this.#maxKeys) this.#evictOldest();
-      window = { start: now, end: now + period, count: 0 };
-      this.#windows.set(key, window);
-    }
+    const window = this.#window(key, limit, now);
     const resetSeconds = Math.max(1, Math.ceil((window.end - now) / 1000));
     if (window.count >= limit.requests) {
       return {
@@ -74,6 +64,39 @@ export class RateLimiter {
     }
     window.count++;
     return { allowed: true, limit: limit.requests, remaining: limit.requests - window.count, resetSeconds };
+  }
+
+  /** Counts one request of `key` (up to the limit), deciding nothing: no answer to allocate. */
+  count(key: string, limit: RateLimit, now: number): void {
+    const window = this.#window(key, limit, now);
+    if (window.count < limit.requests) window.count++;
+  }
+
+  /** The current window of `key`, a new one if it has none or its window ended. */
+  #window(key: string, limit: RateLimit, now: number): Window {
+    if (now >= this.#nextSweep) this.#sweep(now);
+    const period = limit.periodSeconds * 1000;
+    let window = this.#windows.get(key);
+    if (window) window.end = window.start + period;
+    // A wall clock stepped back must not stretch a window past its period.
+    if (!window || now >= window.end || now < window.start) {
+      this.#windows.delete(key);
+      if (this.#windows.size >= this.#maxKeys) this.#evictOldest();
+      window = { start: now, end: now + period, count: 0 };
+      this.#windows.set(key, window);
+    }
+    return window;
+  }
+
+  /** True when `key` has used up `limit` in its current window. Counts nothing. */
+  exhausted(key: string, limit: RateLimit, now: number): boolean {
+    const window = this.#windows.get(key);
+    return (
+      window !== undefined &&
+      now >= window.start &&
+      now < window.start + limit.periodSeconds * 1000 &&
+      window.count >= limit.requests
+    );
   }
 
   /** O(keys), hence at most every SWEEP_INTERVAL_MS rather than per request. */

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from './app.ts';
-import { MemoryLauncher, MemoryRoutes, TOKEN, testRoute } from './http/fakes.ts';
+import { MemoryLauncher, MemoryRoutes, TOKEN, testRoute } from './http/fakes.test-helper.ts';
 import { drain, serverOptions } from './server.ts';
 
 // The server's own behaviour over real sockets: header caps, request timeouts and draining.

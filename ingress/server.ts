@@ -8,6 +8,7 @@ import { buildApp } from './app.ts';
 import { ConfigError, type IngressConfig, loadIngressConfig, USAGE } from './http/config.ts';
 import { LastUsedRecorder } from './last-used.ts';
 import { ingressMetrics } from './metrics.ts';
+import { Peers } from './peers.ts';
 import { RouteStore } from './routes-store.ts';
 import { KubeLauncher } from './run/launcher.ts';
 import type { RouteTable } from './types.ts';
@@ -40,10 +41,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     log.child({ component: 'launcher' }),
   );
   const lastUsed = new LastUsedRecorder(kc, log.child({ component: 'last-used' }));
-  // Ready once both caches are loaded: routes to match, and Jobs for Forbid/Replace decisions.
+  const peers = config.peersService
+    ? new Peers(kc, config.namespace, config.peersService, config.podIp, log.child({ component: 'peers' }))
+    : undefined;
+  // Ready once the caches are loaded: routes to match, Jobs for Forbid/Replace decisions, and the
+  // peers that share rate limits.
   const routes: RouteTable = {
     get ready() {
-      return store.ready && launcher.ready;
+      return store.ready && launcher.ready && (peers?.ready ?? true);
     },
     match: (path) => store.match(path),
   };
@@ -55,12 +60,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       registry,
       logger: log,
       trustedProxies: config.trustedProxies,
+      floodLimit: { requests: config.floodLimit, periodSeconds: Math.ceil(config.floodPeriod / 1000) },
       recordUse: (route) => lastUsed.recordUse(route),
+      ...(peers ? { share: (limit: number) => peers.share(limit) } : {}),
     },
     serverOptions(config),
   );
 
   lastUsed.start();
+  peers?.start();
   // Both resolve after their first list and retry on their own; readiness waits for them.
   void store.start().then(() => {
     if (store.ready) log.info({ routes: store.size }, 'routes loaded');
@@ -78,7 +86,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight requests');
     await drain(app, config.shutdownTimeout, log);
-    await Promise.allSettled([lastUsed.stop(), launcher.stop(), store.stop()]);
+    await Promise.allSettled([lastUsed.stop(), launcher.stop(), store.stop(), peers?.stop()]);
     await probes?.close();
     log.info('stopped');
     await new Promise<void>((done) => log.flush(() => done()));

@@ -4,7 +4,14 @@ import type { Route } from '../operator/api/v1alpha1/index.ts';
 export { InputTooLargeError } from '../lib/run.ts';
 
 /** A verified, accepted delivery of a trigger the ingress serves. */
-export type Delivery = RunDelivery<Route>;
+export type Delivery = RunDelivery<Route> & {
+  /**
+   * A run of this trigger for the same sender id (`deliveryId`, the Job's delivery label) makes
+   * this delivery a duplicate, although its key differs: a sender's retry re-signed with a new
+   * timestamp. Best effort, from the launcher's Job cache; only where a replay cannot plant the id.
+   */
+  matchSenderId?: boolean;
+};
 
 /** The routing table the ingress serves, kept current from the operator's route Secrets. */
 export interface RouteTable {
@@ -35,6 +42,9 @@ export class RunActiveError extends Error {
 /** The API server could not be reached or answered 5xx: answer 503 with Retry-After. */
 export class ApiUnavailableError extends Error {}
 
+/** Too many Forbid/Replace deliveries of one workflow already wait their turn: answer 503. */
+export class QueueFullError extends Error {}
+
 /**
  * The API server refused the run (400/403/422): an admission policy or quota, or a template the
  * operator's dry run passed before something changed. Answered 503: the sender cannot fix it, and
@@ -46,5 +56,5 @@ export interface Launcher {
   /** Creates the Job and its input Secret; resolves only once both exist in the API server. */
   launch(delivery: Delivery): Promise<LaunchResult>;
   /** Waits for the run to finish; undefined at the timeout. */
-  wait(route: Route, run: string, timeoutMs: number): Promise<RunOutcome | undefined>;
+  wait(route: Route, run: string, timeoutMs: number, signal?: AbortSignal): Promise<RunOutcome | undefined>;
 }

@@ -41,8 +41,14 @@ export interface ListWatch {
   /** How long the server keeps one watch open. Default: random between 5 and 10 minutes. */
   watchTimeoutSeconds?: number;
   /**
-   * What the cache keeps of each object, applied as it arrives (list, watch, `add`): e.g. a run's
-   * Job without its spec. Handlers and readers see only the result. Must not mutate its argument.
+   * List and watch PartialObjectMetadata: the server sends only metadata (no data, spec or status),
+   * so objects too large or too many to hold whole can still be followed.
+   */
+  metadataOnly?: boolean;
+  /**
+   * Applied to every object as it arrives, before it is cached or handed to a handler: return only
+   * what readers need (client-go's TransformFunc), so the cache holds that and nothing else. It gets
+   * a freshly parsed object nobody else holds, and applies to delete events too.
    */
   transform?(obj: KubernetesObject): KubernetesObject;
 }
@@ -53,11 +59,15 @@ export interface EventHandler<T> {
   delete(obj: T): void;
 }
 
+/** The Accept header for a metadata-only list (`PartialObjectMetadataList`) or watch. */
+const metadataAccept = (list: boolean) =>
+  `application/json;as=PartialObjectMetadata${list ? 'List' : ''};g=meta.k8s.io;v=v1`;
+
 const resourcePath = (r: ListWatch, namespace?: string) => apiPath({ ...r, namespace });
 
 interface ObjectList<T> {
   metadata?: { resourceVersion?: string; continue?: string };
-  items: T[];
+  items: T[] | null;
 }
 
 const GONE = 410;
@@ -119,12 +129,14 @@ class Reflector<T extends KubernetesObject> {
         method: 'GET',
         path: resourcePath(this.resource, this.namespace),
         query: { ...this.selector(), limit: '500', ...(cont ? { continue: cont } : {}) },
+        accept: this.resource.metadataOnly ? metadataAccept(true) : undefined,
         timeoutMs: 60_000,
         signal,
       });
       // Each page as the cache keeps it, before the next one: a list of 10,000 whole objects held
-      // at once was the operator's peak at a cold start (bench-scale).
-      for (const obj of page.items) items.push(this.prepare(obj));
+      // at once was the operator's peak at a cold start (bench-scale). An empty
+      // PartialObjectMetadataList comes with `items: null`.
+      for (const obj of page.items ?? []) items.push(this.prepare(obj));
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
     } while (cont);
@@ -141,7 +153,7 @@ class Reflector<T extends KubernetesObject> {
     const seen = new Set<string>();
     for (const obj of items) {
       seen.add(storeKey(obj));
-      this.put(obj);
+      this.upsert(obj);
     }
     for (const [k, obj] of this.store) {
       if (seen.has(k)) continue;
@@ -152,27 +164,23 @@ class Reflector<T extends KubernetesObject> {
 
   /** Caches an object the caller just created, unless the watch already brought it (as new or newer). */
   add(obj: T): void {
-    if (!this.store.has(storeKey(obj))) this.put(this.prepare(obj));
+    if (!this.store.has(storeKey(obj))) this.upsert(this.prepare(obj));
   }
 
-  /** The object as the cache keeps it. */
-  private prepare(raw: T): T {
+  /** What is kept of an arriving object. */
+  private prepare(obj: T): T {
     // managedFields are often the bulk of an object and no reconciler reads them (client-go's
     // TransformStripManagedFields); a PUT without them leaves the server's copy unchanged.
-    if (raw.metadata?.managedFields) delete raw.metadata.managedFields;
-    return this.view(raw);
+    if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+    return this.resource.transform ? (this.resource.transform(obj) as T) : obj;
   }
 
-  private put(obj: T): void {
+  private upsert(obj: T): void {
     const k = storeKey(obj);
     const old = this.store.get(k);
     this.store.set(k, obj);
     if (!old) this.handler.add(obj);
     else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.handler.update(old, obj);
-  }
-
-  private view(obj: T): T {
-    return this.resource.transform ? (this.resource.transform(obj) as T) : obj;
   }
 
   private watch(signal: AbortSignal): Promise<void> {
@@ -184,14 +192,14 @@ class Reflector<T extends KubernetesObject> {
           failure = new ApiError(obj.code ?? 500, 'watch', JSON.stringify(obj));
           return;
         }
-        if (type === 'ADDED' || type === 'MODIFIED') this.put(this.prepare(obj));
+        const rv = obj.metadata?.resourceVersion;
+        if (type === 'ADDED' || type === 'MODIFIED') this.upsert(this.prepare(obj));
         else if (type === 'DELETED') {
           const k = storeKey(obj);
           const last = this.store.get(k);
           this.store.delete(k);
-          if (last) this.handler.delete(this.view(obj));
+          if (last) this.handler.delete(this.prepare(obj));
         }
-        const rv = obj.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
       };
       // The server ends the watch after timeoutSeconds; spreading it avoids all watches
@@ -228,6 +236,7 @@ class Reflector<T extends KubernetesObject> {
         },
         onEvent,
         abort.signal,
+        this.resource.metadataOnly ? metadataAccept(false) : undefined,
       ).then(() => done(null), done);
     });
   }

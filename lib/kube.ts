@@ -72,6 +72,8 @@ export interface JSONRequest {
   contentType?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Default `application/json`; e.g. a PartialObjectMetadata list asks for metadata only. */
+  accept?: string;
   /** A keep-alive agent to use instead of the new one `applyToHTTPSOptions` builds per call. */
   agent?: https.Agent;
 }
@@ -92,7 +94,7 @@ export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T>
   if (r.agent) opts.agent = r.agent;
   opts.headers = {
     ...opts.headers,
-    Accept: 'application/json',
+    Accept: r.accept ?? 'application/json',
     ...(payload
       ? { 'Content-Type': r.contentType ?? 'application/json', 'Content-Length': payload.length }
       : {}),
@@ -148,9 +150,7 @@ export class KubeClient {
   constructor(
     readonly kc: KubeAccess,
     readonly timeoutMs = DEFAULT_TIMEOUT_MS,
-  ) {
-    if (!kc.getCurrentCluster()) throw new Error('the kubeconfig has no current cluster');
-  }
+  ) {}
 
   private agent(): Promise<https.Agent | undefined> {
     this.#agent ??= keepAliveAgent(this.kc);

@@ -17,6 +17,8 @@ export async function watchJSON<T>(
   query: Record<string, string>,
   onEvent: (type: string, obj: T) => void,
   signal: AbortSignal,
+  /** e.g. PartialObjectMetadata for a metadata-only watch. */
+  accept = 'application/json',
 ): Promise<void> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
@@ -24,7 +26,7 @@ export async function watchJSON<T>(
   for (const [k, v] of Object.entries({ ...query, watch: 'true' })) url.searchParams.set(k, v);
   const opts: https.RequestOptions = { method: 'GET' };
   await kc.applyToHTTPSOptions(opts);
-  opts.headers = { ...opts.headers, Accept: 'application/json' };
+  opts.headers = { ...opts.headers, Accept: accept };
   if (signal.aborted) return;
   return new Promise<void>((resolve, reject) => {
     const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {

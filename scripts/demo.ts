@@ -1,9 +1,11 @@
 // `make demo`: hookgate end to end on a local control plane (etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler and kwok, which simulates the pods), with the operator and
-// the ingress running as processes under the chart's ServiceAccounts and RBAC. Stops everything on
-// exit, on errors and on Ctrl-C. With --keep it stays up after the tour until Ctrl-C.
+// kube-controller-manager, kube-scheduler, a kwok node) plus a real node (containerd + kubelet) that
+// runs the quickstart's container, with the operator and the ingress running as processes under the
+// chart's ServiceAccounts and RBAC. Where a real node cannot start, kwok simulates the pods and the
+// demo says so. Stops everything on exit, on errors and on Ctrl-C. With --keep it stays up after the
+// tour until Ctrl-C.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +18,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { main as cli } from '../cli/hookgate.ts';
 import {
   GROUP,
@@ -27,12 +30,19 @@ import {
 } from '../operator/api/v1alpha1/index.ts';
 import { type Hookgate, installCrds, startHookgate } from '../test/cluster/components.ts';
 import { type ControlPlane, startControlPlane } from '../test/cluster/controlplane.ts';
+import {
+  containerLog,
+  REAL_NODE_POD,
+  type RealNode,
+  realNodeUnsupported,
+  startRealNode,
+} from '../test/cluster/realnode.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SYSTEM_NS = 'hookgate-system';
 const NS = 'demo';
 const NAME = 'quickstart';
-const STEPS = 10;
+const STEPS = 12;
 const keep = process.argv.includes('--keep');
 const started = Date.now();
 const execFileAsync = promisify(execFile);
@@ -56,6 +66,7 @@ const done = (what = 'done') => detail(`✓ ${what} (${((Date.now() - stepStart)
 
 let cp: ControlPlane | undefined;
 let hg: Hookgate | undefined;
+let node: RealNode | undefined;
 let logDir: string | undefined;
 let stopping: Promise<void> | undefined;
 let tourDone = false;
@@ -70,6 +81,7 @@ function stopAll(): Promise<void> {
     }
     say('\n[stop] stopping operator, ingress and the control plane');
     await hg?.stop().catch((err) => say(`[stop] operator/ingress: ${err}`));
+    await node?.stop().catch((err) => say(`[stop] real node: ${err}`));
     if (cp && logDir) {
       // The control plane removes its run directory (certificates, etcd data, logs) when stopped.
       for (const f of await readdir(cp.dir).catch(() => [] as string[])) {
@@ -78,6 +90,7 @@ function stopAll(): Promise<void> {
     }
     await cp?.stop().catch((err) => say(`[stop] control plane: ${err}`));
     hg = undefined;
+    node = undefined;
     cp = undefined;
     if (logDir) say(`[stop] everything stopped; logs: ${logDir}/*.log`);
   })();
@@ -186,10 +199,46 @@ async function metricLines(url: string, names: string[]): Promise<string[]> {
   return text.split('\n').filter((l) => !l.startsWith('#') && names.some((n) => l.startsWith(n)));
 }
 
+/**
+ * Applies an example. With a real node its Workflow's pod runs there, from the local busybox image
+ * (the examples name `busybox:1.37`, which no registry can deliver here).
+ */
+async function applyExample(file: string): Promise<string[]> {
+  let path = join(ROOT, 'examples', file);
+  if (node) {
+    const busybox = node.images.find((i) => i.ref.includes('/busybox:'))!.ref;
+    const items = parseAllDocuments(await readFile(path, 'utf8')).map((d) => d.toJS());
+    for (const o of items.filter((i) => i.kind === 'Workflow')) {
+      const pod = o.spec.jobTemplate.spec.template.spec;
+      Object.assign(pod, REAL_NODE_POD);
+      for (const c of pod.containers) Object.assign(c, { image: busybox, imagePullPolicy: 'Never' });
+    }
+    path = join(logDir!, file.replace(/\.yaml$/, '.json'));
+    await writeFile(path, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    detail(
+      `(for the real node: image ${busybox}, imagePullPolicy Never, ${JSON.stringify(REAL_NODE_POD.nodeSelector)})`,
+    );
+  }
+  return (await kubectl(['apply', '-n', NS, '-f', path])).split('\n');
+}
+
+/** Where the run's pod ran, its real exit code, and its stdout from the kubelet's log files. */
+async function showContainer(real: RealNode, core: CoreV1Api, run: string) {
+  const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: `job-name=${run}` });
+  const pod = pods.items[0]!;
+  const status = pod.status?.containerStatuses?.[0];
+  detail(`pod ${pod.metadata!.name} ran on node ${pod.spec!.nodeName}, container ${status?.containerID}`);
+  detail(`exit code ${status?.state?.terminated?.exitCode}; its stdout (${real.podLogsDir}/…/main/0.log):`);
+  const stdout = await containerLog(real, NS, pod.metadata!.name!, 'main');
+  for (const line of (stdout ?? '').trimEnd().split('\n')) detail(`  | ${line}`);
+}
+
 // --- the tour -------------------------------------------------------------------------------------
 
 async function tour() {
-  say(`hookgate demo: a local control plane, the operator and the ingress, and one webhook end to end`);
+  say(
+    `hookgate demo: a local control plane with a real node, the operator and the ingress, and webhooks end to end`,
+  );
 
   step(
     1,
@@ -204,32 +253,38 @@ async function tour() {
   const batch = kc.makeApiClient(BatchV1Api);
   done(`API server ${kc.getCurrentCluster()!.server}`);
 
-  step(2, 'Installing the CRDs (Workflow, WebhookTrigger)');
+  step(2, 'Starting a real node: containerd and a kubelet, beside the kwok node');
+  const unsupported = realNodeUnsupported();
+  if (unsupported) {
+    detail(`NO REAL NODE on this machine (${unsupported}): kwok simulates the runs' pods instead.`);
+    done('skipped');
+  } else {
+    node = await startRealNode(cp, (line) => detail(line));
+    done(`node ${node.name} Ready; images ${node.images.map((i) => i.ref).join(', ')}`);
+  }
+
+  step(3, 'Installing the CRDs (Workflow, WebhookTrigger)');
   await installCrds(cp);
   done();
 
-  step(3, `Starting the operator and the ingress under the chart's ServiceAccounts/RBAC in "${SYSTEM_NS}"`);
+  step(4, `Starting the operator and the ingress under the chart's ServiceAccounts/RBAC in "${SYSTEM_NS}"`);
   hg = await startHookgate(cp, { namespace: SYSTEM_NS, logDir });
   detail(`ingress:  ${hg.url}   (metrics ${hg.metricsUrl})`);
   detail(`operator: metrics ${hg.operatorMetricsUrl}`);
   done();
 
-  step(4, `Applying examples/quickstart.yaml into namespace "${NS}"`);
+  step(5, `Applying examples/quickstart.yaml into namespace "${NS}"`);
   await kubectl(['create', 'namespace', NS]).catch((err) => {
     if (!String(err).includes('AlreadyExists')) throw err;
   });
-  for (const line of (await kubectl(['apply', '-n', NS, '-f', join(ROOT, 'examples/quickstart.yaml')])).split(
-    '\n',
-  )) {
-    detail(line);
-  }
-  const getTrigger = async () =>
+  for (const line of await applyExample('quickstart.yaml')) detail(line);
+  const getTrigger = async (name = NAME) =>
     (await custom.getNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
       plural: WEBHOOK_TRIGGER.plural,
       namespace: NS,
-      name: NAME,
+      name,
     })) as WebhookTrigger;
   const isReady = (t: WebhookTrigger) =>
     t.status?.observedGeneration === t.metadata.generation &&
@@ -248,7 +303,7 @@ async function tour() {
   );
   done();
 
-  step(5, `Sending a delivery with the CLI: hookgate send ${NAME} -n ${NS} --data '…'`);
+  step(6, `Sending a delivery with the CLI: hookgate send ${NAME} -n ${NS} --data '…'`);
   const payload = JSON.stringify({ hello: 'world', sentBy: 'make demo' });
   const sent = await hookgate(['send', NAME, '-n', NS, '--data', payload], kc);
   for (const line of sent.lines) detail(line);
@@ -256,7 +311,7 @@ async function tour() {
   const run = (JSON.parse(sent.lines.slice(1).join('\n')) as { run: string }).run;
   done(`run ${run} started`);
 
-  step(6, `Watching job/${run} (kwok simulates its pod)`);
+  step(7, `Watching job/${run} (${node ? `its container runs on the real node` : 'kwok simulates its pod'})`);
   const job = await until(`job/${run} to finish`, 60_000, async () => {
     const j = await batch.readNamespacedJob({ namespace: NS, name: run });
     const cond = j.status?.conditions?.find(
@@ -268,13 +323,14 @@ async function tour() {
     `job/${run}: ${job.cond.type}=True at ${job.cond.lastTransitionTime?.toISOString?.() ?? job.cond.lastTransitionTime}`,
   );
   if (job.cond.type !== 'Complete') throw new Error(`job/${run} failed: ${job.cond.message}`);
+  if (node) await showContainer(node, core, run);
   const secret = await core.readNamespacedSecret({ namespace: NS, name: `${run}-input` });
   for (const [key, value] of Object.entries(secret.data ?? {})) {
     detail(`input file (Secret ${run}-input, key ${key}): ${Buffer.from(value, 'base64').toString('utf8')}`);
   }
   done();
 
-  step(7, `Run history of workflow/${NAME}`);
+  step(8, `Run history of workflow/${NAME}`);
   detail(`$ hookgate runs ${NAME} -n ${NS}`);
   for (const line of (await hookgate(['runs', NAME, '-n', NS], kc)).lines) detail(`  ${line}`);
   const workflow = await until(`workflow/${NAME} status.recentRuns to list ${run}`, 30_000, async () => {
@@ -295,7 +351,28 @@ async function tour() {
   }
   done();
 
-  step(8, 'A few lines of /metrics');
+  step(9, "A wait-mode trigger answers with the run's result (examples/wait-mode.yaml)");
+  for (const line of await applyExample('wait-mode.yaml')) detail(line);
+  await until('webhooktrigger/add to be Ready', 60_000, async () =>
+    isReady(await getTrigger('add')) ? true : undefined,
+  );
+  detail(`$ hookgate send add -n ${NS} --data '{"a":2,"b":3}'   (the answer waits for the run)`);
+  const added = await hookgate(['send', 'add', '-n', NS, '--data', '{"a":2,"b":3}'], kc);
+  for (const line of added.lines) detail(line);
+  const answer = JSON.parse(added.lines.slice(1).join('\n')) as { output?: string; exitCode?: number };
+  if (node) {
+    if (answer.output?.trim() !== '{"sum":5}')
+      throw new Error(`expected output {"sum":5}, got ${answer.output}`);
+    detail(
+      "output is the container's own termination message (/dev/termination-log), exit code " +
+        answer.exitCode,
+    );
+  } else {
+    detail('(kwok simulates the pod: no container wrote a termination message)');
+  }
+  done();
+
+  step(10, 'A few lines of /metrics');
   detail(`ingress (${hg.metricsUrl}):`);
   for (const line of await metricLines(hg.metricsUrl, [
     'hookgate_ingress_requests_total',
@@ -314,13 +391,13 @@ async function tour() {
   }
   done();
 
-  step(9, 'A delivery with a wrong token is refused');
+  step(11, 'A delivery with a wrong token is refused');
   const bad = await hookgate(['send', NAME, '-n', NS, '--data', payload], kc, withWrongToken);
   for (const line of bad.lines) detail(line);
   if (!bad.lines[0]?.startsWith('401')) throw new Error(`expected 401, got: ${bad.lines[0]}`);
   done('401 as expected');
 
-  step(10, 'A burst beyond the rate limit');
+  step(12, 'A burst beyond the rate limit');
   const limit = { requests: 5, periodSeconds: 60 };
   await custom.patchNamespacedCustomObject(
     {
@@ -337,17 +414,19 @@ async function tour() {
   await until('the operator to reconcile the change', 30_000, async () =>
     isReady(await getTrigger()) ? true : undefined,
   );
-  // The ingress reports its limit in RateLimit-Limit; probe it from another loopback source address
-  // (a rate-limit window of its own) with a wrong token, so that no probe starts a run.
+  // The ingress reports the limit in RateLimit-Limit on verified deliveries (only those count). Probe
+  // it from another loopback source address (a rate-limit window of its own) with the CLI's real
+  // token but a body that is not JSON: verified, counted, refused 400, so no probe starts a run.
   const probe = fetchFrom('127.0.0.2');
-  const url = trigger.status!.url!;
+  let seenLimit: string | null = null;
+  const malformed: typeof fetch = async (input, init) => {
+    const res = await probe(input, { ...init, body: '{' });
+    seenLimit = res.headers.get('ratelimit-limit');
+    return res;
+  };
   await until('the ingress to apply the new limit', 30_000, async () => {
-    const res = await probe(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer hgt_probe' },
-      body: '{}',
-    });
-    return res.headers.get('ratelimit-limit') === String(limit.requests) ? true : undefined;
+    await hookgate(['send', NAME, '-n', NS, '--data', '{}'], kc, malformed);
+    return seenLimit === String(limit.requests) ? true : undefined;
   });
   detail('the ingress answers with RateLimit-Limit: 5');
   const burst = 12;

@@ -91,7 +91,7 @@ describe('CRD content', () => {
       { rule: 'has(self.bearer) || has(self.signature)', message: 'auth needs bearer, signature or both' },
     ]);
     const signature = (auth.properties as Record<string, Node>).signature!;
-    expect(signature['x-kubernetes-validations']).toHaveLength(4);
+    expect(signature['x-kubernetes-validations']).toHaveLength(5);
     expect(spec.rateLimit).toMatchObject({
       default: {},
       properties: { requests: { type: 'integer', format: 'int32', default: 30, minimum: 1 } },
@@ -139,6 +139,8 @@ describe('CEL rules', () => {
     'toleranceSeconds applies only to timestamped schemes': spec({
       signature: { scheme: 'github', toleranceSeconds: 5 },
     }),
+    'replayWindowSeconds applies only to the github and hmac-sha256 schemes (others use toleranceSeconds)':
+      spec({ signature: { scheme: 'stripe', replayWindowSeconds: 60 } }),
     'set header or field, not both': spec({ bearer: {} }, { idempotency: { header: 'X-Id', field: 'id' } }),
     // From z.record(HeaderName, ...): zod says it in its own words.
     "each key must match ^[A-Za-z0-9!#$%&'*+.^_`|~-]+$ and have at least 1 and at most 128 characters": spec(

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { clusterInfo, kubectl, runBinary, useNamespace } from './helpers.ts';
+import { clusterInfo, kubectl, runBinary, useNamespace, waitFor } from './helpers.ts';
 
 const CHART = fileURLToPath(new URL('../charts/hookgate', import.meta.url));
 const KUBE_VERSION = '1.35.0';
@@ -53,20 +53,24 @@ const OPERATOR_RULES = table({
   'hookgate.io/webhooktriggers': ['get', 'list', 'watch'],
   'hookgate.io/workflows/status': ['patch'],
   'hookgate.io/webhooktriggers/status': ['patch'],
-  'core/secrets': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
-  'batch/jobs': ['get', 'list', 'watch', 'create', 'delete'],
+  'core/secrets': ['get', 'list', 'watch', 'create', 'patch'],
+  'batch/jobs': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   'core/pods': ['get', 'list'],
   'core/events': ['create', 'patch'],
   'events.k8s.io/events': ['create', 'patch'],
 });
 const OPERATOR_LEASE_RULES = table({ 'coordination.k8s.io/leases': ['get', 'create', 'update'] });
+// Route Secrets: the only Secrets the operator deletes.
+const OPERATOR_LOCAL_RULES = [...OPERATOR_LEASE_RULES, ...table({ 'core/secrets': ['delete'] })].sort();
 const INGRESS_RULES = table({
   'batch/jobs': ['create', 'get', 'list', 'watch', 'delete'],
   'core/secrets': ['create'],
-  'core/pods': ['get', 'list'],
   'hookgate.io/webhooktriggers/status': ['patch'],
 });
-const INGRESS_LOCAL_RULES = table({ 'core/secrets': ['list', 'watch'] });
+const INGRESS_LOCAL_RULES = table({
+  'core/secrets': ['list', 'watch'],
+  'discovery.k8s.io/endpointslices': ['list', 'watch'],
+});
 
 describe('helm lint', () => {
   it('passes with --strict', async () => {
@@ -127,6 +131,14 @@ describe('helm template, default values', () => {
       { name: 'metrics', port: 9090, targetPort: 'metrics' },
     ]);
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
+    // The replicas behind that Service share each trigger's rate limit; each knows its own address.
+    expect(c.env).toContainEqual({ name: 'HOOKGATE_PEERS_SERVICE', value: 'hg-hookgate-ingress' });
+    expect(c.env).toContainEqual({
+      name: 'POD_IP',
+      valueFrom: { fieldRef: { fieldPath: 'status.podIP' } },
+    });
+    expect(c.env).toContainEqual({ name: 'HOOKGATE_FLOOD_LIMIT', value: '600' });
+    expect(c.env).toContainEqual({ name: 'HOOKGATE_FLOOD_PERIOD', value: '1m' });
   });
 
   it('locks both components down: non-root, read-only root, no capabilities, RuntimeDefault seccomp, resources', () => {
@@ -159,7 +171,7 @@ describe('helm template, default values', () => {
     expect(flat(one(objs, 'ClusterRole', 'hg-hookgate-operator-hookgate-system').rules)).toEqual(
       OPERATOR_RULES,
     );
-    expect(flat(one(objs, 'Role', 'hg-hookgate-operator-local').rules)).toEqual(OPERATOR_LEASE_RULES);
+    expect(flat(one(objs, 'Role', 'hg-hookgate-operator-local').rules)).toEqual(OPERATOR_LOCAL_RULES);
     expect(flat(one(objs, 'ClusterRole', 'hg-hookgate-ingress-hookgate-system').rules)).toEqual(
       INGRESS_RULES,
     );
@@ -184,6 +196,36 @@ describe('helm template, default values', () => {
     ]);
   });
 
+  it('ships the admission policies for this release, bound to deny', () => {
+    const names = ['hg-hookgate-runs-hookgate-system', 'hg-hookgate-workflow-authors-hookgate-system'];
+    const policies = byKind(objs, 'ValidatingAdmissionPolicy');
+    expect(policies.map((p) => p.metadata.name).sort()).toEqual(names);
+    for (const p of policies) {
+      expect(p.apiVersion).toBe('admissionregistration.k8s.io/v1');
+      expect(p.spec.failurePolicy).toBe('Fail');
+      const binding = one(objs, 'ValidatingAdmissionPolicyBinding', p.metadata.name);
+      expect(binding.spec).toEqual({ policyName: p.metadata.name, validationActions: ['Deny'] });
+    }
+    const runs = one(objs, 'ValidatingAdmissionPolicy', names[0]!);
+    const who = runs.spec.matchConditions.map((c: Obj) => c.expression).join('\n');
+    expect(who).toContain("'system:serviceaccount:hookgate-system:hg-hookgate-ingress'");
+    expect(who).toContain("'system:serviceaccount:hookgate-system:hg-hookgate-operator'");
+    const rules = runs.spec.validations.map((v: Obj) => v.expression).join('\n');
+    expect(rules).toContain("['kube-system', 'kube-public', 'kube-node-lease', 'hookgate-system']");
+    const authors = one(objs, 'ValidatingAdmissionPolicy', names[1]!);
+    expect(authors.spec.matchConstraints.resourceRules).toEqual([
+      {
+        apiGroups: ['hookgate.io'],
+        apiVersions: ['*'],
+        resources: ['workflows'],
+        operations: ['CREATE', 'UPDATE'],
+      },
+    ]);
+    expect(authors.spec.validations[0].expression).toContain(
+      "authorizer.group('batch').resource('jobs').namespace(request.namespace).check('create').allowed()",
+    );
+  });
+
   it('renders no optional objects', () => {
     for (const kind of [
       'Ingress',
@@ -203,6 +245,7 @@ describe('helm template, non-default values', () => {
       expose: {
         ingress: { enabled: true, className: 'nginx', host: 'hooks.example.com', tlsSecretName: 'hooks-tls' },
       },
+      ingress: { trustedProxies: ['10.0.0.0/8'] },
     });
     const ing = one(objs, 'Ingress', 'hg-hookgate-ingress');
     expect(ing.spec.ingressClassName).toBe('nginx');
@@ -221,6 +264,7 @@ describe('helm template, non-default values', () => {
     const objs = await render({
       publicBaseURL: 'https://hooks.example.org/',
       expose: { httpRoute: { enabled: true, parentRefs, hostnames: ['hooks.example.org'] } },
+      ingress: { trustedProxies: ['10.0.0.0/8'] },
     });
     const route = one(objs, 'HTTPRoute', 'hg-hookgate-ingress');
     expect(route.apiVersion).toBe('gateway.networking.k8s.io/v1');
@@ -288,6 +332,22 @@ describe('helm template, non-default values', () => {
     expect(args).toContain('--namespaces=team-a,team-b');
   });
 
+  it('confines runs to the watched namespaces, which may not include its own', async () => {
+    const objs = await render({ watchNamespaces: ['team-a', 'team-b'] });
+    const runs = one(objs, 'ValidatingAdmissionPolicy', 'hg-hookgate-runs-hookgate-system');
+    const rules = runs.spec.validations.map((v: Obj) => v.expression).join('\n');
+    expect(rules).toContain('request.namespace in ["team-a","team-b"]');
+    await expect(render({ watchNamespaces: ['team-a', 'hookgate-system'] })).rejects.toThrow(
+      'watchNamespaces must not include the release namespace "hookgate-system"',
+    );
+  });
+
+  it('leaves out the admission policies when asked', async () => {
+    const objs = await render({ admission: { enabled: false } });
+    expect(byKind(objs, 'ValidatingAdmissionPolicy')).toEqual([]);
+    expect(byKind(objs, 'ValidatingAdmissionPolicyBinding')).toEqual([]);
+  });
+
   it('leaves out the CRDs, or their keep policy, when asked', async () => {
     expect(byKind(await render({ crds: { enabled: false } }), 'CustomResourceDefinition')).toEqual([]);
     for (const crd of byKind(await render({ crds: { keep: false } }), 'CustomResourceDefinition')) {
@@ -295,12 +355,18 @@ describe('helm template, non-default values', () => {
     }
   });
 
-  it('passes trusted proxies and a NodePort through', async () => {
+  it('passes trusted proxies, the flood guard and a NodePort through', async () => {
     const objs = await render({
-      ingress: { trustedProxies: ['10.0.0.0/8'], service: { type: 'NodePort', nodePort: 30080 } },
+      ingress: {
+        trustedProxies: ['10.0.0.0/8'],
+        floodGuard: { requests: 100, period: '30s' },
+        service: { type: 'NodePort', nodePort: 30080 },
+      },
     });
     const env = one(objs, 'Deployment', 'hg-hookgate-ingress').spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'HOOKGATE_TRUSTED_PROXIES', value: '10.0.0.0/8' });
+    expect(env).toContainEqual({ name: 'HOOKGATE_FLOOD_LIMIT', value: '100' });
+    expect(env).toContainEqual({ name: 'HOOKGATE_FLOOD_PERIOD', value: '30s' });
     expect(one(objs, 'Service', 'hg-hookgate-ingress').spec.ports[0].nodePort).toBe(30080);
   });
 });
@@ -322,6 +388,11 @@ describe('values.schema.json', () => {
       '/expose/httpRoute/parentRefs',
     ],
     ['a namespace that is not a DNS label', { watchNamespaces: ['Team_A'] }, '/watchNamespaces/0'],
+    [
+      'a misspelled admission key',
+      { admission: { enable: false } },
+      "additional properties 'enable' not allowed",
+    ],
   ])('rejects %s', async (_what, values, message) => {
     await expect(render(values)).rejects.toThrow(message);
   });
@@ -358,7 +429,11 @@ describe('helm install into the local control plane', () => {
     await install('hg', release.name, {
       ...common,
       expose: { ingress: { enabled: true, host: 'hooks.example.com', tlsSecretName: 'hooks-tls' } },
-      ingress: { autoscaling: { enabled: true }, podDisruptionBudget: { enabled: true } },
+      ingress: {
+        autoscaling: { enabled: true },
+        podDisruptionBudget: { enabled: true },
+        trustedProxies: ['10.0.0.0/8'],
+      },
     });
     await install('hgw', scoped.name, { ...common, watchNamespaces: [watched.name] });
   });
@@ -384,6 +459,9 @@ describe('helm install into the local control plane', () => {
     }
     const status = await helm(['status', 'hg', '-n', release.name, `--kubeconfig=${kubeconfig()}`]);
     expect(status.stdout).toContain('STATUS: deployed');
+    expect(status.stdout).toContain(
+      'Admission policies: runs are held to the Pod Security Standards baseline',
+    );
     expect(status.stdout).toContain('kubectl wait -n default --for=condition=Ready webhooktrigger/hello');
   });
 
@@ -429,6 +507,7 @@ describe('helm install into the local control plane', () => {
         ['delete', 'secrets', 'release'],
         ['patch', 'secrets', 'release'],
         ['create', 'jobs.batch', 'app'],
+        ['patch', 'jobs.batch', 'app'],
         ['delete', 'jobs.batch', 'app'],
         ['list', 'pods', 'app'],
         ['create', 'events', 'app'],
@@ -443,6 +522,8 @@ describe('helm install into the local control plane', () => {
         ['delete', 'webhooktriggers.hookgate.io', 'app'],
         ['create', 'workflows.hookgate.io', 'app'],
         ['update', 'secrets', 'app'],
+        ['delete', 'secrets', 'app'],
+        ['delete', 'secrets', 'all'],
         ['update', 'jobs.batch', 'app'],
         ['update', 'leases.coordination.k8s.io', 'app'],
         ['delete', 'leases.coordination.k8s.io', 'release'],
@@ -466,11 +547,11 @@ describe('helm install into the local control plane', () => {
         ['create', 'secrets', 'app'],
         ['list', 'secrets', 'release'],
         ['watch', 'secrets', 'release'],
-        ['get', 'pods', 'app'],
-        ['list', 'pods', 'app'],
+        ['watch', 'endpointslices.discovery.k8s.io', 'release'],
         ['patch', 'webhooktriggers.hookgate.io/status', 'app'],
       ],
       [
+        ['list', 'endpointslices.discovery.k8s.io', 'app'],
         ['get', 'secrets', 'app'],
         ['list', 'secrets', 'app'],
         ['watch', 'secrets', 'app'],
@@ -479,6 +560,9 @@ describe('helm install into the local control plane', () => {
         ['get', 'secrets', 'release'],
         ['update', 'secrets', 'release'],
         ['create', 'pods', 'app'],
+        ['get', 'pods', 'app'],
+        ['list', 'pods', 'app'],
+        ['list', 'pods', 'all'],
         ['create', 'pods/exec', 'app'],
         ['update', 'jobs.batch', 'app'],
         ['get', 'webhooktriggers.hookgate.io', 'app'],
@@ -490,6 +574,20 @@ describe('helm install into the local control plane', () => {
         ['create', 'deployments.apps', 'release'],
       ],
     );
+  });
+
+  it("enforces its admission policies: the ingress's run in kube-system is refused", async () => {
+    const ingress = `system:serviceaccount:${release.name}:hg-hookgate-ingress`;
+    const probe = ['create', 'job', 'probe', '--image=busybox', '-n', 'kube-system', '--dry-run=server'];
+    // The binding reaches the API server's admission plugin through a watch.
+    const r = await waitFor(async () => {
+      const r = await kubectl([...probe, `--as=${ingress}`]);
+      return r.code !== 0 && r;
+    });
+    expect(r.stderr).toContain(`ValidatingAdmissionPolicy 'hg-hookgate-runs-${release.name}'`);
+    expect(r.stderr).toContain('hookgate: no runs in namespace kube-system');
+    // The same request by someone else is none of the policy's business.
+    expect((await kubectl(probe)).code).toBe(0);
   });
 
   it('confines both components to the watched namespaces when watchNamespaces is set', async () => {
@@ -506,6 +604,7 @@ describe('helm install into the local control plane', () => {
         ['list', 'webhooktriggers.hookgate.io', 'all'],
         ['list', 'webhooktriggers.hookgate.io', 'app'],
         ['get', 'secrets', 'app'],
+        ['delete', 'secrets', 'watched'],
         ['create', 'jobs.batch', 'app'],
       ],
     );

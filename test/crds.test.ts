@@ -159,6 +159,11 @@ describe('WebhookTrigger CRD', () => {
     ],
     [
       'github',
+      'with a replay window of a day',
+      trigger({ signature: { scheme: 'github', replayWindowSeconds: 86400 } }),
+    ],
+    [
+      'github',
       'filtered on event and branch',
       trigger(
         { signature: { scheme: 'github' } },
@@ -257,6 +262,11 @@ describe('WebhookTrigger CRD', () => {
       'tolerance on an untimed scheme',
       signed({ scheme: 'shared-secret', toleranceSeconds: 60 }),
       ['toleranceSeconds applies only to timestamped schemes'],
+    ],
+    [
+      'a replay window on a timestamped scheme',
+      signed({ scheme: 'stripe', replayWindowSeconds: 60 }),
+      ['replayWindowSeconds applies only to the github and hmac-sha256 schemes'],
     ],
     [
       'idempotency from a header and a field',

@@ -323,4 +323,61 @@ describe('Informer', () => {
     expect(i.get({ namespace: ns.name, name: 'b' })?.metadata?.resourceVersion).toBe(rv(unwatched));
     expect(events.at(-1)).toBe('add b');
   });
+
+  it('metadataOnly lists and watches PartialObjectMetadata; transform decides what is cached', async () => {
+    const big = 'x'.repeat(100_000);
+    const secret = (name: string) =>
+      core.createNamespacedSecret({
+        namespace: ns.name,
+        body: { metadata: { name, labels: label('meta'), annotations: { note: big } }, stringData: { big } },
+      });
+    const first = await secret('first');
+    const seen: KubernetesObject[] = [];
+    const i = new Informer<KubernetesObject>(
+      admin,
+      {
+        group: '',
+        version: 'v1',
+        plural: 'secrets',
+        labelSelector: selector('meta'),
+        metadataOnly: true,
+        transform: (o) => {
+          seen.push(o);
+          return {
+            metadata: { namespace: o.metadata?.namespace, name: o.metadata?.name, resourceVersion: rv(o) },
+          };
+        },
+      },
+      // The second namespace has none: an empty PartialObjectMetadataList comes with `items: null`.
+      [ns.name, second.name],
+      quiet,
+    );
+    const events: string[] = [];
+    i.addEventHandler({
+      add: (o) => events.push(`add ${o.metadata?.name} ${JSON.stringify(o)}`),
+      update: (_, b) => events.push(`update ${b.metadata?.name}`),
+      delete: (o) => events.push(`delete ${o.metadata?.name} ${Object.keys(o.metadata ?? {}).length}`),
+    });
+    cleanup.push(() => i.stop());
+    i.start();
+    await i.waitForSync();
+    const later = await secret('later');
+    await core.deleteNamespacedSecret({ namespace: ns.name, name: 'first' });
+    await waitFor(() => events.some((e) => e.startsWith('delete first')), { what: 'the watch events' });
+    const cached = (name: string, o: KubernetesObject) =>
+      JSON.stringify({ metadata: { namespace: ns.name, name, resourceVersion: rv(o) } });
+    expect(events).toEqual([
+      `add first ${cached('first', first)}`,
+      `add later ${cached('later', later)}`,
+      'delete first 3',
+    ]);
+    expect(i.list()).toEqual([JSON.parse(cached('later', later))]);
+    // From the list and from the watch, the server sent metadata only: the data never crossed the wire.
+    expect(seen.map((o) => [o.metadata?.name, 'data' in o])).toEqual([
+      ['first', false],
+      ['later', false],
+      ['first', false],
+    ]);
+    expect(seen[0]?.metadata?.annotations?.note).toBe(big);
+  });
 });

@@ -455,6 +455,44 @@ describe('KubeLauncher', () => {
     expect(await launcher.wait(r, run, 500)).toBeUndefined();
   });
 
+  it('answers a repeat of a run that has run from its Job cache, without calling the API server', async () => {
+    const core = admin.makeApiClient(CoreV1Api);
+    const r = route('allow', 'cached');
+    const delivery: Delivery = { route: r, deliveryId: 'c1', input: {} };
+    const { run } = await launcher.launch(delivery);
+    expect((await launcher.wait(r, run, 60_000))?.result).toBe('Succeeded');
+    // Gone by hand: a create path would restore it; an answer from the cache leaves it gone.
+    await core.deleteNamespacedSecret({ namespace: app.name, name: `${run}-input` });
+    expect(await launcher.launch(delivery)).toEqual({ run, duplicate: true });
+    const read = core.readNamespacedSecret({ namespace: app.name, name: `${run}-input` });
+    await expect(read).rejects.toSatisfy(isNotFound);
+  });
+
+  it('with matchSenderId, a run of the trigger with the same sender id makes a delivery a duplicate', async () => {
+    const r = route('allow', 'resigned');
+    const first = await launcher.launch({ route: r, deliveryId: 'sender-1', key: 'signed-a', input: {} });
+    const retry = { route: r, deliveryId: 'sender-1', key: 'signed-b', input: {} };
+    expect(await launcher.launch({ ...retry, matchSenderId: true })).toEqual({
+      run: first.run,
+      duplicate: true,
+    });
+    expect(await jobsOf('resigned')).toHaveLength(1);
+    // Without it (schemes where a replay could plant the id), the signed key alone decides.
+    expect((await launcher.launch(retry)).duplicate).toBe(false);
+    expect(await jobsOf('resigned')).toHaveLength(2);
+  });
+
+  it('a wait whose client went away is freed at once', async () => {
+    const r = route('stuck', 'abandoned');
+    const { run } = await launcher.launch({ route: r, deliveryId: 'a1', input: {} });
+    const gone = new AbortController();
+    const waiting = launcher.wait(r, run, 60_000, gone.signal);
+    expect(launcher.waiting).toBe(1);
+    gone.abort();
+    expect(await waiting).toBeUndefined();
+    expect(launcher.waiting).toBe(0);
+  });
+
   it('answers ApiUnavailableError once the API server is gone', async () => {
     const server = await startApiServer();
     let stopped = false;

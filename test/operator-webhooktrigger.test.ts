@@ -367,6 +367,76 @@ spec:
     });
   });
 
+  it('a referenced Secret is read on demand: its new value reaches the route within seconds; deleted, SecretNotFound', async () => {
+    await ready('byref');
+    await core.replaceNamespacedSecret({
+      namespace: ns.name,
+      name: 'user-token',
+      body: { metadata: { name: 'user-token' }, stringData: { token: 'my-next-token' } },
+    });
+    await waitFor(async () => (await route('byref')).auth.tokens?.[0]?.value === 'my-next-token', {
+      what: 'route with the new referenced token',
+      timeoutMs: 5000,
+    });
+    await core.deleteNamespacedSecret({ namespace: ns.name, name: 'user-token' });
+    const t = await notReady('byref', 'SecretNotFound');
+    expect(cond(t, 'Ready')?.message).toContain('user-token');
+    // Its URL answers 503 from now on, and the route carries no credential.
+    const unavailable = await routeUnavailable('byref', 'SecretNotFound');
+    expect(unavailable.auth).toEqual({});
+    expect(unavailable.unavailable?.message).not.toContain('user-token');
+  });
+
+  it('a credentials Secret made by an earlier version is adopted, never regenerated, labelled or not', async () => {
+    const made: Record<string, V1Secret> = {};
+    await stopOperator();
+    try {
+      for (const name of ['legacy', 'unlabelled']) {
+        await apply(triggerYaml(name, 'build'));
+        const t = await getTrigger(name);
+        made[name] = await core.createNamespacedSecret({
+          namespace: ns.name,
+          body: {
+            metadata: {
+              name: `${name}-credentials`,
+              // What every earlier version wrote; the second lost its labels by hand.
+              labels:
+                name === 'legacy'
+                  ? { 'app.kubernetes.io/managed-by': 'hookgate', 'hookgate.io/trigger': name }
+                  : {},
+              ownerReferences: [
+                {
+                  apiVersion: 'hookgate.io/v1alpha1',
+                  kind: 'WebhookTrigger',
+                  name,
+                  uid: t.metadata.uid!,
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            },
+            stringData: {
+              token: `hgt_${name}-made-before`,
+              signingSecret: `whsec_${Buffer.alloc(32, name).toString('base64')}`,
+            },
+          },
+        });
+      }
+    } finally {
+      await startOperator();
+    }
+    for (const [name, before] of Object.entries(made)) {
+      const t = await ready(name);
+      expect(t.status?.tokenPrefix).toBe(`hgt_${name}`.slice(0, 8));
+      const after = await readSecret(ns.name, `${name}-credentials`);
+      expect(after.data).toEqual(before.data);
+      expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+      const r = await waitFor(() => route(name), { what: `route of ${name}` });
+      expect(r.auth.tokens).toEqual([{ value: `hgt_${name}-made-before` }]);
+      expect(r.auth.signature?.secrets).toEqual([{ value: decode(before).signingSecret }]);
+    }
+  });
+
   it('deleting a trigger garbage-collects its credentials Secret and deletes its route', async () => {
     await apply(triggerYaml('doomed', 'build'));
     await ready('doomed');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientIp, trustedProxies } from './client-ip.ts';
+import { clientIp, limitKey, trustedProxies } from './client-ip.ts';
 
 describe('clientIp', () => {
   const proxies = trustedProxies(['10.0.0.0/8', '192.168.1.1', 'fd00::/8']);
@@ -30,5 +30,22 @@ describe('clientIp', () => {
 
   it.each(['10.0.0.0/33', 'nonsense', '10.0.0.0/8/1', '::/129', '10.0.0.0/x', ''])('refuses %j', (cidr) => {
     expect(() => trustedProxies([cidr])).toThrow(/invalid trusted proxy/);
+  });
+});
+
+describe('limitKey', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002:0:0:0:9', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['2001:db8:0:0:abcd::3', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['64:ff9b::192.0.2.1', '64:ff9b:0:0::/64'],
+    ['2001:db8:1:3::1', '2001:db8:1:3::/64'],
+  ])('%s → %s', (address, key) => {
+    expect(limitKey(address)).toBe(key);
   });
 });

@@ -54,3 +54,23 @@ export function clientIp(
   }
   return ip;
 }
+
+/**
+ * The key the limiters count a client address under: an IPv4 address as is, an IPv6 address by
+ * its /64 (one subscriber's share: rotating addresses inside it does not get around a limit).
+ */
+export function limitKey(address: string): string {
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.split('%', 1)[0]!.split('::');
+  const groups = head ? head.split(':') : [];
+  if (tail !== undefined && groups.length < 4) {
+    const rest = tail ? tail.split(':') : [];
+    // An embedded IPv4 address (the last 32 bits) counts as two groups.
+    const width = rest.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+    for (let i = groups.length + width; i < 8; i++) groups.push('0');
+    groups.push(...rest);
+  }
+  let key = '';
+  for (let i = 0; i < 4; i++) key += `${(Number.parseInt(groups[i] ?? '0', 16) || 0).toString(16)}:`;
+  return `${key}:/64`;
+}

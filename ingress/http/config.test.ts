@@ -14,6 +14,8 @@ describe('loadIngressConfig', () => {
       keepAliveTimeout: 72_000,
       shutdownTimeout: 25_000,
       maxHeaderBytes: 16_384,
+      floodLimit: 600,
+      floodPeriod: 60_000,
     });
     expect(loadIngressConfig([], {}).namespace).toBe('hookgate-system');
   });
@@ -26,7 +28,10 @@ describe('loadIngressConfig', () => {
       HOOKGATE_LOG_LEVEL: 'debug',
       HOOKGATE_TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8',
     };
-    const config = loadIngressConfig(['--port=9000', '--shutdown-timeout', '1m30s'], env);
+    const config = loadIngressConfig(
+      ['--port=9000', '--shutdown-timeout', '1m30s', '--flood-limit=50', '--flood-period=10s'],
+      env,
+    );
     expect(config).toMatchObject({
       namespace: 'hookgate-system',
       port: 9000,
@@ -34,6 +39,8 @@ describe('loadIngressConfig', () => {
       logLevel: 'debug',
       trustedProxies: ['10.0.0.0/8', 'fd00::/8'],
       shutdownTimeout: 90_000,
+      floodLimit: 50,
+      floodPeriod: 10_000,
     });
   });
 
@@ -47,5 +54,9 @@ describe('loadIngressConfig', () => {
     );
     expect(bad).toThrow(/--request-timeout \(HOOKGATE_REQUEST_TIMEOUT\)/);
     expect(() => loadIngressConfig(['--nope=1'], {})).toThrow(ConfigError);
+    expect(() => loadIngressConfig(['--flood-limit=0'], {})).toThrow(
+      /--flood-limit \(HOOKGATE_FLOOD_LIMIT\)/,
+    );
+    expect(() => loadIngressConfig(['--flood-period=10ms'], {})).toThrow(/--flood-period/);
   });
 });

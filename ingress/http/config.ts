@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commaList, dnsLabel, duration, loadFlags, logLevel, port } from '../../lib/config.ts';
+import { DEFAULT_FLOOD_LIMIT } from '../flood-guard.ts';
 import { trustedProxies } from './client-ip.ts';
 
 const Schema = z.object({
@@ -20,6 +21,12 @@ const Schema = z.object({
   keepAliveTimeout: duration.default(72_000),
   shutdownTimeout: duration.default(25_000),
   maxHeaderBytes: z.coerce.number().int().min(1024).max(65_536).default(16_384),
+  peersService: z.string().min(1).max(63).optional(),
+  podIp: z.string().min(1).optional(),
+  floodLimit: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_FLOOD_LIMIT.requests),
+  floodPeriod: duration
+    .refine((ms) => ms >= 1000 && ms <= 3_600_000, 'between 1s and 1h')
+    .default(DEFAULT_FLOOD_LIMIT.periodSeconds * 1000),
 });
 
 /** The ingress's configuration. Durations are in milliseconds. */
@@ -37,6 +44,10 @@ const FLAGS = {
   'keep-alive-timeout': 'keepAliveTimeout',
   'shutdown-timeout': 'shutdownTimeout',
   'max-header-bytes': 'maxHeaderBytes',
+  'peers-service': 'peersService',
+  'pod-ip': 'podIp',
+  'flood-limit': 'floodLimit',
+  'flood-period': 'floodPeriod',
 } as const;
 
 export const USAGE = `Usage: node dist/ingress/server.js [flags]   (from a checkout: npx tsx ingress/server.ts)
@@ -51,6 +62,12 @@ export const USAGE = `Usage: node dist/ingress/server.js [flags]   (from a check
   --keep-alive-timeout D     idle keep-alive connections are closed after this (default 72s)
   --shutdown-timeout D       on SIGTERM, how long in-flight requests may finish (default 25s)
   --max-header-bytes N       request header size cap (default 16384)
+  --peers-service NAME       the ingress's Service: its ready endpoints are the replicas that share each
+                             trigger's rate limit (default: none, this replica enforces all of it)
+  --pod-ip ADDR              this replica's address among them (default: $POD_IP)
+  --flood-limit N            unverified requests a client address may send per --flood-period before
+                             all its requests are refused (429) from their headers (default 600)
+  --flood-period D           the flood guard's window (default 1m)
 Every flag can be set by an environment variable: --trusted-proxies is HOOKGATE_TRUSTED_PROXIES.`;
 
 export { ConfigError } from '../../lib/config.ts';
@@ -59,5 +76,6 @@ export { ConfigError } from '../../lib/config.ts';
 export function loadIngressConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): IngressConfig {
   return loadFlags(argv, env, FLAGS, Schema, (raw) => {
     raw.namespace ??= env.POD_NAMESPACE || 'hookgate-system';
+    raw.podIp ??= env.POD_IP || undefined;
   });
 }

@@ -1,4 +1,18 @@
+import { InputSchemaError } from '../../lib/input-schema.ts';
+import type { Route } from '../../operator/api/v1alpha1/index.ts';
 import type { Outcome } from '../metrics.ts';
+import {
+  ApiUnavailableError,
+  InputTooLargeError,
+  JobRejectedError,
+  QueueFullError,
+  RunActiveError,
+} from '../types.ts';
+
+/** Seconds a sender should wait after a 503 before retrying. */
+export const RETRY_AFTER_UNAVAILABLE = 5;
+/** After a 503 that needs a person to fix the trigger or its Workflow. */
+export const RETRY_AFTER_NOT_RUNNABLE = 60;
 
 /**
  * An answer other than success: the status, the `error.code` (also the request's outcome label),
@@ -24,4 +38,62 @@ export class HttpError extends Error {
   get body() {
     return { error: { code: this.code, message: this.message }, ...this.extra };
   }
+}
+
+/** Answered to a bearer-token failure, so senders know a token is what is missing. */
+export const BEARER_CHALLENGE = { 'www-authenticate': 'Bearer realm="hookgate"' };
+
+export const tooLarge = (route: Route, headers: Record<string, string> = {}) =>
+  new HttpError(
+    413,
+    'payload_too_large',
+    `the body is larger than this trigger accepts (${route.maxBodyBytes} bytes)`,
+    headers,
+  );
+
+/** Maps anything thrown to an answer whose message is ours, never the error's own text. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof RunActiveError) {
+    return new HttpError(
+      409,
+      'run_active',
+      'a run of this workflow is already active',
+      {},
+      { activeRun: error.active },
+    );
+  }
+  if (error instanceof ApiUnavailableError) {
+    return new HttpError(503, 'api_unavailable', 'runs cannot be started right now; retry later', {
+      'retry-after': RETRY_AFTER_UNAVAILABLE,
+    });
+  }
+  if (error instanceof QueueFullError) {
+    return new HttpError(503, 'queue_full', 'too many deliveries wait for this workflow; retry later', {
+      'retry-after': RETRY_AFTER_UNAVAILABLE,
+    });
+  }
+  if (error instanceof InputTooLargeError) {
+    return new HttpError(413, 'payload_too_large', 'the mapped input is larger than a run can carry');
+  }
+  if (error instanceof JobRejectedError) {
+    return new HttpError(
+      503,
+      'run_rejected',
+      'the cluster refused this run; its owner must fix the workflow',
+      { 'retry-after': RETRY_AFTER_NOT_RUNNABLE },
+    );
+  }
+  if (error instanceof InputSchemaError) {
+    return new HttpError(503, 'input_schema_unusable', "the workflow's inputSchema cannot be used", {
+      'retry-after': RETRY_AFTER_NOT_RUNNABLE,
+    });
+  }
+  const status = (error as { statusCode?: unknown }).statusCode;
+  if (status === 413) return new HttpError(413, 'payload_too_large', 'the body is too large');
+  if (status === 415) return new HttpError(415, 'unsupported_media_type', 'unsupported content type');
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpError(status, 'bad_request', 'the request could not be read');
+  }
+  return new HttpError(500, 'internal_error', 'internal error');
 }

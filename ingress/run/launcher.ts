@@ -16,6 +16,7 @@ import {
   type RunOutcome,
 } from '../types.ts';
 import { launchError } from './kube.ts';
+import { SerialQueues } from './serial.ts';
 
 /** Metric callbacks, so this module needs no prom-client. */
 export interface LauncherHooks {
@@ -54,7 +55,9 @@ export class KubeLauncher implements Launcher {
   private readonly started = new Map<string, Route>();
   private readonly waiters = new Map<string, Set<{ until: (job: V1Job) => boolean; done: Waiter }>>();
   /** Forbid/Replace launches of one workflow run one at a time, so they see each other's Jobs. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new SerialQueues();
+  /** Job names by `<namespace>/<trigger label>/<delivery label>`: runs by the sender's own id. */
+  private readonly bySender = new Map<string, string>();
 
   constructor(
     kc: KubeAccess,
@@ -99,9 +102,12 @@ export class KubeLauncher implements Launcher {
   async launch(delivery: Delivery): Promise<LaunchResult> {
     const run = buildRun(delivery, this.opts.maxInputBytes);
     const { route } = delivery;
+    // Repeats of a known delivery are answered from the cache, before any call to the API server.
+    const known = this.known(run.job, delivery.matchSenderId === true);
+    if (known) return { run: known, duplicate: true };
     const policy = route.workflow.spec.concurrencyPolicy;
     if (policy === 'Allow') return this.create(route, run);
-    return this.serially(`${route.namespace}/${route.workflow.name}`, async () => {
+    return this.queues.run(`${route.namespace}/${route.workflow.name}`, async () => {
       if (!this.jobs.hasSynced()) throw new ApiUnavailableError('the run cache has not loaded yet');
       const name = run.job.metadata!.name!;
       // This delivery's own Job exists: a duplicate, whatever else runs.
@@ -113,15 +119,26 @@ export class KubeLauncher implements Launcher {
     });
   }
 
-  async wait(route: Route, run: string, timeoutMs: number): Promise<RunOutcome | undefined> {
+  async wait(
+    route: Route,
+    run: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<RunOutcome | undefined> {
     const deadline = performance.now() + timeoutMs;
-    let job = await this.until(route.namespace, run, (j) => finishedAs(j) !== undefined, timeoutMs);
+    let job = await this.until(route.namespace, run, (j) => finishedAs(j) !== undefined, timeoutMs, signal);
     if (job === 'deleted')
       return { run, result: 'Failed', message: 'the run was deleted before it finished' };
     if (!job) return undefined;
     if (!publishedTermination(job)) {
       const grace = Math.min(RESULT_GRACE_MS, deadline - performance.now());
-      const published = await this.until(route.namespace, run, (j) => !!publishedTermination(j), grace);
+      const published = await this.until(
+        route.namespace,
+        run,
+        (j) => !!publishedTermination(j),
+        grace,
+        signal,
+      );
       if (published && published !== 'deleted') job = published;
     }
     return { run, result: finishedAs(job)!, ...publishedTermination(job) };
@@ -196,15 +213,25 @@ export class KubeLauncher implements Launcher {
     return this.api.request<T>({ method: 'POST', path, body });
   }
 
-  private async serially<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(key) ?? Promise.resolve();
-    const result = previous.then(fn, fn);
-    const tail = result.catch(() => {});
-    this.queues.set(key, tail);
-    void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
-    });
-    return result;
+  /**
+   * The name of a cached run that makes this one a duplicate, so that no call to the API server is
+   * needed: this delivery's own Job once its pod has run (so its input Secret existed; a Job
+   * without that evidence goes the create path, which restores a Secret an earlier attempt never
+   * made), or with `bySenderId` a run of the same trigger with the same sender id. Best effort: a
+   * Job another replica created a moment ago is found by the create's AlreadyExists instead.
+   */
+  private known(job: V1Job, bySenderId: boolean): string | undefined {
+    const { namespace, name, labels } = job.metadata as {
+      namespace: string;
+      name: string;
+      labels: Record<string, string>;
+    };
+    const own = this.jobs.get({ namespace, name });
+    if (own && !own.metadata?.deletionTimestamp && hasRun(own)) return name;
+    if (!bySenderId) return undefined;
+    const other = this.bySender.get(senderKey(namespace, labels));
+    const found = other === undefined ? undefined : this.jobs.get({ namespace, name: other });
+    return found && other !== name && !found.metadata?.deletionTimestamp ? other : undefined;
   }
 
   /** Resolves with the Job once `until` holds for it, 'deleted' when it goes, undefined at the timeout. */
@@ -213,10 +240,11 @@ export class KubeLauncher implements Launcher {
     name: string,
     until: (job: V1Job) => boolean,
     timeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<V1Job | 'deleted' | undefined> {
     const job = this.jobs.get({ namespace, name });
     if (job && until(job)) return Promise.resolve(job);
-    if (timeoutMs <= 0) return Promise.resolve(undefined);
+    if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(undefined);
     const key = `${namespace}/${name}`;
     return new Promise((resolve) => {
       const set = this.waiters.get(key) ?? new Set();
@@ -225,17 +253,31 @@ export class KubeLauncher implements Launcher {
         until,
         done: (j: V1Job | 'deleted' | undefined) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', abort);
           set.delete(waiter);
           if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
           resolve(j);
         },
       };
-      const timer = setTimeout(() => waiter.done(undefined), timeoutMs);
+      // A client that went away frees its waiter now, not at the timeout.
+      const abort = () => waiter.done(undefined);
+      const timer = setTimeout(abort, timeoutMs);
+      signal?.addEventListener('abort', abort, { once: true });
       set.add(waiter);
     });
   }
 
+  /** Waiters held, over all runs (for tests). */
+  get waiting(): number {
+    let n = 0;
+    for (const set of this.waiters.values()) n += set.size;
+    return n;
+  }
+
   private observe(job: V1Job) {
+    const m = job.metadata;
+    if (m?.labels?.[Labels.delivery] && m.name)
+      this.bySender.set(senderKey(m.namespace ?? '', m.labels), m.name);
     const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
     for (const w of [...(this.waiters.get(key) ?? [])]) if (w.until(job)) w.done(job);
     const result = finishedAs(job);
@@ -250,10 +292,20 @@ export class KubeLauncher implements Launcher {
 
   private forget(job: V1Job) {
     this.started.delete(job.metadata?.uid ?? '');
+    const m = job.metadata;
+    const sender = senderKey(m?.namespace ?? '', m?.labels ?? {});
+    if (this.bySender.get(sender) === m?.name) this.bySender.delete(sender);
     // A run deleted (Replace, history pruning, by hand) tells its waiters now.
     const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
     for (const w of [...(this.waiters.get(key) ?? [])]) w.done(finishedAs(job) ? job : 'deleted');
   }
 }
+
+/** A pod of the Job got as far as running (it mounted the input Secret), or the Job finished. */
+const hasRun = (job: V1Job) =>
+  finishedAs(job) !== undefined || (job.status?.ready ?? 0) > 0 || (job.status?.succeeded ?? 0) > 0;
+
+const senderKey = (namespace: string, labels: Record<string, string>) =>
+  `${namespace}/${labels[Labels.trigger]}/${labels[Labels.delivery]}`;
 
 const jobPath = (namespace: string, name: string) => `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`;

@@ -25,9 +25,24 @@ export const VERIFY_REASONS = [
 ] as const;
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
 
-export type VerifyResult = { ok: true } | { ok: false; reason: VerifyReason };
+/**
+ * `signed`: on success, what the sender signed that identifies the delivery (a hash of the signed
+ * message, or a signed id); absent when nothing is signed (bearer tokens, shared secrets).
+ */
+export type VerifyResult = { ok: true; signed?: string } | { ok: false; reason: VerifyReason };
 
 export const OK: VerifyResult = { ok: true };
+
+/**
+ * Success, naming the delivery by the SHA-256 of the signed message. The message rather than the
+ * signature: a sender that signs with two secrets (its own rotation) sends several valid
+ * signatures, and dropping one must not make a replay look new.
+ */
+export function signedOk(...parts: (Buffer | string)[]): VerifyResult {
+  const h = createHash('sha256');
+  for (const part of parts) h.update(part);
+  return { ok: true, signed: h.digest('hex') };
+}
 export const fail = (reason: VerifyReason): VerifyResult => ({ ok: false, reason });
 
 export interface Scheme {

@@ -1,4 +1,4 @@
-import { decodeDigest, fail, header, hmac, OK, type Scheme, signedByAny } from './common.ts';
+import { decodeDigest, fail, header, hmac, type Scheme, signedByAny, signedOk } from './common.ts';
 
 const HEADER = 'X-Hub-Signature-256';
 const PREFIX = 'sha256=';
@@ -9,7 +9,7 @@ export const github: Scheme = {
     if (value === undefined) return fail('missing_signature');
     const digest = value.startsWith(PREFIX) ? decodeDigest(value.slice(PREFIX.length), 'hex') : undefined;
     if (!digest) return fail('malformed_signature');
-    return signedByAny(secrets, [digest], req.body) ? OK : fail('invalid_signature');
+    return signedByAny(secrets, [digest], req.body) ? signedOk(req.body) : fail('invalid_signature');
   },
   sign(_sig, secret, body) {
     return { [HEADER]: `${PREFIX}${hmac(secret, body).toString('hex')}` };

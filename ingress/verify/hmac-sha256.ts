@@ -1,4 +1,4 @@
-import { decodeDigest, fail, header, hmac, OK, type Scheme, signedByAny } from './common.ts';
+import { decodeDigest, fail, header, hmac, type Scheme, signedByAny, signedOk } from './common.ts';
 
 /** HMAC-SHA256 of the raw body in one header, as `<prefix><hex|base64>` (references 002, 003, 004). */
 const DEFAULT_HEADER = 'X-Webhook-Signature';
@@ -12,7 +12,7 @@ export const hmacSha256: Scheme = {
       ? decodeDigest(value.slice(prefix.length), sig.encoding ?? 'hex')
       : undefined;
     if (!digest) return fail('malformed_signature');
-    return signedByAny(secrets, [digest], req.body) ? OK : fail('invalid_signature');
+    return signedByAny(secrets, [digest], req.body) ? signedOk(req.body) : fail('invalid_signature');
   },
   sign(sig, secret, body) {
     const digest = hmac(secret, body).toString(sig.encoding ?? 'hex');

@@ -2,13 +2,16 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { type Route, SignatureScheme } from '../../operator/api/v1alpha1/index.ts';
 import {
+  DEFAULT_REPLAY_WINDOW_SECONDS,
   defaultIdempotency,
+  replayWindowSeconds,
   type SignatureConfig,
   sign,
   VERIFY_REASONS,
   type VerifyReason,
   verify,
 } from './index.ts';
+import { timestampedHeader } from './timestamped.ts';
 
 const NOW = Date.UTC(2025, 0, 1, 12);
 const HOUR = 3_600_000;
@@ -47,14 +50,14 @@ describe('bearer token', () => {
     { name: 'basic auth', headers: { Authorization: `Basic ${TOKEN}` }, reason: 'missing_token' },
   ];
   it.each(cases)('$name', ({ headers, reason }) => {
-    expect(check(auth, headers)).toEqual(reason ? refused(reason) : { ok: true });
+    expect(check(auth, headers)).toMatchObject(reason ? refused(reason) : { ok: true });
   });
 });
 
 it('reads a repeated header once: the first value, as Node does for well-known ones', () => {
   const auth = { signature: { scheme: 'shared-secret' as const, secrets: [{ value: TOKEN }] } };
   const headers = (...values: string[]) => ({ 'x-webhook-secret': values });
-  expect(verify(auth, { headers: headers(TOKEN, 'x'), body: BODY }, NOW)).toEqual({ ok: true });
+  expect(verify(auth, { headers: headers(TOKEN, 'x'), body: BODY }, NOW)).toMatchObject({ ok: true });
   expect(verify(auth, { headers: headers('x', TOKEN), body: BODY }, NOW)).toEqual(
     refused('invalid_signature'),
   );
@@ -77,7 +80,7 @@ describe('token and signature together', () => {
     { name: 'bad signature', headers: { ...good, ...badSig }, reason: 'invalid_signature' },
   ];
   it.each(cases)('$name', ({ headers, reason }) => {
-    expect(check(auth, headers)).toEqual(reason ? refused(reason) : { ok: true });
+    expect(check(auth, headers)).toMatchObject(reason ? refused(reason) : { ok: true });
   });
 
   it('refuses a route with neither', () => {
@@ -95,25 +98,25 @@ describe('rotation', () => {
       check({ signature }, sign(signature, secret, BODY, now, 'd-1'), now);
 
     it('accepts the previous secret before validUntil', () => {
-      expect(at(PREVIOUS, NOW + HOUR - 1)).toEqual({ ok: true });
+      expect(at(PREVIOUS, NOW + HOUR - 1)).toMatchObject({ ok: true });
     });
     it('refuses the previous secret from validUntil on', () => {
       expect(at(PREVIOUS, NOW + HOUR)).toEqual(refused('invalid_signature'));
       expect(at(PREVIOUS, NOW + 2 * HOUR)).toEqual(refused('invalid_signature'));
     });
     it('keeps accepting the current secret', () => {
-      expect(at(CURRENT, NOW)).toEqual({ ok: true });
-      expect(at(CURRENT, NOW + 2 * HOUR)).toEqual({ ok: true });
+      expect(at(CURRENT, NOW)).toMatchObject({ ok: true });
+      expect(at(CURRENT, NOW + 2 * HOUR)).toMatchObject({ ok: true });
     });
   });
 
   it('applies to tokens', () => {
     const auth = { tokens: [{ value: TOKEN }, { value: 'hgt_previous', validUntil }] };
-    expect(check(auth, { Authorization: 'Bearer hgt_previous' }, NOW)).toEqual({ ok: true });
+    expect(check(auth, { Authorization: 'Bearer hgt_previous' }, NOW)).toMatchObject({ ok: true });
     expect(check(auth, { Authorization: 'Bearer hgt_previous' }, NOW + HOUR)).toEqual(
       refused('invalid_token'),
     );
-    expect(check(auth, { Authorization: `Bearer ${TOKEN}` }, NOW + HOUR)).toEqual({ ok: true });
+    expect(check(auth, { Authorization: `Bearer ${TOKEN}` }, NOW + HOUR)).toMatchObject({ ok: true });
   });
 
   it('treats an unreadable validUntil as expired', () => {
@@ -125,7 +128,7 @@ describe('rotation', () => {
 describe('sign', () => {
   it.each(SCHEMES)('%s: what sign() writes, verify() accepts', (scheme) => {
     const signature: SignatureConfig = { scheme, secrets: [{ value: CURRENT }] };
-    expect(check({ signature }, sign(signature, CURRENT, BODY, NOW))).toEqual({ ok: true });
+    expect(check({ signature }, sign(signature, CURRENT, BODY, NOW))).toMatchObject({ ok: true });
   });
 
   it.each(SCHEMES)('%s: the delivery id lands where the ingress looks for it', (scheme) => {
@@ -159,4 +162,78 @@ describe('defaultIdempotency', () => {
 
 it('reasons are a small closed set of label-safe words', () => {
   for (const reason of VERIFY_REASONS) expect(reason).toMatch(/^[a-z_]{1,32}$/);
+});
+
+describe('what a verified delivery is named by (replays)', () => {
+  const signed = (scheme: SignatureScheme, headers: Record<string, string>, body = BODY, now = NOW) => {
+    const result = verify(
+      { signature: { scheme, secrets: [{ value: CURRENT }] } },
+      { headers: lower(headers), body },
+      now,
+    );
+    return result.ok ? result.signed : `refused: ${result.reason}`;
+  };
+
+  it.each(SCHEMES.filter((s) => s !== 'shared-secret'))(
+    '%s: the same for a replay with other unsigned headers, another for another body',
+    (scheme) => {
+      const headers = sign({ scheme, secrets: [] }, CURRENT, BODY, NOW, 'id-1');
+      const name = signed(scheme, headers);
+      expect(name).toMatch(/^[0-9a-f]{64}$|^id-1$/);
+      expect(signed(scheme, { ...headers, 'Idempotency-Key': 'new', 'X-GitHub-Delivery': 'new' })).toBe(name);
+      const other = Buffer.from('{"n":2}');
+      expect(signed(scheme, sign({ scheme, secrets: [] }, CURRENT, other, NOW, 'id-2'), other)).not.toBe(
+        name,
+      );
+    },
+  );
+
+  it('standard-webhooks: the signed webhook-id, whatever the timestamp', () => {
+    const sw = { scheme: 'standard-webhooks' as const, secrets: [] };
+    expect(signed('standard-webhooks', sign(sw, CURRENT, BODY, NOW, 'msg_1'))).toBe('msg_1');
+    expect(
+      signed('standard-webhooks', sign(sw, CURRENT, BODY, NOW + 60_000, 'msg_1'), BODY, NOW + 60_000),
+    ).toBe('msg_1');
+  });
+
+  it('timestamped: the signed message, so dropping one of two signatures (rotation) names the same delivery', () => {
+    const t = Math.floor(NOW / 1000);
+    const [a, b] = [timestampedHeader(CURRENT, BODY, t), timestampedHeader(PREVIOUS, BODY, t)];
+    const both = `${a},${b.slice(b.indexOf('v1='))}`;
+    const auth = {
+      signature: { scheme: 'timestamped' as const, secrets: [{ value: CURRENT }, { value: PREVIOUS }] },
+    };
+    const named = (header: string) => {
+      const r = verify(auth, { headers: { 'x-webhook-signature': header }, body: BODY }, NOW);
+      return r.ok ? r.signed : undefined;
+    };
+    expect(named(both)).toBeDefined();
+    expect(named(a)).toBe(named(both));
+    expect(named(b)).toBe(named(both));
+  });
+
+  it('bearer and shared-secret sign nothing', () => {
+    expect(
+      verify(
+        { tokens: [{ value: TOKEN }] },
+        { headers: lower({ Authorization: `Bearer ${TOKEN}` }), body: BODY },
+        NOW,
+      ),
+    ).toEqual({ ok: true });
+    expect(signed('shared-secret', { 'X-Webhook-Secret': CURRENT })).toBeUndefined();
+  });
+
+  it.each([
+    [undefined, undefined],
+    [{ scheme: 'shared-secret' }, undefined],
+    [{ scheme: 'github' }, DEFAULT_REPLAY_WINDOW_SECONDS],
+    [{ scheme: 'hmac-sha256', replayWindowSeconds: 60 }, 60],
+    [{ scheme: 'stripe' }, 300],
+    [{ scheme: 'slack', toleranceSeconds: 30 }, 30],
+    [{ scheme: 'standard-webhooks' }, 300],
+    [{ scheme: 'timestamped', toleranceSeconds: 900 }, 900],
+  ] as const)('replay window of %j: %s s', (signature, seconds) => {
+    const config = signature && ({ ...signature, secrets: [{ value: CURRENT }] } as SignatureConfig);
+    expect(replayWindowSeconds(config)).toBe(seconds);
+  });
 });

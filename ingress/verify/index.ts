@@ -1,6 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Credential, Route, SignatureScheme } from '../../operator/api/v1alpha1/index.ts';
 import { verifyBearer } from './bearer.ts';
 import {
+  DEFAULT_TOLERANCE_SECONDS,
   fail,
   OK,
   type Scheme,
@@ -15,6 +17,8 @@ import { slack } from './slack.ts';
 import { standardWebhooks } from './standard-webhooks.ts';
 import { stripe } from './stripe.ts';
 import { timestamped } from './timestamped.ts';
+
+const EMPTY = Buffer.alloc(0);
 
 export {
   type SignatureConfig,
@@ -46,21 +50,37 @@ function active(credentials: Credential[], now: number): string[] {
 
 /** Checks a delivery against the trigger's auth; token and signature are both required when both are set. */
 export function verify(auth: Route['auth'], req: VerifyRequest, now: number): VerifyResult {
+  const token = verifyToken(auth, req.headers, now);
+  return token.ok ? verifySignature(auth, req, now) : token;
+}
+
+/** The bearer token, from the headers alone: checked before a body is read. OK when none is required. */
+export function verifyToken(auth: Route['auth'], headers: IncomingHttpHeaders, now: number): VerifyResult {
   // The API requires one of them; a route without either is a bug and must not open the trigger.
   if (!auth.tokens && !auth.signature) return fail('not_configured');
-  if (auth.tokens) {
-    const result = verifyBearer(active(auth.tokens, now), req);
-    if (!result.ok) return result;
-  }
-  if (auth.signature) {
-    return schemes[auth.signature.scheme].verify(
-      auth.signature,
-      active(auth.signature.secrets, now),
-      req,
-      now,
-    );
-  }
-  return OK;
+  return auth.tokens ? verifyBearer(active(auth.tokens, now), { headers, body: EMPTY }) : OK;
+}
+
+/** The signature over the body (OK when the trigger has none; the token is `verifyToken`'s). */
+export function verifySignature(auth: Route['auth'], req: VerifyRequest, now: number): VerifyResult {
+  if (!auth.signature) return OK;
+  return schemes[auth.signature.scheme].verify(auth.signature, active(auth.signature.secrets, now), req, now);
+}
+
+/** Schemes whose signature covers a timestamp: a replay is refused once it is out of tolerance. */
+const TIMED = new Set<SignatureScheme>(['timestamped', 'standard-webhooks', 'stripe', 'slack']);
+export const DEFAULT_REPLAY_WINDOW_SECONDS = 3600;
+
+/**
+ * How long a verified delivery can be replayed, so how long its run must be kept to answer replays
+ * as duplicates: the timestamp tolerance of timestamped schemes, `replayWindowSeconds` of the
+ * others that sign; undefined when nothing is signed (bearer, shared-secret: a captured request
+ * can be replayed for as long as the credential is valid).
+ */
+export function replayWindowSeconds(signature: SignatureConfig | undefined): number | undefined {
+  if (!signature || signature.scheme === 'shared-secret') return undefined;
+  if (TIMED.has(signature.scheme)) return signature.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  return signature.replayWindowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS;
 }
 
 export type IdempotencySource = { header: string } | { field: string };

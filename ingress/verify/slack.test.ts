@@ -43,7 +43,7 @@ const cases: { name: string; headers: Record<string, string>; reason?: VerifyRea
 
 describe('slack', () => {
   it.each(cases)('$name', ({ headers: h, reason }) => {
-    expect(check(h)).toEqual(reason ? { ok: false, reason } : { ok: true });
+    expect(check(h)).toMatchObject(reason ? { ok: false, reason } : { ok: true });
   });
 
   it('sign() writes both headers', () => {

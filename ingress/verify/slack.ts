@@ -3,10 +3,10 @@ import {
   fail,
   header,
   hmac,
-  OK,
   parseTimestamp,
   type Scheme,
   signedByAny,
+  signedOk,
   withinTolerance,
 } from './common.ts';
 
@@ -25,7 +25,7 @@ export const slack: Scheme = {
     if (timestamp === undefined || !digest) return fail('malformed_signature');
     if (!signedByAny(secrets, [digest], `v0:${ts}:`, req.body)) return fail('invalid_signature');
     return withinTolerance(timestamp * 1000, now, sig.toleranceSeconds)
-      ? OK
+      ? signedOk(`v0:${ts}:`, req.body)
       : fail('timestamp_out_of_tolerance');
   },
   sign(_sig, secret, body, now) {

@@ -81,7 +81,7 @@ const cases: { name: string; headers: Record<string, string>; secret?: string; r
 
 describe('standard-webhooks', () => {
   it.each(cases)('$name', ({ headers: h, secret, reason }) => {
-    expect(check(h, secret)).toEqual(reason ? { ok: false, reason } : { ok: true });
+    expect(check(h, secret)).toMatchObject(reason ? { ok: false, reason } : { ok: true });
   });
 
   it('sign() matches Webhook#sign', () => {
@@ -97,6 +97,6 @@ describe('standard-webhooks', () => {
   it('sign() makes up an id when none is given', () => {
     const h = sign({ scheme: 'standard-webhooks', secrets: [{ value: SECRET }] }, SECRET, BODY, NOW);
     expect(h['webhook-id']).toMatch(/^msg_/);
-    expect(check(h)).toEqual({ ok: true });
+    expect(check(h)).toMatchObject({ ok: true });
   });
 });

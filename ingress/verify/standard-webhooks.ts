@@ -4,7 +4,6 @@ import {
   fail,
   header,
   hmac,
-  OK,
   parseTimestamp,
   type Scheme,
   signedByAny,
@@ -40,8 +39,9 @@ export const standardWebhooks: Scheme = {
     // An empty key would make every signature computable by anyone.
     const keys = secrets.map(standardKey).filter((key) => key.length > 0);
     if (!signedByAny(keys, candidates, `${id}.${ts}.`, req.body)) return fail('invalid_signature');
+    // The id is signed, and the standard keeps it across a sender's retries.
     return withinTolerance(timestamp * 1000, now, sig.toleranceSeconds)
-      ? OK
+      ? { ok: true, signed: id }
       : fail('timestamp_out_of_tolerance');
   },
   sign(_sig, secret, body, now, id = `msg_${randomUUID()}`) {

@@ -3,11 +3,11 @@ import {
   fail,
   header,
   hmac,
-  OK,
   parseTimestamp,
   parseTimestampedHeader,
   type Scheme,
   signedByAny,
+  signedOk,
   type VerifyResult,
   withinTolerance,
 } from './common.ts';
@@ -33,7 +33,9 @@ export function verifyTimestampedHeader(
   // Signature before time, so timestamp_out_of_tolerance only ever describes a genuine (replayed
   // or skewed) delivery.
   if (!signedByAny(secrets, candidates, `${parsed.timestamp}.`, body)) return fail('invalid_signature');
-  return withinTolerance(timestamp * unitMs, now, toleranceSeconds) ? OK : fail('timestamp_out_of_tolerance');
+  return withinTolerance(timestamp * unitMs, now, toleranceSeconds)
+    ? signedOk(`${parsed.timestamp}.`, body)
+    : fail('timestamp_out_of_tolerance');
 }
 
 export function timestampedHeader(secret: string, body: Buffer, timestamp: number): string {

@@ -1,6 +1,14 @@
-import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
-import { GROUP, Labels, VERSION, WEBHOOK_TRIGGER, WORKFLOW } from '../api/v1alpha1/index.ts';
+import {
+  CredentialKeys,
+  GROUP,
+  Labels,
+  MANAGED_BY,
+  VERSION,
+  WEBHOOK_TRIGGER,
+  WORKFLOW,
+} from '../api/v1alpha1/index.ts';
 import type { Resource } from '../runtime/types.ts';
 import { routeSecretView } from './webhooktrigger/desired.ts';
 
@@ -19,8 +27,55 @@ export const WORKFLOWS: Resource = {
   kind: WORKFLOW.kind,
   transform: withoutLastApplied,
 };
-/** Every Secret of the watched namespaces: referenced Secrets carry no label of ours. */
-export const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+
+const controllerRef = (m: V1ObjectMeta | undefined) => m?.ownerReferences?.find((r) => r.controller);
+
+/**
+ * What identifies a Secret and who controls it, nothing else: labels and annotations of a hostile
+ * Secret can be 256 KiB each, its data 1 MiB.
+ */
+export function secretIdentity(o: KubernetesObject): KubernetesObject {
+  const { namespace, name, uid, resourceVersion } = o.metadata ?? {};
+  const controller = controllerRef(o.metadata);
+  return {
+    metadata: {
+      namespace,
+      name,
+      uid,
+      resourceVersion,
+      ...(controller ? { ownerReferences: [controller] } : {}),
+    },
+  };
+}
+
+/**
+ * Every Secret of the watched namespaces, metadata only and cut to `secretIdentity`: tells which
+ * referenced Secrets exist and at which resourceVersion (their values are read on demand), and
+ * which Secret blocks a trigger's credentials name.
+ */
+export const SECRET_METADATA: Resource = { ...SECRETS, metadataOnly: true, transform: secretIdentity };
+
+const pickKeys = (o: Record<string, string> | undefined, keep: (k: string) => boolean) =>
+  Object.fromEntries(Object.entries(o ?? {}).filter(([k]) => keep(k)));
+const credentialKeys = new Set<string>(Object.values(CredentialKeys));
+
+/**
+ * Generated credentials Secrets, with data. The selector matches those made by every version (the
+ * two labels never changed) and leaves out run input Secrets (up to 1 MiB each, thousands of them),
+ * which carry the same two labels plus a workflow and a delivery, and route Secrets. Anyone may put
+ * these labels on a Secret, so data and annotations are kept only when a WebhookTrigger controls it.
+ */
+export const CREDENTIAL_SECRETS: Resource = {
+  ...SECRETS,
+  labelSelector: `${Labels.managedBy}=${MANAGED_BY},${Labels.trigger},!${Labels.delivery},!${Labels.workflow},!${Labels.route}`,
+  transform: (o) => {
+    const kept = secretIdentity(o);
+    if (controllerRef(o.metadata)?.kind !== WEBHOOK_TRIGGER.kind) return kept;
+    kept.metadata!.annotations = pickKeys(o.metadata?.annotations, (k) => k.startsWith(`${GROUP}/`));
+    return { ...kept, data: pickKeys((o as V1Secret).data, (k) => credentialKeys.has(k)) } as V1Secret;
+  },
+};
 /** Runs: the ingress's Jobs (and any Job naming a Workflow). */
 export const JOBS: Resource = {
   group: 'batch',

@@ -103,7 +103,7 @@ export interface ManagerOptions {
 }
 
 const informerId = (r: Resource, namespaces: readonly string[]) =>
-  `${r.group}/${r.version}/${r.plural}?${r.labelSelector ?? ''}@${[...new Set(namespaces)].sort().join(',')}`;
+  `${r.group}/${r.version}/${r.plural}${r.metadataOnly ? '#metadata' : ''}?${r.labelSelector ?? ''}@${[...new Set(namespaces)].sort().join(',')}`;
 
 export class Manager implements ControllerManager {
   readonly kubeConfig: KubeAccess;
@@ -256,6 +256,9 @@ export class Manager implements ControllerManager {
     const namespaces = resource.namespaces ?? this.o.namespaces ?? [];
     const id = informerId(resource, namespaces);
     let informer = this.informers.get(id);
+    // Two declarations of one informer with different transforms would each expect their own cache.
+    if (informer && informer.resource.transform !== resource.transform)
+      throw new Error(`${id} is declared twice with different transforms`);
     if (!informer) {
       informer = new Informer(this.kubeConfig, resource, namespaces, this.log);
       this.informers.set(id, informer);

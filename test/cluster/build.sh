@@ -21,8 +21,7 @@ stamp() { echo "$2" >"$bin/.$1.version"; }
 build_k8s() {
   stamp_ok kubernetes "$K8S_VERSION" && return
   log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION (first run only; ~15 min on 2 cores)"
-  local d="$cache/build/kubernetes-$K8S_VERSION" minor=${K8S_VERSION#v1.}
-  minor=${minor%%.*}
+  local d="$cache/build/kubernetes-$K8S_VERSION"
   mkdir -p "$d" && cd "$d"
   local staging="v0.${K8S_VERSION#v1.}"
   go mod download -json "k8s.io/kubernetes@$K8S_VERSION" >/dev/null
@@ -42,15 +41,29 @@ build_k8s() {
   # release, whose staging modules (v0.0.0) do not match the replaces above.
   for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c@$K8S_VERSION"); done
   go get "${pkgs[@]}" >&2
-  local ld=""
+  for c in "${cmds[@]}"; do go_build_k8s "$c"; done
+  stamp kubernetes "$K8S_VERSION"
+}
+
+go_build_k8s() { # cmd, in the kubernetes build module
+  local minor=${K8S_VERSION#v1.} ld=""
+  minor=${minor%%.*}
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  for c in "${cmds[@]}"; do
-    log "  go build $c"
-    go build -trimpath -ldflags "-s -w$ld" -o "$bin/$c" "k8s.io/kubernetes/cmd/$c"
-  done
-  stamp kubernetes "$K8S_VERSION"
+  log "  go build $1"
+  go build -trimpath -ldflags "-s -w$ld" -o "$bin/$1" "k8s.io/kubernetes/cmd/$1"
+}
+
+# The real node's kubelet: same module and version as the control plane, its own stamp so that
+# machines which built the control plane before pay only for this one binary.
+build_kubelet() {
+  stamp_ok kubelet "$K8S_VERSION" && return
+  log "building kubelet $K8S_VERSION (first run only; ~1 min with the control plane built)"
+  cd "$cache/build/kubernetes-$K8S_VERSION"
+  go get "k8s.io/kubernetes/cmd/kubelet@$K8S_VERSION" >&2
+  go_build_k8s kubelet
+  stamp kubelet "$K8S_VERSION"
 }
 
 build_etcd() {
@@ -89,5 +102,6 @@ build_etcd
 build_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
 build_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 build_k8s
+build_kubelet
 log "control plane binaries ready in $bin"
 echo "$bin"

@@ -42,11 +42,15 @@ export async function installCrds(info: ClusterInfo): Promise<void> {
   await run(kubectl, [...base, 'wait', '--for=condition=Established', '--timeout=60s', ...files]);
 }
 
-/** Applies the chart's ServiceAccounts and RBAC into `namespace`; returns a kubeconfig per component. */
+/**
+ * Applies the chart's ServiceAccounts, RBAC and admission policies into `namespace`, and waits until
+ * the policies are in force; returns a kubeconfig per component and `uninstall`, which removes what
+ * was applied (cluster-scoped policies and roles outlive the namespace and would judge other tests).
+ */
 export async function installChartRbac(
   info: ClusterInfo,
   namespace: string,
-): Promise<{ operator: string; ingress: string }> {
+): Promise<{ operator: string; ingress: string; uninstall(): Promise<void> }> {
   const kubectl = join(info.binDir, 'kubectl');
   await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'create', 'namespace', namespace]).catch((err) => {
     if (!String(err).includes('AlreadyExists')) throw err;
@@ -65,12 +69,41 @@ export async function installChartRbac(
     'templates/serviceaccounts.yaml',
     '--show-only',
     'templates/rbac.yaml',
+    '--show-only',
+    'templates/admission.yaml',
   ]);
   await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'apply', '--server-side', '-f', '-'], manifests);
+  await untilAdmissionEnforced(info, namespace);
   return {
     operator: await serviceAccountKubeconfig(info, namespace, `${RELEASE}-operator`),
     ingress: await serviceAccountKubeconfig(info, namespace, `${RELEASE}-ingress`),
+    uninstall: async () => {
+      const del = ['--kubeconfig', info.kubeconfigPath, 'delete', '--ignore-not-found', '--wait=false'];
+      await run(kubectl, [...del, '-f', '-'], manifests);
+    },
   };
+}
+
+/**
+ * The API server starts enforcing a new policy binding once its informer has seen it: wait until a
+ * dry-run Job in kube-system, as the ingress, is refused by the policy.
+ */
+export async function untilAdmissionEnforced(info: ClusterInfo, namespace: string): Promise<void> {
+  const kubectl = join(info.binDir, 'kubectl');
+  const probe = [
+    ...['--kubeconfig', info.kubeconfigPath, '-n', 'kube-system', 'create', 'job', 'hookgate-probe'],
+    ...['--image=none', '--dry-run=server', `--as=system:serviceaccount:${namespace}:${RELEASE}-ingress`],
+  ];
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const refused = await run(kubectl, probe).then(
+      () => '',
+      (err: Error) => err.message,
+    );
+    if (refused.includes('ValidatingAdmissionPolicy')) return;
+    if (Date.now() > deadline) throw new Error(`the admission policies are not enforced: ${refused}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export interface Component {
@@ -199,6 +232,7 @@ export async function startHookgate(
     },
     stop: async () => {
       await Promise.all([terminate(operator), terminate(ingress)]);
+      await kubeconfigs.uninstall();
     },
   };
   try {

@@ -136,7 +136,9 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       spawnLogged(dir, 'kwok', join(binDir, 'kwok'), [
         kubeconfig,
         `--config=${join(here, 'kwok-stages.yaml')}`,
-        '--manage-all-nodes=true',
+        // Only its fake node: with --manage-all-nodes it would also write fake statuses for the real
+        // node's pods (realnode.ts).
+        '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
         '--node-lease-duration-seconds=40',
         // Pod IPs only; keep them out of the service range.
         '--cidr=10.244.0.0/16',

@@ -41,6 +41,7 @@ export const RouteSchema = z.object({
         encoding: z.enum(['hex', 'base64']).optional(),
         timestampUnit: z.enum(['seconds', 'milliseconds']).optional(),
         toleranceSeconds: z.number().int().optional(),
+        replayWindowSeconds: z.number().int().optional(),
         secrets: z.array(Credential).min(1),
       })
       .optional(),

@@ -23,6 +23,7 @@ export type SignatureScheme = z.infer<typeof SignatureScheme>;
 
 const CUSTOM_HEADER: readonly SignatureScheme[] = ['hmac-sha256', 'timestamped', 'shared-secret'];
 const TIMED: readonly SignatureScheme[] = ['timestamped', 'standard-webhooks', 'stripe', 'slack'];
+const UNTIMED_HMAC: readonly SignatureScheme[] = ['github', 'hmac-sha256'];
 
 export const Signature = withRules(
   z
@@ -48,6 +49,15 @@ export const Signature = withRules(
         .max(86400)
         .optional()
         .describe('Accepted clock skew for timestamped schemes (default 300).'),
+      replayWindowSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(604800)
+        .optional()
+        .describe(
+          'github and hmac-sha256 (no signed timestamp): how long a replayed delivery is answered as a duplicate (default 3600).',
+        ),
       secretRef: SecretKeyRef.optional().describe(
         'Use this Secret key as the signing secret instead of a generated one.',
       ),
@@ -72,6 +82,12 @@ export const Signature = withRules(
     rule: "self.scheme in ['timestamped', 'standard-webhooks', 'stripe', 'slack'] || !has(self.toleranceSeconds)",
     message: 'toleranceSeconds applies only to timestamped schemes',
     check: (s) => TIMED.includes(s.scheme) || s.toleranceSeconds === undefined,
+  },
+  {
+    rule: "self.scheme in ['github', 'hmac-sha256'] || !has(self.replayWindowSeconds)",
+    message:
+      'replayWindowSeconds applies only to the github and hmac-sha256 schemes (others use toleranceSeconds)',
+    check: (s) => UNTIMED_HMAC.includes(s.scheme) || s.replayWindowSeconds === undefined,
   },
 );
 
@@ -109,7 +125,9 @@ export const WebhookTriggerSpec = z
       })
       .strict()
       .prefault({})
-      .describe('Requests allowed per client IP and period, per ingress replica.'),
+      .describe(
+        'Verified deliveries allowed per client address (IPv6: per /64) and period, per ingress replica.',
+      ),
     maxBodyBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
     input: z
       .object({

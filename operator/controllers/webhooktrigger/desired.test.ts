@@ -305,6 +305,12 @@ describe('desiredRoute / routeSecret', () => {
     });
   });
 
+  it("carries the signature's replay window into the route", () => {
+    const sig = { scheme: 'github' as const, replayWindowSeconds: 86_400 };
+    const route = desiredRoute(input(spec({ signature: sig }), { signingSecret: 'whsec_s' }));
+    expect(route.auth.signature?.replayWindowSeconds).toBe(86_400);
+  });
+
   it('a suspended trigger keeps a route marked suspended', () => {
     expect(desiredRoute(input(spec({ bearer: {} }, { suspend: true }), { token: 'hgt_x' })).suspended).toBe(
       true,

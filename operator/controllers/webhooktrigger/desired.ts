@@ -217,6 +217,22 @@ export interface RouteInput {
   credentials: ResolvedCredentials;
 }
 
+/** What every route of a trigger carries, served or not. */
+const routeOf = ({ namespace, name, uid, generation, spec }: RouteInput['trigger']) => ({
+  namespace,
+  name,
+  uid,
+  generation,
+  path: routePath(namespace, name),
+  suspended: spec.suspend,
+  rateLimit: spec.rateLimit,
+  maxBodyBytes: spec.maxBodyBytes,
+  input: spec.input,
+  filter: spec.filter,
+  idempotency: spec.idempotency,
+  response: spec.response,
+});
+
 /** The route the ingress serves for a Ready trigger, validated against the schema the ingress reads. */
 export function desiredRoute({ trigger, workflow, credentials: c }: RouteInput): Route {
   const { spec } = trigger;
@@ -226,12 +242,7 @@ export function desiredRoute({ trigger, workflow, credentials: c }: RouteInput):
   ];
   const sig = spec.auth.signature;
   return RouteSchema.parse({
-    namespace: trigger.namespace,
-    name: trigger.name,
-    uid: trigger.uid,
-    generation: trigger.generation,
-    path: routePath(trigger.namespace, trigger.name),
-    suspended: spec.suspend,
+    ...routeOf(trigger),
     auth: {
       ...(spec.auth.bearer ? { tokens: list(c.token, c.previousToken) } : {}),
       ...(sig
@@ -243,17 +254,12 @@ export function desiredRoute({ trigger, workflow, credentials: c }: RouteInput):
               encoding: sig.encoding,
               timestampUnit: sig.timestampUnit,
               toleranceSeconds: sig.toleranceSeconds,
+              replayWindowSeconds: sig.replayWindowSeconds,
               secrets: list(c.signingSecret, c.previousSigningSecret),
             },
           }
         : {}),
     },
-    rateLimit: spec.rateLimit,
-    maxBodyBytes: spec.maxBodyBytes,
-    input: spec.input,
-    filter: spec.filter,
-    idempotency: spec.idempotency,
-    response: spec.response,
     workflow: { name: workflow.name, uid: workflow.uid, spec: workflow.spec },
   });
 }
@@ -276,24 +282,18 @@ export function unavailableMessage(reason: string, workflowReason?: string): str
  * be none), which the ingress never reaches.
  */
 export function unavailableRoute(
-  trigger: { namespace: string; name: string; uid: string; generation: number; spec: WebhookTriggerSpec },
+  trigger: RouteInput['trigger'],
   unavailable: { reason: string; message: string },
 ): Route {
-  const { spec } = trigger;
   return RouteSchema.parse({
-    namespace: trigger.namespace,
-    name: trigger.name,
-    uid: trigger.uid,
-    generation: trigger.generation,
-    path: routePath(trigger.namespace, trigger.name),
-    suspended: spec.suspend,
+    ...routeOf(trigger),
     unavailable,
     auth: {},
-    rateLimit: spec.rateLimit,
-    maxBodyBytes: spec.maxBodyBytes,
-    input: spec.input,
-    response: spec.response,
-    workflow: { name: spec.workflowRef.name, uid: '', spec: { jobTemplate: { spec: { template: {} } } } },
+    workflow: {
+      name: trigger.spec.workflowRef.name,
+      uid: '',
+      spec: { jobTemplate: { spec: { template: {} } } },
+    },
   });
 }
 

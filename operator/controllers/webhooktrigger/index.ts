@@ -7,10 +7,18 @@ import {
 import type { Config } from '../../config.ts';
 import type { Cache, ControllerManager, ObjectKey } from '../../runtime/types.ts';
 import { eventRecorder } from '../events.ts';
-import { type Cached, routeSecrets, SECRETS, TRIGGERS, WORKFLOWS } from '../resources.ts';
+import {
+  type Cached,
+  CREDENTIAL_SECRETS,
+  routeSecrets,
+  SECRET_METADATA,
+  TRIGGERS,
+  WORKFLOWS,
+} from '../resources.ts';
 import { triggerApi } from './apply.ts';
 import { cryptoGenerators } from './generate.ts';
 import { routeOwner, WebhookTriggerReconciler } from './reconcile.ts';
+import { ReferencedSecrets, secretGetter } from './referenced.ts';
 
 type WebhookTrigger = Cached<TriggerObject>;
 type Workflow = Cached<WorkflowObject>;
@@ -43,7 +51,13 @@ export function register(mgr: ControllerManager, config: Config): void {
   const routesResource = routeSecrets(config.ingressNamespace);
   const triggers = mgr.cache<WebhookTrigger>(TRIGGERS);
   const workflows = mgr.cache<Workflow>(WORKFLOWS);
-  const secrets = mgr.cache<V1Secret>(SECRETS);
+  const getSecret = secretGetter(mgr.client);
+  const secrets = {
+    credentials: mgr.cache<V1Secret>(CREDENTIAL_SECRETS),
+    identities: mgr.cache<KubernetesObject>(SECRET_METADATA),
+    values: new ReferencedSecrets(getSecret),
+    get: getSecret,
+  };
   const routes = mgr.cache<V1Secret>(routesResource);
   const log = mgr.log.child({ controller: 'webhooktrigger' });
   const watched = (ns: string) => config.namespaces.length === 0 || config.namespaces.includes(ns);
@@ -58,7 +72,10 @@ export function register(mgr: ControllerManager, config: Config): void {
             .filter((t) => t.spec?.workflowRef?.name === wf.metadata?.name)
             .map((t) => ({ namespace: t.metadata.namespace!, name: t.metadata.name! })),
       },
-      { resource: SECRETS, map: (s) => triggersForSecret(triggers, s) },
+      // Every Secret's identity (a referenced Secret's change, a name clash) and the credentials cache
+      // (so a reconcile after its event reads the new data).
+      { resource: SECRET_METADATA, map: (s) => triggersForSecret(triggers, s) },
+      { resource: CREDENTIAL_SECRETS, map: (s) => triggersForSecret(triggers, s) },
       // Route Secrets of triggers in other operators' namespaces are not ours to sweep.
       { resource: routesResource, map: (s) => routeOwner(s).filter((k) => watched(k.namespace)) },
     ],

@@ -10,6 +10,7 @@ import type { Cached } from '../resources.ts';
 import type { TriggerApi } from './apply.ts';
 import { routeSecretName, routeSecretView } from './desired.ts';
 import { WebhookTriggerReconciler } from './reconcile.ts';
+import { ReferencedSecrets } from './referenced.ts';
 
 class MapCache<T extends KubernetesObject> implements Cache<T> {
   readonly items = new Map<string, T>();
@@ -31,6 +32,14 @@ function setup() {
   const workflows = new MapCache<Cached<Workflow>>();
   const secrets = new MapCache<V1Secret>();
   const routes = new MapCache<V1Secret>();
+  const identities = new MapCache<KubernetesObject>();
+  /** What a GET from the API server answers, and the names read. */
+  const server = new MapCache<V1Secret>();
+  const reads: string[] = [];
+  const get = async (k: ObjectKey) => {
+    reads.push(k.name);
+    return server.get(k);
+  };
   const writes: string[] = [];
   let n = 0;
   const api: TriggerApi = {
@@ -61,7 +70,7 @@ function setup() {
   const reconciler = new WebhookTriggerReconciler({
     triggers,
     workflows,
-    secrets,
+    secrets: { credentials: secrets, identities, values: new ReferencedSecrets(get), get },
     // What the operator's route Secret informer keeps (resources.ts): the route's digest.
     routes: {
       get: (k) => {
@@ -96,7 +105,18 @@ function setup() {
       ],
     },
   } as never);
-  return { reconciler, writes, secrets, routes, triggers, workflows, generated: () => g };
+  return {
+    reconciler,
+    writes,
+    secrets,
+    identities,
+    server,
+    reads,
+    routes,
+    triggers,
+    workflows,
+    generated: () => g,
+  };
 }
 const key = { namespace: 'ns', name: 't' };
 
@@ -176,5 +196,71 @@ describe('WebhookTriggerReconciler', () => {
       status: 'True',
       message: 'apply Secret: HTTP 500',
     });
+  });
+
+  const routeTokens = (s: ReturnType<typeof setup>) =>
+    JSON.parse(Buffer.from(s.routes.list()[0]!.data!['route.json']!, 'base64').toString()).auth.tokens;
+
+  it('reads a referenced Secret once per resourceVersion the metadata watch reports; gone, SecretNotFound', async () => {
+    const s = setup();
+    const t = s.triggers.get(key)!;
+    s.triggers.put({
+      ...t,
+      spec: { ...t.spec, auth: { bearer: { secretRef: { name: 'mine', key: 'tok' } } } },
+    });
+    const put = (rv: string, tok: string) => {
+      const meta = { namespace: 'ns', name: 'mine', resourceVersion: rv };
+      s.identities.put({ metadata: meta });
+      s.server.put({ metadata: meta, data: { tok: Buffer.from(tok).toString('base64') } });
+    };
+    put('1', 'one');
+    await s.reconciler.reconcile(key);
+    await s.reconciler.reconcile(key);
+    expect(s.reads).toEqual(['mine']);
+    expect(routeTokens(s)).toEqual([{ value: 'one' }]);
+    put('2', 'two');
+    await s.reconciler.reconcile(key);
+    expect(s.reads).toEqual(['mine', 'mine']);
+    expect(routeTokens(s)).toEqual([{ value: 'two' }]);
+    s.identities.items.clear();
+    await s.reconciler.reconcile(key);
+    // The route stays, answering 503, and carries no credential any more.
+    expect(routeTokens(s)).toBeUndefined();
+    expect(s.triggers.get(key)!.status!.conditions![0]).toMatchObject({
+      status: 'False',
+      reason: 'SecretNotFound',
+    });
+    expect(s.reads).toEqual(['mine', 'mine']);
+  });
+
+  it('a credentials Secret without its labels, controlled by the trigger, is read and used, not replaced', async () => {
+    const s = setup();
+    const meta = {
+      namespace: 'ns',
+      name: 't-credentials',
+      resourceVersion: '5',
+      ownerReferences: [
+        {
+          apiVersion: 'hookgate.io/v1alpha1',
+          kind: 'WebhookTrigger',
+          name: 't',
+          uid: 'tu',
+          controller: true,
+        },
+      ],
+    };
+    s.identities.put({ metadata: meta });
+    s.server.put({ metadata: meta, data: { token: Buffer.from('hgt_kept').toString('base64') } });
+    await s.reconciler.reconcile(key);
+    expect(s.writes).toEqual([`apply ${routeSecretName('ns', 't')}`, 'status']);
+    expect(routeTokens(s)).toEqual([{ value: 'hgt_kept' }]);
+    expect(s.generated()).toBe(0);
+
+    // Someone else's Secret under that name blocks, as before.
+    const other = setup();
+    other.identities.put({ metadata: { namespace: 'ns', name: 't-credentials' } });
+    await other.reconciler.reconcile(key);
+    expect(other.triggers.get(key)!.status!.conditions![0]).toMatchObject({ reason: 'InvalidSpec' });
+    expect(other.reads).toEqual([]);
   });
 });

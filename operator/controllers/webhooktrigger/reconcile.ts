@@ -1,4 +1,4 @@
-import type { V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/log.ts';
 import {
   Annotations,
@@ -40,6 +40,7 @@ import {
   unavailableMessage,
   unavailableRoute,
 } from './desired.ts';
+import type { TriggerSecrets } from './referenced.ts';
 
 type WebhookTrigger = Cached<TriggerObject>;
 type Workflow = Cached<WorkflowObject>;
@@ -54,8 +55,8 @@ export interface TriggerConfig {
 export interface TriggerDeps {
   triggers: Cache<WebhookTrigger>;
   workflows: Cache<Workflow>;
-  /** Secrets of the watched namespaces: generated and referenced credentials. */
-  secrets: Cache<V1Secret>;
+  /** Secrets of the watched namespaces: generated credentials, and the user's referenced ones. */
+  secrets: TriggerSecrets;
   /** Route Secrets in the ingress namespace. */
   routes: Cache<V1Secret>;
   api: TriggerApi;
@@ -91,7 +92,7 @@ const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]) =>
 const decode = (v: string | undefined) =>
   v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 
-const controllerOf = (o: V1Secret) => o.metadata?.ownerReferences?.find((r) => r.controller);
+const controllerOf = (o: KubernetesObject) => o.metadata?.ownerReferences?.find((r) => r.controller);
 
 export class WebhookTriggerReconciler implements Reconciler {
   readonly name = 'webhooktrigger';
@@ -140,7 +141,7 @@ export class WebhookTriggerReconciler implements Reconciler {
       });
       // Status shows the generated credentials even while a referenced Secret is missing.
       creds = credentialStatus(key.name, parts, stored, resolveCredentials(parts, stored?.data, {}), spec);
-      const resolved = resolveCredentials(parts, stored?.data, this.referenced(key.namespace, spec));
+      const resolved = resolveCredentials(parts, stored?.data, await this.referenced(key.namespace, spec));
       creds = credentialStatus(key.name, parts, stored, resolved, spec);
       const workflow = this.readyWorkflow(key.namespace, spec.workflowRef.name);
       await this.publish(
@@ -203,7 +204,7 @@ export class WebhookTriggerReconciler implements Reconciler {
   ): Promise<StoredCredentials | undefined> {
     const { namespace = '', name = '', uid = '' } = trigger.metadata;
     const secretName = credentialsSecretName(name);
-    const secret = this.d.secrets.get({ namespace, name: secretName });
+    const secret = await this.credentialsSecret({ namespace, name: secretName }, uid);
     const controller = secret && controllerOf(secret);
     if (secret && controller?.uid !== uid) {
       if (controller?.kind === WEBHOOK_TRIGGER.kind && controller.name === name)
@@ -263,20 +264,40 @@ export class WebhookTriggerReconciler implements Reconciler {
     return plan;
   }
 
-  /** Values of `secretRef`s; a missing Secret or key is a configuration error that recovers when it appears. */
-  private referenced(
+  /**
+   * The credentials Secret from the labelled cache or, when only the identity cache knows a Secret of
+   * that name: read whole if this trigger controls it (its labels were removed by hand; ownership,
+   * not labels, makes it ours), else returned as is so that the caller reports the clash.
+   */
+  private async credentialsSecret(key: ObjectKey, uid: string): Promise<V1Secret | undefined> {
+    const cached = this.d.secrets.credentials.get(key);
+    if (cached) return cached;
+    const identity = this.d.secrets.identities.get(key);
+    if (!identity || controllerOf(identity)?.uid !== uid) return identity;
+    return this.d.secrets.get(key);
+  }
+
+  /**
+   * Values of `secretRef`s, read on demand at the resourceVersion the metadata watch last saw; a
+   * missing Secret or key is a configuration error that recovers when it appears.
+   */
+  private async referenced(
     namespace: string,
     spec: WebhookTriggerSpec,
-  ): { token?: string; signingSecret?: string } {
-    const read = (ref: { name: string; key: string } | undefined) => {
+  ): Promise<{ token?: string; signingSecret?: string }> {
+    const read = async (ref: { name: string; key: string } | undefined) => {
       if (!ref) return undefined;
-      const secret = this.d.secrets.get({ namespace, name: ref.name });
-      if (!secret)
+      const key = { namespace, name: ref.name };
+      const identity = this.d.secrets.identities.get(key);
+      const found =
+        identity &&
+        (await this.d.secrets.values.value(key, ref.key, identity.metadata?.resourceVersion ?? ''));
+      if (!found?.exists)
         throw new Blocked(
           Reason.SecretNotFound,
           `Secret ${ref.name} not found in namespace ${namespace}`,
         ).unavailableAs(unavailableMessage(Reason.SecretNotFound));
-      const value = decode(secret.data?.[ref.key]);
+      const value = found.value;
       if (!value)
         throw new Blocked(
           Reason.SecretKeyNotFound,
@@ -284,7 +305,10 @@ export class WebhookTriggerReconciler implements Reconciler {
         ).unavailableAs(unavailableMessage(Reason.SecretKeyNotFound));
       return value;
     };
-    return { token: read(spec.auth.bearer?.secretRef), signingSecret: read(spec.auth.signature?.secretRef) };
+    return {
+      token: await read(spec.auth.bearer?.secretRef),
+      signingSecret: await read(spec.auth.signature?.secretRef),
+    };
   }
 
   private readyWorkflow(namespace: string, name: string): { name: string; uid: string; spec: WorkflowSpec } {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { z } from 'zod';
+import { runName } from '../../lib/run.ts';
 import { type Route, RouteSchema, routePath } from '../../operator/api/v1alpha1/index.ts';
 import {
   type Delivery,
@@ -70,12 +70,13 @@ export class MemoryRoutes implements RouteTable {
 interface MemoryRun {
   delivery: Delivery;
   outcome?: RunOutcome;
-  waiters: ((o: RunOutcome) => void)[];
+  waiters: ((o: RunOutcome | undefined) => void)[];
 }
 
 /**
- * Runs live in a map keyed the way the real launcher names Jobs (trigger + delivery id), so a
- * repeated delivery is a duplicate. `Forbid` workflows refuse a second active run.
+ * Runs live in a map keyed by the real Job name (lib/run.ts runName of the delivery's key), so a
+ * repeated delivery is a duplicate; with `matchSenderId`, so is one whose sender id a run of the
+ * trigger already has. `Forbid` workflows refuse a second active run.
  */
 export class MemoryLauncher implements Launcher {
   readonly runs = new Map<string, MemoryRun>();
@@ -89,9 +90,15 @@ export class MemoryLauncher implements Launcher {
     this.failNext = undefined;
     if (error) throw error;
     const { route } = delivery;
-    const hash = createHash('sha256').update(`${route.namespace}/${route.name}\n${delivery.deliveryId}`);
-    const run = `${route.name.slice(0, 40)}-${hash.digest('hex').slice(0, 16)}`;
+    const run = runName(route.namespace, route.name, delivery.key ?? delivery.deliveryId);
     if (this.runs.has(run)) return { run, duplicate: true };
+    if (delivery.matchSenderId) {
+      for (const [name, r] of this.runs) {
+        const d = r.delivery;
+        if (d.route.uid === route.uid && d.deliveryId === delivery.deliveryId)
+          return { run: name, duplicate: true };
+      }
+    }
     if (route.workflow.spec.concurrencyPolicy === 'Forbid') {
       for (const [name, r] of this.runs) {
         if (!r.outcome && r.delivery.route.workflow.uid === route.workflow.uid)
@@ -110,17 +117,34 @@ export class MemoryLauncher implements Launcher {
     for (const w of r.waiters.splice(0)) w(r.outcome);
   }
 
-  async wait(_route: Route, run: string, timeoutMs: number): Promise<RunOutcome | undefined> {
+  async wait(
+    _route: Route,
+    run: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<RunOutcome | undefined> {
     const r = this.runs.get(run);
     if (!r) throw new Error(`no run ${run}`);
     if (r.outcome) return r.outcome;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), timeoutMs);
-      r.waiters.push((o) => {
+      const done = (o: RunOutcome | undefined) => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        r.waiters.splice(r.waiters.indexOf(done), 1);
         resolve(o);
-      });
+      };
+      const abort = () => done(undefined);
+      const timer = setTimeout(abort, timeoutMs);
+      signal?.addEventListener('abort', abort);
+      r.waiters.push(done);
     });
+  }
+
+  /** Waiters still held, over all runs. */
+  get waiting(): number {
+    let n = 0;
+    for (const r of this.runs.values()) n += r.waiters.length;
+    return n;
   }
 
   get deliveries(): Delivery[] {

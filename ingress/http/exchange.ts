@@ -1,0 +1,64 @@
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Route } from '../../operator/api/v1alpha1/index.ts';
+import type { IngressMetrics, Outcome } from '../metrics.ts';
+import type { Delivery } from '../types.ts';
+
+/**
+ * What the stages of one webhook request learn and hand on, and what its one log line and metrics
+ * report. Kept on the request (`request.exchange`), null for probes.
+ */
+export interface Exchange {
+  start: number;
+  /** The client address as the limiters key it (an IPv6 address by its /64). */
+  client?: string;
+  route?: Route;
+  /** Set once the signature (or token) checked out. */
+  verified?: boolean;
+  /** What the sender signed that names this delivery (verify's `signed`). */
+  signed?: string;
+  delivery?: Delivery;
+  outcome?: Outcome;
+  run?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    exchange: Exchange | null;
+  }
+}
+
+/** The exchange of a webhook request; only called by stages that run after `exchanges` set it. */
+export const exchangeOf = (request: FastifyRequest): Exchange => request.exchange!;
+
+const PROBES = new Set(['/healthz', '/readyz']);
+
+/** Starts each webhook request's exchange and ends it with the one log line and the metrics. */
+export const exchanges = fp(
+  async (app: FastifyInstance, { metrics }: { metrics: IngressMetrics }) => {
+    app.decorateRequest('exchange', null);
+    app.addHook('onRequest', async (request) => {
+      if (!PROBES.has(request.routeOptions.url ?? '')) request.exchange = { start: performance.now() };
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      const x = request.exchange;
+      if (!x) return;
+      const seconds = (performance.now() - x.start) / 1000;
+      const outcome = x.outcome ?? 'internal_error';
+      metrics.request(x.route, outcome, seconds);
+      // The one line per request: what happened, never a header, credential or payload.
+      request.log.info(
+        {
+          trigger: x.route ? `${x.route.namespace}/${x.route.name}` : undefined,
+          outcome,
+          status: reply.statusCode,
+          run: x.run,
+          durationMs: Math.round(seconds * 10_000) / 10,
+        },
+        'webhook request',
+      );
+    });
+  },
+  { name: 'hookgate-exchanges' },
+);

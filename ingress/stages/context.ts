@@ -1,0 +1,22 @@
+import type { BlockList } from 'node:net';
+import type { Route } from '../../operator/api/v1alpha1/index.ts';
+import type { FloodGuard } from '../flood-guard.ts';
+import type { InputSchemas } from '../input.ts';
+import type { IngressMetrics } from '../metrics.ts';
+import type { RateLimiter } from '../ratelimit.ts';
+import type { Launcher, RouteTable } from '../types.ts';
+
+/** What the stages of the request path share, built once per app. */
+export interface StageContext {
+  routes: RouteTable;
+  launcher: Launcher;
+  metrics: IngressMetrics;
+  clock: () => number;
+  proxies: BlockList | undefined;
+  limiter: Pick<RateLimiter, 'take'>;
+  /** This replica's share of a trigger's rate limit (peers.ts); the whole limit when alone. */
+  share: (limit: number) => number;
+  flood: FloodGuard;
+  schemas: InputSchemas;
+  recordUse?: (route: Route) => void;
+}

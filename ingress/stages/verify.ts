@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { BEARER_CHALLENGE, HttpError } from '../http/errors.ts';
+import { exchangeOf } from '../http/exchange.ts';
+import { verifySignature } from '../verify/index.ts';
+import type { StageContext } from './context.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Stage 3: the signature over the exact bytes received (the token was checked on admission). Only
+ * a verified delivery spends the trigger's rate limit (per client address), so junk never uses up
+ * the budget of real senders, and only a verified delivery that is let through counts as a use.
+ */
+export const verifyStage = fp(
+  async (app: FastifyInstance, ctx: StageContext) => {
+    const { clock, limiter, share, metrics, recordUse } = ctx;
+    app.addHook('preHandler', async (request, reply) => {
+      const x = exchangeOf(request);
+      const route = x.route!;
+      const now = clock();
+      const body = (request.body as Buffer | undefined) ?? EMPTY;
+      const verdict = verifySignature(route.auth, { headers: request.headers, body }, now);
+      if (!verdict.ok) {
+        metrics.verificationFailed(route, verdict.reason);
+        const challenge = route.auth.tokens ? BEARER_CHALLENGE : {};
+        throw new HttpError(401, 'unauthorized', `verification failed: ${verdict.reason}`, challenge);
+      }
+      x.verified = true;
+      x.signed = verdict.signed;
+      // With N replicas behind an even load balancer each sees about 1/N of a client's deliveries,
+      // so each enforces its share and the headers speak for the whole (an estimate: the limit,
+      // and what is left here scaled back up).
+      const { requests, periodSeconds } = route.rateLimit;
+      const mine = share(requests);
+      const rate = limiter.take(
+        `${route.namespace}/${route.name}|${x.client}`,
+        { requests: mine, periodSeconds },
+        now,
+      );
+      const remaining = mine > 0 ? Math.min(requests, Math.floor((rate.remaining * requests) / mine)) : 0;
+      reply.headers({
+        'ratelimit-limit': requests,
+        'ratelimit-remaining': remaining,
+        'ratelimit-reset': rate.resetSeconds,
+      });
+      if (!rate.allowed) {
+        metrics.rateLimited(route);
+        throw new HttpError(429, 'rate_limited', 'too many requests; retry later', {
+          'retry-after': rate.retryAfterSeconds ?? rate.resetSeconds,
+        });
+      }
+      recordUse?.(route);
+    });
+  },
+  { name: 'hookgate-verify' },
+);

@@ -1,0 +1,98 @@
+// Replays through the real operator and ingress: a captured GitHub delivery sent again with a new
+// X-GitHub-Delivery is the same run, and that run's Job carries the replay window the trigger asks
+// for (kept past history limits until then).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sign } from '../ingress/verify/index.ts';
+import { Annotations } from '../operator/api/v1alpha1/index.ts';
+import { type Hookgate, startHookgate } from './cluster/components.ts';
+import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
+
+const app = useNamespace('replay');
+const system = `hookgate-system-replay-${randomBytes(3).toString('hex')}`;
+let hg: Hookgate;
+
+beforeAll(async () => {
+  hg = await startHookgate(clusterInfo(), { namespace: system });
+  const workflow = {
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: { name: 'build' },
+    spec: {
+      jobTemplate: {
+        spec: {
+          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
+        },
+      },
+    },
+  };
+  const trigger = {
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'WebhookTrigger',
+    metadata: { name: 'push' },
+    spec: {
+      workflowRef: { name: 'build' },
+      auth: { signature: { scheme: 'github', replayWindowSeconds: 7200 } },
+    },
+  };
+  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [workflow, trigger] }),
+  });
+  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+}, 120_000);
+
+afterAll(async () => {
+  await hg?.stop();
+  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
+});
+
+const jobs = async () =>
+  JSON.parse((await kubectl(['get', 'jobs', '-n', app.name, '-o', 'json'])).stdout).items as {
+    metadata: { name: string; annotations: Record<string, string> };
+  }[];
+
+describe('replays through the real ingress', () => {
+  it('a GitHub delivery replayed with a new X-GitHub-Delivery is the same run, kept for the replay window', async () => {
+    const url = `${hg.url}/hooks/${app.name}/push`;
+    const secret = await waitFor(
+      async () => {
+        const r = await kubectl(['get', 'secret', '-n', app.name, 'push-credentials', '-o', 'json']);
+        return (
+          r.code === 0 && Buffer.from(JSON.parse(r.stdout).data.signingSecret, 'base64').toString('utf8')
+        );
+      },
+      { what: 'the signing secret' },
+    );
+    const body = JSON.stringify({ ref: 'refs/heads/main', after: randomUUID() });
+    const send = (id: string) =>
+      fetch(url, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          ...sign({ scheme: 'github', secrets: [] }, secret, Buffer.from(body), Date.now(), id),
+        },
+      });
+    const first = await waitFor(
+      async () => {
+        const res = await send('delivery-1');
+        return res.status !== 404 && res;
+      },
+      { what: 'the route served' },
+    );
+    const started = Date.now();
+    expect(first.status).toBe(202);
+    const run = ((await first.json()) as { run: string }).run;
+    for (const id of ['delivery-1', 'delivery-2', randomUUID()]) {
+      const again = await send(id);
+      expect(again.status).toBe(200);
+      expect(await again.json()).toMatchObject({ run, duplicate: true });
+    }
+    const all = await jobs();
+    expect(all.map((j) => j.metadata.name)).toEqual([run]);
+    const annotations = all[0]!.metadata.annotations;
+    expect(annotations[Annotations.deliveryId]).toBe('delivery-1');
+    const until = Date.parse(annotations[Annotations.replayUntil]!);
+    expect(Math.abs(until - (started + 7_200_000))).toBeLessThan(60_000);
+  });
+});

@@ -1,0 +1,173 @@
+// The Helm chart running hookgate's own image as pods on the real node: the image, the chart's
+// security contexts and probes and in-cluster configuration (the `kubernetes` Service) together.
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GROUP, VERSION } from '../../operator/api/v1alpha1/index.ts';
+import type { RealNodeInfo } from '../cluster/global-setup-realnode.ts';
+import { containerLog, REAL_NODE_POD } from '../cluster/realnode.ts';
+import { clusterInfo, kubeConfig, kubectl, runBinary, useNamespace, waitFor } from '../helpers.ts';
+
+const provided = inject('realNode');
+const skip = 'skip' in provided ? provided.skip : undefined;
+const node = provided as RealNodeInfo;
+const CHART = resolve(import.meta.dirname, '../../charts/hookgate');
+
+describe.skipIf(skip)('the chart as pods on the real node', () => {
+  const system = useNamespace('hookgate-chart');
+  const app = useNamespace('chart-runs');
+  const core = () => kubeConfig().makeApiClient(CoreV1Api);
+  const kubeconfig = () => `--kubeconfig=${clusterInfo().kubeconfigPath}`;
+  const [repository, tag] = [node.hookgate?.split(':')[0], node.hookgate?.split(':')[1]];
+
+  beforeAll(async () => {
+    const values = {
+      crds: { enabled: false },
+      publicBaseURL: 'http://hooks.local.test',
+      image: { repository, tag, pullPolicy: 'Never' },
+      operator: { replicas: 2, ...REAL_NODE_POD },
+      ingress: { replicas: 1, ...REAL_NODE_POD },
+    };
+    const r = await runBinary(
+      'helm',
+      ['install', 'hookgate', CHART, '-n', system.name, kubeconfig(), '-f', '-'],
+      JSON.stringify(values),
+    );
+    expect(r.code, r.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await runBinary('helm', ['uninstall', 'hookgate', '-n', system.name, kubeconfig()]);
+  });
+
+  const pods = async (component: string) =>
+    (
+      await core().listNamespacedPod({
+        namespace: system.name,
+        labelSelector: `app.kubernetes.io/component=${component}`,
+      })
+    ).items;
+  const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+  it('starts operator and ingress under the chart security contexts, passing their probes', async () => {
+    const all = await waitFor(
+      async () => {
+        const [operators, ingresses] = await Promise.all([pods('operator'), pods('ingress')]);
+        return operators.length === 2 && ingresses.length === 1 && [...operators, ...ingresses].every(ready)
+          ? [...operators, ...ingresses]
+          : undefined;
+      },
+      { what: 'operator and ingress pods Ready', timeoutMs: 150_000 },
+    ).catch(async (err) => {
+      const r = await kubectl(['get', 'pods,events', '-n', system.name, '-o', 'wide']);
+      throw new Error(`${err.message}\n${r.stdout}`);
+    });
+    for (const pod of all) {
+      expect(pod.spec!.nodeName).toBe(node.name);
+      expect(pod.spec!.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+      const c = pod.spec!.containers[0]!;
+      expect(c.image).toBe(node.hookgate);
+      expect(c.securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(pod.status!.containerStatuses![0]!.restartCount).toBe(0);
+    }
+    // Two replicas, one leader: the Lease names one of the operator pods.
+    const leases = await kubeConfig()
+      .makeApiClient(CoordinationV1Api)
+      .listNamespacedLease({ namespace: system.name });
+    const holders = leases.items.map((l) => l.spec?.holderIdentity ?? '');
+    const operators = (await pods('operator')).map((p) => p.metadata!.name!);
+    expect(holders.filter((h) => operators.some((o) => h.includes(o)))).toHaveLength(1);
+  });
+
+  it('runs a delivery sent to the ingress pod as a real container', async () => {
+    const name = `chart-${randomBytes(3).toString('hex')}`;
+    const objects = [
+      {
+        apiVersion: 'hookgate.io/v1alpha1',
+        kind: 'Workflow',
+        metadata: { name },
+        spec: {
+          jobTemplate: {
+            spec: {
+              backoffLimit: 0,
+              template: {
+                spec: {
+                  ...REAL_NODE_POD,
+                  restartPolicy: 'Never',
+                  containers: [
+                    {
+                      name: 'main',
+                      image: node.busybox,
+                      imagePullPolicy: 'Never',
+                      command: ['sh', '-c', 'echo "ran $HOOKGATE_RUN"; cat "$HOOKGATE_INPUT_FILE"'],
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+      {
+        apiVersion: 'hookgate.io/v1alpha1',
+        kind: 'WebhookTrigger',
+        metadata: { name },
+        spec: { workflowRef: { name }, auth: { bearer: {} }, input: { query: false } },
+      },
+    ];
+    const applied = await kubectl(['apply', '-n', app.name, '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+    });
+    expect(applied.code, applied.stderr).toBe(0);
+    await waitFor(
+      async () => {
+        const t = (await kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: 'webhooktriggers',
+          namespace: app.name,
+          name,
+        })) as { status?: { conditions?: { type: string; status: string }[] } };
+        return t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      },
+      { what: `${name} Ready (the operator pod reconciled it)`, timeoutMs: 60_000 },
+    );
+    const secret = await core().readNamespacedSecret({ namespace: app.name, name: `${name}-credentials` });
+    const token = Buffer.from(secret.data!.token!, 'base64').toString();
+    const [ingress] = await pods('ingress');
+    const url = `http://${ingress!.status!.podIP}:8080/hooks/${app.name}/${name}`;
+    const body = JSON.stringify({ from: 'outside', via: 'the ingress pod' });
+    const answer = await waitFor(
+      async () => {
+        const res = await fetch(url, {
+          method: 'POST',
+          body,
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        });
+        return res.status !== 404 && { status: res.status, body: (await res.json()) as { run: string } };
+      },
+      { what: `a route for ${name} in the ingress pod` },
+    );
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    const pod = await waitFor(
+      async () => {
+        const list = await core().listNamespacedPod({
+          namespace: app.name,
+          labelSelector: `job-name=${answer.body.run}`,
+        });
+        const p = list.items[0];
+        return p?.status?.containerStatuses?.[0]?.state?.terminated && p;
+      },
+      { what: 'the run to finish', timeoutMs: 60_000 },
+    );
+    expect(pod.spec!.nodeName).toBe(node.name);
+    expect(pod.status!.containerStatuses![0]!.state!.terminated!.exitCode).toBe(0);
+    expect(await containerLog(node, app.name, pod.metadata!.name!, 'main')).toBe(
+      `ran ${answer.body.run}\n${body}`,
+    );
+  });
+});
