@@ -30,29 +30,38 @@ export async function watchJSON<T>(
   if (signal.aborted) return;
   return new Promise<void>((resolve, reject) => {
     const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
-      res.setEncoding('utf8');
       const code = res.statusCode ?? 0;
-      let buffered = '';
-      res.on('data', (chunk: string) => {
-        buffered += chunk;
-        if (code !== 200) return;
-        let nl = buffered.indexOf('\n');
-        while (nl >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (line.trim()) {
-            try {
-              const event = JSON.parse(line) as { type: string; object: T };
-              onEvent(event.type, event.object);
-            } catch (err) {
-              req.destroy();
-              return reject(err);
-            }
-          }
-          nl = buffered.indexOf('\n');
+      // Buffers, split at newlines, each line decoded once: an event can be a whole 1 MiB Secret, and
+      // decoding every chunk into a string ran megabytes through the young generation, which grew
+      // and stayed grown (operator RSS +38 MiB for 150 such Secrets that it then drops).
+      let pending: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => {
+        if (code !== 200) {
+          pending.push(chunk);
+          return;
         }
+        let start = 0;
+        for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+          pending.push(chunk.subarray(start, nl));
+          start = nl + 1;
+          const line = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+          pending = [];
+          if (line.length === 0) continue;
+          try {
+            const event = JSON.parse(line.toString('utf8')) as { type: string; object: T };
+            onEvent(event.type, event.object);
+          } catch (err) {
+            req.destroy();
+            return reject(err);
+          }
+        }
+        if (start < chunk.length) pending.push(chunk.subarray(start));
       });
-      res.on('end', () => (code === 200 ? resolve() : reject(new ApiError(code, `GET ${path}`, buffered))));
+      res.on('end', () =>
+        code === 200
+          ? resolve()
+          : reject(new ApiError(code, `GET ${path}`, Buffer.concat(pending).toString('utf8'))),
+      );
       res.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
     });
     const abort = () => req.destroy();
