@@ -287,6 +287,8 @@ async function main() {
       compiled: true,
       // The direct client's namespaces are not the operator's.
       operatorArgs: [`--namespaces=${SCALE_NAMESPACES.join(',')}`],
+      // The probes are unverified requests from a few addresses: the flood guard must not answer them.
+      ingressArgs: ['--flood-limit=1000000', '--flood-period=1s'],
       ...(args.profile
         ? {
             nodeArgs: [
