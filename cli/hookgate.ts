@@ -4,12 +4,12 @@ import {
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  type KubeConfig,
+  KubeConfig,
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { sign } from '../ingress/verify/index.ts';
-import { isNotFound, loadKubeConfig } from '../lib/kube.ts';
+import { isNotFound } from '../lib/kube.ts';
 import {
   Annotations,
   CredentialKeys,
@@ -161,6 +161,14 @@ const notFound =
     if (isNotFound(err)) throw new CliError(`${kind} ${ref.namespace}/${ref.name} not found`);
     throw err;
   };
+
+/** The CLI uses client-node's typed APIs, so its full KubeConfig (exec plugins and all). */
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
 
 async function getTrigger(kc: KubeConfig, ref: Ref): Promise<WebhookTrigger> {
   return (await kc

@@ -1,5 +1,5 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { APPLY_PATCH, apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
+import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 import { timestamp } from '../lib/time.ts';
 import { API_VERSION, GROUP, type Route, VERSION, WEBHOOK_TRIGGER } from '../operator/api/v1alpha1/index.ts';
@@ -33,7 +33,7 @@ export class LastUsedRecorder {
   private readonly now: () => Date;
 
   constructor(
-    kc: KubeConfig,
+    kc: KubeAccess,
     private readonly log: Logger,
     private readonly opts: LastUsedOptions = {},
   ) {

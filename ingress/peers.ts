@@ -1,5 +1,6 @@
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { Informer } from '../lib/informer.ts';
+import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 
 /** What of an EndpointSlice the peer count needs: the addresses of its ready endpoints. */
@@ -21,7 +22,7 @@ export class Peers {
   private readonly slices: Informer<Slice>;
 
   constructor(
-    kc: KubeConfig,
+    kc: KubeAccess,
     namespace: string,
     service: string,
     /** This replica's address (the pod IP): its rank decides who gets the remainder of a division. */

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { loadKubeConfig } from '../lib/kube.ts';
+import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
@@ -28,7 +28,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return;
   }
   const log = createLogger('hookgate-ingress', config.logLevel, { async: true });
-  const kc = loadKubeConfig(config.kubeconfig);
+  const kc = await loadKubeAccess(config.kubeconfig);
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

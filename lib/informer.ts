@@ -1,6 +1,9 @@
-import { ApiException, type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ApiError } from './api-error.ts';
 import { apiPath, errorMessage, requestJSON, sleep, statusOf } from './kube.ts';
+import type { KubeAccess } from './kubeconfig.ts';
 import type { Logger } from './log.ts';
+import { watchJSON } from './watch.ts';
 
 // List + watch per namespace (or once cluster-wide), like client-go's reflector: list, watch from
 // the list's resourceVersion, rewatch from the last seen version when the server closes the
@@ -47,7 +50,7 @@ export interface ListWatch {
    * what readers need (client-go's TransformFunc), so the cache holds that and nothing else. It gets
    * a freshly parsed object nobody else holds, and applies to delete events too.
    */
-  transform?: (obj: KubernetesObject) => KubernetesObject;
+  transform?(obj: KubernetesObject): KubernetesObject;
 }
 
 export interface EventHandler<T> {
@@ -59,20 +62,6 @@ export interface EventHandler<T> {
 /** The Accept header for a metadata-only list (`PartialObjectMetadataList`) or watch. */
 const metadataAccept = (list: boolean) =>
   `application/json;as=PartialObjectMetadata${list ? 'List' : ''};g=meta.k8s.io;v=v1`;
-
-// client-node's Watch takes no request headers; it reads only the cluster and the fetch options
-// of the config it is given, so a config that adds an Accept header is enough.
-function watchWith(kc: KubeConfig, accept: string | undefined): Watch {
-  if (!accept) return new Watch(kc);
-  const config = Object.create(kc) as KubeConfig;
-  config.applyToFetchOptions = async (opts) => {
-    const init = await kc.applyToFetchOptions(opts);
-    // client-node builds a Headers object here (the metadata-only informer test watches this way).
-    (init.headers as unknown as Headers).set('Accept', accept);
-    return init;
-  };
-  return new Watch(config);
-}
 
 const resourcePath = (r: ListWatch, namespace?: string) => apiPath({ ...r, namespace });
 
@@ -91,7 +80,7 @@ class Reflector<T extends KubernetesObject> {
   private watchAbort: AbortController | undefined;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly kc: KubeAccess,
     private readonly resource: ListWatch,
     readonly namespace: string,
     private readonly handler: EventHandler<T>,
@@ -144,7 +133,9 @@ class Reflector<T extends KubernetesObject> {
         timeoutMs: 60_000,
         signal,
       });
-      // An empty PartialObjectMetadataList comes with `items: null`.
+      // Each page as the cache keeps it, before the next one: a list of 10,000 whole objects held
+      // at once was the operator's peak at a cold start (bench-scale). An empty
+      // PartialObjectMetadataList comes with `items: null`.
       for (const obj of page.items ?? []) items.push(this.prepare(obj));
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
@@ -198,7 +189,7 @@ class Reflector<T extends KubernetesObject> {
       const onEvent = (type: string, obj: T & { code?: number; message?: string }) => {
         if (type === 'ERROR') {
           // The server sends a Status and closes the stream; `done` then reports it.
-          failure = new ApiException(obj.code ?? 500, obj.message ?? 'watch error', obj, {}) as Error;
+          failure = new ApiError(obj.code ?? 500, 'watch', JSON.stringify(obj));
           return;
         }
         const rv = obj.metadata?.resourceVersion;
@@ -231,22 +222,22 @@ class Reflector<T extends KubernetesObject> {
         else resolve();
       };
       const timeoutSeconds = String(seconds);
-      watchWith(this.kc, this.resource.metadataOnly ? metadataAccept(false) : undefined)
-        .watch(
-          resourcePath(this.resource, this.namespace),
-          {
-            ...this.selector(),
-            resourceVersion: this.resourceVersion,
-            allowWatchBookmarks: 'true',
-            timeoutSeconds,
-          },
-          onEvent,
-          done,
-        )
-        .then((abort) => {
-          this.watchAbort = abort;
-          if (signal.aborted) abort.abort();
-        }, done);
+      const abort = new AbortController();
+      this.watchAbort = abort;
+      if (signal.aborted) abort.abort();
+      watchJSON<T & { code?: number; message?: string }>(
+        this.kc,
+        resourcePath(this.resource, this.namespace),
+        {
+          ...this.selector(),
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds,
+        },
+        onEvent,
+        abort.signal,
+        this.resource.metadataOnly ? metadataAccept(false) : undefined,
+      ).then(() => done(null), done);
     });
   }
 }
@@ -265,7 +256,7 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
   private runs: Promise<void>[] = [];
 
   constructor(
-    kc: KubeConfig,
+    kc: KubeAccess,
     readonly resource: ListWatch,
     namespaces: readonly string[],
     log: Logger,

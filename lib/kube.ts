@@ -1,29 +1,16 @@
 import http from 'node:http';
 import https from 'node:https';
-import {
-  type ApiConstructor,
-  ApiException,
-  type ApiType,
-  type Configuration,
-  createConfiguration,
-  KubeConfig,
-  ServerConfiguration,
-} from '@kubernetes/client-node';
+import { ApiError } from './api-error.ts';
+import type { KubeAccess } from './kubeconfig.ts';
+
+// No value import of @kubernetes/client-node here or in anything the components load: its index
+// loads every generated model and API class (~70 MiB of RSS; see lib/kubeconfig.ts).
 
 /** Every call to the API server has a deadline: a hung server must fail a call, not park its caller. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** In-cluster config when running in a pod, otherwise $KUBECONFIG / ~/.kube/config. */
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else kc.loadFromDefault();
-  return kc;
-}
-
 /** HTTP status of a failed API call, or undefined for network errors. */
 export function statusOf(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
   const code =
     (err as { code?: unknown; statusCode?: unknown })?.statusCode ?? (err as { code?: unknown })?.code;
   return typeof code === 'number' ? code : undefined;
@@ -94,9 +81,9 @@ export interface JSONRequest {
 /**
  * One API request with a raw JSON body and answer, without client-node's models and middleware.
  * Credentials are applied per call, so a rotated ServiceAccount token is picked up. Failures are
- * ApiException (so `statusOf` and `errorMessage` work on them) or, at the timeout, a TimeoutError.
+ * ApiError (so `statusOf` and `errorMessage` work on them) or, at the timeout, a TimeoutError.
  */
-export async function requestJSON<T>(kc: KubeConfig, r: JSONRequest): Promise<T> {
+export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const url = new URL(cluster.server + r.path);
@@ -121,7 +108,7 @@ export async function requestJSON<T>(kc: KubeConfig, r: JSONRequest): Promise<T>
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const code = res.statusCode ?? 0;
-        if (code < 200 || code >= 300) return reject(new ApiException(code, what, text, {}));
+        if (code < 200 || code >= 300) return reject(new ApiError(code, what, text));
         try {
           resolve((text ? JSON.parse(text) : undefined) as T);
         } catch (err) {
@@ -138,7 +125,7 @@ export async function requestJSON<T>(kc: KubeConfig, r: JSONRequest): Promise<T>
 }
 
 /** One TLS connection kept alive per client: client-node builds a new agent, so a new handshake, per call. */
-async function keepAliveAgent(kc: KubeConfig): Promise<https.Agent | undefined> {
+async function keepAliveAgent(kc: KubeAccess): Promise<https.Agent | undefined> {
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server.startsWith('https:') || cluster.proxyUrl) return undefined;
   const opts: https.RequestOptions = {};
@@ -155,14 +142,13 @@ async function keepAliveAgent(kc: KubeConfig): Promise<https.Agent | undefined> 
 
 /**
  * The one way both components talk to the API server: raw JSON requests over a kept-alive
- * connection, each with a deadline. `typed()` gives a client-node API class with the same deadline
- * and connection, for calls whose typed models are worth having.
+ * connection, each with a deadline.
  */
 export class KubeClient {
   #agent: Promise<https.Agent | undefined> | undefined;
 
   constructor(
-    readonly kc: KubeConfig,
+    readonly kc: KubeAccess,
     readonly timeoutMs = DEFAULT_TIMEOUT_MS,
   ) {}
 
@@ -173,30 +159,6 @@ export class KubeClient {
 
   async request<T>(r: Omit<JSONRequest, 'timeoutMs' | 'agent'> & { timeoutMs?: number }): Promise<T> {
     return requestJSON<T>(this.kc, { timeoutMs: this.timeoutMs, ...r, agent: await this.agent() });
-  }
-
-  typed<T extends ApiType>(Api: ApiConstructor<T>): T {
-    return new Api(this.configuration());
-  }
-
-  configuration(): Configuration {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    return createConfiguration({
-      baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: this.kc },
-      promiseMiddleware: [
-        {
-          pre: async (ctx) => {
-            const shared = await this.agent();
-            if (shared) ctx.setAgent(shared);
-            ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
-            return ctx;
-          },
-          post: async (res) => res,
-        },
-      ],
-    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import type { Registry } from 'prom-client';
-import { loadKubeConfig } from '../lib/kube.ts';
+import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { type Config, ConfigError, loadConfig, USAGE } from './config.ts';
 import { register as registerWebhookTrigger } from './controllers/webhooktrigger/index.ts';
@@ -29,7 +29,7 @@ export interface StartOptions {
 export async function startOperator(config: Config, opts: StartOptions = {}): Promise<Manager> {
   const log = opts.log ?? createLogger('hookgate-operator', config.logLevel);
   const manager = new Manager({
-    kubeConfig: loadKubeConfig(config.kubeconfig),
+    kubeConfig: await loadKubeAccess(config.kubeconfig),
     log,
     registry: opts.registry,
     namespaces: config.namespaces,

@@ -145,6 +145,49 @@ describe('Informer', () => {
     expect(names(i.list())).toEqual(['listed-1', 'listed-2', 'watched-1', 'watched-2']);
   });
 
+  it('keeps only what its transform returns, for listed, watched and deleted objects alike', async () => {
+    await core.createNamespacedConfigMap({
+      namespace: ns.name,
+      body: { metadata: { name: 'big', labels: label('transform') }, data: { payload: 'x'.repeat(4096) } },
+    });
+    const slim = (o: KubernetesObject): KubernetesObject => ({
+      metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, resourceVersion: rv(o) },
+    });
+    const i = new Informer<V1ConfigMap>(
+      admin,
+      {
+        group: '',
+        version: 'v1',
+        plural: 'configmaps',
+        labelSelector: selector('transform'),
+        transform: slim,
+      },
+      [ns.name],
+      quiet,
+    );
+    const seen: V1ConfigMap[] = [];
+    i.addEventHandler({
+      add: (o) => seen.push(o),
+      update: (_, o) => seen.push(o),
+      delete: (o) => seen.push(o),
+    });
+    cleanup.push(() => i.stop());
+    i.start();
+    await i.waitForSync();
+    await core.createNamespacedConfigMap({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'watched', labels: label('transform') },
+        data: { payload: 'y'.repeat(4096) },
+      },
+    });
+    await core.deleteNamespacedConfigMap({ namespace: ns.name, name: 'big' });
+    await waitFor(() => seen.length >= 3, { what: 'the add, add and delete' });
+    expect(names(seen)).toEqual(['big', 'big', 'watched']);
+    for (const o of [...seen, ...i.list()]) expect(o.data).toBeUndefined();
+    expect(i.get({ namespace: ns.name, name: 'watched' })?.metadata?.resourceVersion).toBeDefined();
+  });
+
   it('resumes a watch the server ended from its last version, without listing again', async () => {
     // An API server of its own, whose request counters then count this informer's requests.
     const server = await startApiServer();

@@ -543,6 +543,10 @@ describe('RouteStore', () => {
         body: routeSecret(other.name, 'hookgate-route-elsewhere', route('allow', 'elsewhere')),
       });
       await waitFor(() => store.match(later.path), { timeoutMs: 5000, what: 'the new route' });
+      // Routes of one Workflow share one copy of its spec.
+      const before = store.match(`/hooks/${app.name}/before`)!;
+      expect(store.match(later.path)!.workflow.spec).toEqual(before.workflow.spec);
+      expect(store.match(later.path)!.workflow.spec).toBe(before.workflow.spec);
 
       await core.deleteNamespacedSecret({ namespace: own.name, name: 'hookgate-route-later' });
       await waitFor(() => store.match(later.path) === undefined, {

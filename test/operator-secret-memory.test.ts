@@ -142,5 +142,9 @@ it('1 MiB Secrets labelled as run inputs, or as credentials no trigger controls,
     // The credentials watch is another stream than the marker's: give it time to catch up.
     await pause(3000);
   });
-  expect(grown).toBeLessThan(20);
+  // The 50 look-alikes reach the operator whole (their labels match the credentials watch) and are
+  // cut on arrival: held, they would be 70 MiB. Parsing them in a burst grows the heap of an operator
+  // that no longer loads client-node (82 MiB instead of 233 MiB here, so no slack to absorb them);
+  // seen 20-38 MiB, and V8 keeps that heap.
+  expect(grown).toBeLessThan(50);
 }, 240_000);

@@ -1,4 +1,5 @@
 import type { KubernetesObject, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
+import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
 import {
   CredentialKeys,
   GROUP,
@@ -9,6 +10,7 @@ import {
   WORKFLOW,
 } from '../api/v1alpha1/index.ts';
 import type { Resource } from '../runtime/types.ts';
+import { routeSecretView } from './webhooktrigger/desired.ts';
 
 // One declaration per watched resource: the runtime shares an informer between equal declarations.
 export const TRIGGERS: Resource = {
@@ -16,12 +18,14 @@ export const TRIGGERS: Resource = {
   version: VERSION,
   plural: WEBHOOK_TRIGGER.plural,
   kind: WEBHOOK_TRIGGER.kind,
+  transform: withoutLastApplied,
 };
 export const WORKFLOWS: Resource = {
   group: GROUP,
   version: VERSION,
   plural: WORKFLOW.plural,
   kind: WORKFLOW.kind,
+  transform: withoutLastApplied,
 };
 const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
 
@@ -79,12 +83,15 @@ export const JOBS: Resource = {
   plural: 'jobs',
   kind: 'Job',
   labelSelector: Labels.workflow,
+  // Identity, owner and outcome: the spec is most of a Job and nothing here reads it.
+  transform: runView,
 };
 
 export const routeSecrets = (ingressNamespace: string): Resource => ({
   ...SECRETS,
   labelSelector: `${Labels.route}=true`,
   namespaces: [ingressNamespace],
+  transform: routeSecretView,
 });
 
 /**

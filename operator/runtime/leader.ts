@@ -1,5 +1,4 @@
-import { CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import { errorMessage, isConflict, isNotFound, type KubeClient, sleep } from '../../lib/kube.ts';
+import { apiPath, errorMessage, isConflict, isNotFound, type KubeClient, sleep } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 
 // Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection:
@@ -13,19 +12,36 @@ import type { Logger } from '../../lib/log.ts';
 // - On loss the elector ends; it does not campaign again (the manager exits the process, as
 //   controller-runtime does, and the restarted pod campaigns afresh).
 
-/** The three Lease calls, injectable so unit tests can run electors against an in-memory Lease. */
-export interface LeaseClient {
-  read(namespace: string, name: string): Promise<V1Lease>;
-  create(namespace: string, lease: V1Lease): Promise<V1Lease>;
-  replace(namespace: string, name: string, lease: V1Lease): Promise<V1Lease>;
+/** A coordination.k8s.io/v1 Lease as the API server sends it: times are RFC 3339 strings (microseconds). */
+export interface Lease {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
 }
 
+/** The three Lease calls, injectable so unit tests can run electors against an in-memory Lease. */
+export interface LeaseClient {
+  read(namespace: string, name: string): Promise<Lease>;
+  create(namespace: string, lease: Lease): Promise<Lease>;
+  replace(namespace: string, name: string, lease: Lease): Promise<Lease>;
+}
+
+/** Raw JSON calls: client-node's typed CoordinationV1Api would load all its generated models. */
 export function leaseClient(client: KubeClient): LeaseClient {
-  const api = client.typed(CoordinationV1Api);
+  const path = (namespace: string, name?: string) =>
+    apiPath({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace, name });
+  const body = (lease: Lease) => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease });
   return {
-    read: (namespace, name) => api.readNamespacedLease({ namespace, name }),
-    create: (namespace, body) => api.createNamespacedLease({ namespace, body }),
-    replace: (namespace, name, body) => api.replaceNamespacedLease({ namespace, name, body }),
+    read: (namespace, name) => client.request<Lease>({ method: 'GET', path: path(namespace, name) }),
+    create: (namespace, lease) =>
+      client.request<Lease>({ method: 'POST', path: path(namespace), body: body(lease) }),
+    replace: (namespace, name, lease) =>
+      client.request<Lease>({ method: 'PUT', path: path(namespace, name), body: body(lease) }),
   };
 }
 
@@ -46,7 +62,8 @@ export interface LeaderCallbacks {
   onLost(reason: string): void;
 }
 
-const micro = (ms: number) => new V1MicroTime(ms);
+/** metav1.MicroTime's format: RFC 3339 with six fractional digits. */
+const micro = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 export class LeaderElector {
   private readonly leaseDurationMs: number;
@@ -56,7 +73,7 @@ export class LeaderElector {
   private readonly abort = new AbortController();
   private observedVersion: string | undefined;
   private observedAt = 0;
-  private lease: V1Lease | undefined;
+  private lease: Lease | undefined;
   private attempt: Promise<unknown> = Promise.resolve();
   private deadline: NodeJS.Timeout | undefined;
   private callbacks: LeaderCallbacks | undefined;
@@ -157,7 +174,7 @@ export class LeaderElector {
     return attempt;
   }
 
-  private observe(lease: V1Lease, now: number): void {
+  private observe(lease: Lease, now: number): void {
     this.lease = lease;
     if (lease.metadata?.resourceVersion !== this.observedVersion) {
       this.observedVersion = lease.metadata?.resourceVersion;
@@ -169,7 +186,7 @@ export class LeaderElector {
     const { client, namespace, name, identity } = this.o;
     const now = Date.now();
     const leaseDurationSeconds = Math.ceil(this.leaseDurationMs / 1000);
-    let current: V1Lease;
+    let current: Lease;
     try {
       current = await client.read(namespace, name);
     } catch (err) {

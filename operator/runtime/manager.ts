@@ -1,7 +1,8 @@
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { Informer } from '../../lib/informer.ts';
 import { errorMessage, KubeClient } from '../../lib/kube.ts';
+import type { KubeAccess } from '../../lib/kubeconfig.ts';
 import type { Logger } from '../../lib/log.ts';
 import { type ProbeServers, serveProbes } from '../../lib/probes.ts';
 import { Controller } from './controller.ts';
@@ -81,7 +82,7 @@ export interface LeaderElectionConfig {
 }
 
 export interface ManagerOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   log: Logger;
   /** One Registry for every metric; a fresh one when not given. */
   registry?: Registry;
@@ -105,7 +106,7 @@ const informerId = (r: Resource, namespaces: readonly string[]) =>
   `${r.group}/${r.version}/${r.plural}${r.metadataOnly ? '#metadata' : ''}?${r.labelSelector ?? ''}@${[...new Set(namespaces)].sort().join(',')}`;
 
 export class Manager implements ControllerManager {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeAccess;
   readonly client: KubeClient;
   readonly log: Logger;
   readonly metrics: Metrics;

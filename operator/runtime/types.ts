@@ -1,6 +1,7 @@
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Cache, ListWatch, ObjectKey } from '../../lib/informer.ts';
 import type { KubeClient } from '../../lib/kube.ts';
+import type { KubeAccess } from '../../lib/kubeconfig.ts';
 import type { Logger } from '../../lib/log.ts';
 
 export { type Cache, keyOf, keyString, type ObjectKey } from '../../lib/informer.ts';
@@ -63,7 +64,7 @@ export interface ConditionMetrics {
 
 /** What a controller's `register()` may use of the manager (see manager.ts). */
 export interface ControllerManager {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeAccess;
   /** Every API call a controller makes goes through it (deadline, kept-alive connection). */
   readonly client: KubeClient;
   readonly log: Logger;

@@ -2,7 +2,7 @@
 // the chart's ServiceAccounts and RBAC applied from `helm template`, each component a separate
 // process holding only its ServiceAccount's token. Used by the e2e tests, the demo and the benchmark.
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type ClusterInfo,
@@ -114,13 +114,35 @@ export interface Component {
 
 export interface Hookgate {
   namespace: string;
+  /** Whether the components run as compiled JS from dist/ (as the image does) rather than through tsx. */
+  compiled: boolean;
   /** The ingress's public base URL (webhooks, /healthz, /readyz). */
   url: string;
   metricsUrl: string;
   operatorMetricsUrl: string;
   operator: Component;
   ingress: Component;
+  /** After `operator.stop()`: a fresh operator with the same flags (a cold start); resolves once it is ready. */
+  startOperator(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The newest modification time (ms) of a file under `dir`. */
+async function newest(dir: string, ext: string): Promise<number> {
+  let max = 0;
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || !e.name.endsWith(ext)) continue;
+    max = Math.max(max, (await stat(join(e.parentPath, e.name))).mtimeMs);
+  }
+  return max;
+}
+
+/** Fails unless dist/ (`npm run build`) is at least as new as every source file it is built from. */
+export async function checkBuild(): Promise<void> {
+  const sources = await Promise.all(['operator', 'ingress', 'lib'].map((d) => newest(join(ROOT, d), '.ts')));
+  const built = await newest(join(ROOT, 'dist'), '.js').catch(() => 0);
+  if (built < Math.max(...sources))
+    throw new Error('dist/ is missing or older than the sources: run `npm run build` first');
 }
 
 function component(proc: Proc): Component {
@@ -143,22 +165,38 @@ async function untilOk(url: string, proc: Proc, timeoutMs: number) {
 
 /**
  * Starts operator and ingress as processes under the chart's RBAC in `namespace` (also the ingress
- * namespace and the Lease's). Logs go to `logDir`.
+ * namespace and the Lease's). Logs go to `logDir`. `compiled` runs `node dist/...` as the image
+ * does (after `npm run build`, checked); the default runs the sources through tsx.
  */
 export async function startHookgate(
   info: ClusterInfo,
-  opts: { namespace: string; logDir?: string; operatorArgs?: string[]; ingressArgs?: string[] },
+  opts: {
+    namespace: string;
+    logDir?: string;
+    operatorArgs?: string[];
+    ingressArgs?: string[];
+    compiled?: boolean;
+    /** Flags for node itself, before the script (e.g. --cpu-prof, --heapsnapshot-signal). */
+    nodeArgs?: string[];
+  },
 ): Promise<Hookgate> {
   const { namespace } = opts;
+  const compiled = opts.compiled ?? false;
+  if (compiled) await checkBuild();
   const logDir = opts.logDir ?? info.dir;
   const kubeconfigs = await installChartRbac(info, namespace);
   const [port, metricsPort, opMetrics, opHealth] = await freePorts(4);
   const url = `http://127.0.0.1:${port}`;
-  const tsx = (file: string) => [process.execPath, ['--import', 'tsx', join(ROOT, file)]] as const;
+  const node = process.execPath;
+  const script = (file: string) => [
+    ...(opts.nodeArgs ?? []),
+    ...(compiled
+      ? [join(ROOT, 'dist', file.replace(/\.ts$/, '.js'))]
+      : ['--import', 'tsx', join(ROOT, file)]),
+  ];
 
-  const [node, ingressArgs] = tsx('ingress/server.ts');
   const ingress = spawnLogged(logDir, `ingress-${namespace}`, node, [
-    ...ingressArgs,
+    ...script('ingress/server.ts'),
     `--kubeconfig=${kubeconfigs.ingress}`,
     `--namespace=${namespace}`,
     '--address=127.0.0.1',
@@ -166,24 +204,32 @@ export async function startHookgate(
     `--metrics-port=${metricsPort}`,
     ...(opts.ingressArgs ?? []),
   ]);
-  const [, operatorArgs] = tsx('operator/main.ts');
-  const operator = spawnLogged(logDir, `operator-${namespace}`, node, [
-    ...operatorArgs,
-    `--kubeconfig=${kubeconfigs.operator}`,
-    `--public-base-url=${url}`,
-    `--ingress-namespace=${namespace}`,
-    `--lease-namespace=${namespace}`,
-    `--metrics-port=${opMetrics}`,
-    `--health-port=${opHealth}`,
-    ...(opts.operatorArgs ?? []),
-  ]);
+  let starts = 0;
+  const spawnOperator = () =>
+    spawnLogged(logDir, `operator-${namespace}${starts++ ? `-${starts}` : ''}`, node, [
+      ...script('operator/main.ts'),
+      `--kubeconfig=${kubeconfigs.operator}`,
+      `--public-base-url=${url}`,
+      `--ingress-namespace=${namespace}`,
+      `--lease-namespace=${namespace}`,
+      `--metrics-port=${opMetrics}`,
+      `--health-port=${opHealth}`,
+      ...(opts.operatorArgs ?? []),
+    ]);
+  let operator = spawnOperator();
   const hg: Hookgate = {
     namespace,
+    compiled,
     url,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     operatorMetricsUrl: `http://127.0.0.1:${opMetrics}/metrics`,
     operator: component(operator),
     ingress: component(ingress),
+    startOperator: async () => {
+      operator = spawnOperator();
+      hg.operator = component(operator);
+      await untilOk(`http://127.0.0.1:${opHealth}/readyz`, operator, 120_000);
+    },
     stop: async () => {
       await Promise.all([terminate(operator), terminate(ingress)]);
       await kubeconfigs.uninstall();

@@ -8,7 +8,7 @@ import { ROUTE_KEY } from '../../api/v1alpha1/index.ts';
 import type { Cache, ObjectKey } from '../../runtime/types.ts';
 import type { Cached } from '../resources.ts';
 import type { TriggerApi } from './apply.ts';
-import { routeSecretName } from './desired.ts';
+import { routeSecretName, routeSecretView } from './desired.ts';
 import { WebhookTriggerReconciler } from './reconcile.ts';
 import { ReferencedSecrets } from './referenced.ts';
 
@@ -71,7 +71,14 @@ function setup() {
     triggers,
     workflows,
     secrets: { credentials: secrets, identities, values: new ReferencedSecrets(get), get },
-    routes,
+    // What the operator's route Secret informer keeps (resources.ts): the route's digest.
+    routes: {
+      get: (k) => {
+        const s = routes.get(k);
+        return s && routeSecretView(s);
+      },
+      list: (ns) => routes.list(ns).map(routeSecretView),
+    },
     api,
     events: { record: () => {} },
     conditions: { set: () => {}, delete: () => {} },

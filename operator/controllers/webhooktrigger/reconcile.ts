@@ -5,7 +5,6 @@ import {
   ConditionType,
   Labels,
   Reason,
-  ROUTE_KEY,
   type Route,
   routePath,
   type WebhookTrigger as TriggerObject,
@@ -36,6 +35,7 @@ import {
   routeSecret,
   routeSecretName,
   type StoredCredentials,
+  sameRoute,
   triggerURL,
   unavailableMessage,
   unavailableRoute,
@@ -345,10 +345,7 @@ export class WebhookTriggerReconciler implements Reconciler {
       namespace: this.d.config.ingressNamespace,
       name: desired.metadata!.name!,
     });
-    const same =
-      current?.data?.[ROUTE_KEY] === desired.data![ROUTE_KEY] &&
-      Object.entries(desired.metadata!.labels!).every(([k, v]) => current?.metadata?.labels?.[k] === v);
-    if (!same) await this.d.api.applySecret(desired);
+    if (!sameRoute(current, desired)) await this.d.api.applySecret(desired);
   }
 
   private async removeRoute(key: ObjectKey): Promise<void> {

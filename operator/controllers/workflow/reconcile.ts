@@ -17,7 +17,7 @@ import type { EventRecorder } from '../events.ts';
 import type { Cached } from '../resources.ts';
 import { StatusPatcher } from '../status.ts';
 import type { WorkflowApi } from './apply.ts';
-import { planRuns, templateProblem, trimJobMessage } from './desired.ts';
+import { planRuns, runOf, templateProblem, trimJobMessage } from './desired.ts';
 
 type Workflow = Cached<WorkflowObject>;
 
@@ -32,6 +32,9 @@ export interface WorkflowDeps {
 }
 
 export const EventReason = { RunSucceeded: 'RunSucceeded', RunFailed: 'RunFailed' } as const;
+
+/** Results published at once per reconcile. */
+const PUBLISH_PARALLEL = 8;
 
 export class WorkflowReconciler implements Reconciler {
   readonly name = 'workflow';
@@ -158,27 +161,39 @@ export class WorkflowReconciler implements Reconciler {
     for (const name of plan.prune) await this.d.api.deleteJob(key.namespace, name);
     const live = new Set(jobs.map((j) => j.metadata?.uid));
     for (const seen of this.published) if (!live.has(seen)) this.published.delete(seen);
-    for (const name of plan.publish) {
-      const job = jobs.find((j) => j.metadata?.name === name);
-      const jobUid = job?.metadata?.uid ?? '';
-      const run = plan.recentRuns.find((r) => r.name === name);
-      if (!run || this.published.has(jobUid)) continue;
-      // The result goes on the Job, where the ingress (which cannot read Pods) answers wait-mode
-      // requests from, and into status.
-      const result = termination(await this.d.api.listRunPods(key.namespace, name));
-      await this.d.api.publishResult(key.namespace, name, jobUid, result);
-      this.published.add(jobUid);
-      if (result.message) run.message = result.message;
-      const failed = run.result === 'Failed';
-      this.d.events.record(
-        wf,
-        failed ? 'Warning' : 'Normal',
-        failed ? EventReason.RunFailed : EventReason.RunSucceeded,
-        `Run ${name}${run.trigger ? ` (trigger ${run.trigger})` : ''} ${failed ? 'failed' : 'succeeded'}${
-          result.exitCode !== undefined ? ` with exit code ${result.exitCode}` : ''
-        }${run.message ? `: ${run.message}` : ''}`,
+    const byName = new Map(jobs.map((j) => [j.metadata?.name, j]));
+    const unpublished = plan.publish
+      .map((name) => byName.get(name))
+      .filter((j): j is V1Job => !!j && !this.published.has(j.metadata?.uid ?? ''));
+    // A few at a time: a burst of runs finishing together must not wait one round trip after another.
+    for (let i = 0; i < unpublished.length; i += PUBLISH_PARALLEL)
+      await Promise.all(
+        unpublished.slice(i, i + PUBLISH_PARALLEL).map((job) => this.publish(key, wf, job, plan)),
       );
-    }
     return plan;
+  }
+
+  /**
+   * The result goes on the Job, where the ingress (which cannot read Pods) answers wait-mode requests
+   * from; into status when the run is among the recent ones; and into an Event. Every finished run
+   * gets it, not only those status shows.
+   */
+  private async publish(key: ObjectKey, wf: Workflow, job: V1Job, plan: ReturnType<typeof planRuns>) {
+    const name = job.metadata?.name ?? '';
+    const jobUid = job.metadata?.uid ?? '';
+    const result = termination(await this.d.api.listRunPods(key.namespace, name));
+    await this.d.api.publishResult(key.namespace, name, jobUid, result);
+    this.published.add(jobUid);
+    const run = plan.recentRuns.find((r) => r.name === name) ?? runOf(job);
+    if (result.message) run.message = result.message;
+    const failed = run.result === 'Failed';
+    this.d.events.record(
+      wf,
+      failed ? 'Warning' : 'Normal',
+      failed ? EventReason.RunFailed : EventReason.RunSucceeded,
+      `Run ${name}${run.trigger ? ` (trigger ${run.trigger})` : ''} ${failed ? 'failed' : 'succeeded'}${
+        result.exitCode !== undefined ? ` with exit code ${result.exitCode}` : ''
+      }${run.message ? `: ${run.message}` : ''}`,
+    );
   }
 }

@@ -1,0 +1,118 @@
+import type { V1Job } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { Annotations, WebhookTriggerSpec, WorkflowSpec } from '../operator/api/v1alpha1/index.ts';
+import { desiredRoute } from '../operator/controllers/webhooktrigger/desired.ts';
+import { runOf } from '../operator/controllers/workflow/desired.ts';
+import { runView, withoutLastApplied } from './cache-views.ts';
+import { buildRun, finishedAs, publishedTermination, runSeconds, terminal } from './run.ts';
+
+const route = desiredRoute({
+  trigger: {
+    namespace: 'ns',
+    name: 'hook',
+    uid: 'trigger-uid',
+    generation: 1,
+    spec: WebhookTriggerSpec.parse({ workflowRef: { name: 'wf' }, auth: { bearer: {} } }),
+  },
+  workflow: {
+    name: 'wf',
+    uid: 'wf-uid',
+    spec: WorkflowSpec.parse({
+      jobTemplate: {
+        spec: {
+          backoffLimit: 0,
+          template: {
+            spec: {
+              restartPolicy: 'Never',
+              containers: [
+                { name: 'main', image: 'busybox:1.37', command: ['sh', '-c', 'cat "$HOOKGATE_INPUT_FILE"'] },
+              ],
+            },
+          },
+        },
+      },
+    }),
+  },
+  credentials: { token: 'hgt_x' },
+});
+
+/** A run's Job as the API server sends it once finished. */
+function finished(type: 'Complete' | 'Failed'): V1Job {
+  const { job } = buildRun({ route, deliveryId: 'd-1', input: { hello: 'world' } });
+  const at = '2026-12-01T10:00:05Z';
+  return {
+    ...job,
+    metadata: {
+      ...job.metadata,
+      uid: 'job-uid',
+      resourceVersion: '42',
+      creationTimestamp: '2026-12-01T10:00:00Z' as unknown as Date,
+      annotations: {
+        ...job.metadata?.annotations,
+        [Annotations.result]: '{"exitCode":3,"message":"boom"}',
+        'example.com/other': 'x'.repeat(500),
+      },
+    },
+    status: {
+      startTime: '2026-12-01T10:00:01Z' as unknown as Date,
+      ...(type === 'Complete' ? { completionTime: at as unknown as Date, succeeded: 1 } : { failed: 1 }),
+      uncountedTerminatedPods: {},
+      ready: 0,
+      terminating: 0,
+      conditions: [
+        {
+          type: type === 'Complete' ? 'SuccessCriteriaMet' : 'FailureTarget',
+          status: 'True',
+          reason: 'R',
+          message: 'm',
+          lastProbeTime: at as unknown as Date,
+          lastTransitionTime: at as unknown as Date,
+        },
+        {
+          type,
+          status: 'True',
+          reason: 'BackoffLimitExceeded',
+          message: 'Job has reached the specified backoff limit',
+          lastProbeTime: at as unknown as Date,
+          lastTransitionTime: at as unknown as Date,
+        },
+      ],
+    },
+  };
+}
+
+describe('runView', () => {
+  it.each(['Complete', 'Failed'] as const)(
+    'keeps all that is read of a %s run, and much less than the Job',
+    (type) => {
+      const job = finished(type);
+      const view = runView(job);
+      expect(runOf(view)).toEqual(runOf(job));
+      expect(finishedAs(view)).toBe(finishedAs(job));
+      expect(terminal(view)?.condition.lastTransitionTime).toBe(terminal(job)?.condition.lastTransitionTime);
+      expect(runSeconds(view)).toBe(runSeconds(job));
+      expect(publishedTermination(view)).toEqual(publishedTermination(job));
+      expect(view.metadata?.ownerReferences).toEqual(job.metadata?.ownerReferences);
+      expect(view.metadata?.labels).toEqual(job.metadata?.labels);
+      expect(view.metadata?.annotations?.['example.com/other']).toBeUndefined();
+      expect(view.spec).toBeUndefined();
+      expect(JSON.stringify(view).length).toBeLessThan(JSON.stringify(job).length / 2);
+    },
+  );
+});
+
+describe('withoutLastApplied', () => {
+  it("drops kubectl's copy of the object and nothing else", () => {
+    const obj = {
+      metadata: {
+        name: 'a',
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', 'hookgate.io/rotate': '1' },
+      },
+    };
+    expect(withoutLastApplied(obj)).toEqual({
+      metadata: { name: 'a', annotations: { 'hookgate.io/rotate': '1' } },
+    });
+    const plain = { metadata: { name: 'b' } };
+    expect(withoutLastApplied(plain)).toBe(plain);
+  });
+});
