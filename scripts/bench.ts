@@ -76,9 +76,14 @@ function report(label: string, r: Result & { cpu?: string }, expected: number | 
 
 // --- the payload ---------------------------------------------------------------------------------
 
-/** A GitHub-push-like JSON body of about 1.5 KiB. */
-function payload(i: number) {
+/**
+ * A GitHub-push-like JSON body of about 1.5 KiB. `delivery` makes each accepted delivery's body its
+ * own: hmac-sha256 signs no id, so the ingress names a run after the signed body, and identical
+ * bodies are one run (a replay).
+ */
+function payload(i: number, delivery = '') {
   return {
+    delivery,
     ref: 'refs/heads/main',
     before: 'a10867b14bb761a232cd80139fbd4c0d33264240',
     after: '1481a2de7b2a7d02428ad93446ab166be7793fbb',
@@ -392,11 +397,9 @@ async function main() {
     const accAgent = new http.Agent({ keepAlive: true, maxSockets: API_CONCURRENCY });
     const runId = randomUUID().slice(0, 8);
     const sendGood = (prefix: string) => async (i: number) => {
-      const b = Buffer.from(JSON.stringify(payload(i)));
-      const headers = {
-        ...json,
-        ...sign(SIGNING, signingSecret, b, Date.now(), `${prefix}-${runId}-${i}`),
-      };
+      const id = `${prefix}-${runId}-${i}`;
+      const b = Buffer.from(JSON.stringify(payload(i, id)));
+      const headers = { ...json, ...sign(SIGNING, signingSecret, b, Date.now(), id) };
       return (await request(accAgent, hookUrl, headers, b)).status;
     };
     // 3b. The same Jobs + input Secrets created directly, as the ingress's ServiceAccount, over one
@@ -428,8 +431,9 @@ async function main() {
     const jobsUrl = new URL(`/apis/batch/v1/namespaces/${APP_NS}/jobs`, server);
     const secretsUrl = new URL(`/api/v1/namespaces/${APP_NS}/secrets`, server);
     const sendDirect = (prefix: string) => async (i: number) => {
-      const input = mapInput(route, payload(i), {}, {});
-      const run = buildRun({ route, deliveryId: `${prefix}-${runId}-${i}`, input });
+      const id = `${prefix}-${runId}-${i}`;
+      const input = mapInput(route, payload(i, id), {}, {});
+      const run = buildRun({ route, deliveryId: id, input });
       const job = await request(apiAgent, jobsUrl, auth, JSON.stringify(run.job));
       if (job.status !== 201) return `job ${job.status}`;
       const uid = (JSON.parse(job.body) as { metadata: { uid: string } }).metadata.uid;
