@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApiError } from './api-error.ts';
 import { apiPath, errorMessage, requestJSON, sleep, statusOf } from './kube.ts';
@@ -282,6 +283,9 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
     if (this.abort) return;
     this.abort = new AbortController();
     const signal = this.abort.signal;
+    // Every reflector listens on this one signal (its loop, its sleeps, its requests): a known
+    // fan-out, not a leak, so the warning past 10 listeners would only be noise.
+    setMaxListeners(4 * this.reflectors.length + 10, signal);
     this.runs = this.reflectors.map((r) => r.run(signal));
   }
 

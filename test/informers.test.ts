@@ -271,6 +271,24 @@ describe('Informer', () => {
     },
   );
 
+  // Regression: an operator watching more than 10 namespaces printed MaxListenersExceededWarning,
+  // every reflector listening on the one stop signal.
+  it('watches 15 namespaces without a listener-leak warning', async () => {
+    const seen: string[] = [];
+    const onWarning = (w: Error) => seen.push(w.name);
+    process.on('warning', onWarning);
+    cleanup.push(async () => process.off('warning', onWarning));
+    const many = [ns.name, second.name, ...Array.from({ length: 13 }, (_, n) => `informers-absent-${n}`)];
+    const { informer: i } = informer('many', { namespaces: many });
+    i.start();
+    await i.waitForSync();
+    await create(ns.name, 'many-1', label('many'));
+    await waitFor(() => i.get({ namespace: ns.name, name: 'many-1' }), { what: 'many-1 cached' });
+    // Warnings are emitted on the next tick.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('follows labelled Jobs in all namespaces (as the ingress launcher does)', async () => {
     const job = (name: string, labels: Record<string, string>) => ({
       metadata: { name, labels },
