@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { Informer } from '../lib/informer.ts';
+import { SECRETS } from '../lib/kube.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 import { Labels, ROUTE_KEY, type Route, RouteSchema } from '../operator/api/v1alpha1/index.ts';
@@ -30,9 +31,7 @@ export class RouteStore implements RouteTable {
     private readonly log: Logger,
   ) {
     const secrets = {
-      group: '',
-      version: 'v1',
-      plural: 'secrets',
+      ...SECRETS,
       labelSelector: `${Labels.route}=true`,
       transform: (s: V1Secret): RouteSecret => {
         const { name, namespace, resourceVersion } = s.metadata ?? {};

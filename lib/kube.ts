@@ -177,6 +177,11 @@ export function isUnavailable(err: unknown): boolean {
   );
 }
 
+/** The built-in collections both components call, one spelling each (with `apiPath`, informers). */
+export const SECRETS = { group: '', version: 'v1', plural: 'secrets' } as const;
+export const PODS = { group: '', version: 'v1', plural: 'pods' } as const;
+export const JOBS = { group: 'batch', version: 'v1', plural: 'jobs' } as const;
+
 /** The URL path of a collection, or of one object (and a subresource) when `name` is given. */
 export function apiPath(r: {
   group: string;

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { V1Job } from '@kubernetes/client-node';
 import { runView } from '../../lib/cache-views.ts';
 import { Informer } from '../../lib/informer.ts';
-import { isConflict, isNotFound, KubeClient } from '../../lib/kube.ts';
+import { apiPath, isConflict, isNotFound, JOBS, KubeClient, SECRETS } from '../../lib/kube.ts';
 import type { KubeAccess } from '../../lib/kubeconfig.ts';
 import type { Logger } from '../../lib/log.ts';
 import { buildRun, finishedAs, publishedTermination, type Run, runSeconds } from '../../lib/run.ts';
@@ -67,9 +67,7 @@ export class KubeLauncher implements Launcher {
   ) {
     this.api = new KubeClient(kc, opts.requestTimeoutMs);
     const jobs = {
-      group: 'batch',
-      version: 'v1',
-      plural: 'jobs',
+      ...JOBS,
       labelSelector: `${Labels.managedBy}=${MANAGED_BY}`,
       // Names, owner, outcome and the published result: not whole Jobs (bench-scale, 10,000 runs).
       transform: runView,
@@ -151,7 +149,7 @@ export class KubeLauncher implements Launcher {
     let duplicate = false;
     const t0 = performance.now();
     try {
-      const created = await this.post<V1Job>(`/apis/batch/v1/namespaces/${namespace}/jobs`, job);
+      const created = await this.post<V1Job>(apiPath({ ...JOBS, namespace }), job);
       this.hooks.onJobCreated?.((performance.now() - t0) / 1000);
       uid = created.metadata!.uid!;
       this.started.set(uid, route);
@@ -163,7 +161,7 @@ export class KubeLauncher implements Launcher {
     }
     // Also for a duplicate: the first attempt may have died between the two creates.
     try {
-      await this.post(`/api/v1/namespaces/${namespace}/secrets`, inputSecret(uid));
+      await this.post(apiPath({ ...SECRETS, namespace }), inputSecret(uid));
     } catch (err) {
       if (!isConflict(err)) throw launchError(err);
     }
@@ -308,4 +306,4 @@ const hasRun = (job: V1Job) =>
 const senderKey = (namespace: string, labels: Record<string, string>) =>
   `${namespace}/${labels[Labels.trigger]}/${labels[Labels.delivery]}`;
 
-const jobPath = (namespace: string, name: string) => `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`;
+const jobPath = (namespace: string, name: string) => apiPath({ ...JOBS, namespace, name });

@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
+import { JOBS, SECRETS } from '../../lib/kube.ts';
 import {
   CredentialKeys,
   GROUP,
@@ -27,7 +28,7 @@ export const WORKFLOWS: Resource = {
   kind: WORKFLOW.kind,
   transform: withoutLastApplied,
 };
-const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+const SECRET_RESOURCE: Resource = { ...SECRETS, kind: 'Secret' };
 
 const controllerRef = (m: V1ObjectMeta | undefined) => m?.ownerReferences?.find((r) => r.controller);
 
@@ -54,7 +55,11 @@ export function secretIdentity(o: KubernetesObject): KubernetesObject {
  * referenced Secrets exist and at which resourceVersion (their values are read on demand), and
  * which Secret blocks a trigger's credentials name.
  */
-export const SECRET_METADATA: Resource = { ...SECRETS, metadataOnly: true, transform: secretIdentity };
+export const SECRET_METADATA: Resource = {
+  ...SECRET_RESOURCE,
+  metadataOnly: true,
+  transform: secretIdentity,
+};
 
 const pickKeys = (o: Record<string, string> | undefined, keep: (k: string) => boolean) =>
   Object.fromEntries(Object.entries(o ?? {}).filter(([k]) => keep(k)));
@@ -67,7 +72,7 @@ const credentialKeys = new Set<string>(Object.values(CredentialKeys));
  * these labels on a Secret, so data and annotations are kept only when a WebhookTrigger controls it.
  */
 export const CREDENTIAL_SECRETS: Resource = {
-  ...SECRETS,
+  ...SECRET_RESOURCE,
   labelSelector: `${Labels.managedBy}=${MANAGED_BY},${Labels.trigger},!${Labels.delivery},!${Labels.workflow},!${Labels.route}`,
   transform: (o) => {
     const kept = secretIdentity(o);
@@ -77,10 +82,8 @@ export const CREDENTIAL_SECRETS: Resource = {
   },
 };
 /** Runs: the ingress's Jobs (and any Job naming a Workflow). */
-export const JOBS: Resource = {
-  group: 'batch',
-  version: 'v1',
-  plural: 'jobs',
+export const RUN_JOBS: Resource = {
+  ...JOBS,
   kind: 'Job',
   labelSelector: Labels.workflow,
   // Identity, owner and outcome: the spec is most of a Job and nothing here reads it.
@@ -88,7 +91,7 @@ export const JOBS: Resource = {
 };
 
 export const routeSecrets = (ingressNamespace: string): Resource => ({
-  ...SECRETS,
+  ...SECRET_RESOURCE,
   labelSelector: `${Labels.route}=true`,
   namespaces: [ingressNamespace],
   transform: routeSecretView,

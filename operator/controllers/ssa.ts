@@ -1,5 +1,13 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { APPLY_PATCH, apiPath, type KubeClient, statusMessage, statusOf } from '../../lib/kube.ts';
+import {
+  APPLY_PATCH,
+  apiPath,
+  JOBS,
+  type KubeClient,
+  SECRETS,
+  statusMessage,
+  statusOf,
+} from '../../lib/kube.ts';
 import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
 
 export const FIELD_MANAGER = 'hookgate-operator';
@@ -19,8 +27,8 @@ export const codeOf = (err: unknown) => (err as { code?: unknown })?.code;
 
 /** The core and batch kinds the operator writes, by kind. */
 const RESOURCES: Record<string, { group: string; version: string; plural: string }> = {
-  Secret: { group: '', version: 'v1', plural: 'secrets' },
-  Job: { group: 'batch', version: 'v1', plural: 'jobs' },
+  Secret: SECRETS,
+  Job: JOBS,
 };
 
 function pathOf(obj: KubernetesObject): string {

@@ -1,5 +1,5 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import { apiPath, type KubeClient } from '../../../lib/kube.ts';
+import { apiPath, type KubeClient, SECRETS } from '../../../lib/kube.ts';
 import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../api/v1alpha1/index.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
@@ -24,7 +24,7 @@ export function triggerApi(client: KubeClient): TriggerApi {
       try {
         await client.request({
           method: 'POST',
-          path: apiPath({ group: '', version: 'v1', plural: 'secrets', namespace }),
+          path: apiPath({ ...SECRETS, namespace }),
           query: { fieldManager: FIELD_MANAGER },
           body: secret,
         });

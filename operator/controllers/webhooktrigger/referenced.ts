@@ -1,5 +1,5 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
-import { apiPath, errorMessage, isNotFound, type KubeClient } from '../../../lib/kube.ts';
+import { apiPath, errorMessage, isNotFound, type KubeClient, SECRETS } from '../../../lib/kube.ts';
 import type { Cache, ObjectKey } from '../../runtime/types.ts';
 
 /** How the trigger reconciler reads Secrets of the watched namespaces (docs/design.md, Credentials). */
@@ -22,7 +22,7 @@ export function secretGetter(client: KubeClient): SecretGetter {
     try {
       return await client.request<V1Secret>({
         method: 'GET',
-        path: apiPath({ group: '', version: 'v1', plural: 'secrets', namespace, name }),
+        path: apiPath({ ...SECRETS, namespace, name }),
       });
     } catch (err) {
       if (isNotFound(err)) return undefined;

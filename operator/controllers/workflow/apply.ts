@@ -1,5 +1,5 @@
 import type { V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
-import { apiPath, type KubeClient } from '../../../lib/kube.ts';
+import { apiPath, JOBS, type KubeClient, PODS } from '../../../lib/kube.ts';
 import type { Termination } from '../../../lib/run.ts';
 import { Annotations, WORKFLOW, type WorkflowStatus } from '../../api/v1alpha1/index.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
@@ -18,8 +18,7 @@ export interface WorkflowApi {
   ): Promise<void>;
 }
 
-const jobs = (namespace: string, name?: string) =>
-  apiPath({ group: 'batch', version: 'v1', plural: 'jobs', namespace, name });
+const jobs = (namespace: string, name?: string) => apiPath({ ...JOBS, namespace, name });
 
 export function workflowApi(client: KubeClient): WorkflowApi {
   const writer = new Writer(client);
@@ -49,7 +48,7 @@ export function workflowApi(client: KubeClient): WorkflowApi {
       try {
         const list = await client.request<V1PodList>({
           method: 'GET',
-          path: apiPath({ group: '', version: 'v1', plural: 'pods', namespace }),
+          path: apiPath({ ...PODS, namespace }),
           query: { labelSelector: `batch.kubernetes.io/job-name=${job}` },
         });
         return list.items;

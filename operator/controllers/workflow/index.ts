@@ -4,7 +4,7 @@ import { Labels } from '../../api/v1alpha1/index.ts';
 import type { Config } from '../../config.ts';
 import type { ControllerManager, ObjectKey } from '../../runtime/types.ts';
 import { eventRecorder } from '../events.ts';
-import { type Cached, JOBS, WORKFLOWS } from '../resources.ts';
+import { type Cached, RUN_JOBS, WORKFLOWS } from '../resources.ts';
 import { workflowApi } from './apply.ts';
 import { WorkflowReconciler } from './reconcile.ts';
 
@@ -18,11 +18,11 @@ export const jobWorkflow = (job: {
 
 export function register(mgr: ControllerManager, _config: Config): void {
   const workflows = mgr.cache<Cached<WorkflowObject>>(WORKFLOWS);
-  const jobs = mgr.cache<V1Job>(JOBS);
+  const jobs = mgr.cache<V1Job>(RUN_JOBS);
   const log = mgr.log.child({ controller: 'workflow' });
   mgr.add({
     for: WORKFLOWS,
-    watches: [{ resource: JOBS, map: jobWorkflow }],
+    watches: [{ resource: RUN_JOBS, map: jobWorkflow }],
     reconciler: new WorkflowReconciler({
       workflows,
       jobs,
