@@ -6,7 +6,9 @@
 //   3. accepted deliveries end to end (Job + input Secret in the API server), beside a plain HTTPS
 //      client creating the same Jobs + Secrets directly, with the ingress's own ServiceAccount;
 //   4. the ingress's peak RSS.
-// All traffic goes to 127.0.0.1. The last two lines are for scripts:
+// `--profile=DIR` writes CPU profiles of the operator and the ingress there (at exit), and
+// `--only=http|api` runs only the HTTP phases (1, 2) or the API phases (3), so that a profile is
+// of one of them. All traffic goes to 127.0.0.1. The last two lines are for scripts:
 //   rejected/bare ratio: <x.xx>
 //   accepted/direct ratio: <x.xx>
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -15,6 +17,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { mapInput } from '../ingress/input.ts';
 import { sign } from '../ingress/verify/index.ts';
@@ -28,6 +31,17 @@ import {
 } from '../test/cluster/controlplane.ts';
 import { cpuSeconds, load, peakRssMiB, percentile, type Result, request, until } from './bench-common.ts';
 
+const { values: args } = parseArgs({
+  options: {
+    /** A directory for CPU profiles (written at exit) of the operator and the ingress. */
+    profile: { type: 'string' },
+    /** Only the HTTP phases (bare, rejected) or only the API phases (accepted, direct). */
+    only: { type: 'string' },
+  },
+});
+if (args.only !== undefined && args.only !== 'http' && args.only !== 'api') {
+  throw new Error(`--only must be http or api, got ${args.only}`);
+}
 const ROOT = resolve(import.meta.dirname, '..');
 const SYSTEM_NS = 'hookgate-system';
 const APP_NS = 'bench';
@@ -311,16 +325,18 @@ async function main() {
 
   try {
     const t0 = Date.now();
-    cp = await startControlPlane({ log });
-    await installCrds(cp);
+    const plane = await startControlPlane({ log });
+    cp = plane;
+    await installCrds(plane);
     // The rejected phase measures verifying a bad signature; the flood guard would soon answer all
     // of it (one address, hundreds of thousands of unverified requests) from the headers instead.
-    hg = await startHookgate(cp, {
+    hg = await startHookgate(plane, {
       namespace: SYSTEM_NS,
       compiled: true,
       ingressArgs: ['--flood-limit=1000000', '--flood-period=1s'],
+      ...(args.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`] } : {}),
     });
-    const admin = cp.kubeConfig();
+    const admin = plane.kubeConfig();
     const { url: hookUrl, signingSecret } = await applyTrigger(admin);
     const ingressPid = hg.ingress.proc.child.pid!;
     log(`[bench] set up in ${((Date.now() - t0) / 1000).toFixed(1)} s; trigger at ${hookUrl}`);
@@ -345,142 +361,154 @@ async function main() {
         `in ${API_ROUNDS} alternating blocks after ${API_WARMUP} warm-up runs each`,
     );
 
-    // 1. and 2. The bare Fastify baseline and the ingress rejecting bad signatures: both warmed up,
-    // then measured in alternating blocks (A B B A ...) so that drift on a shared machine falls on both.
-    const bare = await startBare(children);
-    const bareAgent = agent();
-    const rejAgent = agent();
-    const sendBare = async () => (await request(bareAgent, bare.url, json, body)).status;
-    const sendBad = async () => (await request(rejAgent, hookUrl, badHeaders, body)).status;
-    await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBare);
-    await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBad);
-    const httpMeters = {
-      bare: new CpuMeter(new Map([['bare', bare.child.pid!]])),
-      rej: new CpuMeter(new Map([['ingress', ingressPid]])),
-    };
-    let bareRes = empty();
-    let rejRes = empty();
-    const slice = HTTP_DURATION_MS / HTTP_ROUNDS;
-    for (let round = 0; round < HTTP_ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['bare', 'rej'] as const) : (['rej', 'bare'] as const);
-      for (const kind of order) {
-        const send = kind === 'bare' ? sendBare : sendBad;
-        const r = await httpMeters[kind].measure(() =>
-          load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, slice, send),
-        );
-        if (kind === 'bare') bareRes = merge(bareRes, r);
-        else rejRes = merge(rejRes, r);
-      }
-    }
-    bare.child.kill('SIGTERM');
-    const bareStats = report(
-      'bare Fastify (202)',
-      { ...bareRes, cpu: httpMeters.bare.line(bareRes.requests) },
-      202,
-    );
-    const rejStats = report(
-      'ingress, bad signature (401)',
-      { ...rejRes, cpu: httpMeters.rej.line(rejRes.requests) },
-      401,
-    );
-    const rejectedRatio = rejStats.rps / bareStats.rps;
-    const serverCpuRatio =
-      httpMeters.bare.seconds('bare') /
-      bareRes.requests /
-      (httpMeters.rej.seconds('ingress') / rejRes.requests);
-    console.log(
-      `${''.padEnd(34)} ratio to bare: ${rejectedRatio.toFixed(2)} (floor ≥ 0.60, goal ≥ 0.85); ` +
-        `server CPU per request, bare/ingress: ${serverCpuRatio.toFixed(2)}`,
-    );
-
-    // 3a. Accepted deliveries end to end.
-    const accAgent = new http.Agent({ keepAlive: true, maxSockets: API_CONCURRENCY });
-    const runId = randomUUID().slice(0, 8);
-    const sendGood = (prefix: string) => async (i: number) => {
-      const id = `${prefix}-${runId}-${i}`;
-      const b = Buffer.from(JSON.stringify(payload(i, id)));
-      const headers = { ...json, ...sign(SIGNING, signingSecret, b, Date.now(), id) };
-      return (await request(accAgent, hookUrl, headers, b)).status;
-    };
-    // 3b. The same Jobs + input Secrets created directly, as the ingress's ServiceAccount, over one
-    // keep-alive HTTPS agent (what the ingress's client does).
-    const routeSecret = (
-      await admin.makeApiClient(CoreV1Api).listNamespacedSecret({
-        namespace: SYSTEM_NS,
-        labelSelector: 'hookgate.io/route=true',
-      })
-    ).items.find((s) => s.data?.['route.json']);
-    if (!routeSecret) throw new Error('no route Secret found');
-    const route = RouteSchema.parse(
-      JSON.parse(Buffer.from(routeSecret.data!['route.json']!, 'base64').toString()),
-    );
-    const sa = JSON.parse(
-      readFileSync(await serviceAccountKubeconfig(cp, SYSTEM_NS, `${RELEASE}-ingress`), 'utf8'),
-    ) as {
-      clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
-      users: { user: { token: string } }[];
-    };
-    const server = new URL(sa.clusters[0]!.cluster.server);
-    if (server.hostname !== '127.0.0.1') throw new Error(`the API server is not on loopback: ${server}`);
-    const apiAgent = new https.Agent({
-      keepAlive: true,
-      maxSockets: API_CONCURRENCY,
-      ca: Buffer.from(sa.clusters[0]!.cluster['certificate-authority-data'], 'base64'),
-    });
-    const auth = { ...json, authorization: `Bearer ${sa.users[0]!.user.token}` };
-    const jobsUrl = new URL(`/apis/batch/v1/namespaces/${APP_NS}/jobs`, server);
-    const secretsUrl = new URL(`/api/v1/namespaces/${APP_NS}/secrets`, server);
-    const sendDirect = (prefix: string) => async (i: number) => {
-      const id = `${prefix}-${runId}-${i}`;
-      const input = mapInput(route, payload(i, id), {}, {});
-      const run = buildRun({ route, deliveryId: id, input });
-      const job = await request(apiAgent, jobsUrl, auth, JSON.stringify(run.job));
-      if (job.status !== 201) return `job ${job.status}`;
-      const uid = (JSON.parse(job.body) as { metadata: { uid: string } }).metadata.uid;
-      const secret = await request(apiAgent, secretsUrl, auth, JSON.stringify(run.inputSecret(uid)));
-      return secret.status === 201 ? 202 : `secret ${secret.status}`;
-    };
-    // Both warmed up, then measured in alternating blocks (A B B A ...), so that the background work
-    // every Job causes (Job controller, scheduler, kwok, the operator's history pruning) and any
-    // other drift falls on both alike.
-    await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendGood('warm'));
-    await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendDirect('dwarm'));
-    const pids = childPids();
-    const meters = { acc: new CpuMeter(pids), direct: new CpuMeter(pids) };
-    let acc = empty();
-    let direct = empty();
-    const block = Math.ceil(API_COUNT / API_ROUNDS);
-    for (let round = 0; round < API_ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['acc', 'direct'] as const) : (['direct', 'acc'] as const);
-      for (const kind of order) {
-        if (kind === 'acc') {
-          const send = sendGood(`acc${round}`);
-          acc = merge(acc, await meters.acc.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, send)));
-        } else {
-          const send = sendDirect(`direct${round}`);
-          direct = merge(
-            direct,
-            await meters.direct.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, send)),
+    const httpPhases = async () => {
+      // 1. and 2. The bare Fastify baseline and the ingress rejecting bad signatures: both warmed up,
+      // then measured in alternating blocks (A B B A ...) so that drift on a shared machine falls on both.
+      const bare = await startBare(children);
+      const bareAgent = agent();
+      const rejAgent = agent();
+      const sendBare = async () => (await request(bareAgent, bare.url, json, body)).status;
+      const sendBad = async () => (await request(rejAgent, hookUrl, badHeaders, body)).status;
+      await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBare);
+      await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBad);
+      const httpMeters = {
+        bare: new CpuMeter(new Map([['bare', bare.child.pid!]])),
+        rej: new CpuMeter(new Map([['ingress', ingressPid]])),
+      };
+      let bareRes = empty();
+      let rejRes = empty();
+      const slice = HTTP_DURATION_MS / HTTP_ROUNDS;
+      for (let round = 0; round < HTTP_ROUNDS; round++) {
+        const order = round % 2 === 0 ? (['bare', 'rej'] as const) : (['rej', 'bare'] as const);
+        for (const kind of order) {
+          const send = kind === 'bare' ? sendBare : sendBad;
+          const r = await httpMeters[kind].measure(() =>
+            load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, slice, send),
           );
+          if (kind === 'bare') bareRes = merge(bareRes, r);
+          else rejRes = merge(rejRes, r);
         }
       }
-    }
-    const accStats = report('ingress, accepted (202)', { ...acc, cpu: meters.acc.line(acc.requests) }, 202);
-    const directStats = report(
-      'direct Job + Secret (201, 201)',
-      { ...direct, cpu: meters.direct.line(direct.requests) },
-      202,
-    );
-    const acceptedRatio = accStats.rps / directStats.rps;
-    console.log(`${''.padEnd(34)} accepted/direct: ${acceptedRatio.toFixed(2)} (floor ≥ 0.80, goal ≥ 0.92)`);
-    const ingressCpuMs = (meters.acc.seconds(INGRESS) * 1000) / acc.requests;
-    console.log(`ingress CPU per accepted run: ${ingressCpuMs.toFixed(2)} ms (goal ≤ 1.20)`);
+      bare.child.kill('SIGTERM');
+      const bareStats = report(
+        'bare Fastify (202)',
+        { ...bareRes, cpu: httpMeters.bare.line(bareRes.requests) },
+        202,
+      );
+      const rejStats = report(
+        'ingress, bad signature (401)',
+        { ...rejRes, cpu: httpMeters.rej.line(rejRes.requests) },
+        401,
+      );
+      const rejectedRatio = rejStats.rps / bareStats.rps;
+      const serverCpuRatio =
+        httpMeters.bare.seconds('bare') /
+        bareRes.requests /
+        (httpMeters.rej.seconds('ingress') / rejRes.requests);
+      console.log(
+        `${''.padEnd(34)} ratio to bare: ${rejectedRatio.toFixed(2)} (floor ≥ 0.60, goal ≥ 0.85); ` +
+          `server CPU per request, bare/ingress: ${serverCpuRatio.toFixed(2)}`,
+      );
+      for (const a of [bareAgent, rejAgent]) a.destroy();
+      return rejectedRatio;
+    };
+
+    const apiPhases = async () => {
+      // 3a. Accepted deliveries end to end.
+      const accAgent = new http.Agent({ keepAlive: true, maxSockets: API_CONCURRENCY });
+      const runId = randomUUID().slice(0, 8);
+      const sendGood = (prefix: string) => async (i: number) => {
+        const id = `${prefix}-${runId}-${i}`;
+        const b = Buffer.from(JSON.stringify(payload(i, id)));
+        const headers = { ...json, ...sign(SIGNING, signingSecret, b, Date.now(), id) };
+        return (await request(accAgent, hookUrl, headers, b)).status;
+      };
+      // 3b. The same Jobs + input Secrets created directly, as the ingress's ServiceAccount, over one
+      // keep-alive HTTPS agent (what the ingress's client does).
+      const routeSecret = (
+        await admin.makeApiClient(CoreV1Api).listNamespacedSecret({
+          namespace: SYSTEM_NS,
+          labelSelector: 'hookgate.io/route=true',
+        })
+      ).items.find((s) => s.data?.['route.json']);
+      if (!routeSecret) throw new Error('no route Secret found');
+      const route = RouteSchema.parse(
+        JSON.parse(Buffer.from(routeSecret.data!['route.json']!, 'base64').toString()),
+      );
+      const sa = JSON.parse(
+        readFileSync(await serviceAccountKubeconfig(plane, SYSTEM_NS, `${RELEASE}-ingress`), 'utf8'),
+      ) as {
+        clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+        users: { user: { token: string } }[];
+      };
+      const server = new URL(sa.clusters[0]!.cluster.server);
+      if (server.hostname !== '127.0.0.1') throw new Error(`the API server is not on loopback: ${server}`);
+      const apiAgent = new https.Agent({
+        keepAlive: true,
+        maxSockets: API_CONCURRENCY,
+        ca: Buffer.from(sa.clusters[0]!.cluster['certificate-authority-data'], 'base64'),
+      });
+      const auth = { ...json, authorization: `Bearer ${sa.users[0]!.user.token}` };
+      const jobsUrl = new URL(`/apis/batch/v1/namespaces/${APP_NS}/jobs`, server);
+      const secretsUrl = new URL(`/api/v1/namespaces/${APP_NS}/secrets`, server);
+      const sendDirect = (prefix: string) => async (i: number) => {
+        const id = `${prefix}-${runId}-${i}`;
+        const input = mapInput(route, payload(i, id), {}, {});
+        const run = buildRun({ route, deliveryId: id, input });
+        const job = await request(apiAgent, jobsUrl, auth, JSON.stringify(run.job));
+        if (job.status !== 201) return `job ${job.status}`;
+        const uid = (JSON.parse(job.body) as { metadata: { uid: string } }).metadata.uid;
+        const secret = await request(apiAgent, secretsUrl, auth, JSON.stringify(run.inputSecret(uid)));
+        return secret.status === 201 ? 202 : `secret ${secret.status}`;
+      };
+      // Both warmed up, then measured in alternating blocks (A B B A ...), so that the background work
+      // every Job causes (Job controller, scheduler, kwok, the operator's history pruning) and any
+      // other drift falls on both alike.
+      await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendGood('warm'));
+      await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendDirect('dwarm'));
+      const pids = childPids();
+      const meters = { acc: new CpuMeter(pids), direct: new CpuMeter(pids) };
+      let acc = empty();
+      let direct = empty();
+      const block = Math.ceil(API_COUNT / API_ROUNDS);
+      for (let round = 0; round < API_ROUNDS; round++) {
+        const order = round % 2 === 0 ? (['acc', 'direct'] as const) : (['direct', 'acc'] as const);
+        for (const kind of order) {
+          if (kind === 'acc') {
+            const send = sendGood(`acc${round}`);
+            acc = merge(acc, await meters.acc.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, send)));
+          } else {
+            const send = sendDirect(`direct${round}`);
+            direct = merge(
+              direct,
+              await meters.direct.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, send)),
+            );
+          }
+        }
+      }
+      const accStats = report('ingress, accepted (202)', { ...acc, cpu: meters.acc.line(acc.requests) }, 202);
+      const directStats = report(
+        'direct Job + Secret (201, 201)',
+        { ...direct, cpu: meters.direct.line(direct.requests) },
+        202,
+      );
+      const acceptedRatio = accStats.rps / directStats.rps;
+      console.log(
+        `${''.padEnd(34)} accepted/direct: ${acceptedRatio.toFixed(2)} (floor ≥ 0.80, goal ≥ 0.92)`,
+      );
+      const ingressCpuMs = (meters.acc.seconds(INGRESS) * 1000) / acc.requests;
+      console.log(`ingress CPU per accepted run: ${ingressCpuMs.toFixed(2)} ms (goal ≤ 1.20)`);
+      for (const a of [accAgent, apiAgent]) a.destroy();
+      return acceptedRatio;
+    };
+
+    const rejectedRatio = args.only === 'api' ? undefined : await httpPhases();
+    const acceptedRatio = args.only === 'http' ? undefined : await apiPhases();
 
     // 4. Peak RSS.
     console.log(`ingress peak RSS (VmHWM): ${peakRssMiB(ingressPid).toFixed(1)} MiB`);
-    console.log(`rejected/bare ratio: ${rejectedRatio.toFixed(2)}`);
-    console.log(`accepted/direct ratio: ${acceptedRatio.toFixed(2)}`);
-    for (const a of [bareAgent, rejAgent, accAgent, apiAgent]) a.destroy();
+    if (rejectedRatio !== undefined) console.log(`rejected/bare ratio: ${rejectedRatio.toFixed(2)}`);
+    if (acceptedRatio !== undefined) console.log(`accepted/direct ratio: ${acceptedRatio.toFixed(2)}`);
   } catch (err) {
     process.exitCode = 1;
     log(`[bench] failed: ${(err as Error).stack ?? err}`);
