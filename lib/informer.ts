@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApiError } from './api-error.ts';
-import { apiPath, errorMessage, requestJSON, sleep, statusOf } from './kube.ts';
+import { apiPath, errorMessage, metadataAccept, requestJSON, sleep, statusOf } from './kube.ts';
 import type { KubeAccess } from './kubeconfig.ts';
 import type { Logger } from './log.ts';
 import { watchJSON } from './watch.ts';
@@ -59,10 +59,6 @@ export interface EventHandler<T> {
   update(oldObj: T, newObj: T): void;
   delete(obj: T): void;
 }
-
-/** The Accept header for a metadata-only list (`PartialObjectMetadataList`) or watch. */
-const metadataAccept = (list: boolean) =>
-  `application/json;as=PartialObjectMetadata${list ? 'List' : ''};g=meta.k8s.io;v=v1`;
 
 const resourcePath = (r: ListWatch, namespace?: string) => apiPath({ ...r, namespace });
 

@@ -197,5 +197,13 @@ export function apiPath(r: {
   return `${collection}/${encodeURIComponent(r.name)}${r.subresource ? `/${r.subresource}` : ''}`;
 }
 
+/**
+ * The Accept header that asks for PartialObjectMetadata: only an object's metadata, for a list
+ * (`PartialObjectMetadataList`), a watch, or the answer to a create (when the caller needs no more
+ * than the new object's uid: the API server then encodes, and the caller parses, a fraction of it).
+ */
+export const metadataAccept = (list = false) =>
+  `application/json;as=PartialObjectMetadata${list ? 'List' : ''};g=meta.k8s.io;v=v1`;
+
 /** Server-side apply's patch type; the body is JSON, which is YAML. */
 export const APPLY_PATCH = 'application/apply-patch+yaml';
