@@ -722,7 +722,9 @@ async function main() {
     }
     log(`${expected} runs finished and published ${fmt(runsMs)} after the first delivery`);
 
-    // 4. A fresh operator on the existing triggers and runs.
+    // 4. A fresh operator on the existing triggers and runs. The ingress stops first (its last
+    // lastTriggeredTime flush then lands before the count), so only the operator's writes count.
+    await hg.ingress.stop();
     const before = await apiWrites(adminKc);
     await hg.operator.stop();
     const coldStart = performance.now();
