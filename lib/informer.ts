@@ -247,6 +247,8 @@ const storeKey = (o: KubernetesObject) => keyString(keyOf(o));
  */
 export class Informer<T extends KubernetesObject> implements Cache<T> {
   private readonly reflectors: Reflector<T>[];
+  /** The reflector of each namespace ('' when cluster-wide): gets and lists touch one store. */
+  private readonly byNamespace: Map<string, Reflector<T>>;
   private readonly handlers: EventHandler<T>[] = [];
   private readonly syncWaiters: (() => void)[] = [];
   private abort: AbortController | undefined;
@@ -267,6 +269,7 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
     this.reflectors = nss.map(
       (ns) => new Reflector<T>(kc, resource, ns, fanOut, log, () => this.checkSynced()),
     );
+    this.byNamespace = new Map(this.reflectors.map((r) => [r.namespace, r]));
   }
 
   addEventHandler(handler: EventHandler<T>): void {
@@ -303,27 +306,25 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
 
   /** Caches an object the caller just created, so readers see it before its watch event. */
   add(obj: T): void {
-    const namespace = obj.metadata?.namespace ?? '';
-    (
-      this.reflectors.find((r) => r.namespace === namespace) ??
-      this.reflectors.find((r) => r.namespace === '')
-    )?.add(obj);
+    this.reflectorOf(obj.metadata?.namespace ?? '')?.add(obj);
   }
 
   get(key: ObjectKey): T | undefined {
-    for (const r of this.reflectors) {
-      const obj = r.store.get(keyString(key));
-      if (obj) return obj;
-    }
-    return undefined;
+    return this.reflectorOf(key.namespace)?.store.get(keyString(key));
   }
 
   list(namespace?: string): T[] {
     const out: T[] = [];
-    for (const r of this.reflectors)
-      for (const obj of r.store.values())
-        if (namespace === undefined || obj.metadata?.namespace === namespace) out.push(obj);
+    const reflectors = namespace === undefined ? this.reflectors : [this.reflectorOf(namespace)];
+    for (const r of reflectors)
+      if (r)
+        for (const obj of r.store.values())
+          if (r.namespace || namespace === undefined || obj.metadata?.namespace === namespace) out.push(obj);
     return out;
+  }
+
+  private reflectorOf(namespace: string): Reflector<T> | undefined {
+    return this.byNamespace.get(namespace) ?? this.byNamespace.get('');
   }
 
   private dispatch(call: (h: EventHandler<T>) => void): void {

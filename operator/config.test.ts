@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       kubeconfig: undefined,
       rotationGrace: 86_400_000,
+      triggerWorkers: 32,
       identity: 'op-0',
     });
   });
@@ -50,7 +51,19 @@ describe('loadConfig', () => {
   it('names every bad value with its flag and env variable', () => {
     const run = () =>
       loadConfig(
-        ['--metrics-port', 'x', '--rotation-grace', '1d', '--namespaces', 'Bad_NS', '--leader-elect', 'yes'],
+        [
+          ...[
+            '--metrics-port',
+            'x',
+            '--rotation-grace',
+            '1d',
+            '--namespaces',
+            'Bad_NS',
+            '--leader-elect',
+            'yes',
+          ],
+          ...['--trigger-workers', '0'],
+        ],
         {},
       );
     expect(run).toThrow(ConfigError);
@@ -66,6 +79,7 @@ describe('loadConfig', () => {
     expect(message).toMatch(/--rotation-grace \(HOOKGATE_ROTATION_GRACE\): must be a duration/);
     expect(message).toMatch(/--namespaces/);
     expect(message).toMatch(/--leader-elect/);
+    expect(message).toMatch(/--trigger-workers/);
   });
 
   it('rejects unknown flags and unsafe leader timings', () => {

@@ -25,6 +25,7 @@ const Schema = z
     logLevel,
     kubeconfig: z.string().min(1).optional(),
     rotationGrace: duration.default(24 * 3_600_000),
+    triggerWorkers: z.coerce.number().int().min(1).max(256).default(32),
     identity: z.string().min(1),
   })
   .refine((c) => c.renewDeadline < c.leaseDuration, {
@@ -54,6 +55,7 @@ const FLAGS = {
   'log-level': 'logLevel',
   kubeconfig: 'kubeconfig',
   'rotation-grace': 'rotationGrace',
+  'trigger-workers': 'triggerWorkers',
   identity: 'identity',
 } as const;
 
@@ -70,6 +72,7 @@ export const USAGE = `Usage: hookgate operator [flags]
   --log-level LEVEL         trace|debug|info|warn|error|fatal (default info)
   --kubeconfig PATH         (default: in-cluster, else $KUBECONFIG or ~/.kube/config)
   --rotation-grace D        how long rotated credentials stay valid (default 24h)
+  --trigger-workers N       WebhookTriggers reconciled at once (default 32)
   --identity ID             this replica's name in the Lease (default: $POD_NAME or hostname)
 Every flag can be set by an environment variable: --public-base-url is HOOKGATE_PUBLIC_BASE_URL.`;
 

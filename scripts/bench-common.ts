@@ -1,6 +1,6 @@
 // What both benchmarks (scripts/bench.ts, scripts/bench-scale.ts) measure with: a small load
 // generator, one POST, percentiles, and a process's CPU time and peak RSS from /proc.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -111,6 +111,62 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** This process's children by command name (the control plane's servers, hookgate, the baseline). */
+export function childPids(): Map<string, number> {
+  const pids = new Map<string, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const script = cmd.find((a) => /\.[jt]s$/.test(a));
+      const name = script ? script.split('/').slice(-2).join('/') : cmd[0]!.split('/').pop()!;
+      pids.set(name === 'setpriv' ? cmd[3]!.split('/').pop()! : name, Number(entry));
+    } catch {}
+  }
+  return pids;
+}
+
+/** The CPU the named processes (and this one) spend while measuring, summed over calls. */
+export class CpuMeter {
+  readonly #used = new Map<string, number>();
+  constructor(readonly pids: Map<string, number>) {}
+
+  async measure<T>(fn: () => Promise<T>): Promise<T> {
+    const stop = this.start();
+    const r = await fn();
+    stop();
+    return r;
+  }
+
+  /** Starts measuring; call the returned function to stop. */
+  start(): () => void {
+    const before = new Map([...this.pids].map(([k, pid]) => [k, cpuSeconds(pid)]));
+    const self = process.cpuUsage();
+    return () => {
+      const me = process.cpuUsage(self);
+      for (const [k, pid] of this.pids) this.#add(k, cpuSeconds(pid) - before.get(k)!);
+      this.#add('load generator', (me.user + me.system) / 1e6);
+    };
+  }
+
+  #add(k: string, s: number) {
+    this.#used.set(k, (this.#used.get(k) ?? 0) + s);
+  }
+
+  seconds(k: string): number {
+    return this.#used.get(k) ?? 0;
+  }
+
+  line(count: number, per = 'request', indent = 34): string {
+    const parts = [...this.#used]
+      .filter(([, s]) => s > 0)
+      .map(([k, s]) => `${k} ${((s * 1000) / count).toFixed(2)}`);
+    const total = [...this.#used.values()].reduce((a, b) => a + b, 0);
+    return `${''.padEnd(indent)} CPU ms/${per}: ${parts.join(', ')}; total ${((total * 1000) / count).toFixed(2)}`;
+  }
+}
 
 export function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -69,7 +69,7 @@ import {
   serviceAccountKubeconfig,
   startControlPlane,
 } from '../test/cluster/controlplane.ts';
-import { load, peakRssMiB, percentile, request, sleep, until } from './bench-common.ts';
+import { CpuMeter, childPids, load, peakRssMiB, percentile, request, sleep, until } from './bench-common.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -372,7 +372,9 @@ async function main() {
 
     // 1. The direct client: the minimum writes of N triggers, as the operator would make them.
     const beforeDirect = await apiWrites(adminKc);
+    const cpu = { direct: new CpuMeter(childPids()), hookgate: new CpuMeter(childPids()) };
     const directStart = performance.now();
+    const directCpu = cpu.direct.start();
     await pool(N, CONCURRENCY, async (j) => {
       const { ns, k, name } = place(j);
       const namespace = directNs(ns);
@@ -414,6 +416,7 @@ async function main() {
         ...credentialStatus(name, parts, plan, resolved, spec),
       });
     });
+    directCpu();
     const directMs = performance.now() - directStart;
     const beforeTriggers = await apiWrites(adminKc);
     const directWrites = diff(beforeDirect, beforeTriggers);
@@ -494,6 +497,7 @@ async function main() {
 
     const sampleEvery = Math.max(1, Math.floor(N / PROPAGATION_SAMPLES));
     const applyStart = performance.now();
+    const hookgateCpu = cpu.hookgate.start();
     await pool(N, CONCURRENCY, async (j) => {
       const { ns, k, name } = place(j);
       const since = performance.now();
@@ -521,6 +525,7 @@ async function main() {
       if (missing.length) await sleep(200);
     }
     const servedMs = performance.now() - applyStart;
+    hookgateCpu();
     const ratio = servedMs / directMs;
     log(
       `hookgate: applied in ${fmt(appliedMs)}, all Ready after ${fmt(readyMs)}, all served after ${fmt(servedMs)} ` +
@@ -722,7 +727,9 @@ async function main() {
     }
     log(`${expected} runs finished and published ${fmt(runsMs)} after the first delivery`);
 
-    // 4. A fresh operator on the existing triggers and runs.
+    // 4. A fresh operator on the existing triggers and runs. The ingress stops first (its last
+    // lastTriggeredTime flush then lands before the count), so only the operator's writes count.
+    await hg.ingress.stop();
     const before = await apiWrites(adminKc);
     await hg.operator.stop();
     const coldStart = performance.now();
@@ -756,6 +763,8 @@ async function main() {
     const perTrigger = (m: Map<string, number>) => `${(total(m) / N).toFixed(2)} (${show(m)})`;
     console.log(`API writes per trigger: direct ${perTrigger(directWrites)}`);
     console.log(`                        hookgate ${perTrigger(triggerWrites)}`);
+    console.log(cpu.direct.line(N, 'trigger, direct', 0).trim());
+    console.log(cpu.hookgate.line(N, 'trigger, hookgate', 0).trim());
     const perRun = (m: Map<string, number>, n: number) =>
       `${(total(m) / n).toFixed(2)} (${[...m].map(([k, v]) => `${k} ${(v / n).toFixed(2)}`).join(', ')})`;
     console.log(

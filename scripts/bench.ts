@@ -13,7 +13,7 @@
 //   accepted/direct ratio: <x.xx>
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { resolve } from 'node:path';
@@ -29,7 +29,16 @@ import {
   serviceAccountKubeconfig,
   startControlPlane,
 } from '../test/cluster/controlplane.ts';
-import { cpuSeconds, load, peakRssMiB, percentile, type Result, request, until } from './bench-common.ts';
+import {
+  CpuMeter,
+  childPids,
+  load,
+  peakRssMiB,
+  percentile,
+  type Result,
+  request,
+  until,
+} from './bench-common.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -237,55 +246,6 @@ async function applyTrigger(kc: KubeConfig) {
   });
   const signingSecret = Buffer.from(secret.data!.signingSecret!, 'base64').toString('utf8');
   return { url: new URL(status.url!), signingSecret };
-}
-
-function childPids(): Map<string, number> {
-  const pids = new Map<string, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const script = cmd.find((a) => /\.[jt]s$/.test(a));
-      const name = script ? script.split('/').slice(-2).join('/') : cmd[0]!.split('/').pop()!;
-      pids.set(name === 'setpriv' ? cmd[3]!.split('/').pop()! : name, Number(entry));
-    } catch {}
-  }
-  return pids;
-}
-
-/** The CPU the named processes (and this one) spend while measuring, summed over calls. */
-class CpuMeter {
-  readonly #used = new Map<string, number>();
-  constructor(readonly pids: Map<string, number>) {}
-
-  async measure(fn: () => Promise<Result>): Promise<Result> {
-    const before = new Map([...this.pids].map(([k, pid]) => [k, cpuSeconds(pid)]));
-    const self = process.cpuUsage();
-    const r = await fn();
-    const me = process.cpuUsage(self);
-    for (const [k, pid] of this.pids) this.#add(k, cpuSeconds(pid) - before.get(k)!);
-    this.#add('load generator', (me.user + me.system) / 1e6);
-    return r;
-  }
-
-  #add(k: string, s: number) {
-    this.#used.set(k, (this.#used.get(k) ?? 0) + s);
-  }
-
-  seconds(k: string): number {
-    return this.#used.get(k) ?? 0;
-  }
-
-  line(requests: number): string {
-    const parts = [...this.#used]
-      .filter(([, s]) => s > 0)
-      .map(([k, s]) => `${k} ${((s * 1000) / requests).toFixed(2)}`);
-    const total = [...this.#used.values()].reduce((a, b) => a + b, 0);
-    return `${''.padEnd(34)} CPU ms/request: ${parts.join(', ')}; total ${((total * 1000) / requests).toFixed(2)}`;
-  }
 }
 
 function merge(a: Result, b: Result): Result {

@@ -109,6 +109,7 @@ describe('helm template, default values', () => {
       '--health-port=8081',
       '--log-level=info',
       '--rotation-grace=24h',
+      '--trigger-workers=32',
     ]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });

@@ -158,6 +158,45 @@ describe('Manager', () => {
     expect(keys(rec.seen)).toEqual(['owner-1 (gone)']);
   });
 
+  it('reconciles for the updates `changed` lets through, of its own objects and of watched ones', async () => {
+    const OWNERS = configMaps('hookgate-test-pred-owner');
+    const CHILDREN = configMaps('hookgate-test-pred-child');
+    await createConfigMap('powner', { 'hookgate-test-pred-owner': '' }, { spec: '1', status: '1' });
+    await createConfigMap('pchild', { 'hookgate-test-pred-child': '' }, { owner: 'powner', status: '1' });
+    const { m } = manager();
+    const owners = m.cache(OWNERS);
+    const rec = recorder('pred', m, owners);
+    // Only a change of `spec` (owners) or `owner` (children) matters, as a Generation predicate would.
+    const differs = (field: string) => (a: KubernetesObject, b: KubernetesObject) =>
+      (a as V1ConfigMap).data?.[field] !== (b as V1ConfigMap).data?.[field];
+    m.add({
+      for: OWNERS,
+      changed: differs('spec'),
+      watches: [
+        {
+          resource: CHILDREN,
+          changed: differs('owner'),
+          map: (o) => [{ namespace: ns.name, name: (o as V1ConfigMap).data?.owner ?? '' }],
+        },
+      ],
+      reconciler: rec.reconciler,
+    });
+    await m.start();
+    await waitFor(() => rec.seen.length >= 1, { what: 'initial reconcile' });
+    rec.seen.splice(0);
+
+    await patchData('powner', 'status', '2');
+    await patchData('pchild', 'status', '2');
+    await sleep(1000);
+    expect(keys(rec.seen)).toEqual([]);
+
+    await patchData('powner', 'spec', '2');
+    await waitFor(() => rec.seen.length >= 1, { what: 'reconcile for the owner change' });
+    await patchData('pchild', 'owner', 'powner-2');
+    await waitFor(() => rec.seen.length >= 3, { what: 'reconciles for the moved child' });
+    expect(keys(rec.seen)).toEqual(['powner', 'powner', 'powner-2 (gone)']);
+  });
+
   it('shares one informer (one list, one watch) between controllers asking for the same resource', async () => {
     // The manager talks to an API server of its own, whose metrics then count its requests and
     // nobody else's (besides the server's own, taken as the baseline).

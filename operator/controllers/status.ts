@@ -4,7 +4,7 @@
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.ts';
 import type { Condition } from '../api/v1alpha1/index.ts';
-import { type ConditionMetrics, keyOf, type Result } from '../runtime/types.ts';
+import { type ConditionMetrics, keyOf, keyString, type Result } from '../runtime/types.ts';
 import { markFailed, type Summary, summarize } from './conditions.ts';
 import { type EventRecorder, ReadyAnnouncer } from './events.ts';
 import { canonical } from './ssa.ts';
@@ -23,8 +23,17 @@ export interface StatusPatcherOptions<S extends Owned> {
   log: Logger;
 }
 
+/** How long a status this replica wrote stands in for a cache that has not shown it yet. */
+const WRITTEN_TTL_MS = 60_000;
+
 export class StatusPatcher<S extends Owned> {
   private readonly ready: ReadyAnnouncer;
+  /**
+   * The status last written per object, with the resourceVersion it was computed from. A reconcile
+   * that runs again before the watch brings our own write (a child's event arrived first) would
+   * otherwise compare against the old status and write it all again, with new transition times.
+   */
+  private readonly written = new Map<string, { basedOn: string; status: Partial<S>; at: number }>();
 
   constructor(private readonly o: StatusPatcherOptions<S>) {
     this.ready = new ReadyAnnouncer(o.events);
@@ -32,6 +41,10 @@ export class StatusPatcher<S extends Owned> {
 
   /** The owned fields as the cache shows them now. The cached object is shared: never mutate it. */
   snapshot(obj: Obj): Partial<S> {
+    const key = keyString(keyOf(obj));
+    const written = this.written.get(key);
+    if (written && written.basedOn === obj.metadata.resourceVersion) return written.status;
+    this.written.delete(key);
     const status = (obj.status ?? {}) as Record<string, unknown>;
     return Object.fromEntries(
       this.o.fields.filter((k) => status[k] !== undefined).map((k) => [k, status[k]]),
@@ -74,11 +87,30 @@ export class StatusPatcher<S extends Owned> {
   forget(key: { namespace: string; name: string }): void {
     this.o.conditions.delete(this.o.kind, key);
     this.ready.forget(key);
+    this.written.delete(keyString(key));
   }
 
   private async write(obj: Obj, before: Partial<S>, status: Partial<S>): Promise<void> {
     if (canonical(before) === canonical(status)) return;
     const { namespace = '', name = '', uid = '' } = obj.metadata;
     await this.o.applyStatus({ namespace, name, uid }, status);
+    this.remember(obj, status);
+  }
+
+  private remember(obj: Obj, status: Partial<S>): void {
+    const now = Date.now();
+    // Oldest first (a Map keeps insertion order): by then the watch has long shown those writes.
+    for (const [k, w] of this.written) {
+      if (now - w.at < WRITTEN_TTL_MS) break;
+      this.written.delete(k);
+    }
+    const key = keyString(keyOf(obj));
+    this.written.delete(key);
+    const owned = Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined));
+    this.written.set(key, {
+      basedOn: obj.metadata.resourceVersion ?? '',
+      status: owned as Partial<S>,
+      at: now,
+    });
   }
 }

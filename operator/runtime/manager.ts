@@ -56,7 +56,8 @@ import {
  * success resets the backoff; `{ requeue: true }` retries with that backoff without counting an
  * error. A deleted object is still enqueued: `cache.get(key)` is then undefined and the reconciler
  * cleans up (and calls `conditions.delete`). Watch maps receive the old and the new object on
- * update, the last known state on delete. Resources default to the watched namespaces
+ * update, the last known state on delete. `changed(old, new)`, on the controller (its own objects)
+ * or on a watch, lets through only the updates that matter (controller-runtime's predicates). Resources default to the watched namespaces
  * (`--namespaces`); set `namespaces: [config.ingressNamespace]` for route Secrets. Cached objects
  * are the raw JSON from the API server (timestamps are strings), without managedFields, and shared:
  * never mutate them.
@@ -166,7 +167,14 @@ export class Manager implements ControllerManager {
       for (const k of keys) controller.enqueue(k);
     };
     const own = (o: KubernetesObject) => enqueue([keyOf(o)]);
-    this.informer(options.for).addEventHandler({ add: own, update: (_, o) => own(o), delete: own });
+    const ownChanged = options.changed ?? (() => true);
+    this.informer(options.for).addEventHandler({
+      add: own,
+      update: (a, b) => {
+        if (ownChanged(a, b)) own(b);
+      },
+      delete: own,
+    });
     for (const w of options.watches ?? []) {
       // A throwing map must not break the informer that calls it.
       const map = (o: KubernetesObject) => {
@@ -179,6 +187,7 @@ export class Manager implements ControllerManager {
       this.informer(w.resource).addEventHandler({
         add: map,
         update: (a, b) => {
+          if (w.changed && !w.changed(a, b)) return;
           map(a);
           map(b);
         },

@@ -43,11 +43,15 @@ export interface Watch {
   resource: Resource;
   /** Called for add, update (old and new object) and delete (last known state); return [] to ignore. */
   map(obj: KubernetesObject): ObjectKey[];
+  /** Updates that matter to the controller (controller-runtime's predicates); default: every update. */
+  changed?(oldObj: KubernetesObject, newObj: KubernetesObject): boolean;
 }
 
 export interface ControllerOptions {
-  /** Every event on this resource enqueues the object's own key. */
+  /** Every event on this resource enqueues the object's own key (updates: those `changed` lets through). */
   for: Resource;
+  /** Updates of `for` objects that need a reconcile; default: every update. */
+  changed?(oldObj: KubernetesObject, newObj: KubernetesObject): boolean;
   watches?: Watch[];
   reconciler: Reconciler;
   /** Concurrent reconciles; a key is never reconciled by two workers at once. Default 1. */

@@ -1,11 +1,14 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import {
+  ConditionType,
   type WebhookTrigger as TriggerObject,
   WEBHOOK_TRIGGER,
   type Workflow as WorkflowObject,
 } from '../../api/v1alpha1/index.ts';
 import type { Config } from '../../config.ts';
 import type { Cache, ControllerManager, ObjectKey } from '../../runtime/types.ts';
+import { findCondition } from '../conditions.ts';
 import { eventRecorder } from '../events.ts';
 import {
   type Cached,
@@ -47,6 +50,33 @@ export function triggersForSecret(triggers: Cache<WebhookTrigger>, secret: Kuber
   return [...keys].map((n) => ({ namespace, name: n }));
 }
 
+/**
+ * A trigger's own update needs a reconcile when what it asks for changed: spec (generation),
+ * annotations (a rotation, a reconcile request), labels, deletion. Not its status: the operator's
+ * own status writes, or the ingress's lastTriggeredTime, would each cost a reconcile that finds
+ * nothing to do, queued behind real work.
+ */
+export const triggerChanged = (a: KubernetesObject, b: KubernetesObject): boolean =>
+  a.metadata?.generation !== b.metadata?.generation ||
+  a.metadata?.deletionTimestamp !== b.metadata?.deletionTimestamp ||
+  !isDeepStrictEqual(a.metadata?.annotations ?? {}, b.metadata?.annotations ?? {}) ||
+  !isDeepStrictEqual(a.metadata?.labels ?? {}, b.metadata?.labels ?? {});
+
+const readiness = (wf: Workflow) =>
+  [ConditionType.Ready, ConditionType.Stalled].map((type) => {
+    const c = findCondition(wf.status?.conditions, type);
+    return c && [c.status, c.reason, c.message];
+  });
+
+/**
+ * What a trigger reads of its Workflow: spec (generation) and whether it is Ready (and why not).
+ * Not its run history: a Workflow's status changes with every run, and each change would enqueue
+ * every trigger bound to it.
+ */
+export const workflowChanged = (a: KubernetesObject, b: KubernetesObject): boolean =>
+  a.metadata?.generation !== b.metadata?.generation ||
+  !isDeepStrictEqual(readiness(a as Workflow), readiness(b as Workflow));
+
 export function register(mgr: ControllerManager, config: Config): void {
   const routesResource = routeSecrets(config.ingressNamespace);
   const triggers = mgr.cache<WebhookTrigger>(TRIGGERS);
@@ -63,9 +93,11 @@ export function register(mgr: ControllerManager, config: Config): void {
   const watched = (ns: string) => config.namespaces.length === 0 || config.namespaces.includes(ns);
   mgr.add({
     for: TRIGGERS,
+    changed: triggerChanged,
     watches: [
       {
         resource: WORKFLOWS,
+        changed: workflowChanged,
         map: (wf) =>
           triggers
             .list(wf.metadata?.namespace)
@@ -91,8 +123,9 @@ export function register(mgr: ControllerManager, config: Config): void {
       config,
       generate: cryptoGenerators,
     }),
-    // A reconcile mostly waits on the API server (bench-scale, 1,000 triggers: the operator 71% idle
-    // with 2 workers while applies queued up); 8 keeps up with a burst of applies.
-    workers: 8,
+    // A reconcile is three API writes in a row and mostly waits on the API server, which serves
+    // requests in flight about evenly: to keep up with N clients applying triggers (one write each),
+    // the operator needs well over 3N in flight (docs/design.md "Scale").
+    workers: config.triggerWorkers,
   });
 }

@@ -136,7 +136,10 @@ export class WebhookTriggerReconciler implements Reconciler {
       if (!parsed.success) throw new Blocked(Reason.InvalidSpec, parsed.error.message);
       spec = parsed.data;
       const parts = generatedParts(spec);
-      const stored = await this.ensureCredentials(trigger, parts, now, (ms) => {
+      // A new trigger's first credentials are part of it turning Ready, which status shows; generating
+      // again (a part added, the Secret deleted) is a change worth an Event.
+      const announce = before.observedGeneration !== undefined;
+      const stored = await this.ensureCredentials(trigger, parts, now, announce, (ms) => {
         requeueAfter = ms;
       });
       // Status shows the generated credentials even while a referenced Secret is missing.
@@ -200,6 +203,7 @@ export class WebhookTriggerReconciler implements Reconciler {
     trigger: WebhookTrigger,
     parts: Parts,
     now: Date,
+    announceGenerated: boolean,
     requeue: (ms: number) => void,
   ): Promise<StoredCredentials | undefined> {
     const { namespace = '', name = '', uid = '' } = trigger.metadata;
@@ -239,7 +243,7 @@ export class WebhookTriggerReconciler implements Reconciler {
 
     const what = (ps: readonly string[]) =>
       ps.map((p) => (p === 'token' ? 'bearer token' : 'signing secret')).join(' and ');
-    if (plan.generated.length)
+    if (plan.generated.length && announceGenerated)
       this.event(
         trigger,
         'Normal',

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { triggerChanged, workflowChanged } from './index.ts';
+
+const trigger = (
+  over: { generation?: number; annotations?: Record<string, string>; status?: object } = {},
+) => ({
+  metadata: { name: 't', generation: over.generation ?? 1, annotations: over.annotations ?? { a: '1' } },
+  status: over.status ?? { observedGeneration: 1 },
+});
+const ready = (status: string, reason: string, message = '') => ({ type: 'Ready', status, reason, message });
+const workflow = (over: { generation?: number; conditions?: object[]; recentRuns?: object[] } = {}) => ({
+  metadata: { name: 'w', generation: over.generation ?? 1 },
+  status: { conditions: over.conditions ?? [ready('True', 'Succeeded')], recentRuns: over.recentRuns ?? [] },
+});
+
+describe('what a trigger reconcile is for', () => {
+  it('its own spec, annotations (a rotation) or deletion; not its status', () => {
+    expect(triggerChanged(trigger(), trigger({ status: { lastTriggeredTime: 'now' } }))).toBe(false);
+    expect(triggerChanged(trigger(), trigger({ generation: 2 }))).toBe(true);
+    expect(triggerChanged(trigger(), trigger({ annotations: { a: '1', rotate: 'x' } }))).toBe(true);
+    const deleting = trigger();
+    (deleting.metadata as { deletionTimestamp?: string }).deletionTimestamp = 'now';
+    expect(triggerChanged(trigger(), deleting)).toBe(true);
+  });
+
+  it("its Workflow's spec or readiness; not its run history", () => {
+    expect(workflowChanged(workflow(), workflow({ recentRuns: [{ name: 'r' }] }))).toBe(false);
+    expect(workflowChanged(workflow(), workflow({ generation: 2 }))).toBe(true);
+    expect(
+      workflowChanged(workflow(), workflow({ conditions: [ready('False', 'InvalidJobTemplate')] })),
+    ).toBe(true);
+    expect(
+      workflowChanged(
+        workflow({ conditions: [ready('False', 'InvalidJobTemplate', 'a')] }),
+        workflow({ conditions: [ready('False', 'InvalidJobTemplate', 'b')] }),
+      ),
+    ).toBe(true);
+  });
+});
