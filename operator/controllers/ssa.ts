@@ -4,6 +4,7 @@ import {
   apiPath,
   JOBS,
   type KubeClient,
+  metadataAccept,
   SECRETS,
   statusMessage,
   statusOf,
@@ -37,7 +38,10 @@ function pathOf(obj: KubernetesObject): string {
   return apiPath({ ...r, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? '' });
 }
 
-/** The operator's writes, each a single API call with a deadline. */
+/**
+ * The operator's writes, each a single API call with a deadline. No apply reads the answer, so each
+ * asks for the object's metadata only: the API server encodes, and this process parses, a fraction.
+ */
 export class Writer {
   readonly client: KubeClient;
 
@@ -49,6 +53,7 @@ export class Writer {
   async apply<T extends KubernetesObject>(obj: T): Promise<void> {
     try {
       await this.client.request({
+        accept: metadataAccept(),
         method: 'PATCH',
         path: pathOf(obj),
         query: { fieldManager: FIELD_MANAGER, force: 'true' },
@@ -87,6 +92,7 @@ export class Writer {
     const { namespace, name } = meta;
     try {
       await this.client.request({
+        accept: metadataAccept(),
         method: 'PATCH',
         path: apiPath({ group: GROUP, version: VERSION, plural, namespace, name, subresource: 'status' }),
         query: { fieldManager: FIELD_MANAGER, force: 'true' },

@@ -1,5 +1,5 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import { apiPath, type KubeClient, SECRETS } from '../../../lib/kube.ts';
+import { apiPath, type KubeClient, metadataAccept, SECRETS } from '../../../lib/kube.ts';
 import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../api/v1alpha1/index.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
@@ -26,6 +26,7 @@ export function triggerApi(client: KubeClient): TriggerApi {
           method: 'POST',
           path: apiPath({ ...SECRETS, namespace }),
           query: { fieldManager: FIELD_MANAGER },
+          accept: metadataAccept(),
           body: secret,
         });
       } catch (err) {
