@@ -158,6 +158,48 @@ describe('Manager', () => {
     expect(keys(rec.seen)).toEqual(['owner-1 (gone)']);
   });
 
+  it('an update its watch calls unchanged maps to nothing; one that changed what it reads does', async () => {
+    const OWNERS = configMaps('hookgate-test-pred-owner');
+    const CHILDREN = configMaps('hookgate-test-pred-child');
+    await createConfigMap('pred-owner', { 'hookgate-test-pred-owner': '' });
+    await createConfigMap(
+      'pred-child',
+      { 'hookgate-test-pred-child': '' },
+      { owner: 'pred-owner', noise: '0' },
+    );
+    const { m } = manager();
+    const owners = m.cache(OWNERS);
+    const children = m.cache<V1ConfigMap>(CHILDREN);
+    const rec = recorder('pred', m, owners);
+    const ownerOf = (o: KubernetesObject) => (o as V1ConfigMap).data?.owner;
+    m.add({
+      for: OWNERS,
+      watches: [
+        {
+          resource: CHILDREN,
+          map: (o) => [{ namespace: ns.name, name: ownerOf(o) ?? '' }],
+          changed: (a, b) => ownerOf(a) !== ownerOf(b),
+        },
+      ],
+      reconciler: rec.reconciler,
+    });
+    await m.start();
+    await waitFor(() => rec.seen.length >= 1, { what: 'the initial reconcile' });
+    rec.seen.splice(0);
+
+    // What the watch does not read changes: no reconcile (the cache still takes the new version).
+    await patchData('pred-child', 'noise', '1');
+    await waitFor(() => children.get({ namespace: ns.name, name: 'pred-child' })?.data?.noise === '1', {
+      what: 'the cache to take the update',
+    });
+    await sleep(500);
+    expect(rec.seen).toEqual([]);
+
+    await patchData('pred-child', 'owner', 'pred-owner-2');
+    await waitFor(() => rec.seen.length >= 2, { what: 'reconciles for the moved child' });
+    expect(keys(rec.seen)).toEqual(['pred-owner', 'pred-owner-2 (gone)']);
+  });
+
   it('shares one informer (one list, one watch) between controllers asking for the same resource', async () => {
     // The manager talks to an API server of its own, whose metrics then count its requests and
     // nobody else's (besides the server's own, taken as the baseline).
