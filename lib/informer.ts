@@ -3,6 +3,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApiError } from './api-error.ts';
 import { apiPath, errorMessage, metadataAccept, requestJSON, sleep, statusOf } from './kube.ts';
 import type { KubeAccess } from './kubeconfig.ts';
+import { limiter } from './limit.ts';
 import type { Logger } from './log.ts';
 import { watchJSON } from './watch.ts';
 
@@ -69,6 +70,15 @@ interface ObjectList<T> {
 
 const GONE = 410;
 
+/**
+ * List pages in flight at once, per process: a page of 500 Jobs is megabytes of JSON (its chunks,
+ * the text, the parsed objects) before the transform cuts it down, and a fresh operator lists every
+ * resource of every namespace together (50 reflectors at 10 namespaces). Process-wide because the
+ * memory is; two keep the API server busy while one page is parsed.
+ */
+export const LIST_PAGES_IN_FLIGHT = 2;
+const listPage = limiter(LIST_PAGES_IN_FLIGHT);
+
 /** One list+watch loop over one namespace ('' = all) feeding one store. */
 class Reflector<T extends KubernetesObject> {
   readonly store = new Map<string, T>();
@@ -122,20 +132,24 @@ class Reflector<T extends KubernetesObject> {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await requestJSON<ObjectList<T>>(this.kc, {
-        method: 'GET',
-        path: resourcePath(this.resource, this.namespace),
-        query: { ...this.selector(), limit: '500', ...(cont ? { continue: cont } : {}) },
-        accept: this.resource.metadataOnly ? metadataAccept(true) : undefined,
-        timeoutMs: 60_000,
-        signal,
-      });
+      const query = { ...this.selector(), limit: '500', ...(cont ? { continue: cont } : {}) };
       // Each page as the cache keeps it, before the next one: a list of 10,000 whole objects held
       // at once was the operator's peak at a cold start (bench-scale). An empty
       // PartialObjectMetadataList comes with `items: null`.
-      for (const obj of page.items ?? []) items.push(this.prepare(obj));
-      cont = page.metadata?.continue || undefined;
-      rv = page.metadata?.resourceVersion ?? '';
+      const meta = await listPage(async () => {
+        const page = await requestJSON<ObjectList<T>>(this.kc, {
+          method: 'GET',
+          path: resourcePath(this.resource, this.namespace),
+          query,
+          accept: this.resource.metadataOnly ? metadataAccept(true) : undefined,
+          timeoutMs: 60_000,
+          signal,
+        });
+        for (const obj of page.items ?? []) items.push(this.prepare(obj));
+        return page.metadata;
+      });
+      cont = meta?.continue || undefined;
+      rv = meta?.resourceVersion ?? '';
     } while (cont);
     this.replace(items);
     this.resourceVersion = rv;
@@ -314,6 +328,8 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
   }
 
   list(namespace?: string): T[] {
+    // A namespace's own reflector holds exactly its objects: the others need not be walked (the
+    // operator lists a namespace's triggers for every Secret event there).
     const out: T[] = [];
     const reflectors = namespace === undefined ? this.reflectors : [this.reflectorOf(namespace)];
     for (const r of reflectors)

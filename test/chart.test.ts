@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { chartNodeOptions } from './cluster/components.ts';
 import { clusterInfo, kubectl, runBinary, useNamespace, waitFor } from './helpers.ts';
 
 const CHART = fileURLToPath(new URL('../charts/hookgate', import.meta.url));
@@ -160,6 +161,21 @@ describe('helm template, default values', () => {
         expect(Object.keys(c.resources).sort()).toEqual(['limits', 'requests']);
         expect(c.image).toBe('ghcr.io/hookgate/hookgate:0.1.0');
       }
+    }
+  });
+
+  it('sizes each heap under its memory limit (NODE_OPTIONS), the flags the harness runs them with', async () => {
+    const harness = await chartNodeOptions();
+    const mib = (flags: string[], name: string) =>
+      Number(flags.find((f) => f.startsWith(`--${name}=`))?.split('=')[1] ?? Number.NaN);
+    for (const d of byKind(objs, 'Deployment')) {
+      const c = d.spec.template.spec.containers[0];
+      const flags = c.env.find((e: Obj) => e.name === 'NODE_OPTIONS').value.split(' ');
+      expect(flags).toEqual(harness[c.name as 'operator' | 'ingress']);
+      const limit = Number(/^(\d+)Mi$/.exec(c.resources.limits.memory)?.[1]);
+      // Old space, the young generation (three semi-spaces) and ~64 MiB of Node itself.
+      const need = mib(flags, 'max-old-space-size') + 3 * mib(flags, 'max-semi-space-size') + 64;
+      expect(need, c.name).toBeLessThanOrEqual(limit);
     }
   });
 

@@ -184,10 +184,19 @@ export class Manager implements ControllerManager {
           this.log.error({ controller: reconciler.name, err: errorMessage(err) }, 'watch map failed');
         }
       };
+      // A predicate that throws counts the update as a change: a missed reconcile is worse.
+      const changed = (a: KubernetesObject, b: KubernetesObject) => {
+        try {
+          return w.changed?.(a, b) ?? true;
+        } catch (err) {
+          this.log.error({ controller: reconciler.name, err: errorMessage(err) }, 'watch predicate failed');
+          return true;
+        }
+      };
       this.informer(w.resource).addEventHandler({
         add: map,
         update: (a, b) => {
-          if (w.changed && !w.changed(a, b)) return;
+          if (!changed(a, b)) return;
           map(a);
           map(b);
         },

@@ -43,7 +43,11 @@ export interface Watch {
   resource: Resource;
   /** Called for add, update (old and new object) and delete (last known state); return [] to ignore. */
   map(obj: KubernetesObject): ObjectKey[];
-  /** Updates that matter to the controller (controller-runtime's predicates); default: every update. */
+  /**
+   * Whether an update changed anything the controller reads of the object (controller-runtime's
+   * predicates); an update it answers false for maps to nothing. Default: every update counts.
+   * Adds and deletes always count.
+   */
   changed?(oldObj: KubernetesObject, newObj: KubernetesObject): boolean;
 }
 

@@ -2,8 +2,9 @@
 // the chart's ServiceAccounts and RBAC applied from `helm template`, each component a separate
 // process holding only its ServiceAccount's token. Used by the e2e tests, the demo and the benchmark.
 import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import {
   type ClusterInfo,
   freePorts,
@@ -164,6 +165,20 @@ async function untilOk(url: string, proc: Proc, timeoutMs: number) {
 }
 
 /**
+ * The Node flags the chart gives each component (`<component>.nodeOptions` in values.yaml, the pods'
+ * NODE_OPTIONS): the processes here run with the heap sizing they have in a pod, read from the one
+ * place that sets it.
+ */
+export async function chartNodeOptions(): Promise<{ operator: string[]; ingress: string[] }> {
+  const values = parse(await readFile(join(ROOT, 'charts/hookgate/values.yaml'), 'utf8')) as Record<
+    'operator' | 'ingress',
+    { nodeOptions?: string }
+  >;
+  const flags = (v: { nodeOptions?: string }) => (v.nodeOptions ?? '').split(/\s+/).filter(Boolean);
+  return { operator: flags(values.operator), ingress: flags(values.ingress) };
+}
+
+/**
  * Starts operator and ingress as processes under the chart's RBAC in `namespace` (also the ingress
  * namespace and the Lease's). Logs go to `logDir`. `compiled` runs `node dist/...` as the image
  * does (after `npm run build`, checked); the default runs the sources through tsx.
@@ -176,7 +191,10 @@ export async function startHookgate(
     operatorArgs?: string[];
     ingressArgs?: string[];
     compiled?: boolean;
-    /** Flags for node itself, before the script (e.g. --cpu-prof, --heapsnapshot-signal). */
+    /**
+     * Flags for node itself, before the script (e.g. --cpu-prof, --heapsnapshot-signal), after the
+     * chart's (`chartNodeOptions`).
+     */
     nodeArgs?: string[];
   },
 ): Promise<Hookgate> {
@@ -188,7 +206,9 @@ export async function startHookgate(
   const [port, metricsPort, opMetrics, opHealth] = await freePorts(4);
   const url = `http://127.0.0.1:${port}`;
   const node = process.execPath;
-  const script = (file: string) => [
+  const chartFlags = await chartNodeOptions();
+  const script = (file: 'ingress/server.ts' | 'operator/main.ts') => [
+    ...chartFlags[file === 'operator/main.ts' ? 'operator' : 'ingress'],
     ...(opts.nodeArgs ?? []),
     ...(compiled
       ? [join(ROOT, 'dist', file.replace(/\.ts$/, '.js'))]

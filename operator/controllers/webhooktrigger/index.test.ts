@@ -26,6 +26,9 @@ describe('what a trigger reconcile is for', () => {
   it("its Workflow's spec or readiness; not its run history", () => {
     expect(workflowChanged(workflow(), workflow({ recentRuns: [{ name: 'r' }] }))).toBe(false);
     expect(workflowChanged(workflow(), workflow({ generation: 2 }))).toBe(true);
+    const recreated = workflow();
+    Object.assign(recreated.metadata, { uid: 'u2' });
+    expect(workflowChanged(workflow(), recreated)).toBe(true);
     expect(
       workflowChanged(workflow(), workflow({ conditions: [ready('False', 'InvalidJobTemplate')] })),
     ).toBe(true);

@@ -74,6 +74,7 @@ const readiness = (wf: Workflow) =>
  * every trigger bound to it.
  */
 export const workflowChanged = (a: KubernetesObject, b: KubernetesObject): boolean =>
+  a.metadata?.uid !== b.metadata?.uid ||
   a.metadata?.generation !== b.metadata?.generation ||
   !isDeepStrictEqual(readiness(a as Workflow), readiness(b as Workflow));
 
