@@ -4,7 +4,7 @@ import { Annotations, WebhookTriggerSpec, WorkflowSpec } from '../operator/api/v
 import { desiredRoute } from '../operator/controllers/webhooktrigger/desired.ts';
 import { runOf } from '../operator/controllers/workflow/desired.ts';
 import { runView, withoutLastApplied } from './cache-views.ts';
-import { buildRun, finishedAs, publishedTermination, runSeconds, terminal } from './run.ts';
+import { buildRun, finishedAs, hasRun, publishedTermination, runSeconds, terminal } from './run.ts';
 
 const route = desiredRoute({
   trigger: {
@@ -92,6 +92,7 @@ describe('runView', () => {
       expect(terminal(view)?.condition.lastTransitionTime).toBe(terminal(job)?.condition.lastTransitionTime);
       expect(runSeconds(view)).toBe(runSeconds(job));
       expect(publishedTermination(view)).toEqual(publishedTermination(job));
+      expect(hasRun(view)).toBe(true);
       expect(view.metadata?.ownerReferences).toEqual(job.metadata?.ownerReferences);
       expect(view.metadata?.labels).toEqual(job.metadata?.labels);
       expect(view.metadata?.annotations?.['example.com/other']).toBeUndefined();
@@ -99,6 +100,14 @@ describe('runView', () => {
       expect(JSON.stringify(view).length).toBeLessThan(JSON.stringify(job).length / 2);
     },
   );
+});
+
+it('keeps that a run is running (a repeat of its delivery is answered from the cache)', () => {
+  const { job } = buildRun({ route, deliveryId: 'd-2', input: {} });
+  const running = { ...job, status: { active: 1, ready: 1 } };
+  expect(hasRun(running)).toBe(true);
+  expect(hasRun(runView(running))).toBe(true);
+  expect(hasRun(runView({ ...job, status: { active: 1, ready: 0 } }))).toBe(false);
 });
 
 describe('withoutLastApplied', () => {

@@ -55,7 +55,7 @@ export function runView(job: V1Job): V1Job {
     ...(status
       ? {
           status: {
-            ...pick(status, ['startTime', 'completionTime']),
+            ...pick(status, ['startTime', 'completionTime', 'ready', 'succeeded']),
             ...(status.conditions
               ? {
                   // A Failed condition's message is what status shows when the pod left none.

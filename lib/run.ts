@@ -221,6 +221,10 @@ export interface Termination {
   message?: string;
 }
 
+/** Whether a delivery's Job has run or is running: a repeat of it is then answered without a create. */
+export const hasRun = (job: V1Job) =>
+  finishedAs(job) !== undefined || (job.status?.ready ?? 0) > 0 || (job.status?.succeeded ?? 0) > 0;
+
 /** Bounded as `status.recentRuns[].message` is. */
 export const MAX_MESSAGE = 4096;
 

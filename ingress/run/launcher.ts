@@ -13,7 +13,7 @@ import {
 } from '../../lib/kube.ts';
 import type { KubeAccess } from '../../lib/kubeconfig.ts';
 import type { Logger } from '../../lib/log.ts';
-import { buildRun, finishedAs, publishedTermination, type Run, runSeconds } from '../../lib/run.ts';
+import { buildRun, finishedAs, hasRun, publishedTermination, type Run, runSeconds } from '../../lib/run.ts';
 import { Labels, MANAGED_BY, type Route } from '../../operator/api/v1alpha1/index.ts';
 import {
   ApiUnavailableError,
@@ -313,8 +313,6 @@ export class KubeLauncher implements Launcher {
 }
 
 /** A pod of the Job got as far as running (it mounted the input Secret), or the Job finished. */
-const hasRun = (job: V1Job) =>
-  finishedAs(job) !== undefined || (job.status?.ready ?? 0) > 0 || (job.status?.succeeded ?? 0) > 0;
 
 const senderKey = (namespace: string, labels: Record<string, string>) =>
   `${namespace}/${labels[Labels.trigger]}/${labels[Labels.delivery]}`;
