@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { triggerChanged, workflowChanged } from './index.ts';
+import { ownChanged } from '../../runtime/predicates.ts';
+import { workflowChanged } from './index.ts';
 
 const trigger = (
   over: { generation?: number; annotations?: Record<string, string>; status?: object } = {},
@@ -15,12 +16,12 @@ const workflow = (over: { generation?: number; conditions?: object[]; recentRuns
 
 describe('what a trigger reconcile is for', () => {
   it('its own spec, annotations (a rotation) or deletion; not its status', () => {
-    expect(triggerChanged(trigger(), trigger({ status: { lastTriggeredTime: 'now' } }))).toBe(false);
-    expect(triggerChanged(trigger(), trigger({ generation: 2 }))).toBe(true);
-    expect(triggerChanged(trigger(), trigger({ annotations: { a: '1', rotate: 'x' } }))).toBe(true);
+    expect(ownChanged(trigger(), trigger({ status: { lastTriggeredTime: 'now' } }))).toBe(false);
+    expect(ownChanged(trigger(), trigger({ generation: 2 }))).toBe(true);
+    expect(ownChanged(trigger(), trigger({ annotations: { a: '1', rotate: 'x' } }))).toBe(true);
     const deleting = trigger();
     (deleting.metadata as { deletionTimestamp?: string }).deletionTimestamp = 'now';
-    expect(triggerChanged(trigger(), deleting)).toBe(true);
+    expect(ownChanged(trigger(), deleting)).toBe(true);
   });
 
   it("its Workflow's spec or readiness; not its run history", () => {

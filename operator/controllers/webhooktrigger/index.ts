@@ -7,6 +7,7 @@ import {
   type Workflow as WorkflowObject,
 } from '../../api/v1alpha1/index.ts';
 import type { Config } from '../../config.ts';
+import { ownChanged } from '../../runtime/predicates.ts';
 import type { Cache, ControllerManager, ObjectKey } from '../../runtime/types.ts';
 import { findCondition } from '../conditions.ts';
 import { eventRecorder } from '../events.ts';
@@ -50,18 +51,6 @@ export function triggersForSecret(triggers: Cache<WebhookTrigger>, secret: Kuber
   return [...keys].map((n) => ({ namespace, name: n }));
 }
 
-/**
- * A trigger's own update needs a reconcile when what it asks for changed: spec (generation),
- * annotations (a rotation, a reconcile request), labels, deletion. Not its status: the operator's
- * own status writes, or the ingress's lastTriggeredTime, would each cost a reconcile that finds
- * nothing to do, queued behind real work.
- */
-export const triggerChanged = (a: KubernetesObject, b: KubernetesObject): boolean =>
-  a.metadata?.generation !== b.metadata?.generation ||
-  a.metadata?.deletionTimestamp !== b.metadata?.deletionTimestamp ||
-  !isDeepStrictEqual(a.metadata?.annotations ?? {}, b.metadata?.annotations ?? {}) ||
-  !isDeepStrictEqual(a.metadata?.labels ?? {}, b.metadata?.labels ?? {});
-
 const readiness = (wf: Workflow) =>
   [ConditionType.Ready, ConditionType.Stalled].map((type) => {
     const c = findCondition(wf.status?.conditions, type);
@@ -94,7 +83,7 @@ export function register(mgr: ControllerManager, config: Config): void {
   const watched = (ns: string) => config.namespaces.length === 0 || config.namespaces.includes(ns);
   mgr.add({
     for: TRIGGERS,
-    changed: triggerChanged,
+    changed: ownChanged,
     watches: [
       {
         resource: WORKFLOWS,

@@ -1,5 +1,5 @@
 import type { V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
-import { apiPath, JOBS, type KubeClient, PODS } from '../../../lib/kube.ts';
+import { apiPath, JOBS, type KubeClient, metadataAccept, PODS } from '../../../lib/kube.ts';
 import type { Termination } from '../../../lib/run.ts';
 import { Annotations, WORKFLOW, type WorkflowStatus } from '../../api/v1alpha1/index.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
@@ -63,6 +63,7 @@ export function workflowApi(client: KubeClient): WorkflowApi {
           method: 'PATCH',
           path: jobs(namespace, name),
           contentType: 'application/merge-patch+json',
+          accept: metadataAccept(),
           body: { metadata: { uid, annotations: { [Annotations.result]: JSON.stringify(result) } } },
         });
       } catch (err) {

@@ -2,6 +2,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import type { Workflow as WorkflowObject } from '../../api/v1alpha1/index.ts';
 import { Labels } from '../../api/v1alpha1/index.ts';
 import type { Config } from '../../config.ts';
+import { ownChanged } from '../../runtime/predicates.ts';
 import type { ControllerManager, ObjectKey } from '../../runtime/types.ts';
 import { eventRecorder } from '../events.ts';
 import { type Cached, RUN_JOBS, WORKFLOWS } from '../resources.ts';
@@ -22,6 +23,7 @@ export function register(mgr: ControllerManager, _config: Config): void {
   const log = mgr.log.child({ controller: 'workflow' });
   mgr.add({
     for: WORKFLOWS,
+    changed: ownChanged,
     watches: [{ resource: RUN_JOBS, map: jobWorkflow }],
     reconciler: new WorkflowReconciler({
       workflows,
