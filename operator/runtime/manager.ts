@@ -166,8 +166,18 @@ export class Manager implements ControllerManager {
     const enqueue = (keys: ObjectKey[]) => {
       for (const k of keys) controller.enqueue(k);
     };
+    // A predicate that throws counts the update as a change: a missed reconcile is worse.
+    const guarded =
+      (predicate: ControllerOptions['changed']) => (a: KubernetesObject, b: KubernetesObject) => {
+        try {
+          return predicate?.(a, b) ?? true;
+        } catch (err) {
+          this.log.error({ controller: reconciler.name, err: errorMessage(err) }, 'predicate failed');
+          return true;
+        }
+      };
     const own = (o: KubernetesObject) => enqueue([keyOf(o)]);
-    const ownChanged = options.changed ?? (() => true);
+    const ownChanged = guarded(options.changed);
     this.informer(options.for).addEventHandler({
       add: own,
       update: (a, b) => {
@@ -184,15 +194,7 @@ export class Manager implements ControllerManager {
           this.log.error({ controller: reconciler.name, err: errorMessage(err) }, 'watch map failed');
         }
       };
-      // A predicate that throws counts the update as a change: a missed reconcile is worse.
-      const changed = (a: KubernetesObject, b: KubernetesObject) => {
-        try {
-          return w.changed?.(a, b) ?? true;
-        } catch (err) {
-          this.log.error({ controller: reconciler.name, err: errorMessage(err) }, 'watch predicate failed');
-          return true;
-        }
-      };
+      const changed = guarded(w.changed);
       this.informer(w.resource).addEventHandler({
         add: map,
         update: (a, b) => {
