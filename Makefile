@@ -15,28 +15,28 @@ demo: $(NPM_STAMP) node-deps
 ## test: static checks, unit tests, cluster tests against a real local control plane, then real-node tests
 ## (after, not beside, the cluster tests: one control plane at a time on two cores)
 test: $(NPM_STAMP) check node-deps
-	bash test/cluster/build.sh >/dev/null
+	bash test/harness/build.sh >/dev/null
 	npx vitest run --project unit --project cluster
 	npx vitest run --project realnode
 
 ## node-deps: Debian packages of the real node (containerd, runc, CNI plugins, busybox-static, gcc).
 ## Not fatal here: without them the realnode tests skip saying why (and fail under CI=true).
 node-deps:
-	-bash test/cluster/node-deps.sh
+	-bash test/harness/node-deps.sh
 
 ## images: the real node's images (pause, busybox, hookgate) as OCI archives, without Docker
 images: $(NPM_STAMP) node-deps
-	npx tsx test/cluster/images.ts
+	npx tsx test/harness/images.ts
 
 test-realnode: $(NPM_STAMP) node-deps
-	bash test/cluster/build.sh >/dev/null
+	bash test/harness/build.sh >/dev/null
 	npx vitest run --project realnode
 
 test-unit: $(NPM_STAMP)
 	npx vitest run --project unit
 
 test-cluster: $(NPM_STAMP)
-	bash test/cluster/build.sh >/dev/null
+	bash test/harness/build.sh >/dev/null
 	npx vitest run --project cluster
 
 ## check: type check, lint, and generated files up to date
@@ -51,17 +51,17 @@ gen: $(NPM_STAMP)
 ## bench: ingress throughput and latency against a bare Fastify baseline and direct Job creation
 ## (operator and ingress as compiled JS from dist/, as the image runs them)
 bench: build
-	bash test/cluster/build.sh >/dev/null
+	bash test/harness/build.sh >/dev/null
 	npx tsx scripts/bench.ts
 
 ## bench-scale: 10,000 WebhookTriggers and 10,000 runs against a direct client (≤ 15 min; ARGS=--triggers=1000)
 bench-scale: build
-	bash test/cluster/build.sh >/dev/null
+	bash test/harness/build.sh >/dev/null
 	npx tsx scripts/bench-scale.ts $(ARGS)
 
 ## cluster: the local control plane in the foreground; prints the KUBECONFIG to use. Ctrl-C stops it.
 cluster: $(NPM_STAMP)
-	npx tsx test/cluster/main.ts
+	npx tsx test/harness/main.ts
 
 build: $(NPM_STAMP)
 	npm run build

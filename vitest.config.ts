@@ -10,6 +10,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
+            'api/**/*.test.ts',
             'operator/**/*.test.ts',
             'lib/**/*.test.ts',
             'ingress/**/*.test.ts',
@@ -22,7 +23,7 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: ['test/*.test.ts'],
-          globalSetup: ['test/cluster/global-setup.ts'],
+          globalSetup: ['test/harness/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Files share one API server; keep the two cores for it and the controllers under test.
@@ -34,7 +35,7 @@ export default defineConfig({
           name: 'realnode',
           include: ['test/realnode/**/*.test.ts'],
           // Its own control plane with a real node (containerd + kubelet): real containers.
-          globalSetup: ['test/cluster/global-setup-realnode.ts'],
+          globalSetup: ['test/harness/global-setup-realnode.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -8,8 +8,6 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { sign } from '../ingress/verify/index.ts';
-import { isNotFound } from '../lib/kube.ts';
 import {
   Annotations,
   CredentialKeys,
@@ -18,7 +16,9 @@ import {
   VERSION,
   WEBHOOK_TRIGGER,
   type WebhookTrigger,
-} from '../operator/api/v1alpha1/index.ts';
+} from '../api/v1alpha1/index.ts';
+import { sign } from '../ingress/verify/index.ts';
+import { isNotFound } from '../lib/kube.ts';
 
 /** A failure the user can act on: printed without a stack, exit code 1 (2 for usage). */
 export class CliError extends Error {

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Route } from '../operator/api/v1alpha1/index.ts';
+import type { Route } from '../api/v1alpha1/index.ts';
 import { type AppDeps, buildApp } from './app.ts';
 import { MemoryLauncher, MemoryRoutes, SECRET, TOKEN, testRoute } from './http/fakes.test-helper.ts';
 import { ApiUnavailableError, InputTooLargeError, JobRejectedError, QueueFullError } from './types.ts';

@@ -7,8 +7,8 @@ import Fastify, {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
+import type { Route } from '../api/v1alpha1/index.ts';
 import type { Logger } from '../lib/log.ts';
-import type { Route } from '../operator/api/v1alpha1/index.ts';
 import { FloodGuard } from './flood-guard.ts';
 import { trustedProxies } from './http/client-ip.ts';
 import { HttpError, toHttpError } from './http/errors.ts';

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { type Route, SHARED_SECRET_HEADER } from '../api/v1alpha1/index.ts';
 import { SchemaCompiler } from '../lib/input-schema.ts';
-import { type Route, SHARED_SECRET_HEADER } from '../operator/api/v1alpha1/index.ts';
 import { defaultIdempotency, replayWindowSeconds } from './verify/index.ts';
 
 // What a webhook body becomes: parsing by content type, the input mapping, the filter, the

@@ -1,8 +1,8 @@
+import { API_VERSION, GROUP, type Route, VERSION, WEBHOOK_TRIGGER } from '../api/v1alpha1/index.ts';
 import { APPLY_PATCH, apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 import { timestamp } from '../lib/time.ts';
-import { API_VERSION, GROUP, type Route, VERSION, WEBHOOK_TRIGGER } from '../operator/api/v1alpha1/index.ts';
 
 export const FIELD_MANAGER = 'hookgate-ingress';
 

@@ -1,9 +1,9 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import { Labels, ROUTE_KEY, type Route, RouteSchema } from '../api/v1alpha1/index.ts';
 import { Informer } from '../lib/informer.ts';
 import { SECRETS } from '../lib/kube.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
-import { Labels, ROUTE_KEY, type Route, RouteSchema } from '../operator/api/v1alpha1/index.ts';
 import type { RouteTable } from './types.ts';
 
 /**

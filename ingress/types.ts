@@ -1,5 +1,5 @@
+import type { Route } from '../api/v1alpha1/index.ts';
 import type { Delivery as RunDelivery, Termination } from '../lib/run.ts';
-import type { Route } from '../operator/api/v1alpha1/index.ts';
 
 export { InputTooLargeError } from '../lib/run.ts';
 

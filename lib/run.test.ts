@@ -1,6 +1,6 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { type Route, RouteSchema } from '../operator/api/v1alpha1/index.ts';
+import { type Route, RouteSchema } from '../api/v1alpha1/index.ts';
 import {
   buildRun,
   Env,

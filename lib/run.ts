@@ -4,14 +4,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { V1Container, V1EnvVar, V1Job, V1JobSpec, V1Pod, V1Secret } from '@kubernetes/client-node';
-import {
-  Annotations,
-  API_VERSION,
-  Labels,
-  MANAGED_BY,
-  type Route,
-  WORKFLOW,
-} from '../operator/api/v1alpha1/index.ts';
+import { Annotations, API_VERSION, Labels, MANAGED_BY, type Route, WORKFLOW } from '../api/v1alpha1/index.ts';
 import { millis } from './time.ts';
 
 /** Kubernetes caps a Secret's data at 1 MiB. */

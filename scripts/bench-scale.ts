@@ -25,11 +25,6 @@ import https from 'node:https';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { Informer } from '../lib/informer.ts';
-import { apiPath, KubeClient } from '../lib/kube.ts';
-import { loadKubeAccess } from '../lib/kubeconfig.ts';
-import { createLogger } from '../lib/log.ts';
-import { buildRun, finishedAs } from '../lib/run.ts';
 import {
   Annotations,
   API_VERSION,
@@ -46,7 +41,12 @@ import {
   WebhookTriggerSpec,
   WORKFLOW,
   WorkflowSpec,
-} from '../operator/api/v1alpha1/index.ts';
+} from '../api/v1alpha1/index.ts';
+import { Informer } from '../lib/informer.ts';
+import { apiPath, KubeClient } from '../lib/kube.ts';
+import { loadKubeAccess } from '../lib/kubeconfig.ts';
+import { createLogger } from '../lib/log.ts';
+import { buildRun, finishedAs } from '../lib/run.ts';
 import { findCondition, summarize } from '../operator/controllers/conditions.ts';
 import { triggerApi } from '../operator/controllers/webhooktrigger/apply.ts';
 import {
@@ -63,12 +63,14 @@ import {
   triggerURL,
 } from '../operator/controllers/webhooktrigger/desired.ts';
 import { cryptoGenerators } from '../operator/controllers/webhooktrigger/generate.ts';
-import { installCrds, RELEASE, startHookgate } from '../test/cluster/components.ts';
 import {
   type ControlPlane,
+  installCrds,
+  RELEASE,
   serviceAccountKubeconfig,
   startControlPlane,
-} from '../test/cluster/controlplane.ts';
+  startHookgate,
+} from '../test/harness/index.ts';
 import {
   CpuMeter,
   childPids,

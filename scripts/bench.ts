@@ -19,16 +19,18 @@ import https from 'node:https';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { RouteSchema } from '../api/v1alpha1/index.ts';
 import { mapInput } from '../ingress/input.ts';
 import { sign } from '../ingress/verify/index.ts';
 import { buildRun } from '../lib/run.ts';
-import { RouteSchema } from '../operator/api/v1alpha1/index.ts';
-import { installCrds, RELEASE, startHookgate } from '../test/cluster/components.ts';
 import {
   type ControlPlane,
+  installCrds,
+  RELEASE,
   serviceAccountKubeconfig,
   startControlPlane,
-} from '../test/cluster/controlplane.ts';
+  startHookgate,
+} from '../test/harness/index.ts';
 import {
   CpuMeter,
   childPids,

@@ -19,7 +19,6 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { main as cli } from '../cli/hookgate.ts';
 import {
   GROUP,
   VERSION,
@@ -27,16 +26,20 @@ import {
   type WebhookTrigger,
   WORKFLOW,
   type Workflow,
-} from '../operator/api/v1alpha1/index.ts';
-import { type Hookgate, installCrds, startHookgate } from '../test/cluster/components.ts';
-import { type ControlPlane, startControlPlane } from '../test/cluster/controlplane.ts';
+} from '../api/v1alpha1/index.ts';
+import { main as cli } from '../cli/hookgate.ts';
 import {
+  type ControlPlane,
   containerLog,
+  type Hookgate,
+  installCrds,
   REAL_NODE_POD,
   type RealNode,
   realNodeUnsupported,
+  startControlPlane,
+  startHookgate,
   startRealNode,
-} from '../test/cluster/realnode.ts';
+} from '../test/harness/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SYSTEM_NS = 'hookgate-system';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { preserveUnknown, WebhookTriggerSpec } from '../operator/api/v1alpha1/index.ts';
+import { preserveUnknown, WebhookTriggerSpec } from '../api/v1alpha1/index.ts';
 import { CHART_CRD_DIR, CRD_DIR, crds, drift, render, toStructural } from './gen-crds.ts';
 
 type Node = Record<string, unknown>;

@@ -13,8 +13,8 @@ import {
   Reason,
   VERSION,
   WORKFLOW,
-} from '../operator/api/v1alpha1/index.ts';
-import { type Hookgate, installChartRbac, RELEASE, startHookgate } from './cluster/components.ts';
+} from '../api/v1alpha1/index.ts';
+import { type Hookgate, installChartRbac, RELEASE, startHookgate } from './harness/index.ts';
 import { clusterInfo, kubectl, type RunResult, useNamespace, waitFor } from './helpers.ts';
 
 const release = useNamespace('admission-system');

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { chartNodeOptions } from './cluster/components.ts';
+import { chartNodeOptions } from './harness/index.ts';
 import { clusterInfo, kubectl, runBinary, useNamespace, waitFor } from './helpers.ts';
 
 const CHART = fileURLToPath(new URL('../charts/hookgate', import.meta.url));

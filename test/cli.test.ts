@@ -3,8 +3,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliError, main } from '../cli/hookgate.ts';
-import { verify } from '../ingress/verify/index.ts';
 import {
   Annotations,
   GROUP,
@@ -13,8 +11,10 @@ import {
   VERSION,
   WEBHOOK_TRIGGER,
   type WebhookTrigger,
-} from '../operator/api/v1alpha1/index.ts';
-import { type Hookgate, startHookgate } from './cluster/components.ts';
+} from '../api/v1alpha1/index.ts';
+import { CliError, main } from '../cli/hookgate.ts';
+import { verify } from '../ingress/verify/index.ts';
+import { type Hookgate, startHookgate } from './harness/index.ts';
 import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
 
 const app = useNamespace('cli');

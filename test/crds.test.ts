@@ -4,7 +4,7 @@
 // CEL over its cost budget) fails every test here.
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { WebhookTriggerSpec, WorkflowSpec } from '../operator/api/v1alpha1/index.ts';
+import { WebhookTriggerSpec, WorkflowSpec } from '../api/v1alpha1/index.ts';
 import { kubectl, useNamespace, waitFor } from './helpers.ts';
 
 const ns = useNamespace('crds');

@@ -11,7 +11,6 @@ import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { INPUT_KEY } from '../lib/run.ts';
 import {
   Annotations,
   CredentialKeys,
@@ -22,9 +21,17 @@ import {
   VERSION,
   WEBHOOK_TRIGGER,
   type WebhookTrigger,
-} from '../operator/api/v1alpha1/index.ts';
-import { type Hookgate, startHookgate } from './cluster/components.ts';
-import { freePorts, logTail, type Proc, spawnLogged, terminate } from './cluster/controlplane.ts';
+} from '../api/v1alpha1/index.ts';
+import { INPUT_KEY } from '../lib/run.ts';
+import {
+  freePorts,
+  type Hookgate,
+  logTail,
+  type Proc,
+  spawnLogged,
+  startHookgate,
+  terminate,
+} from './harness/index.ts';
 import {
   clusterInfo,
   kubeConfig,
@@ -595,7 +602,7 @@ describe('a trigger whose Workflow cannot run', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// wait mode (kwok completes pods; the annotations of test/cluster/kwok-stages.yaml make them fail)
+// wait mode (kwok completes pods; the annotations of test/harness/kwok-stages.yaml make them fail)
 
 describe('wait mode', () => {
   beforeAll(async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { WebhookTriggerSchema, WorkflowSchema } from '../operator/api/v1alpha1/index.ts';
+import { WebhookTriggerSchema, WorkflowSchema } from '../api/v1alpha1/index.ts';
 import { clusterInfo, kubectl, useNamespace } from './helpers.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../examples', import.meta.url));

@@ -1,12 +1,12 @@
 // Helpers for tests against the local control plane. They run in vitest workers, which only get
-// the serializable ClusterInfo from the global setup (test/cluster/global-setup.ts).
+// the serializable ClusterInfo from the global setup (test/harness/global-setup.ts).
 import { spawn } from 'node:child_process';
 import https from 'node:https';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { isConflict, isNotFound } from '../lib/kube.ts';
-import * as controlplane from './cluster/controlplane.ts';
+import * as controlplane from './harness/index.ts';
 
 export function clusterInfo(): controlplane.ClusterInfo {
   const info = inject('cluster');

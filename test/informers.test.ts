@@ -12,7 +12,7 @@ import {
 import { type Logger, pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Informer } from '../lib/informer.ts';
-import type { ApiServer } from './cluster/controlplane.ts';
+import type { ApiServer } from './harness/index.ts';
 import { apiServerMetric, kubeConfig, startApiServer, useNamespace, waitFor } from './helpers.ts';
 
 const ns = useNamespace('informers');

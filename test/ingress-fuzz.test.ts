@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Hookgate, startHookgate } from './cluster/components.ts';
+import { type Hookgate, startHookgate } from './harness/index.ts';
 import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
 
 const REQUESTS = 20_000;

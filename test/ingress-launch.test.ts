@@ -15,12 +15,6 @@ import {
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LastUsedRecorder } from '../ingress/last-used.ts';
-import { RouteStore } from '../ingress/routes-store.ts';
-import { KubeLauncher, type LauncherHooks } from '../ingress/run/launcher.ts';
-import { ApiUnavailableError, type Delivery, JobRejectedError, RunActiveError } from '../ingress/types.ts';
-import { isNotFound } from '../lib/kube.ts';
-import { Env, finishedAs, INPUT_KEY, runName, termination } from '../lib/run.ts';
 import {
   GROUP,
   type Route,
@@ -29,7 +23,13 @@ import {
   WEBHOOK_TRIGGER,
   WORKFLOW,
   WorkflowSpec,
-} from '../operator/api/v1alpha1/index.ts';
+} from '../api/v1alpha1/index.ts';
+import { LastUsedRecorder } from '../ingress/last-used.ts';
+import { RouteStore } from '../ingress/routes-store.ts';
+import { KubeLauncher, type LauncherHooks } from '../ingress/run/launcher.ts';
+import { ApiUnavailableError, type Delivery, JobRejectedError, RunActiveError } from '../ingress/types.ts';
+import { isNotFound } from '../lib/kube.ts';
+import { Env, finishedAs, INPUT_KEY, runName, termination } from '../lib/run.ts';
 import {
   kubeConfig,
   kubectl,

@@ -4,14 +4,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Hookgate, RELEASE, startHookgate } from './cluster/components.ts';
 import {
   freePorts,
+  type Hookgate,
   type Proc,
+  RELEASE,
   serviceAccountKubeconfig,
   spawnLogged,
+  startHookgate,
   terminate,
-} from './cluster/controlplane.ts';
+} from './harness/index.ts';
 import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

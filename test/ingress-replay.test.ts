@@ -3,9 +3,9 @@
 // for (kept past history limits until then).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Annotations } from '../api/v1alpha1/index.ts';
 import { sign } from '../ingress/verify/index.ts';
-import { Annotations } from '../operator/api/v1alpha1/index.ts';
-import { type Hookgate, startHookgate } from './cluster/components.ts';
+import { type Hookgate, startHookgate } from './harness/index.ts';
 import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
 
 const app = useNamespace('replay');

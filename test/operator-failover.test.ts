@@ -3,7 +3,7 @@
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
-import type { WebhookTrigger } from '../operator/api/v1alpha1/index.ts';
+import type { WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { loadConfig } from '../operator/config.ts';
 import { register as registerTriggers } from '../operator/controllers/webhooktrigger/index.ts';
 import { register as registerWorkflows } from '../operator/controllers/workflow/index.ts';

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { WebhookTrigger } from '../operator/api/v1alpha1/index.ts';
+import type { WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { routeSecretName } from '../operator/controllers/webhooktrigger/desired.ts';
-import { type Hookgate, startHookgate } from './cluster/components.ts';
+import { type Hookgate, startHookgate } from './harness/index.ts';
 import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
 
 const tenant = useNamespace('tenant-secrets');

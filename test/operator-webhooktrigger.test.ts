@@ -3,13 +3,8 @@
 import { CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Condition, type Route, RouteSchema, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { isNotFound } from '../lib/kube.ts';
-import {
-  type Condition,
-  type Route,
-  RouteSchema,
-  type WebhookTrigger,
-} from '../operator/api/v1alpha1/index.ts';
 import { loadConfig } from '../operator/config.ts';
 import { routeSecretName } from '../operator/controllers/webhooktrigger/desired.ts';
 import { register as registerTriggers } from '../operator/controllers/webhooktrigger/index.ts';

@@ -3,7 +3,7 @@
 import { BatchV1Api, CustomObjectsApi, type V1Job } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Condition, Workflow } from '../operator/api/v1alpha1/index.ts';
+import type { Condition, Workflow } from '../api/v1alpha1/index.ts';
 import { loadConfig } from '../operator/config.ts';
 import { register as registerWorkflows } from '../operator/controllers/workflow/index.ts';
 import { Manager } from '../operator/runtime/manager.ts';

@@ -11,7 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isNotFound, statusOf } from '../lib/kube.ts';
-import { pinnedVersions } from './cluster/controlplane.ts';
+import { pinnedVersions } from './harness/index.ts';
 import { kubeConfig, kubectl, serviceAccountKubeconfig, useNamespace, waitFor } from './helpers.ts';
 
 const ns = useNamespace('smoke');

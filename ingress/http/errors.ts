@@ -1,5 +1,5 @@
+import type { Route } from '../../api/v1alpha1/index.ts';
 import { InputSchemaError } from '../../lib/input-schema.ts';
-import type { Route } from '../../operator/api/v1alpha1/index.ts';
 import type { Outcome } from '../metrics.ts';
 import {
   ApiUnavailableError,

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Route } from '../../operator/api/v1alpha1/index.ts';
+import type { Route } from '../../api/v1alpha1/index.ts';
 import type { IngressMetrics, Outcome } from '../metrics.ts';
 import type { Delivery } from '../types.ts';
 

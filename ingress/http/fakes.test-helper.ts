@@ -1,6 +1,6 @@
 import type { z } from 'zod';
+import { type Route, RouteSchema, routePath } from '../../api/v1alpha1/index.ts';
 import { runName } from '../../lib/run.ts';
-import { type Route, RouteSchema, routePath } from '../../operator/api/v1alpha1/index.ts';
 import {
   type Delivery,
   type Launcher,

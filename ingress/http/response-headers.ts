@@ -1,4 +1,4 @@
-import type { Route } from '../../operator/api/v1alpha1/index.ts';
+import type { Route } from '../../api/v1alpha1/index.ts';
 
 // Headers a trigger's `response.headers` may not set: they would corrupt the HTTP framing.
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade']);

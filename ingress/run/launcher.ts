@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { V1Job } from '@kubernetes/client-node';
+import { Labels, MANAGED_BY, type Route } from '../../api/v1alpha1/index.ts';
 import { runView } from '../../lib/cache-views.ts';
 import { Informer } from '../../lib/informer.ts';
 import {
@@ -14,7 +15,6 @@ import {
 import type { KubeAccess } from '../../lib/kubeconfig.ts';
 import type { Logger } from '../../lib/log.ts';
 import { buildRun, finishedAs, hasRun, publishedTermination, type Run, runSeconds } from '../../lib/run.ts';
-import { Labels, MANAGED_BY, type Route } from '../../operator/api/v1alpha1/index.ts';
 import {
   ApiUnavailableError,
   type Delivery,

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { routePath } from '../../operator/api/v1alpha1/index.ts';
+import { routePath } from '../../api/v1alpha1/index.ts';
 import { clientIp, limitKey } from '../http/client-ip.ts';
 import { BEARER_CHALLENGE, HttpError, RETRY_AFTER_NOT_RUNNABLE, tooLarge } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';

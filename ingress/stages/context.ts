@@ -1,5 +1,5 @@
 import type { BlockList } from 'node:net';
-import type { Route } from '../../operator/api/v1alpha1/index.ts';
+import type { Route } from '../../api/v1alpha1/index.ts';
 import type { FloodGuard } from '../flood-guard.ts';
 import type { InputSchemas } from '../input.ts';
 import type { IngressMetrics } from '../metrics.ts';

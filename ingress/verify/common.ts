@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Route } from '../../operator/api/v1alpha1/index.ts';
+import type { Route } from '../../api/v1alpha1/index.ts';
 
 export type SignatureConfig = NonNullable<Route['auth']['signature']>;
 

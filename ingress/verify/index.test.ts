@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { type Route, SignatureScheme } from '../../operator/api/v1alpha1/index.ts';
+import { type Route, SignatureScheme } from '../../api/v1alpha1/index.ts';
 import {
   DEFAULT_REPLAY_WINDOW_SECONDS,
   defaultIdempotency,

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Credential, Route, SignatureScheme } from '../../operator/api/v1alpha1/index.ts';
+import type { Credential, Route, SignatureScheme } from '../../api/v1alpha1/index.ts';
 import { verifyBearer } from './bearer.ts';
 import {
   DEFAULT_TOLERANCE_SECONDS,

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Route } from '../../operator/api/v1alpha1/index.ts';
+import type { Route } from '../../api/v1alpha1/index.ts';
 import { verify } from './index.ts';
 
 // One delivery per document in ../shared/reference, signed the way that document's sender code does

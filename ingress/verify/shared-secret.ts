@@ -1,4 +1,4 @@
-import { SHARED_SECRET_HEADER as DEFAULT_HEADER } from '../../operator/api/v1alpha1/index.ts';
+import { SHARED_SECRET_HEADER as DEFAULT_HEADER } from '../../api/v1alpha1/index.ts';
 import { fail, header, OK, type Scheme, secretsEqual } from './common.ts';
 
 // No signature: the secret itself travels in a header (reference 000).

@@ -1,4 +1,4 @@
-import { type Condition, ConditionType, Reason } from '../api/v1alpha1/index.ts';
+import { type Condition, ConditionType, Reason } from '../../api/v1alpha1/index.ts';
 
 /** What one reconcile concluded, before it becomes the three kstatus conditions. */
 export interface Summary {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Condition } from '../api/v1alpha1/index.ts';
+import type { Condition } from '../../api/v1alpha1/index.ts';
 import { type EventRecorder, ReadyAnnouncer } from './events.ts';
 
 const obj = {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { type Condition, ConditionType } from '../../api/v1alpha1/index.ts';
 import { apiPath, type KubeClient } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
-import { type Condition, ConditionType } from '../api/v1alpha1/index.ts';
 import { findCondition, type Summary } from './conditions.ts';
 import { apiError, FIELD_MANAGER } from './ssa.ts';
 

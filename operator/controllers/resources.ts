@@ -1,6 +1,4 @@
 import type { KubernetesObject, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
-import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
-import { JOBS, SECRETS } from '../../lib/kube.ts';
 import {
   CredentialKeys,
   GROUP,
@@ -9,7 +7,9 @@ import {
   VERSION,
   WEBHOOK_TRIGGER,
   WORKFLOW,
-} from '../api/v1alpha1/index.ts';
+} from '../../api/v1alpha1/index.ts';
+import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
+import { JOBS, SECRETS } from '../../lib/kube.ts';
 import type { Resource } from '../runtime/types.ts';
 import { routeSecretView } from './webhooktrigger/desired.ts';
 

@@ -1,4 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../../api/v1alpha1/index.ts';
 import {
   APPLY_PATCH,
   apiPath,
@@ -9,7 +10,6 @@ import {
   statusMessage,
   statusOf,
 } from '../../lib/kube.ts';
-import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
 
 export const FIELD_MANAGER = 'hookgate-operator';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Condition } from '../api/v1alpha1/index.ts';
+import type { Condition } from '../../api/v1alpha1/index.ts';
 import { StatusPatcher } from './status.ts';
 
 type S = { conditions?: Condition[]; observedGeneration?: number; url?: string };

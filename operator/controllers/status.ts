@@ -2,8 +2,8 @@
 // operator owns when the reconcile starts, compute, then apply once at the end, only if something
 // changed, through the /status subresource.
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
+import type { Condition } from '../../api/v1alpha1/index.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Condition } from '../api/v1alpha1/index.ts';
 import { type ConditionMetrics, keyOf, keyString, type Result } from '../runtime/types.ts';
 import { markFailed, type Summary, summarize } from './conditions.ts';
 import { type EventRecorder, ReadyAnnouncer } from './events.ts';

@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { GROUP, VERSION } from '../../operator/api/v1alpha1/index.ts';
-import type { RealNodeInfo } from '../cluster/global-setup-realnode.ts';
-import { containerLog, REAL_NODE_POD } from '../cluster/realnode.ts';
+import { GROUP, VERSION } from '../../api/v1alpha1/index.ts';
+import type { RealNodeInfo } from '../harness/index.ts';
+import { containerLog, REAL_NODE_POD } from '../harness/index.ts';
 import { clusterInfo, kubeConfig, kubectl, runBinary, useNamespace, waitFor } from '../helpers.ts';
 
 const provided = inject('realNode');

@@ -1,13 +1,12 @@
-// Runs on a real node (containerd + kubelet, test/cluster/realnode.ts), driven from outside through
+// Runs on a real node (containerd + kubelet, test/harness/realnode.ts), driven from outside through
 // the real ingress and operator: what a workflow container really sees and does, which kwok's
 // simulated pods cannot show.
 import { createHash, randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { GROUP, VERSION, WORKFLOW, type Workflow } from '../../operator/api/v1alpha1/index.ts';
-import { type Hookgate, startHookgate } from '../cluster/components.ts';
-import type { RealNodeInfo } from '../cluster/global-setup-realnode.ts';
-import { containerLog, REAL_NODE_POD } from '../cluster/realnode.ts';
+import { GROUP, VERSION, WORKFLOW, type Workflow } from '../../api/v1alpha1/index.ts';
+import type { RealNodeInfo } from '../harness/index.ts';
+import { containerLog, type Hookgate, REAL_NODE_POD, startHookgate } from '../harness/index.ts';
 import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from '../helpers.ts';
 
 const provided = inject('realNode');

@@ -1,6 +1,6 @@
 import type { V1Secret } from '@kubernetes/client-node';
+import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../../api/v1alpha1/index.ts';
 import { apiPath, type KubeClient, metadataAccept, SECRETS } from '../../../lib/kube.ts';
-import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../api/v1alpha1/index.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
 /** Every API write the WebhookTrigger reconciler makes. */

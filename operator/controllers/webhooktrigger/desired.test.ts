@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RouteSchema, WebhookTriggerSpec, WorkflowSpec } from '../../api/v1alpha1/index.ts';
+import { RouteSchema, WebhookTriggerSpec, WorkflowSpec } from '../../../api/v1alpha1/index.ts';
 import {
   credentialStatus,
   credentialsSecret,

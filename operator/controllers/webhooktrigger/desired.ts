@@ -15,7 +15,7 @@ import {
   type WebhookTriggerSpec,
   type WebhookTriggerStatus,
   type WorkflowSpec,
-} from '../../api/v1alpha1/index.ts';
+} from '../../../api/v1alpha1/index.ts';
 import { timestamp } from '../conditions.ts';
 
 /** On the credentials Secret: the last `hookgate.io/rotate` value handled, and when. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SIGNING_SECRET_PREFIX, TOKEN_PREFIX } from '../../api/v1alpha1/index.ts';
+import { SIGNING_SECRET_PREFIX, TOKEN_PREFIX } from '../../../api/v1alpha1/index.ts';
 import type { Generators } from './desired.ts';
 
 /** Credentials from the CSPRNG, 256 bits each; `whsec_` + base64 is the Standard Webhooks form. */

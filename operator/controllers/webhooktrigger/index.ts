@@ -5,7 +5,7 @@ import {
   type WebhookTrigger as TriggerObject,
   WEBHOOK_TRIGGER,
   type Workflow as WorkflowObject,
-} from '../../api/v1alpha1/index.ts';
+} from '../../../api/v1alpha1/index.ts';
 import type { Config } from '../../config.ts';
 import { ownChanged } from '../../runtime/predicates.ts';
 import type { Cache, ControllerManager, ObjectKey } from '../../runtime/types.ts';

@@ -3,8 +3,8 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { WebhookTrigger, WebhookTriggerStatus, Workflow } from '../../api/v1alpha1/index.ts';
-import { ROUTE_KEY } from '../../api/v1alpha1/index.ts';
+import type { WebhookTrigger, WebhookTriggerStatus, Workflow } from '../../../api/v1alpha1/index.ts';
+import { ROUTE_KEY } from '../../../api/v1alpha1/index.ts';
 import type { Cache, ObjectKey } from '../../runtime/types.ts';
 import type { Cached } from '../resources.ts';
 import type { TriggerApi } from './apply.ts';

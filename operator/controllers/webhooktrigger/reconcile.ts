@@ -1,5 +1,4 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
-import type { Logger } from '../../../lib/log.ts';
 import {
   Annotations,
   ConditionType,
@@ -13,7 +12,8 @@ import {
   type WebhookTriggerStatus,
   type Workflow as WorkflowObject,
   WorkflowSpec,
-} from '../../api/v1alpha1/index.ts';
+} from '../../../api/v1alpha1/index.ts';
+import type { Logger } from '../../../lib/log.ts';
 import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
 import { Blocked, findCondition, isTrue, type Summary } from '../conditions.ts';
 import type { EventRecorder } from '../events.ts';

@@ -1,7 +1,7 @@
 import type { V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
+import { Annotations, WORKFLOW, type WorkflowStatus } from '../../../api/v1alpha1/index.ts';
 import { apiPath, JOBS, type KubeClient, metadataAccept, PODS } from '../../../lib/kube.ts';
 import type { Termination } from '../../../lib/run.ts';
-import { Annotations, WORKFLOW, type WorkflowStatus } from '../../api/v1alpha1/index.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
 /** Every API call the Workflow reconciler makes beyond its caches. */

@@ -1,6 +1,6 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { WorkflowSpec } from '../../api/v1alpha1/index.ts';
+import { WorkflowSpec } from '../../../api/v1alpha1/index.ts';
 import { planRuns, runOf, templateProblem, trimJobMessage } from './desired.ts';
 
 const wfSpec = (podSpec: object, extra: object = {}) =>

@@ -1,8 +1,8 @@
 // Pure: observed objects in, desired objects out. No I/O, no clock.
 import type { V1Job } from '@kubernetes/client-node';
+import { Annotations, Labels, type RunRef, type WorkflowSpec } from '../../../api/v1alpha1/index.ts';
 import { MAX_MESSAGE, publishedTermination, terminal } from '../../../lib/run.ts';
 import { millis, timeOf } from '../../../lib/time.ts';
-import { Annotations, Labels, type RunRef, type WorkflowSpec } from '../../api/v1alpha1/index.ts';
 
 /** Fits the API's limits on `status.active` and `status.recentRuns`. */
 export const MAX_ACTIVE = 1000;

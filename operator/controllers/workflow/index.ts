@@ -1,6 +1,6 @@
 import type { V1Job } from '@kubernetes/client-node';
-import type { Workflow as WorkflowObject } from '../../api/v1alpha1/index.ts';
-import { Labels } from '../../api/v1alpha1/index.ts';
+import type { Workflow as WorkflowObject } from '../../../api/v1alpha1/index.ts';
+import { Labels } from '../../../api/v1alpha1/index.ts';
 import type { Config } from '../../config.ts';
 import { ownChanged } from '../../runtime/predicates.ts';
 import type { ControllerManager, ObjectKey } from '../../runtime/types.ts';

@@ -2,7 +2,7 @@
 import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Workflow } from '../../api/v1alpha1/index.ts';
+import type { Workflow } from '../../../api/v1alpha1/index.ts';
 import type { Cache, ObjectKey } from '../../runtime/types.ts';
 import type { Cached } from '../resources.ts';
 import type { WorkflowApi } from './apply.ts';

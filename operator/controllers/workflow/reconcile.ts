@@ -1,7 +1,4 @@
 import type { V1Job } from '@kubernetes/client-node';
-import { InputSchemaError, SchemaCompiler } from '../../../lib/input-schema.ts';
-import type { Logger } from '../../../lib/log.ts';
-import { termination, validationRun } from '../../../lib/run.ts';
 import {
   ConditionType,
   Labels,
@@ -10,7 +7,10 @@ import {
   type Workflow as WorkflowObject,
   WorkflowSpec,
   type WorkflowStatus,
-} from '../../api/v1alpha1/index.ts';
+} from '../../../api/v1alpha1/index.ts';
+import { InputSchemaError, SchemaCompiler } from '../../../lib/input-schema.ts';
+import type { Logger } from '../../../lib/log.ts';
+import { termination, validationRun } from '../../../lib/run.ts';
 import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
 import { Blocked, findCondition, isTrue, type Summary } from '../conditions.ts';
 import type { EventRecorder } from '../events.ts';

@@ -1,10 +1,11 @@
+// The cache views of lib/ keep what the operator's readers (runOf, the route) need.
 import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { Annotations, WebhookTriggerSpec, WorkflowSpec } from '../operator/api/v1alpha1/index.ts';
-import { desiredRoute } from '../operator/controllers/webhooktrigger/desired.ts';
-import { runOf } from '../operator/controllers/workflow/desired.ts';
-import { runView, withoutLastApplied } from './cache-views.ts';
-import { buildRun, finishedAs, hasRun, publishedTermination, runSeconds, terminal } from './run.ts';
+import { Annotations, WebhookTriggerSpec, WorkflowSpec } from '../../api/v1alpha1/index.ts';
+import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
+import { buildRun, finishedAs, hasRun, publishedTermination, runSeconds, terminal } from '../../lib/run.ts';
+import { desiredRoute } from './webhooktrigger/desired.ts';
+import { runOf } from './workflow/desired.ts';
 
 const route = desiredRoute({
   trigger: {

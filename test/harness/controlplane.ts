@@ -276,7 +276,7 @@ async function buildBinaries(log: (line: string) => void): Promise<string> {
     child.once('close', resolve);
   });
   if (stderr) log(stderr);
-  if (code !== 0) throw new Error(`test/cluster/build.sh failed with exit code ${code}`);
+  if (code !== 0) throw new Error(`test/harness/build.sh failed with exit code ${code}`);
   return stdout.trim().split('\n').pop()!;
 }
 

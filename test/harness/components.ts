@@ -140,7 +140,9 @@ async function newest(dir: string, ext: string): Promise<number> {
 
 /** Fails unless dist/ (`npm run build`) is at least as new as every source file it is built from. */
 export async function checkBuild(): Promise<void> {
-  const sources = await Promise.all(['operator', 'ingress', 'lib'].map((d) => newest(join(ROOT, d), '.ts')));
+  const sources = await Promise.all(
+    ['api', 'operator', 'ingress', 'lib'].map((d) => newest(join(ROOT, d), '.ts')),
+  );
   const built = await newest(join(ROOT, 'dist'), '.js').catch(() => 0);
   if (built < Math.max(...sources))
     throw new Error('dist/ is missing or older than the sources: run `npm run build` first');

