@@ -8,7 +8,16 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubectl, runBinary, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  clusterInfo,
+  kubectl,
+  runBinary,
+  triggerObject,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TREE = join(ROOT, 'deploy/argocd/resource_customizations');
@@ -86,30 +95,10 @@ let hg: Hookgate;
 
 beforeAll(async () => {
   hg = await startHookgate(clusterInfo(), { namespace: system, operatorArgs: [`--namespaces=${app.name}`] });
-  const objects = [
-    {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'Workflow',
-      metadata: { name: 'deploy' },
-      spec: {
-        jobTemplate: {
-          spec: {
-            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'WebhookTrigger',
-      metadata: { name: 'deploy' },
-      spec: { workflowRef: { name: 'deploy' }, auth: { bearer: {}, signature: { scheme: 'github' } } },
-    },
-  ];
-  const r = await kubectl(['apply', '--server-side', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await applyObjects(app.name, [
+    workflowObject('deploy'),
+    triggerObject('deploy', 'deploy', { spec: { auth: { bearer: {}, signature: { scheme: 'github' } } } }),
+  ]);
   await until((t) => ready(t)?.reason === 'Succeeded');
 }, 180_000);
 afterAll(async () => {

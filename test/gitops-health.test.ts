@@ -11,7 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { Condition } from '../api/v1alpha1/index.ts';
 import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubectl, runBinary, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  clusterInfo,
+  kubectl,
+  runBinary,
+  triggerObject,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CUSTOMIZATIONS = join(ROOT, 'deploy/argocd/resource_customizations/hookgate.io');
@@ -30,36 +39,12 @@ const RESOURCE: Record<Kind, string> = {
   WebhookTrigger: 'webhooktriggers.hookgate.io',
 };
 
-const workflow = (name: string, restartPolicy = 'Never') => ({
-  apiVersion: 'hookgate.io/v1alpha1',
-  kind: 'Workflow',
-  metadata: { name },
-  spec: {
-    jobTemplate: {
-      spec: {
-        backoffLimit: 0,
-        template: { spec: { restartPolicy, containers: [{ name: 'main', image: 'busybox:1.37' }] } },
-      },
-    },
-  },
-});
-const trigger = (name: string, workflowRef: string, suspend = false) => ({
-  apiVersion: 'hookgate.io/v1alpha1',
-  kind: 'WebhookTrigger',
-  metadata: { name },
-  spec: { workflowRef: { name: workflowRef }, suspend, auth: { bearer: {} } },
-});
+const workflow = (name: string, restartPolicy = 'Never') => workflowObject(name, { restartPolicy });
+const trigger = (name: string, workflowRef: string, suspend = false) =>
+  triggerObject(name, workflowRef, { spec: { suspend } });
 const held = (obj: Obj) => ({ ...obj, metadata: { ...obj.metadata, finalizers: [HOLD] } });
 
-async function apply(...objects: object[]) {
-  const r = await kubectl(
-    ['apply', '--server-side', '--field-manager=gitops-test', '-n', app.name, '-f', '-'],
-    {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    },
-  );
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-}
+const apply = (...objects: object[]) => applyObjects(app.name, objects);
 
 async function get(kind: Kind, name: string): Promise<Obj> {
   const r = await kubectl(['get', RESOURCE[kind], name, '-n', app.name, '-o', 'json']);

@@ -5,7 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  clusterInfo,
+  kubectl,
+  triggerObject,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const app = useNamespace('gitops-owned');
 const system = `hookgate-system-owned-${randomBytes(3).toString('hex')}`;
@@ -39,32 +47,10 @@ async function get(what: string, name: string, namespace = app.name): Promise<Ob
 
 beforeAll(async () => {
   hg = await startHookgate(clusterInfo(), { namespace: system, operatorArgs: [`--namespaces=${app.name}`] });
-  const metadata = { name: 'owned', ...TRACKING };
-  const objects = [
-    {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'Workflow',
-      metadata,
-      spec: {
-        jobTemplate: {
-          metadata: { annotations: RUN_MARKS },
-          spec: {
-            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'WebhookTrigger',
-      metadata,
-      spec: { workflowRef: { name: 'owned' }, auth: { bearer: {} } },
-    },
-  ];
-  const r = await kubectl(['apply', '--server-side', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await applyObjects(app.name, [
+    workflowObject('owned', { metadata: TRACKING, jobMetadata: { annotations: RUN_MARKS } }),
+    triggerObject('owned', 'owned', { metadata: TRACKING }),
+  ]);
   await waitFor(
     async () => {
       const t = await get('webhooktriggers.hookgate.io', 'owned');
