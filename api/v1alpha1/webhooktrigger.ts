@@ -7,6 +7,7 @@ import {
   Name,
   ObjectMeta,
   SecretKeyRef,
+  UNOBSERVED,
   withRules,
 } from './common.ts';
 
@@ -198,7 +199,8 @@ export const WebhookTriggerStatus = z
     previousCredentialsValidUntil: z.string().optional(),
     lastTriggeredTime: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .default(UNOBSERVED);
 
 export const WebhookTriggerSchema = z.object({
   apiVersion: z.literal('hookgate.io/v1alpha1'),

@@ -138,7 +138,7 @@ export class WebhookTriggerReconciler implements Reconciler {
       const parts = generatedParts(spec);
       // A new trigger's first credentials are part of it turning Ready, which status shows; generating
       // again (a part added, the Secret deleted) is a change worth an Event.
-      const announce = before.observedGeneration !== undefined;
+      const announce = (before.observedGeneration ?? -1) >= 0;
       const stored = await this.ensureCredentials(trigger, parts, now, announce, (ms) => {
         requeueAfter = ms;
       });
