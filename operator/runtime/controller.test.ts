@@ -44,7 +44,7 @@ describe('Controller', () => {
     expect(await count('success')).toBe(1);
     const errors = (await registry.getSingleMetric('hookgate_reconcile_errors_total')!.get()).values;
     expect(errors[0]?.value).toBe(3);
-    expect(controller.queue.limiter.retries('ns/a')).toBe(0);
+    expect(controller.queue.backoff.retries('ns/a')).toBe(0);
     const failed = lines.filter((l) => l.msg === 'reconcile failed');
     expect(failed[0]).toMatchObject({ controller: 'test', key: 'ns/a', err: 'boom' });
     await controller.stop();

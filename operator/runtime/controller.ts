@@ -85,7 +85,7 @@ export class Controller {
       this.metrics.reconcileTotal.inc({ ...labels, result: 'error' });
       this.metrics.reconcileErrors.inc(labels);
       this.log.error(
-        { controller: this.name, key, retries: this.queue.limiter.retries(key), err: errorMessage(err) },
+        { controller: this.name, key, retries: this.queue.backoff.retries(key), err: errorMessage(err) },
         'reconcile failed',
       );
       this.queue.addRateLimited(key);
