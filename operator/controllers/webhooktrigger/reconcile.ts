@@ -2,6 +2,7 @@ import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import {
   Annotations,
   ConditionType,
+  EventReason,
   Labels,
   Reason,
   type Route,
@@ -67,13 +68,6 @@ export interface TriggerDeps {
   generate: Generators;
   now?: () => Date;
 }
-
-/** Event reasons beyond the condition reasons. */
-export const EventReason = {
-  CredentialsGenerated: 'CredentialsGenerated',
-  CredentialsRotated: 'CredentialsRotated',
-  PreviousCredentialsExpired: 'PreviousCredentialsExpired',
-} as const;
 
 type Owned = Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>;
 const CREDENTIAL_FIELDS = [

@@ -1,6 +1,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import {
   ConditionType,
+  EventReason,
   Labels,
   Reason,
   WORKFLOW,
@@ -30,8 +31,6 @@ export interface WorkflowDeps {
   log: Logger;
   now?: () => Date;
 }
-
-export const EventReason = { RunSucceeded: 'RunSucceeded', RunFailed: 'RunFailed' } as const;
 
 /** Results published at once per reconcile. */
 const PUBLISH_PARALLEL = 8;
