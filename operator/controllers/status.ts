@@ -4,16 +4,18 @@
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition } from '../../api/v1alpha1/index.ts';
 import type { Logger } from '../../lib/log.ts';
+import { pick } from '../../lib/pick.ts';
 import { type ConditionMetrics, keyOf, keyString, type Result } from '../runtime/types.ts';
 import { markFailed, type Summary, summarize } from './conditions.ts';
 import { type EventRecorder, ReadyAnnouncer } from './events.ts';
 import { canonical } from './ssa.ts';
 
 type Obj = KubernetesObject & { metadata: V1ObjectMeta; status?: object };
-type Owned = { conditions?: Condition[]; observedGeneration?: number };
+/** What every status this patcher writes has. */
+type Conditioned = { conditions?: Condition[]; observedGeneration?: number };
 type Meta = { namespace: string; name: string; uid: string };
 
-export interface StatusPatcherOptions<S extends Owned> {
+export interface StatusPatcherOptions<S extends Conditioned> {
   kind: string;
   /** The status fields this operator owns; the rest (another manager's) is never compared or written. */
   fields: readonly (keyof S & string)[];
@@ -26,7 +28,7 @@ export interface StatusPatcherOptions<S extends Owned> {
 /** How long a status this replica wrote stands in for a cache that has not shown it yet. */
 const WRITTEN_TTL_MS = 60_000;
 
-export class StatusPatcher<S extends Owned> {
+export class StatusPatcher<S extends Conditioned> {
   private readonly ready: ReadyAnnouncer;
   /**
    * The status last written per object, with the resourceVersion it was computed from. A reconcile
@@ -45,10 +47,7 @@ export class StatusPatcher<S extends Owned> {
     const written = this.written.get(key);
     if (written && written.basedOn === obj.metadata.resourceVersion) return written.status;
     this.written.delete(key);
-    const status = (obj.status ?? {}) as Record<string, unknown>;
-    return Object.fromEntries(
-      this.o.fields.filter((k) => status[k] !== undefined).map((k) => [k, status[k]]),
-    ) as Partial<S>;
+    return pick(obj.status as Partial<S> | undefined, this.o.fields) as Partial<S>;
   }
 
   /**

@@ -3,6 +3,9 @@ import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../../api/v1alpha
 import { apiPath, type KubeClient, metadataAccept, SECRETS } from '../../../lib/kube.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
+/** The status fields the operator writes: all but the ingress's `lastTriggeredTime`. */
+export type OwnedStatus = Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>;
+
 /** Every API write the WebhookTrigger reconciler makes. */
 export interface TriggerApi {
   /** Creates a Secret; fails if it exists, so generated credentials are never overwritten. */
@@ -10,10 +13,7 @@ export interface TriggerApi {
   /** Server-side apply; a `metadata.resourceVersion` in the object makes it conditional. */
   applySecret(secret: V1Secret): Promise<void>;
   deleteSecret(namespace: string, name: string): Promise<void>;
-  applyStatus(
-    meta: { namespace: string; name: string; uid: string },
-    status: Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>,
-  ): Promise<void>;
+  applyStatus(meta: { namespace: string; name: string; uid: string }, status: OwnedStatus): Promise<void>;
 }
 
 export function triggerApi(client: KubeClient): TriggerApi {

@@ -10,17 +10,17 @@ import {
   type WebhookTrigger as TriggerObject,
   WEBHOOK_TRIGGER,
   WebhookTriggerSpec,
-  type WebhookTriggerStatus,
   type Workflow as WorkflowObject,
   WorkflowSpec,
 } from '../../../api/v1alpha1/index.ts';
 import type { Logger } from '../../../lib/log.ts';
+import { pick } from '../../../lib/pick.ts';
 import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
 import { Blocked, findCondition, isTrue, type Summary } from '../conditions.ts';
 import type { EventRecorder } from '../events.ts';
 import type { Cached } from '../resources.ts';
 import { StatusPatcher } from '../status.ts';
-import type { TriggerApi } from './apply.ts';
+import type { OwnedStatus, TriggerApi } from './apply.ts';
 import {
   credentialStatus,
   credentialsSecret,
@@ -69,7 +69,6 @@ export interface TriggerDeps {
   now?: () => Date;
 }
 
-type Owned = Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>;
 const CREDENTIAL_FIELDS = [
   'credentialsSecret',
   'tokenPrefix',
@@ -78,10 +77,7 @@ const CREDENTIAL_FIELDS = [
   'previousCredentialsValidUntil',
 ] as const;
 const OWNED_FIELDS = ['observedGeneration', 'conditions', 'url', 'path', ...CREDENTIAL_FIELDS] as const;
-type CredentialFields = Pick<Owned, (typeof CREDENTIAL_FIELDS)[number]>;
-
-const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]) =>
-  Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Pick<T, K>;
+type CredentialFields = Pick<OwnedStatus, (typeof CREDENTIAL_FIELDS)[number]>;
 
 const decode = (v: string | undefined) =>
   v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
@@ -91,11 +87,11 @@ const controllerOf = (o: KubernetesObject) => o.metadata?.ownerReferences?.find(
 export class WebhookTriggerReconciler implements Reconciler {
   readonly name = 'webhooktrigger';
   private readonly now: () => Date;
-  private readonly status: StatusPatcher<Owned>;
+  private readonly status: StatusPatcher<OwnedStatus>;
 
   constructor(private readonly d: TriggerDeps) {
     this.now = d.now ?? (() => new Date());
-    this.status = new StatusPatcher<Owned>({
+    this.status = new StatusPatcher<OwnedStatus>({
       kind: WEBHOOK_TRIGGER.kind,
       fields: OWNED_FIELDS,
       applyStatus: (meta, status) => d.api.applyStatus(meta, status),
