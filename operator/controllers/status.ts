@@ -3,6 +3,7 @@
 // changed, through the /status subresource.
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition } from '../../api/v1alpha1/index.ts';
+import { errorMessage } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 import { pick } from '../../lib/pick.ts';
 import { type ConditionMetrics, keyOf, keyString, type Result } from '../runtime/types.ts';
@@ -71,14 +72,14 @@ export class StatusPatcher<S extends Conditioned> {
   }
 
   /** A transient error: status says why (the rest of it unchanged) before the queue retries. */
-  async fail(obj: Obj, before: Partial<S>, err: unknown, now: Date): Promise<void> {
+  async fail(obj: Obj, before: Partial<S>, err: unknown, now: Date, log = this.o.log): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     const conditions = markFailed(before.conditions, message, obj.metadata.generation ?? 0, now);
     try {
       await this.write(obj, before, { ...before, conditions });
       this.o.conditions.set(this.o.kind, keyOf(obj), conditions);
     } catch (writeErr) {
-      this.o.log.warn({ err: (writeErr as Error).message }, 'could not record the failure in status');
+      log.warn({ err: errorMessage(writeErr) }, 'could not record the failure in status');
     }
   }
 

@@ -166,13 +166,15 @@ export class Manager implements ControllerManager {
     const enqueue = (keys: ObjectKey[]) => {
       for (const k of keys) controller.enqueue(k);
     };
+    const failed = (o: KubernetesObject, err: unknown, what: string) =>
+      this.log.error({ controller: reconciler.name, ...keyOf(o), err: errorMessage(err) }, what);
     // A predicate that throws counts the update as a change: a missed reconcile is worse.
     const guarded =
       (predicate: ControllerOptions['changed']) => (a: KubernetesObject, b: KubernetesObject) => {
         try {
           return predicate?.(a, b) ?? true;
         } catch (err) {
-          this.log.error({ controller: reconciler.name, err: errorMessage(err) }, 'predicate failed');
+          failed(b, err, 'predicate failed');
           return true;
         }
       };
@@ -191,7 +193,7 @@ export class Manager implements ControllerManager {
         try {
           enqueue(w.map(o));
         } catch (err) {
-          this.log.error({ controller: reconciler.name, err: errorMessage(err) }, 'watch map failed');
+          failed(o, err, 'watch map failed');
         }
       };
       const changed = guarded(w.changed);
