@@ -111,11 +111,11 @@ export class LastUsedRecorder {
       const code = statusOf(err);
       // Gone or refused for good: a retry would fail the same way.
       if (code === 404 || code === 409 || code === 422) {
-        this.log.debug({ trigger: key, error: errorMessage(err) }, 'lastTriggeredTime not written');
+        this.log.debug({ trigger: key, err: errorMessage(err) }, 'lastTriggeredTime not written');
         return;
       }
       this.log.warn(
-        { trigger: key, error: errorMessage(err) },
+        { trigger: key, err: errorMessage(err) },
         'could not write lastTriggeredTime, will retry',
       );
       if (!this.pending.has(key)) this.pending.set(key, use);
