@@ -14,7 +14,7 @@ import {
   matchesFilter,
   parseBody,
 } from '../input.ts';
-import { defaultIdempotency } from '../verify/index.ts';
+import { deliveryIdSource } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -33,7 +33,9 @@ export const mapInputStage = fp(
       const route = x.route!;
       let payload: unknown;
       try {
-        payload = parseBody(bodyKind(request.headers['content-type']), (request.body as Buffer) ?? EMPTY);
+        payload = x.parsed
+          ? x.parsed.value
+          : parseBody(bodyKind(request.headers['content-type']), (request.body as Buffer) ?? EMPTY);
       } catch (err) {
         if (err instanceof MalformedBodyError) throw new HttpError(400, 'malformed_body', err.message);
         throw err;
@@ -60,10 +62,7 @@ export const mapInputStage = fp(
           `input does not match the workflow's inputSchema: ${problem}`,
         );
       }
-      const source =
-        route.idempotency?.header || route.idempotency?.field
-          ? route.idempotency
-          : defaultIdempotency(scheme);
+      const source = deliveryIdSource(route);
       const senderId = deliveryIdOf(source, payload, request.headers);
       const deliveryId = senderId ?? randomUUID();
       if (deliveryId.length > MAX_DELIVERY_ID) {
