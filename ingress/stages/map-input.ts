@@ -14,6 +14,7 @@ import {
   matchesFilter,
   parseBody,
 } from '../input.ts';
+import { isPing } from '../pings.ts';
 import { deliveryIdSource } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 
@@ -40,11 +41,16 @@ export const mapInputStage = fp(
         if (err instanceof MalformedBodyError) throw new HttpError(400, 'malformed_body', err.message);
         throw err;
       }
-      const scheme = route.auth.signature?.scheme;
+      const slack = route.auth.signature?.scheme === 'slack' || route.provider?.name === 'slack';
       // Slack checks an Events API URL with a signed challenge it expects echoed; it starts nothing.
-      if (scheme === 'slack' && isUrlVerification(payload)) {
+      if (slack && isUrlVerification(payload)) {
         x.outcome = 'challenge';
         return reply.code(200).send({ challenge: payload.challenge });
+      }
+      // A provider's ping (sent when a webhook is created or tested) is answered and starts nothing.
+      if (isPing(route, payload, request.headers)) {
+        x.outcome = 'ping';
+        return reply.code(200).send({ accepted: true, run: null, ping: true });
       }
       if (!matchesFilter(route.filter, payload, request.headers)) {
         x.outcome = 'filtered';
