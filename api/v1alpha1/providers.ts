@@ -739,6 +739,14 @@ export const PROVIDERS = [
   },
 ] as const satisfies readonly Provider[];
 
+/**
+ * Credentials this version checks. A row needing another (a URL token, a secret in a body field,
+ * Basic credentials, a secret captured in a handshake) is refused by the CRD rather than served
+ * open; the handshakes work adds them here.
+ */
+const SERVED_AUTH = new Set<ProviderAuth['type']>(['hmac', 'secret', 'bearer']);
+export const isServed = (p: Provider) => SERVED_AUTH.has(p.auth.type) && p.secret !== 'handshake';
+
 export type ProviderName = (typeof PROVIDERS)[number]['name'];
 export const PROVIDER_NAMES = PROVIDERS.map((p) => p.name) as [ProviderName, ...ProviderName[]];
 

@@ -9,7 +9,7 @@ import {
   SecretKeyRef,
   withRules,
 } from './common.ts';
-import { PROVIDER_NAMES, PROVIDERS, type Provider, type ProviderAuth } from './providers.ts';
+import { isServed, PROVIDER_NAMES, PROVIDERS, type Provider } from './providers.ts';
 import {
   Algorithm,
   Encoding,
@@ -187,8 +187,6 @@ export const Signature = withRules(
   },
 );
 
-/** Credentials the ingress checks; a provider needing another is refused until it can be served. */
-const SUPPORTED_AUTH = new Set<ProviderAuth['type']>(['hmac', 'secret', 'bearer']);
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(', ')}]`;
 const rows = PROVIDERS as readonly Provider[];
 const named = (test: (p: Provider) => boolean) => rows.filter(test).map((p) => p.name);
@@ -200,7 +198,7 @@ const UNTIMED_PROVIDERS = named((p) => p.auth.type === 'hmac' && p.auth.timestam
 /** Providers with no signing secret at all (a bearer token, or credentials of their own). */
 const NO_SECRET = named((p) => p.auth.type !== 'hmac' && p.auth.type !== 'secret');
 /** Credentials this version cannot check yet: such a provider is refused rather than served open. */
-const UNSUPPORTED = named((p) => !SUPPORTED_AUTH.has(p.auth.type) || p.secret === 'handshake');
+const UNSUPPORTED = named((p) => !isServed(p));
 const ALLOWED_WITH_PROVIDER = ['secretRef', 'toleranceSeconds', 'replayWindowSeconds'];
 const SIGNATURE_FIELDS = Object.keys(Signature.shape);
 
@@ -211,7 +209,7 @@ export const Auth = withRules(
         .enum(PROVIDER_NAMES)
         .optional()
         .describe(
-          `A sender hookgate knows by name: its headers, algorithm, signed content, timestamp, delivery id, pings and handshakes come from the preset (README "Providers"). Secrets the provider issues go in auth.signature.secretRef. One of: ${PROVIDERS.map((p) => `${p.name} (${p.title})`).join(', ')}.`,
+          `A sender hookgate knows by name: its headers, algorithm, signed content, timestamp, delivery id, pings and handshakes come from the preset (README "Providers"). Secrets the provider issues go in auth.signature.secretRef. One of: ${PROVIDER_NAMES.join(', ')}.`,
         ),
       bearer: z
         .object({
