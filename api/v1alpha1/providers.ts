@@ -109,9 +109,8 @@ const V0 = (signature: string, timestamp: string) =>
     content: 'v0:{timestamp}:{body}',
     timestamp: seconds({ header: timestamp }),
   });
-const PASTE =
-  'the signingSecret (kubectl get secret <trigger>-credentials -o jsonpath={.data.signingSecret} | base64 -d)';
-const TOKEN = 'the token (kubectl get secret <trigger>-credentials -o jsonpath={.data.token} | base64 -d)';
+const PASTE = 'the signingSecret';
+const TOKEN = 'the token';
 
 export const PROVIDERS = [
   // Source control
