@@ -4,7 +4,7 @@
 // not a key of its encoding, and the API server's word for a provider this version cannot serve.
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { sign as octokitSign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
