@@ -49,6 +49,8 @@ export const Reason = {
   WorkflowNotReady: 'WorkflowNotReady',
   SecretNotFound: 'SecretNotFound',
   SecretKeyNotFound: 'SecretKeyNotFound',
+  /** A signing secret that is not a key of the encoding its verifier reads (base64, hex, whsec_). */
+  InvalidSecret: 'InvalidSecret',
   InvalidSpec: 'InvalidSpec',
   InvalidJobTemplate: 'InvalidJobTemplate',
   InvalidInputSchema: 'InvalidInputSchema',
@@ -89,3 +91,5 @@ export const SHARED_SECRET_HEADER = 'X-Webhook-Secret';
 
 export const TOKEN_PREFIX = 'hgt_';
 export const SIGNING_SECRET_PREFIX = 'whsec_';
+/** Generated signing secrets of providers that accept only `A-Za-z0-9_-` (Telegram). */
+export const URL_SAFE_SECRET_PREFIX = 'hgs_';

@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { BEARER_CHALLENGE, HttpError } from '../http/errors.ts';
-import { exchangeOf } from '../http/exchange.ts';
-import { verifySignature } from '../verify/index.ts';
+import { type Exchange, exchangeOf } from '../http/exchange.ts';
+import { bodyKind, parseBody } from '../input.ts';
+import { type VerifyRequest, verifySignature } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -20,7 +21,9 @@ export const verifyStage = fp(
       const route = x.route!;
       const now = clock();
       const body = (request.body as Buffer | undefined) ?? EMPTY;
-      const verdict = verifySignature(route.auth, { headers: request.headers, body }, now);
+      const req = verifyRequest(x, request.headers, body, request.method, request.raw.url);
+      let verdict = verifySignature(route.auth, req, now);
+      if (verdict instanceof Promise) verdict = await verdict;
       if (!verdict.ok) {
         metrics.verificationFailed(route, verdict.reason);
         const challenge = route.auth.tokens ? BEARER_CHALLENGE : {};
@@ -55,3 +58,28 @@ export const verifyStage = fp(
   },
   { name: 'hookgate-verify' },
 );
+
+/**
+ * What the verifier may read besides headers and bytes: the method, the trigger's published URL
+ * with this request's query string (`{url}`), and the body parsed once, kept for the input stage.
+ */
+function verifyRequest(
+  x: Exchange,
+  headers: FastifyRequest['headers'],
+  body: Buffer,
+  method: string,
+  rawUrl: string | undefined,
+): VerifyRequest {
+  const route = x.route!;
+  const query = rawUrl?.indexOf('?') ?? -1;
+  return {
+    headers,
+    body,
+    method,
+    ...(route.url !== undefined ? { url: route.url + (query >= 0 ? rawUrl!.slice(query) : '') } : {}),
+    json: () => {
+      x.parsed ??= { value: parseBody(bodyKind(headers['content-type']), body) };
+      return x.parsed.value;
+    },
+  };
+}

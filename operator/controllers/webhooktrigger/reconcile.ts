@@ -3,9 +3,11 @@ import {
   Annotations,
   ConditionType,
   EventReason,
+  KEY_SHAPES,
   Labels,
   Reason,
   type Route,
+  resolveAuth,
   routePath,
   type WebhookTrigger as TriggerObject,
   WEBHOOK_TRIGGER,
@@ -137,9 +139,10 @@ export class WebhookTriggerReconciler implements Reconciler {
       creds = credentialStatus(key.name, parts, stored, resolveCredentials(parts, stored?.data, {}), spec);
       const resolved = resolveCredentials(parts, stored?.data, await this.referenced(key.namespace, spec));
       creds = credentialStatus(key.name, parts, stored, resolved, spec);
+      checkSigningKey(spec, parts, resolved.signingSecret);
       const workflow = this.readyWorkflow(key.namespace, spec.workflowRef.name);
       await this.publish(
-        desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved }),
+        desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved, url }),
       );
       // Suspended is a state the user asked for and the operator reached (the route answers 403),
       // so Ready=True: `kubectl wait --for=condition=Ready` and GitOps health stay green.
@@ -357,6 +360,29 @@ export class WebhookTriggerReconciler implements Reconciler {
   private event(trigger: WebhookTrigger, type: 'Normal' | 'Warning', reason: string, note: string): void {
     this.d.events.record(trigger, type, reason, note);
   }
+}
+
+/**
+ * A signing secret must be a key of the encoding its verifier reads: a provider's base64 token
+ * (Teams) that is not base64 would make the trigger refuse every delivery, so it is Stalled instead.
+ */
+function checkSigningKey(spec: WebhookTriggerSpec, parts: Parts, secret: string | undefined): void {
+  const verifier = resolveAuth(spec.auth).verifier;
+  if (verifier?.type !== 'hmac' || secret === undefined || KEY_SHAPES[verifier.keyEncoding].test(secret))
+    return;
+  const ref = spec.auth.signature?.secretRef;
+  const where =
+    parts.signingSecret || !ref ? 'the generated signing secret' : `Secret ${ref.name} key "${ref.key}"`;
+  const fix = parts.signingSecret
+    ? 'rotate it to generate one that is'
+    : 'put the secret there as the provider shows it';
+  throw new UnavailableError(
+    new StalledError(
+      Reason.InvalidSecret,
+      `${where} is not a ${verifier.keyEncoding} key, which this trigger's signatures need: ${fix}`,
+    ),
+    unavailableMessage(Reason.InvalidSecret),
+  );
 }
 
 /** Route Secret → its trigger (also how orphans are swept: the informer's initial adds land here). */
