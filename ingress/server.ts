@@ -1,8 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
+import { componentMetrics } from '../lib/metrics.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, type IngressConfig, loadIngressConfig, USAGE } from './http/config.ts';
@@ -31,9 +32,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const kc = await loadKubeAccess(config.kubeconfig);
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  componentMetrics(registry, 'ingress', kc);
   const metrics = ingressMetrics(registry);
-  const store = new RouteStore(kc, config.namespace, log.child({ component: 'routes' }));
+  // Every trigger's counters exist, at zero, as long as its route does.
+  const store = new RouteStore(kc, config.namespace, log.child({ component: 'routes' }), {
+    served: (route) => metrics.addTrigger(route),
+    gone: (route) => metrics.removeTrigger(route),
+  });
   // Runs started are counted by the app (it sees every launch); the launcher reports what only it sees.
   const launcher = new KubeLauncher(
     kc,
