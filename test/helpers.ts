@@ -1,6 +1,7 @@
 // Helpers for tests against the local control plane. They run in vitest workers, which only get
 // the serializable ClusterInfo from the global setup (test/harness/global-setup.ts).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
@@ -173,4 +174,23 @@ export async function apiServerMetric(server: KubeConfig, name: string, labels: 
     if (Object.entries(labels).every(([k, v]) => series[k] === v)) sum += Number(m[3]);
   }
   return sum;
+}
+
+/**
+ * The path of promtool (test/harness/build.sh extracts it from Debian's prometheus package), or
+ * undefined with the reason printed: tests that need it then skip, except under CI=true, where a
+ * missing promtool fails the run instead.
+ */
+export function promtoolPath(): string | undefined {
+  const path = join(clusterInfo().binDir, 'promtool');
+  if (existsSync(path)) return path;
+  const reason = `promtool is missing from ${clusterInfo().binDir} (test/harness/build.sh fetches it with apt-get)`;
+  if (process.env.CI === 'true') throw new Error(reason);
+  console.warn(`skipping the promtool checks: ${reason}`);
+  return undefined;
+}
+
+/** Runs promtool with `input` on stdin. Never throws on a non-zero exit. */
+export function promtool(args: string[], input = ''): Promise<RunResult> {
+  return runBinary('promtool', args, input);
 }
