@@ -250,6 +250,7 @@ describe('helm template, default values', () => {
       'HorizontalPodAutoscaler',
       'PodDisruptionBudget',
       'ServiceMonitor',
+      'PrometheusRule',
     ]) {
       expect(byKind(objs, kind), kind).toEqual([]);
     }
@@ -318,7 +319,9 @@ describe('helm template, non-default values', () => {
     ]);
     for (const m of monitors) {
       expect(m.metadata.labels.release).toBe('kps');
-      expect(m.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+      // The operator's hookgate_condition labels objects by their own namespace (honorLabels).
+      const honor = m.metadata.name.endsWith('-operator') ? { honorLabels: true } : {};
+      expect(m.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', ...honor }]);
       const services = byKind(objs, 'Service').filter((s) =>
         Object.entries(m.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels[k] === v),
       );

@@ -3,11 +3,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import https from 'node:https';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
 
 export function clusterInfo(): controlplane.ClusterInfo {
   const info = inject('cluster');
@@ -193,4 +196,14 @@ export function promtoolPath(): string | undefined {
 /** Runs promtool with `input` on stdin. Never throws on a non-zero exit. */
 export function promtool(args: string[], input = ''): Promise<RunResult> {
   return runBinary('promtool', args, input);
+}
+
+/** `helm template` of the chart (release "hookgate" in "hookgate-system"): the documents of `showOnly`. */
+export async function renderChart(showOnly: string, set: string[] = []): Promise<Record<string, unknown>[]> {
+  const r = await runBinary('helm', [
+    ...['template', 'hookgate', join(ROOT, 'charts/hookgate'), '--namespace', 'hookgate-system'],
+    ...['--kube-version', 'v1.35.4', ...set.flatMap((s) => ['--set', s]), '--show-only', showOnly],
+  ]);
+  if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
+  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, unknown>);
 }
