@@ -1,6 +1,6 @@
 import { errorMessage } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Metrics, ReconcileResult } from './metrics.ts';
+import { type Metrics, RECONCILE_RESULTS, type ReconcileResult } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import { keyString, type ObjectKey, type Reconciler } from './types.ts';
 
@@ -24,6 +24,9 @@ export class Controller {
     this.name = reconciler.name;
     this.queue = new WorkQueue(undefined, (depth) => metrics.queueDepth.set({ name: this.name }, depth));
     metrics.queueDepth.set({ name: this.name }, 0);
+    // At zero from the start, as controller-runtime does, so rate() sees a controller's first error.
+    for (const result of RECONCILE_RESULTS) metrics.reconcileTotal.inc({ controller: this.name, result }, 0);
+    metrics.reconcileErrors.inc({ controller: this.name }, 0);
   }
 
   enqueue(key: ObjectKey): void {

@@ -1,6 +1,7 @@
-// The chart's alerts, as the PrometheusRule renders them: `promtool check rules`, then `promtool test
-// rules` with input series for every alert (test/prometheus/alerts-test.yaml), and each alert's
-// runbook in docs/runbooks.md. That the metrics they name exist is checked on the running
+// The chart's monitoring objects. The alerts, as the PrometheusRule renders them: `promtool check
+// rules`, then `promtool test rules` with input series for every alert
+// (test/prometheus/alerts-test.yaml), and each alert's runbook in docs/runbooks.md. The Grafana
+// dashboard's ConfigMap for the sidecar. That the metrics both name exist is checked on the running
 // components by test/metrics.test.ts.
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -129,5 +130,31 @@ describe('the PrometheusRule', () => {
     ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('prometheusRule.disabled: no alert is named HookgateNoSuchAlert');
+  });
+});
+
+describe("the dashboard's ConfigMap", () => {
+  it('is off by default', async () => {
+    const r = await runBinary('helm', [
+      ...['template', 'hookgate', join(ROOT, 'charts/hookgate'), '--kube-version', 'v1.35.4'],
+    ]);
+    expect(r.stdout).not.toContain('hookgate.json');
+  });
+
+  it("carries the dashboard as generated, with the sidecar's label, in the namespace asked for", async () => {
+    const [cm] = (await renderChart('templates/grafana-dashboard.yaml', [
+      'grafanaDashboard.enabled=true',
+      'grafanaDashboard.namespace=monitoring',
+      'grafanaDashboard.annotations.grafana_folder=Platform',
+    ])) as {
+      metadata: { namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+      data: Record<string, string>;
+    }[];
+    const file = await readFile(join(ROOT, 'charts/hookgate/dashboards/hookgate.json'), 'utf8');
+    expect(cm!.metadata.namespace).toBe('monitoring');
+    expect(cm!.metadata.labels.grafana_dashboard).toBe('1');
+    expect(cm!.metadata.annotations.grafana_folder).toBe('Platform');
+    expect(JSON.parse(cm!.data['hookgate.json']!)).toEqual(JSON.parse(file));
+    expect(JSON.parse(file)).toMatchObject({ uid: 'hookgate', title: 'hookgate' });
   });
 });
