@@ -12,7 +12,7 @@ import type { Logger } from '../lib/log.ts';
 import { FloodGuard } from './flood-guard.ts';
 import { trustedProxies } from './http/client-ip.ts';
 import { HttpError, toHttpError } from './http/errors.ts';
-import { exchanges } from './http/exchange.ts';
+import { exchanges, type RejectionSink } from './http/exchange.ts';
 import { InputSchemas } from './input.ts';
 import { ingressMetrics } from './metrics.ts';
 import { type RateLimit, RateLimiter } from './ratelimit.ts';
@@ -35,6 +35,8 @@ export interface AppDeps {
   trustedProxies?: readonly string[];
   /** Called once per verified delivery (records the trigger's last use). */
   recordUse?: (route: Route) => void;
+  /** Called for every refused delivery to a known trigger (its status, Warning Events). */
+  recordRejection?: RejectionSink;
   /** Default: a fresh in-memory limiter per app. */
   limiter?: Pick<RateLimiter, 'take'>;
   /** This replica's share of a trigger's rate limit (default: all of it, as a lone replica). */
@@ -68,7 +70,7 @@ export const ingress = fp(
     app.get('/readyz', async (_request, reply) =>
       deps.routes.ready ? { ready: true } : reply.code(503).send({ ready: false }),
     );
-    app.register(exchanges, { metrics });
+    app.register(exchanges, { metrics, rejected: deps.recordRejection });
 
     // While the app closes, answers in flight ask their clients to close the connection; otherwise a
     // kept-alive socket would hold the drain open until its deadline.

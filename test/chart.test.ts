@@ -67,6 +67,7 @@ const INGRESS_RULES = table({
   'batch/jobs': ['create', 'get', 'list', 'watch', 'delete'],
   'core/secrets': ['create'],
   'hookgate.io/webhooktriggers/status': ['patch'],
+  'events.k8s.io/events': ['create'],
 });
 const INGRESS_LOCAL_RULES = table({
   'core/secrets': ['list', 'watch'],
@@ -569,8 +570,14 @@ describe('helm install into the local control plane', () => {
         ['watch', 'secrets', 'release'],
         ['watch', 'endpointslices.discovery.k8s.io', 'release'],
         ['patch', 'webhooktriggers.hookgate.io/status', 'app'],
+        ['create', 'events.events.k8s.io', 'app'],
       ],
       [
+        ['get', 'events.events.k8s.io', 'app'],
+        ['list', 'events.events.k8s.io', 'app'],
+        ['patch', 'events.events.k8s.io', 'app'],
+        ['delete', 'events.events.k8s.io', 'app'],
+        ['create', 'events', 'app'],
         ['list', 'endpointslices.discovery.k8s.io', 'app'],
         ['get', 'secrets', 'app'],
         ['list', 'secrets', 'app'],

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Route } from '../../api/v1alpha1/index.ts';
+import { isRejection, type RejectionOutcome, type Route } from '../../api/v1alpha1/index.ts';
 import type { IngressMetrics, Outcome } from '../metrics.ts';
 import type { Delivery } from '../types.ts';
 
@@ -20,8 +20,18 @@ export interface Exchange {
   signed?: string;
   delivery?: Delivery;
   outcome?: Outcome;
+  /** Why, from a fixed set (a verification failure, the trigger's not-Ready reason): never request text. */
+  reason?: string;
   run?: string;
 }
+
+/** Told of every delivery to a known trigger that was refused. */
+export type RejectionSink = (
+  route: Route,
+  outcome: RejectionOutcome,
+  statusCode: number,
+  reason?: string,
+) => void;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,7 +46,10 @@ const PROBES = new Set(['/healthz', '/readyz']);
 
 /** Starts each webhook request's exchange and ends it with the one log line and the metrics. */
 export const exchanges = fp(
-  async (app: FastifyInstance, { metrics }: { metrics: IngressMetrics }) => {
+  async (
+    app: FastifyInstance,
+    { metrics, rejected }: { metrics: IngressMetrics; rejected?: RejectionSink },
+  ) => {
     app.decorateRequest('exchange', null);
     // The request line's fields are set below from our own values (names, codes, a duration),
     // never from what the request carried, so the redaction every other line goes through has
@@ -54,6 +67,7 @@ export const exchanges = fp(
       const seconds = (performance.now() - x.start) / 1000;
       const outcome = x.outcome ?? 'internal_error';
       metrics.request(x.route, outcome, seconds);
+      if (x.route && rejected && isRejection(outcome)) rejected(x.route, outcome, reply.statusCode, x.reason);
       // The one line per request: what happened, never a header, credential or payload.
       lines.info(
         {

@@ -22,6 +22,7 @@ export const verifyStage = fp(
       const body = (request.body as Buffer | undefined) ?? EMPTY;
       const verdict = verifySignature(route.auth, { headers: request.headers, body }, now);
       if (!verdict.ok) {
+        x.reason = verdict.reason;
         metrics.verificationFailed(route, verdict.reason);
         const challenge = route.auth.tokens ? BEARER_CHALLENGE : {};
         throw new HttpError(401, 'unauthorized', `verification failed: ${verdict.reason}`, challenge);

@@ -1,5 +1,5 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../../api/v1alpha1/index.ts';
+import { type OperatorTriggerStatus, WEBHOOK_TRIGGER } from '../../../api/v1alpha1/index.ts';
 import { apiPath, type KubeClient, metadataAccept, SECRETS } from '../../../lib/kube.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
@@ -12,7 +12,7 @@ export interface TriggerApi {
   deleteSecret(namespace: string, name: string): Promise<void>;
   applyStatus(
     meta: { namespace: string; name: string; uid: string },
-    status: Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>,
+    status: Partial<OperatorTriggerStatus>,
   ): Promise<void>;
 }
 

@@ -3,13 +3,13 @@ import {
   Annotations,
   ConditionType,
   Labels,
+  type OperatorTriggerStatus,
   Reason,
   type Route,
   routePath,
   type WebhookTrigger as TriggerObject,
   WEBHOOK_TRIGGER,
   WebhookTriggerSpec,
-  type WebhookTriggerStatus,
   type Workflow as WorkflowObject,
   WorkflowSpec,
 } from '../../../api/v1alpha1/index.ts';
@@ -75,7 +75,7 @@ export const EventReason = {
   PreviousCredentialsExpired: 'PreviousCredentialsExpired',
 } as const;
 
-type Owned = Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>;
+type Owned = Partial<OperatorTriggerStatus>;
 const CREDENTIAL_FIELDS = [
   'credentialsSecret',
   'tokenPrefix',
