@@ -22,6 +22,7 @@ import { launch } from './stages/launch.ts';
 import { mapInputStage } from './stages/map-input.ts';
 import { readBody } from './stages/read-body.ts';
 import { verifyStage } from './stages/verify.ts';
+import type { RequestTracer } from './tracing.ts';
 import type { Launcher, RouteTable } from './types.ts';
 
 export interface AppDeps {
@@ -43,6 +44,8 @@ export interface AppDeps {
   share?: (limit: number) => number;
   /** Unverified requests per client address before the flood guard refuses it (default 600/min). */
   floodLimit?: RateLimit;
+  /** Traces requests and hands their context to the runs (ingress/tracing.ts); off when undefined. */
+  tracer?: RequestTracer;
 }
 
 /**
@@ -70,7 +73,7 @@ export const ingress = fp(
     app.get('/readyz', async (_request, reply) =>
       deps.routes.ready ? { ready: true } : reply.code(503).send({ ready: false }),
     );
-    app.register(exchanges, { metrics, rejected: deps.recordRejection });
+    app.register(exchanges, { metrics, rejected: deps.recordRejection, tracer: deps.tracer });
 
     // While the app closes, answers in flight ask their clients to close the connection; otherwise a
     // kept-alive socket would hold the drain open until its deadline.
@@ -88,7 +91,13 @@ export const ingress = fp(
     });
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
       const answer = toHttpError(error);
-      if (answer.statusCode >= 500) request.log.error({ err: error }, 'webhook request failed');
+      if (answer.statusCode >= 500) {
+        const x = request.exchange;
+        request.log.error(
+          { err: error, deliveryId: x?.delivery?.deliveryId, trace_id: x?.trace?.traceId },
+          'webhook request failed',
+        );
+      }
       if (request.exchange) request.exchange.outcome = answer.code;
       return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
     });

@@ -5,7 +5,7 @@ import { eventRecorder } from '../lib/events.ts';
 import { KubeClient } from '../lib/kube.ts';
 import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
-import { componentMetrics } from '../lib/metrics.ts';
+import { componentMetrics, hookgateVersion } from '../lib/metrics.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, type IngressConfig, loadIngressConfig, USAGE } from './http/config.ts';
@@ -15,6 +15,7 @@ import { RejectionReporter } from './rejections.ts';
 import { RouteStore } from './routes-store.ts';
 import { KubeLauncher } from './run/launcher.ts';
 import { FIELD_MANAGER, StatusWriter } from './status-writer.ts';
+import { type RequestTracer, tracerFromEnv } from './tracing.ts';
 import type { RouteTable } from './types.ts';
 
 /**
@@ -32,6 +33,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return;
   }
   const log = createLogger('hookgate-ingress', config.logLevel, { async: true });
+  let tracer: RequestTracer | undefined;
+  try {
+    tracer = await tracerFromEnv(env, hookgateVersion());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`hookgate-ingress: ${err.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (tracer) log.info('tracing requests (OpenTelemetry, configured by OTEL_* variables)');
   const kc = await loadKubeAccess(config.kubeconfig);
 
   const registry = new Registry();
@@ -75,6 +86,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       floodLimit: { requests: config.floodLimit, periodSeconds: Math.ceil(config.floodPeriod / 1000) },
       recordUse: (route) => status.recordUse(route),
       recordRejection: (route, outcome, code, reason) => rejections.record(route, outcome, code, reason),
+      ...(tracer ? { tracer } : {}),
       ...(peers ? { share: (limit: number) => peers.share(limit) } : {}),
     },
     serverOptions(config),
@@ -99,7 +111,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight requests');
     await drain(app, config.shutdownTimeout, log);
-    await Promise.allSettled([status.stop(), launcher.stop(), store.stop(), peers?.stop()]);
+    await Promise.allSettled([
+      status.stop(),
+      launcher.stop(),
+      store.stop(),
+      peers?.stop(),
+      tracer?.shutdown(),
+    ]);
     await probes?.close();
     log.info('stopped');
     await new Promise<void>((done) => log.flush(() => done()));

@@ -26,6 +26,7 @@ export const admit = fp(
 
     app.addHook('onRequest', async (request: HookRequest) => {
       const x = exchangeOf(request);
+      x.trace?.stage('admit');
       const now = clock();
       x.client = limitKey(
         clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], proxies),

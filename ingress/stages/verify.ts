@@ -17,6 +17,7 @@ export const verifyStage = fp(
     const { clock, limiter, share, metrics, recordUse } = ctx;
     app.addHook('preHandler', async (request, reply) => {
       const x = exchangeOf(request);
+      x.trace?.stage('verify');
       const route = x.route!;
       const now = clock();
       const body = (request.body as Buffer | undefined) ?? EMPTY;
