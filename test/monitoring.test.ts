@@ -133,6 +133,19 @@ describe('the PrometheusRule', () => {
   });
 });
 
+describe('tracing', () => {
+  it("passes ingress.extraEnv (the OTEL_* variables) to the ingress's container only", async () => {
+    const docs = (await renderChart('templates/ingress-deployment.yaml', [
+      'ingress.extraEnv[0].name=OTEL_EXPORTER_OTLP_ENDPOINT',
+      'ingress.extraEnv[0].value=http://otel-collector.observability:4318',
+    ])) as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }[];
+    expect(docs[0]!.spec.template.spec.containers[0]!.env).toContainEqual({
+      name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+      value: 'http://otel-collector.observability:4318',
+    });
+  });
+});
+
 describe("the dashboard's ConfigMap", () => {
   it('is off by default', async () => {
     const r = await runBinary('helm', [
