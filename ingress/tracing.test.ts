@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildRun, Env } from '../lib/run.ts';
 import { buildApp } from './app.ts';
 import { MemoryLauncher, MemoryRoutes, TOKEN, testRoute } from './http/fakes.test-helper.ts';
-import { exporterFromEnv, otelTracer } from './tracing-otel.ts';
 import { tracingRequested } from './tracing.ts';
+import { exporterFromEnv, otelTracer } from './tracing-otel.ts';
 
 const SENDER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SENDER_SPAN = '00f067aa0ba902b7';

@@ -112,15 +112,13 @@ describe.skipIf(skip)('a traced delivery on a real node', () => {
     expect(r.code, r.stderr).toBe(0);
     const url = await waitFor(
       async () => {
-        const t = (await kubeConfig()
-          .makeApiClient(CustomObjectsApi)
-          .getNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            plural: 'webhooktriggers',
-            namespace: app.name,
-            name,
-          })) as {
+        const t = (await kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: 'webhooktriggers',
+          namespace: app.name,
+          name,
+        })) as {
           status?: { url?: string };
         };
         return t.status?.url;
