@@ -12,7 +12,7 @@ import type { Logger } from '../lib/log.ts';
 import { FloodGuard } from './flood-guard.ts';
 import { trustedProxies } from './http/client-ip.ts';
 import { HttpError, toHttpError } from './http/errors.ts';
-import { exchanges } from './http/exchange.ts';
+import { exchanges, type RejectionSink } from './http/exchange.ts';
 import { InputSchemas } from './input.ts';
 import { ingressMetrics } from './metrics.ts';
 import { type RateLimit, RateLimiter } from './ratelimit.ts';
@@ -22,6 +22,7 @@ import { launch } from './stages/launch.ts';
 import { mapInputStage } from './stages/map-input.ts';
 import { readBody } from './stages/read-body.ts';
 import { verifyStage } from './stages/verify.ts';
+import type { RequestTracer } from './tracing.ts';
 import type { Launcher, RouteTable } from './types.ts';
 
 export interface AppDeps {
@@ -35,12 +36,16 @@ export interface AppDeps {
   trustedProxies?: readonly string[];
   /** Called once per verified delivery (records the trigger's last use). */
   recordUse?: (route: Route) => void;
+  /** Called for every refused delivery to a known trigger (its status, Warning Events). */
+  recordRejection?: RejectionSink;
   /** Default: a fresh in-memory limiter per app. */
   limiter?: Pick<RateLimiter, 'take'>;
   /** This replica's share of a trigger's rate limit (default: all of it, as a lone replica). */
   share?: (limit: number) => number;
   /** Unverified requests per client address before the flood guard refuses it (default 600/min). */
   floodLimit?: RateLimit;
+  /** Traces requests and hands their context to the runs (ingress/tracing.ts); off when undefined. */
+  tracer?: RequestTracer;
 }
 
 /**
@@ -68,7 +73,7 @@ export const ingress = fp(
     app.get('/readyz', async (_request, reply) =>
       deps.routes.ready ? { ready: true } : reply.code(503).send({ ready: false }),
     );
-    app.register(exchanges, { metrics });
+    app.register(exchanges, { metrics, rejected: deps.recordRejection, tracer: deps.tracer });
 
     // While the app closes, answers in flight ask their clients to close the connection; otherwise a
     // kept-alive socket would hold the drain open until its deadline.
@@ -86,7 +91,13 @@ export const ingress = fp(
     });
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
       const answer = toHttpError(error);
-      if (answer.statusCode >= 500) request.log.error({ err: error }, 'webhook request failed');
+      if (answer.statusCode >= 500) {
+        const x = request.exchange;
+        request.log.error(
+          { err: error, deliveryId: x?.delivery?.deliveryId, trace_id: x?.trace?.traceId },
+          'webhook request failed',
+        );
+      }
       if (request.exchange) request.exchange.outcome = answer.code;
       return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
     });

@@ -1,17 +1,22 @@
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { wantsHelp } from '../lib/config.ts';
+import { eventRecorder } from '../lib/events.ts';
+import { KubeClient } from '../lib/kube.ts';
 import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
+import { componentMetrics, hookgateVersion } from '../lib/metrics.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, FLAGS, type IngressConfig, loadIngressConfig } from './http/config.ts';
-import { LastUsedRecorder } from './last-used.ts';
 import { ingressMetrics } from './metrics.ts';
 import { Peers } from './peers.ts';
+import { RejectionReporter } from './rejections.ts';
 import { RouteStore } from './routes-store.ts';
 import { KubeLauncher } from './run/launcher.ts';
+import { FIELD_MANAGER, StatusWriter } from './status-writer.ts';
+import { type RequestTracer, tracerFromEnv } from './tracing.ts';
 import type { RouteTable } from './types.ts';
 
 /**
@@ -33,19 +38,37 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return;
   }
   const log = createLogger('hookgate-ingress', config.logLevel, { async: true });
+  let tracer: RequestTracer | undefined;
+  try {
+    tracer = await tracerFromEnv(env, hookgateVersion());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`hookgate-ingress: ${err.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (tracer) log.info('tracing requests (OpenTelemetry, configured by OTEL_* variables)');
   const kc = await loadKubeAccess(config.kubeconfig);
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  componentMetrics(registry, 'ingress', kc);
   const metrics = ingressMetrics(registry);
-  const store = new RouteStore(kc, config.namespace, log.child({ component: 'routes' }));
+  // Every trigger's counters exist, at zero, as long as its route does.
+  const store = new RouteStore(kc, config.namespace, log.child({ component: 'routes' }), {
+    served: (route) => metrics.addTrigger(route),
+    gone: (route) => metrics.removeTrigger(route),
+  });
   // Runs started are counted by the app (it sees every launch); the launcher reports what only it sees.
   const launcher = new KubeLauncher(
     kc,
     { onJobCreated: metrics.jobCreated, onRunFinished: metrics.runFinished },
     log.child({ component: 'launcher' }),
   );
-  const lastUsed = new LastUsedRecorder(kc, log.child({ component: 'last-used' }));
+  const status = new StatusWriter(kc, log.child({ component: 'status' }));
+  const rejections = new RejectionReporter(
+    status,
+    eventRecorder(new KubeClient(kc), log.child({ component: 'events' }), FIELD_MANAGER),
+  );
   const peers = config.peersService
     ? new Peers(kc, config.namespace, config.peersService, config.podIp, log.child({ component: 'peers' }))
     : undefined;
@@ -66,13 +89,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       logger: log,
       trustedProxies: config.trustedProxies,
       floodLimit: { requests: config.floodLimit, periodSeconds: Math.ceil(config.floodPeriod / 1000) },
-      recordUse: (route) => lastUsed.recordUse(route),
+      recordUse: (route) => status.recordUse(route),
+      recordRejection: (route, outcome, code, reason) => rejections.record(route, outcome, code, reason),
+      ...(tracer ? { tracer } : {}),
       ...(peers ? { share: (limit: number) => peers.share(limit) } : {}),
     },
     serverOptions(config),
   );
 
-  lastUsed.start();
+  status.start();
   peers?.start();
   // Both resolve after their first list and retry on their own; readiness waits for them.
   void store.start().then(() => {
@@ -91,7 +116,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight requests');
     await drain(app, config.shutdownTimeout, log);
-    await Promise.allSettled([lastUsed.stop(), launcher.stop(), store.stop(), peers?.stop()]);
+    await Promise.allSettled([
+      status.stop(),
+      launcher.stop(),
+      store.stop(),
+      peers?.stop(),
+      tracer?.shutdown(),
+    ]);
     await probes?.close();
     log.info('stopped');
     await new Promise<void>((done) => log.flush(() => done()));

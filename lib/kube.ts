@@ -1,6 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
+import { performance } from 'node:perf_hooks';
 import { ApiError } from './api-error.ts';
+import { kubeObserver } from './kube-metrics.ts';
 import type { KubeAccess } from './kubeconfig.ts';
 
 // No value import of @kubernetes/client-node here or in anything the components load: its index
@@ -125,7 +127,9 @@ export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T>
       : {}),
   };
   const what = `${r.method} ${r.path}`;
-  return new Promise<T>((resolve, reject) => {
+  let answered: number | undefined;
+  const t0 = performance.now();
+  const answer = new Promise<T>((resolve, reject) => {
     const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -133,6 +137,7 @@ export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T>
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const code = res.statusCode ?? 0;
+        answered = code;
         if (code < 200 || code >= 300) return reject(new ApiError(code, what, text));
         try {
           resolve((text ? JSON.parse(text) : undefined) as T);
@@ -147,6 +152,12 @@ export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T>
     req.on('error', reject);
     req.end(payload);
   });
+  const observer = kubeObserver(kc);
+  if (observer) {
+    const report = () => observer.observe(r, answered, (performance.now() - t0) / 1000);
+    answer.then(report, report);
+  }
+  return answer;
 }
 
 /** One TLS connection kept alive per client: client-node builds a new agent, so a new handshake, per call. */

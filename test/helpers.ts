@@ -1,12 +1,16 @@
 // Helpers for tests against the local control plane. They run in vitest workers, which only get
 // the serializable ClusterInfo from the global setup (test/harness/global-setup.ts).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import https from 'node:https';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
 
 export function clusterInfo(): controlplane.ClusterInfo {
   const info = inject('cluster');
@@ -224,4 +228,33 @@ export async function applyObjects(namespace: string, objects: object[]): Promis
     },
   );
   if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+}
+
+/**
+ * The path of promtool (test/harness/build.sh extracts it from Debian's prometheus package), or
+ * undefined with the reason printed: tests that need it then skip, except under CI=true, where a
+ * missing promtool fails the run instead.
+ */
+export function promtoolPath(): string | undefined {
+  const path = join(clusterInfo().binDir, 'promtool');
+  if (existsSync(path)) return path;
+  const reason = `promtool is missing from ${clusterInfo().binDir} (test/harness/build.sh fetches it with apt-get)`;
+  if (process.env.CI === 'true') throw new Error(reason);
+  console.warn(`skipping the promtool checks: ${reason}`);
+  return undefined;
+}
+
+/** Runs promtool with `input` on stdin. Never throws on a non-zero exit. */
+export function promtool(args: string[], input = ''): Promise<RunResult> {
+  return runBinary('promtool', args, input);
+}
+
+/** `helm template` of the chart (release "hookgate" in "hookgate-system"): the documents of `showOnly`. */
+export async function renderChart(showOnly: string, set: string[] = []): Promise<Record<string, unknown>[]> {
+  const r = await runBinary('helm', [
+    ...['template', 'hookgate', join(ROOT, 'charts/hookgate'), '--namespace', 'hookgate-system'],
+    ...['--kube-version', 'v1.35.4', ...set.flatMap((s) => ['--set', s]), '--show-only', showOnly],
+  ]);
+  if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
+  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, unknown>);
 }

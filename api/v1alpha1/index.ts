@@ -1,5 +1,6 @@
 export * from './common.ts';
 export * from './meta.ts';
+export * from './outcomes.ts';
 export * from './providers.ts';
 export * from './resolve.ts';
 export * from './route.ts';

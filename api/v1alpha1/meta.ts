@@ -36,6 +36,8 @@ export const Annotations = {
   result: 'hookgate.io/result',
   /** On a run's Job: until when (RFC 3339) it must be kept as the record that blocks replays. */
   replayUntil: 'hookgate.io/replay-until',
+  /** On a run's Job and input Secret: the trace id of the request that started it (tracing on). */
+  traceId: 'hookgate.io/trace-id',
 } as const;
 
 export const ConditionType = { Ready: 'Ready', Reconciling: 'Reconciling', Stalled: 'Stalled' } as const;

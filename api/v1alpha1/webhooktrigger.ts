@@ -10,6 +10,7 @@ import {
   UNOBSERVED,
   withRules,
 } from './common.ts';
+import { REJECTION_OUTCOMES, type RejectionOutcome } from './outcomes.ts';
 import { isServed, PROVIDER_NAMES, PROVIDERS, type Provider } from './providers.ts';
 import {
   Algorithm,
@@ -354,6 +355,40 @@ export const WebhookTriggerSpec = z
   })
   .strict();
 
+/** How one kind of rejection was last seen (status.rejections.<outcome>). */
+export const Rejection = z
+  .object({
+    lastTime: z.string().describe('When the ingress last refused a delivery this way (RFC 3339).'),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .describe(
+        'How many deliveries the ingress replica that wrote this entry refused this way since it last wrote it (rejections are written at most once a minute per trigger).',
+      ),
+    statusCode: z.number().int().min(400).max(599).describe('The HTTP status the sender got.'),
+    reason: z
+      .string()
+      .max(63)
+      .optional()
+      .describe(
+        "Why, from a fixed set: the verification failure (e.g. invalid_signature, timestamp_out_of_tolerance) or the trigger's not-Ready reason. Never anything the sender sent.",
+      ),
+  })
+  .strict();
+
+export const Rejections = z
+  .object(
+    Object.fromEntries(REJECTION_OUTCOMES.map((o) => [o, Rejection.optional()])) as Record<
+      RejectionOutcome,
+      z.ZodOptional<typeof Rejection>
+    >,
+  )
+  .strict()
+  .describe(
+    'The latest delivery refused, per outcome (the error.code the sender got; docs/troubleshooting.md says what each means). Written by the ingress.',
+  );
+
 export const WebhookTriggerStatus = z
   .object({
     observedGeneration: z.number().int().default(-1),
@@ -366,6 +401,7 @@ export const WebhookTriggerStatus = z
     lastRotationTime: z.string().optional(),
     previousCredentialsValidUntil: z.string().optional(),
     lastTriggeredTime: z.string().optional(),
+    rejections: Rejections.optional(),
   })
   .strict()
   .default(UNOBSERVED);
@@ -380,5 +416,8 @@ export const WebhookTriggerSchema = z.object({
 
 export type WebhookTriggerSpec = z.infer<typeof WebhookTriggerSpec>;
 export type WebhookTriggerStatus = z.infer<typeof WebhookTriggerStatus>;
+export type Rejection = z.infer<typeof Rejection>;
+/** The status fields the operator owns: the others are written by the ingress. */
+export type OperatorTriggerStatus = Omit<WebhookTriggerStatus, 'lastTriggeredTime' | 'rejections'>;
 export type WebhookTrigger = z.infer<typeof WebhookTriggerSchema>;
 export type Signature = z.infer<typeof Signature>;

@@ -26,6 +26,7 @@ export const admit = fp(
 
     app.addHook('onRequest', async (request: HookRequest) => {
       const x = exchangeOf(request);
+      x.trace?.stage('admit');
       const now = clock();
       x.client = limitKey(
         clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], proxies),
@@ -43,6 +44,7 @@ export const admit = fp(
         throw new HttpError(405, 'method_not_allowed', 'webhooks are delivered with POST', { allow: 'POST' });
       }
       if (route.unavailable) {
+        x.reason = route.unavailable.reason;
         throw new HttpError(503, 'trigger_unavailable', route.unavailable.message, {
           'retry-after': RETRY_AFTER_NOT_RUNNABLE,
         });
@@ -61,6 +63,7 @@ export const admit = fp(
       }
       const token = verifyToken(route.auth, request.headers, now);
       if (!token.ok) {
+        x.reason = token.reason;
         metrics.verificationFailed(route, token.reason);
         const challenge = route.auth.tokens ? BEARER_CHALLENGE : {};
         throw new HttpError(401, 'unauthorized', `verification failed: ${token.reason}`, challenge);

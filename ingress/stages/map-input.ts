@@ -31,6 +31,7 @@ export const mapInputStage = fp(
     const { clock, schemas } = ctx;
     app.addHook('preHandler', async (request, reply) => {
       const x = exchangeOf(request);
+      x.trace?.stage('map input');
       const route = x.route!;
       let payload: unknown;
       try {

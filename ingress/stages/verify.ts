@@ -18,6 +18,7 @@ export const verifyStage = fp(
     const { clock, limiter, share, metrics, recordUse } = ctx;
     app.addHook('preHandler', async (request, reply) => {
       const x = exchangeOf(request);
+      x.trace?.stage('verify');
       const route = x.route!;
       const now = clock();
       const body = (request.body as Buffer | undefined) ?? EMPTY;
@@ -25,6 +26,7 @@ export const verifyStage = fp(
       let verdict = verifySignature(route.auth, req, now);
       if (verdict instanceof Promise) verdict = await verdict;
       if (!verdict.ok) {
+        x.reason = verdict.reason;
         metrics.verificationFailed(route, verdict.reason);
         const challenge = route.auth.tokens ? BEARER_CHALLENGE : {};
         throw new HttpError(401, 'unauthorized', `verification failed: ${verdict.reason}`, challenge);

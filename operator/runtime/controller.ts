@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Metrics, ReconcileResult } from './metrics.ts';
+import { type Metrics, RECONCILE_RESULTS, type ReconcileResult } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import { keyString, type ObjectKey, type Reconciler } from './types.ts';
 
@@ -25,6 +25,9 @@ export class Controller {
     this.name = reconciler.name;
     this.queue = new WorkQueue(undefined, (depth) => metrics.queueDepth.set({ name: this.name }, depth));
     metrics.queueDepth.set({ name: this.name }, 0);
+    // At zero from the start, as controller-runtime does, so rate() sees a controller's first error.
+    for (const result of RECONCILE_RESULTS) metrics.reconcileTotal.inc({ controller: this.name, result }, 0);
+    metrics.reconcileErrors.inc({ controller: this.name }, 0);
   }
 
   enqueue(key: ObjectKey): void {

@@ -4,6 +4,7 @@ import { Informer } from '../../lib/informer.ts';
 import { errorMessage, KubeClient } from '../../lib/kube.ts';
 import type { KubeAccess } from '../../lib/kubeconfig.ts';
 import type { Logger } from '../../lib/log.ts';
+import { componentMetrics } from '../../lib/metrics.ts';
 import { type ProbeServers, serveProbes } from '../../lib/probes.ts';
 import { Controller } from './controller.ts';
 import { LeaderElector, type LeaseClient, leaseClient } from './leader.ts';
@@ -82,6 +83,7 @@ export class Manager implements ControllerManager {
     this.client = new KubeClient(o.kubeConfig);
     this.log = o.log;
     this.metrics = new Metrics(o.registry);
+    componentMetrics(this.metrics.registry, 'operator', o.kubeConfig);
     this.conditions = this.metrics.conditions;
     this.metrics.leader.set(0);
     const le = o.leaderElection;

@@ -1,5 +1,5 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../../api/v1alpha1/index.ts';
+import { type OperatorTriggerStatus, WEBHOOK_TRIGGER } from '../../../api/v1alpha1/index.ts';
 import {
   apiError,
   apiPath,
@@ -10,8 +10,8 @@ import {
 } from '../../../lib/kube.ts';
 import { FIELD_MANAGER, Writer } from '../ssa.ts';
 
-/** The status fields the operator writes: all but the ingress's `lastTriggeredTime`. */
-export type OwnedStatus = Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>;
+/** The status fields the operator writes: all but the ingress's (`OperatorTriggerStatus`). */
+export type OwnedStatus = Partial<OperatorTriggerStatus>;
 
 /** Every API write the WebhookTrigger reconciler makes. */
 export interface TriggerApi {
