@@ -91,6 +91,8 @@ export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): R
   const spec = structuredClone(template.spec) as unknown as V1JobSpec;
   spec.template.spec ??= { containers: [] };
   const pod = spec.template.spec;
+  // A run processes internet input: it gets an API token only when the Workflow asks for one.
+  pod.automountServiceAccountToken ??= false;
   pod.volumes = [
     ...(pod.volumes ?? []).filter((v) => v.name !== INPUT_VOLUME),
     {
