@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
+import { RouteResponse, SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
 import { WorkflowSpec } from './workflow.ts';
 
 /**
@@ -51,7 +51,7 @@ export const RouteSchema = z.object({
   input: WebhookTriggerSpec.shape.input.unwrap(),
   filter: WebhookTriggerSpec.shape.filter,
   idempotency: WebhookTriggerSpec.shape.idempotency,
-  response: WebhookTriggerSpec.shape.response.unwrap(),
+  response: RouteResponse,
   workflow: z.object({
     name: z.string(),
     uid: z.string(),
