@@ -28,6 +28,11 @@ export const MANAGED_BY = 'hookgate';
 export const Annotations = {
   /** Set to any new value to rotate a trigger's generated credentials. */
   rotate: 'hookgate.io/rotate',
+  /**
+   * Any new value: new generated credentials at once, and the previous ones (a leaked credential)
+   * are no longer accepted: a rotation without the grace period.
+   */
+  revoke: 'hookgate.io/revoke',
   deliveryId: 'hookgate.io/delivery-id',
   /**
    * On a finished run's Job, written by the operator: `{"exitCode":N,"message":"..."}` of its pod, so
@@ -49,6 +54,7 @@ export const Reason = {
   WorkflowNotReady: 'WorkflowNotReady',
   SecretNotFound: 'SecretNotFound',
   SecretKeyNotFound: 'SecretKeyNotFound',
+  SecretTooShort: 'SecretTooShort',
   InvalidSpec: 'InvalidSpec',
   InvalidJobTemplate: 'InvalidJobTemplate',
   InvalidInputSchema: 'InvalidInputSchema',
@@ -77,6 +83,9 @@ export const CredentialKeys = {
 
 /** Where `shared-secret` senders put the secret unless the trigger names another header. */
 export const SHARED_SECRET_HEADER = 'X-Webhook-Secret';
+
+/** A referenced secret (token, signing secret, password) holds at least this many bytes. */
+export const MIN_SECRET_BYTES = 16;
 
 export const TOKEN_PREFIX = 'hgt_';
 export const SIGNING_SECRET_PREFIX = 'whsec_';

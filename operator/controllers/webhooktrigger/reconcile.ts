@@ -3,6 +3,7 @@ import {
   Annotations,
   ConditionType,
   Labels,
+  MIN_SECRET_BYTES,
   Reason,
   type Route,
   routePath,
@@ -29,6 +30,7 @@ import {
   generatedParts,
   type Parts,
   planCredentials,
+  REVOKED_FOR,
   ROTATED_AT,
   ROTATED_FOR,
   resolveCredentials,
@@ -72,6 +74,7 @@ export interface TriggerDeps {
 export const EventReason = {
   CredentialsGenerated: 'CredentialsGenerated',
   CredentialsRotated: 'CredentialsRotated',
+  CredentialsRevoked: 'CredentialsRevoked',
   PreviousCredentialsExpired: 'PreviousCredentialsExpired',
 } as const;
 
@@ -225,12 +228,13 @@ export class WebhookTriggerReconciler implements Reconciler {
     }
     const existing: StoredCredentials | undefined = secret && {
       data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, decode(v) ?? ''])),
-      annotations: pick(secret.metadata?.annotations ?? {}, [ROTATED_FOR, ROTATED_AT]),
+      annotations: pick(secret.metadata?.annotations ?? {}, [ROTATED_FOR, REVOKED_FOR, ROTATED_AT]),
     };
     const plan = planCredentials({
       parts,
       existing,
       rotate: trigger.metadata.annotations?.[Annotations.rotate],
+      revoke: trigger.metadata.annotations?.[Annotations.revoke],
       graceMs: this.d.config.rotationGrace,
       now,
       generate: this.d.generate,
@@ -250,7 +254,14 @@ export class WebhookTriggerReconciler implements Reconciler {
         EventReason.CredentialsGenerated,
         `Generated ${what(plan.generated)} in Secret ${secretName}`,
       );
-    if (plan.rotated)
+    if (plan.revoked)
+      this.event(
+        trigger,
+        'Normal',
+        EventReason.CredentialsRevoked,
+        `Revoked credentials in Secret ${secretName} (${Annotations.revoke}=${plan.annotations[REVOKED_FOR]}): new ones were generated and the earlier ones are no longer accepted`,
+      );
+    else if (plan.rotated)
       this.event(
         trigger,
         'Normal',
@@ -307,6 +318,12 @@ export class WebhookTriggerReconciler implements Reconciler {
           Reason.SecretKeyNotFound,
           `Secret ${ref.name} has no key "${ref.key}" (or it is empty)`,
         ).unavailableAs(unavailableMessage(Reason.SecretKeyNotFound));
+      // A guessable secret is no credential; the message names the key, never the value or its length.
+      if (Buffer.byteLength(value) < MIN_SECRET_BYTES)
+        throw new Blocked(
+          Reason.SecretTooShort,
+          `Secret ${ref.name} key "${ref.key}" holds fewer than ${MIN_SECRET_BYTES} bytes; a referenced secret needs at least ${MIN_SECRET_BYTES} (e.g. openssl rand -hex 32)`,
+        ).unavailableAs(unavailableMessage(Reason.SecretTooShort));
       return value;
     };
     return {
