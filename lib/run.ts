@@ -69,6 +69,22 @@ const labelValue = (s: string) => s.slice(0, 63).replace(/[^A-Za-z0-9]+$/, '');
  */
 export const escapeEnv = (value: string) => value.replaceAll('$', '$$$$');
 
+/**
+ * Who a run's pod is to the API server: its ServiceAccount, and whether it gets that account's token.
+ * A run processes internet input, so it gets a token only when the Workflow's template asks for one.
+ */
+export function runIdentity(spec: Route['workflow']['spec']): {
+  serviceAccountName: string;
+  automountServiceAccountToken: boolean;
+} {
+  const pod = (spec.jobTemplate.spec.template as { spec?: Partial<V1Pod['spec']> }).spec ?? {};
+  return {
+    // The API server keeps the deprecated serviceAccount equal to serviceAccountName.
+    serviceAccountName: pod.serviceAccountName ?? pod.serviceAccount ?? 'default',
+    automountServiceAccountToken: pod.automountServiceAccountToken ?? false,
+  };
+}
+
 export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): Run {
   const { route, deliveryId } = delivery;
   const input = JSON.stringify(delivery.input ?? null);
@@ -91,8 +107,7 @@ export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): R
   const spec = structuredClone(template.spec) as unknown as V1JobSpec;
   spec.template.spec ??= { containers: [] };
   const pod = spec.template.spec;
-  // A run processes internet input: it gets an API token only when the Workflow asks for one.
-  pod.automountServiceAccountToken ??= false;
+  pod.automountServiceAccountToken = runIdentity(workflow.spec).automountServiceAccountToken;
   pod.volumes = [
     ...(pod.volumes ?? []).filter((v) => v.name !== INPUT_VOLUME),
     {

@@ -65,6 +65,7 @@ import {
 import { cryptoGenerators } from '../operator/controllers/webhooktrigger/generate.ts';
 import {
   type ControlPlane,
+  chartRunNamespaceLabels,
   installCrds,
   RELEASE,
   serviceAccountKubeconfig,
@@ -327,7 +328,8 @@ async function main() {
       ...Array.from({ length: NAMESPACES }, (_, i) => directNs(i)),
       DIRECT_ROUTES_NS,
     ];
-    for (const name of namespaces) await post('/api/v1/namespaces', { metadata: { name } });
+    const labels = await chartRunNamespaceLabels();
+    for (const name of namespaces) await post('/api/v1/namespaces', { metadata: { name, labels } });
     const userSecrets: [string, string][] = [];
     for (let ns = 0; ns < NAMESPACES; ns++)
       for (let k = 1; k < perNamespace(ns); k += 2 * TRIGGERS_PER_USER_SECRET)

@@ -25,6 +25,7 @@ import { sign } from '../ingress/verify/index.ts';
 import { buildRun } from '../lib/run.ts';
 import {
   type ControlPlane,
+  chartRunNamespaceLabels,
   installCrds,
   RELEASE,
   serviceAccountKubeconfig,
@@ -182,7 +183,8 @@ async function startBare(children: Set<ChildProcess>): Promise<{ url: URL; child
 async function applyTrigger(kc: KubeConfig) {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  await core.createNamespace({ body: { metadata: { name: APP_NS } } });
+  const labels = await chartRunNamespaceLabels();
+  await core.createNamespace({ body: { metadata: { name: APP_NS, labels } } });
   const base = { group: 'hookgate.io', version: 'v1alpha1', namespace: APP_NS };
   await custom.createNamespacedCustomObject({
     ...base,

@@ -16,6 +16,7 @@ import {
   WorkflowSpec,
   WorkflowStatus,
 } from '../api/v1alpha1/index.ts';
+import { REFERENCES_TEMPLATE, referencesTemplate } from './trigger-references.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -244,6 +245,7 @@ export function render(): Map<string, string> {
     );
     files.set(`${CHART_CRD_DIR}/${file}`, `{{- if .Values.crds.enabled }}\n${HEADER}${chart}{{- end }}\n`);
   }
+  files.set(REFERENCES_TEMPLATE, referencesTemplate());
   return files;
 }
 

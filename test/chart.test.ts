@@ -59,6 +59,8 @@ const OPERATOR_RULES = table({
   'core/pods': ['get', 'list'],
   'core/events': ['create', 'patch'],
   'events.k8s.io/events': ['create', 'patch'],
+  // resourceNames: [hookgate-workflows] (test/chart-reach.test.ts)
+  'core/configmaps': ['create', 'patch'],
 });
 const OPERATOR_LEASE_RULES = table({ 'coordination.k8s.io/leases': ['get', 'create', 'update'] });
 // Route Secrets: the only Secrets the operator deletes.
@@ -214,22 +216,27 @@ describe('helm template, default values', () => {
   });
 
   it('ships the admission policies for this release, bound to deny', () => {
-    const names = ['hg-hookgate-runs-hookgate-system', 'hg-hookgate-workflow-authors-hookgate-system'];
+    const names = [
+      'hg-hookgate-run-owners-hookgate-system',
+      'hg-hookgate-runs-hookgate-system',
+      'hg-hookgate-trigger-authors-hookgate-system',
+      'hg-hookgate-workflow-authors-hookgate-system',
+    ];
     const policies = byKind(objs, 'ValidatingAdmissionPolicy');
     expect(policies.map((p) => p.metadata.name).sort()).toEqual(names);
     for (const p of policies) {
       expect(p.apiVersion).toBe('admissionregistration.k8s.io/v1');
       expect(p.spec.failurePolicy).toBe('Fail');
       const binding = one(objs, 'ValidatingAdmissionPolicyBinding', p.metadata.name);
-      expect(binding.spec).toEqual({ policyName: p.metadata.name, validationActions: ['Deny'] });
+      expect(binding.spec).toMatchObject({ policyName: p.metadata.name, validationActions: ['Deny'] });
     }
-    const runs = one(objs, 'ValidatingAdmissionPolicy', names[0]!);
+    const runs = one(objs, 'ValidatingAdmissionPolicy', names[1]!);
     const who = runs.spec.matchConditions.map((c: Obj) => c.expression).join('\n');
     expect(who).toContain("'system:serviceaccount:hookgate-system:hg-hookgate-ingress'");
     expect(who).toContain("'system:serviceaccount:hookgate-system:hg-hookgate-operator'");
     const rules = runs.spec.validations.map((v: Obj) => v.expression).join('\n');
     expect(rules).toContain("['kube-system', 'kube-public', 'kube-node-lease', 'hookgate-system']");
-    const authors = one(objs, 'ValidatingAdmissionPolicy', names[1]!);
+    const authors = one(objs, 'ValidatingAdmissionPolicy', names[3]!);
     expect(authors.spec.matchConstraints.resourceRules).toEqual([
       {
         apiGroups: ['hookgate.io'],
@@ -359,8 +366,8 @@ describe('helm template, non-default values', () => {
     );
   });
 
-  it('leaves out the admission policies when asked', async () => {
-    const objs = await render({ admission: { enabled: false } });
+  it('leaves out the admission policies when asked (only with watchNamespaces)', async () => {
+    const objs = await render({ admission: { enabled: false }, watchNamespaces: ['team-a'] });
     expect(byKind(objs, 'ValidatingAdmissionPolicy')).toEqual([]);
     expect(byKind(objs, 'ValidatingAdmissionPolicyBinding')).toEqual([]);
   });

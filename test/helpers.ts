@@ -23,13 +23,15 @@ export function kubeConfig(): KubeConfig {
 
 /**
  * A fresh namespace `<prefix>-xxxxx` for the calling test file: created in beforeAll (ready once its
- * default ServiceAccount exists, so pods are admitted), deleted in afterAll.
+ * default ServiceAccount exists, so pods are admitted), deleted in afterAll. It is opted in to runs
+ * (the chart's `admission.runNamespaceLabels`) unless `runs` is false.
  */
-export function useNamespace(prefix: string): { readonly name: string } {
+export function useNamespace(prefix: string, opts: { runs?: boolean } = {}): { readonly name: string } {
   let name: string | undefined;
   beforeAll(async () => {
     const core = kubeConfig().makeApiClient(CoreV1Api);
-    const ns = await core.createNamespace({ body: { metadata: { generateName: `${prefix}-` } } });
+    const labels = opts.runs === false ? {} : await controlplane.chartRunNamespaceLabels();
+    const ns = await core.createNamespace({ body: { metadata: { generateName: `${prefix}-`, labels } } });
     name = ns.metadata!.name!;
     const namespace = name;
     await waitFor(() => core.readNamespacedServiceAccount({ namespace, name: 'default' }), {

@@ -1,5 +1,6 @@
 export * from './common.ts';
 export * from './meta.ts';
+export * from './references.ts';
 export * from './route.ts';
 export * from './webhooktrigger.ts';
 export * from './workflow.ts';

@@ -58,6 +58,8 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   InvalidJobTemplate: 'InvalidJobTemplate',
   InvalidInputSchema: 'InvalidInputSchema',
+  /** The namespace has not opted in to runs (the chart's admission.runNamespaceLabels). */
+  RunsNotEnabled: 'RunsNotEnabled',
   ReconcileFailed: 'ReconcileFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
@@ -83,6 +85,28 @@ export const CredentialKeys = {
 
 /** Where `shared-secret` senders put the secret unless the trigger names another header. */
 export const SHARED_SECRET_HEADER = 'X-Webhook-Secret';
+
+/**
+ * In each namespace with Workflows, the operator's list of them (one key per Workflow name): what the
+ * chart's run-owners admission policy compares each run's Job with, since a policy cannot read the
+ * Workflows themselves.
+ */
+export const WORKFLOWS_CONFIGMAP = 'hookgate-workflows';
+
+/** A Workflow's entry in WORKFLOWS_CONFIGMAP: the uid a run's owner reference carries, and how its pod authenticates. */
+export const workflowEntry = (
+  uid: string,
+  serviceAccountName: string,
+  automountServiceAccountToken: boolean,
+) =>
+  `uid=${uid},serviceAccountName=${serviceAccountName},automountServiceAccountToken=${automountServiceAccountToken}`;
+
+/**
+ * How the chart's runs policy begins its refusal of a namespace that has not opted in to runs; the
+ * operator tells it from other refusals by it and checks again, for the namespace may be labelled
+ * any time.
+ */
+export const RUNS_NOT_ENABLED = 'hookgate: runs are not enabled in namespace';
 
 /** A referenced secret (token, signing secret, password) holds at least this many bytes. */
 export const MIN_SECRET_BYTES = 16;

@@ -241,7 +241,8 @@ export const WebhookTriggerSpec = z
       .optional()
       .describe("Where the delivery id comes from (default: the scheme's own, e.g. X-GitHub-Delivery)."),
     response: withRules(responseFields(ResponseHeaders), {
-      rule: "!self.includeOutput || self.mode == 'wait'",
+      // has(): the API server also checks the object's default ({}), before its fields are defaulted.
+      rule: "!has(self.includeOutput) || !self.includeOutput || (has(self.mode) && self.mode == 'wait')",
       message: 'includeOutput applies only to mode wait',
       check: (r) => !r.includeOutput || r.mode === 'wait',
     }).prefault({}),

@@ -3,6 +3,7 @@ import { GROUP, VERSION } from '../../api/v1alpha1/index.ts';
 import {
   APPLY_PATCH,
   apiPath,
+  CONFIGMAPS,
   JOBS,
   type KubeClient,
   metadataAccept,
@@ -30,6 +31,7 @@ export const codeOf = (err: unknown) => (err as { code?: unknown })?.code;
 const RESOURCES: Record<string, { group: string; version: string; plural: string }> = {
   Secret: SECRETS,
   Job: JOBS,
+  ConfigMap: CONFIGMAPS,
 };
 
 function pathOf(obj: KubernetesObject): string {

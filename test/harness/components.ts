@@ -181,6 +181,17 @@ export async function chartNodeOptions(): Promise<{ operator: string[]; ingress:
 }
 
 /**
+ * The labels that opt a namespace in to runs under the chart's default values
+ * (`admission.runNamespaceLabels`): namespaces where the harness's hookgate launches runs carry them.
+ */
+export async function chartRunNamespaceLabels(): Promise<Record<string, string>> {
+  const values = parse(await readFile(join(ROOT, 'charts/hookgate/values.yaml'), 'utf8')) as {
+    admission: { runNamespaceLabels: Record<string, string> };
+  };
+  return values.admission.runNamespaceLabels;
+}
+
+/**
  * Starts operator and ingress as processes under the chart's RBAC in `namespace` (also the ingress
  * namespace and the Lease's). Logs go to `logDir`. `compiled` runs `node dist/...` as the image
  * does (after `npm run build`, checked); the default runs the sources through tsx.

@@ -81,3 +81,10 @@ capabilities:
     fieldRef:
       fieldPath: metadata.namespace
 {{- end }}
+
+{{/* admission.runNamespaceLabels as kubectl label arguments: k1=v1 k2=v2 */}}
+{{- define "hookgate.runNamespaceLabels" -}}
+{{- $pairs := list }}
+{{- range $k, $v := .Values.admission.runNamespaceLabels }}{{ $pairs = append $pairs (printf "%s=%s" $k $v) }}{{ end }}
+{{- join " " $pairs }}
+{{- end }}

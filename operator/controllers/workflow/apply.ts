@@ -1,4 +1,4 @@
-import type { V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { Annotations, WORKFLOW, type WorkflowStatus } from '../../../api/v1alpha1/index.ts';
 import { apiPath, JOBS, type KubeClient, metadataAccept, PODS } from '../../../lib/kube.ts';
 import type { Termination } from '../../../lib/run.ts';
@@ -12,6 +12,8 @@ export interface WorkflowApi {
   /** Writes a finished run's exit code and termination message on its Job (Annotations.result). */
   publishResult(namespace: string, job: string, uid: string, result: Termination): Promise<void>;
   deleteJob(namespace: string, name: string): Promise<void>;
+  /** Server-side apply of the namespace's listing of Workflows (listing.ts). */
+  applyListing(configMap: V1ConfigMap): Promise<void>;
   applyStatus(
     meta: { namespace: string; name: string; uid: string },
     status: Partial<WorkflowStatus>,
@@ -71,6 +73,7 @@ export function workflowApi(client: KubeClient): WorkflowApi {
         throw apiError(`annotate Job ${namespace}/${name}`, err);
       }
     },
+    applyListing: (configMap) => writer.apply(configMap),
     deleteJob: (namespace, name) =>
       writer.delete({ apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace, name } }, 'Background'),
     applyStatus: (meta, status) => writer.applyStatus(WORKFLOW.kind, WORKFLOW.plural, meta, status),
