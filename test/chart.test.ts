@@ -119,7 +119,7 @@ describe('helm template, default values', () => {
     expect(d.spec.template.spec.serviceAccountName).toBe('hg-hookgate-operator');
   });
 
-  it('runs two ingress replicas behind a Service on port 80 with metrics on 9090', () => {
+  it('runs two ingress replicas behind a Service on port 80, metrics on 9090 behind another', () => {
     const d = one(objs, 'Deployment', 'hg-hookgate-ingress');
     expect(d.spec.replicas).toBe(2);
     const c = d.spec.template.spec.containers[0];
@@ -130,8 +130,8 @@ describe('helm template, default values', () => {
     ]);
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     const svc = one(objs, 'Service', 'hg-hookgate-ingress');
-    expect(svc.spec.ports).toEqual([
-      { name: 'http', port: 80, targetPort: 'http' },
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http' }]);
+    expect(one(objs, 'Service', 'hg-hookgate-ingress-metrics').spec.ports).toEqual([
       { name: 'metrics', port: 9090, targetPort: 'metrics' },
     ]);
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
@@ -381,6 +381,7 @@ describe('helm template, non-default values', () => {
 
   it('passes trusted proxies, the flood guard and a NodePort through', async () => {
     const objs = await render({
+      publicBaseURL: 'https://hooks.example.com',
       ingress: {
         trustedProxies: ['10.0.0.0/8'],
         floodGuard: { requests: 100, period: '30s' },
