@@ -34,12 +34,20 @@ export interface Delivery<R extends RunTarget = RunTarget> {
   replayUntil?: string;
   /** Mapped input: `{...defaults, ...payload, _query, _headers}`. */
   input: unknown;
+  /**
+   * The input a repeat of the delivery may restore when the first attempt made the Job but not its
+   * input Secret: the same mapping without what the request carries unsigned (`_query`, `_headers`
+   * empty), which a replayer could choose. Default: `input`.
+   */
+  restoreInput?: unknown;
 }
 
 export interface Run {
   job: V1Job;
   /** The input Secret, owned by the Job once its uid is known (from the create response). */
   inputSecret(jobUid: string): V1Secret;
+  /** The input Secret a repeat of the delivery restores (Delivery.restoreInput), or undefined if too large. */
+  restoredInputSecret(jobUid: string): V1Secret | undefined;
 }
 
 /** The mapped input is larger than a Secret can hold. */
@@ -162,21 +170,26 @@ export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): R
     spec,
   };
 
-  const data = Buffer.from(input).toString('base64');
+  const secret = (jobUid: string, json: string): V1Secret => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: inputSecretName(name),
+      namespace: route.namespace,
+      labels,
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: jobUid, controller: true }],
+    },
+    data: { [INPUT_KEY]: Buffer.from(json).toString('base64') },
+  });
   return {
     job,
-    inputSecret: (jobUid) => ({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'Opaque',
-      metadata: {
-        name: inputSecretName(name),
-        namespace: route.namespace,
-        labels,
-        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: jobUid, controller: true }],
-      },
-      data: { [INPUT_KEY]: data },
-    }),
+    inputSecret: (jobUid) => secret(jobUid, input),
+    restoredInputSecret: (jobUid) => {
+      if (!('restoreInput' in delivery)) return secret(jobUid, input);
+      const restored = JSON.stringify(delivery.restoreInput ?? null);
+      return Buffer.byteLength(restored) > maxInputBytes ? undefined : secret(jobUid, restored);
+    },
   };
 }
 
