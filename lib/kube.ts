@@ -179,7 +179,6 @@ export function isUnavailable(err: unknown): boolean {
 
 /** The built-in collections both components call, one spelling each (with `apiPath`, informers). */
 export const SECRETS = { group: '', version: 'v1', plural: 'secrets' } as const;
-export const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' } as const;
 export const PODS = { group: '', version: 'v1', plural: 'pods' } as const;
 export const JOBS = { group: 'batch', version: 'v1', plural: 'jobs' } as const;
 

@@ -13,6 +13,8 @@ import {
   WebhookTriggerSpec,
   WebhookTriggerStatus,
   WORKFLOW,
+  WORKFLOW_LISTING,
+  WorkflowListingSpec,
   WorkflowSpec,
   WorkflowStatus,
 } from '../api/v1alpha1/index.ts';
@@ -157,7 +159,7 @@ export function crd(
   names: Kind,
   description: string,
   spec: z.ZodType,
-  status: z.ZodType,
+  status: z.ZodType | undefined,
   columns: Record<string, unknown>[],
 ) {
   return {
@@ -172,7 +174,8 @@ export function crd(
         plural: names.plural,
         singular: names.singular,
         shortNames: names.shortNames,
-        categories: [CATEGORY],
+        // What users write is in the category (`kubectl get hookgate`); the operator's own records are not.
+        ...(status ? { categories: [CATEGORY] } : {}),
       },
       scope: 'Namespaced',
       versions: [
@@ -180,7 +183,7 @@ export function crd(
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(status ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: [...columns, age],
           schema: {
             openAPIV3Schema: {
@@ -191,7 +194,7 @@ export function crd(
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
                 spec: schemaOf(spec, 'spec'),
-                status: schemaOf(status, 'status'),
+                ...(status ? { status: schemaOf(status, 'status') } : {}),
               },
               required: ['spec'],
             },
@@ -226,6 +229,13 @@ export const crds = () => [
       { name: 'URL', type: 'string', jsonPath: '.status.url' },
       { name: 'Last Triggered', type: 'date', jsonPath: '.status.lastTriggeredTime' },
     ],
+  ),
+  crd(
+    WORKFLOW_LISTING,
+    "WorkflowListing is the operator's record of a namespace's Workflows, which the chart's run-owners admission policy reads: a Job the ingress creates must be owned by one of them, with its ServiceAccount. Written by the operator only.",
+    WorkflowListingSpec,
+    undefined,
+    [],
   ),
 ];
 

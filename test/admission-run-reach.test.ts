@@ -10,7 +10,7 @@ import {
   RUNS_NOT_ENABLED,
   VERSION,
   WORKFLOW,
-  WORKFLOWS_CONFIGMAP,
+  WORKFLOW_LISTING_NAME,
   WorkflowSpec,
   workflowEntry,
 } from '../api/v1alpha1/index.ts';
@@ -80,8 +80,8 @@ function expectRefused(r: RunResult, policy: string, message: string) {
 }
 
 const listing = async (namespace: string): Promise<Record<string, string>> => {
-  const r = await kubectl(['get', 'configmap', '-n', namespace, WORKFLOWS_CONFIGMAP, '-o', 'json']);
-  return r.code === 0 ? (JSON.parse(r.stdout).data ?? {}) : {};
+  const r = await kubectl(['get', 'workflowlisting', '-n', namespace, WORKFLOW_LISTING_NAME, '-o', 'json']);
+  return r.code === 0 ? (JSON.parse(r.stdout).spec.workflows ?? {}) : {};
 };
 
 const build = workflow('build');
@@ -104,7 +104,7 @@ describe('the operator', () => {
       deploy: workflowEntry(await uidOf(tenant.name, 'deploy'), 'deployer', true),
     };
     await waitFor(async () => JSON.stringify(await listing(tenant.name)) === JSON.stringify(want), {
-      what: `${WORKFLOWS_CONFIGMAP} listing build and deploy`,
+      what: `${WORKFLOW_LISTING_NAME} listing build and deploy`,
     });
   });
 });

@@ -13,7 +13,8 @@ import {
   Reason,
   VERSION,
   WORKFLOW,
-  WORKFLOWS_CONFIGMAP,
+  WORKFLOW_LISTING,
+  WORKFLOW_LISTING_NAME,
   workflowEntry,
 } from '../api/v1alpha1/index.ts';
 import { type Hookgate, installChartRbac, RELEASE, startHookgate } from './harness/index.ts';
@@ -151,10 +152,10 @@ beforeAll(async () => {
   workflowUid = expectAdmitted(await create(workflow(WF), {}));
   // What the operator lists for it, so that the ingress's runs of it are admitted (run-owners policy).
   const listing = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: WORKFLOWS_CONFIGMAP },
-    data: { [WF]: workflowEntry(workflowUid, 'default', false) },
+    apiVersion: API_VERSION,
+    kind: WORKFLOW_LISTING.kind,
+    metadata: { name: WORKFLOW_LISTING_NAME },
+    spec: { workflows: { [WF]: workflowEntry(workflowUid, 'default', false) } },
   };
   const r = await kubectl(['apply', '--server-side', '-n', tenant.name, '-f', '-'], {
     input: JSON.stringify(listing),

@@ -1,11 +1,11 @@
 // What the chart lets the components reach (issue 20), installed into the local control plane and
 // asked with `kubectl auth can-i`: with watchNamespaces the operator's Secret rights stop at the
-// namespaces it serves; the only ConfigMap it may write is each namespace's Workflow listing, which it
-// never reads; and the admission policies confine runs to what watchNamespaces names.
+// namespaces it serves; the only WorkflowListing it may write is each namespace's own, which it never
+// reads; and the admission policies confine runs to what watchNamespaces names.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { WORKFLOWS_CONFIGMAP } from '../api/v1alpha1/index.ts';
+import { WORKFLOW_LISTING_NAME } from '../api/v1alpha1/index.ts';
 import { clusterInfo, kubectl, runBinary, useNamespace } from './helpers.ts';
 
 const CHART = fileURLToPath(new URL('../charts/hookgate', import.meta.url));
@@ -25,18 +25,18 @@ const one = (objs: Obj[], kind: string, name: string) =>
   objs.find((o) => o.kind === kind && o.metadata.name === name);
 
 describe('helm template', () => {
-  it('grants the operator one ConfigMap by name, create and patch only (a server-side apply, never a read)', async () => {
+  it('grants the operator one WorkflowListing by name, create and patch only (a server-side apply, never a read)', async () => {
     for (const values of [{}, { watchNamespaces: ['team-a'] }]) {
       const roles = (await render(values)).filter((o) => ['ClusterRole', 'Role'].includes(o.kind));
       const rules = roles
-        .filter((r) => r.metadata.name.startsWith('hg-hookgate-operator'))
+        .filter((r) => r.metadata.name.startsWith('hg-hookgate-'))
         .flatMap((r) => r.rules)
-        .filter((r: Obj) => r.resources.includes('configmaps'));
+        .filter((r: Obj) => r.resources.some((x: string) => ['configmaps', 'workflowlistings'].includes(x)));
       expect(rules).toEqual([
         {
-          apiGroups: [''],
-          resources: ['configmaps'],
-          resourceNames: [WORKFLOWS_CONFIGMAP],
+          apiGroups: ['hookgate.io'],
+          resources: ['workflowlistings'],
+          resourceNames: [WORKFLOW_LISTING_NAME],
           verbs: ['create', 'patch'],
         },
       ]);
@@ -50,7 +50,7 @@ describe('helm template', () => {
     expect(rules).toContain('request.namespace in ["team-a","team-b"]');
     expect(rules).not.toContain('namespaceObject');
     const owners = one(objs, 'ValidatingAdmissionPolicyBinding', 'hg-hookgate-run-owners-hookgate-system');
-    expect(owners.spec.paramRef).toEqual({ name: WORKFLOWS_CONFIGMAP, parameterNotFoundAction: 'Deny' });
+    expect(owners.spec.paramRef).toEqual({ name: WORKFLOW_LISTING_NAME, parameterNotFoundAction: 'Deny' });
     expect(owners.spec.matchResources.namespaceSelector.matchExpressions).toContainEqual({
       key: 'kubernetes.io/metadata.name',
       operator: 'In',
@@ -116,14 +116,15 @@ describe('helm install with watchNamespaces', () => {
     expect(await can('list', 'secrets', system.name)).toBe(true);
   });
 
-  it('lets it write the Workflow listing of the namespaces it serves, and no other ConfigMap', async () => {
-    const listing = `configmap/${WORKFLOWS_CONFIGMAP}`;
+  it('lets it write the Workflow listing of the namespaces it serves, and nothing else of the kind', async () => {
+    const listing = `workflowlisting.hookgate.io/${WORKFLOW_LISTING_NAME}`;
     expect(await can('patch', listing, watched.name)).toBe(true);
     expect(await can('create', listing, watched.name)).toBe(true);
     expect(await can('get', listing, watched.name)).toBe(false);
-    expect(await can('patch', 'configmap/kube-root-ca.crt', watched.name)).toBe(false);
-    expect(await can('create', 'configmaps', watched.name)).toBe(false);
+    expect(await can('patch', 'workflowlisting.hookgate.io/other', watched.name)).toBe(false);
+    expect(await can('create', 'workflowlistings.hookgate.io', watched.name)).toBe(false);
     expect(await can('patch', listing, other.name)).toBe(false);
     expect(await can('patch', listing, 'kube-system')).toBe(false);
+    expect(await can('patch', 'configmaps', watched.name)).toBe(false);
   });
 });

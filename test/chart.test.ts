@@ -60,7 +60,7 @@ const OPERATOR_RULES = table({
   'core/events': ['create', 'patch'],
   'events.k8s.io/events': ['create', 'patch'],
   // resourceNames: [hookgate-workflows] (test/chart-reach.test.ts)
-  'core/configmaps': ['create', 'patch'],
+  'hookgate.io/workflowlistings': ['create', 'patch'],
 });
 const OPERATOR_LEASE_RULES = table({ 'coordination.k8s.io/leases': ['get', 'create', 'update'] });
 // Route Secrets: the only Secrets the operator deletes.
@@ -93,6 +93,7 @@ describe('helm template, default values', () => {
     const crds = byKind(objs, 'CustomResourceDefinition');
     expect(crds.map((c) => c.metadata.name).sort()).toEqual([
       'webhooktriggers.hookgate.io',
+      'workflowlistings.hookgate.io',
       'workflows.hookgate.io',
     ]);
     for (const crd of crds) expect(crd.metadata.annotations['helm.sh/resource-policy']).toBe('keep');

@@ -4,3 +4,4 @@ export * from './references.ts';
 export * from './route.ts';
 export * from './webhooktrigger.ts';
 export * from './workflow.ts';
+export * from './workflowlisting.ts';

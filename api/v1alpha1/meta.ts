@@ -11,6 +11,13 @@ export const WEBHOOK_TRIGGER = {
   singular: 'webhooktrigger',
   shortNames: ['hgt', 'hgtrigger'],
 };
+/** The operator's record of a namespace's Workflows, for the run-owners admission policy (listing.ts). */
+export const WORKFLOW_LISTING = {
+  kind: 'WorkflowListing' as const,
+  plural: 'workflowlistings',
+  singular: 'workflowlisting',
+  shortNames: ['hgwl'],
+};
 export const CATEGORY = 'hookgate';
 
 export const Labels = {
@@ -87,13 +94,13 @@ export const CredentialKeys = {
 export const SHARED_SECRET_HEADER = 'X-Webhook-Secret';
 
 /**
- * In each namespace with Workflows, the operator's list of them (one key per Workflow name): what the
+ * The name of the WorkflowListing the operator keeps in each namespace with Workflows: what the
  * chart's run-owners admission policy compares each run's Job with, since a policy cannot read the
  * Workflows themselves.
  */
-export const WORKFLOWS_CONFIGMAP = 'hookgate-workflows';
+export const WORKFLOW_LISTING_NAME = 'hookgate-workflows';
 
-/** A Workflow's entry in WORKFLOWS_CONFIGMAP: the uid a run's owner reference carries, and how its pod authenticates. */
+/** A Workflow's entry in its namespace's WorkflowListing: the uid a run's owner reference carries, and how its pod authenticates. */
 export const workflowEntry = (
   uid: string,
   serviceAccountName: string,

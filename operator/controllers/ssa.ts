@@ -1,9 +1,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { GROUP, VERSION } from '../../api/v1alpha1/index.ts';
+import { GROUP, VERSION, WORKFLOW_LISTING } from '../../api/v1alpha1/index.ts';
 import {
   APPLY_PATCH,
   apiPath,
-  CONFIGMAPS,
   JOBS,
   type KubeClient,
   metadataAccept,
@@ -27,11 +26,11 @@ export function apiError(action: string, err: unknown): Error {
 
 export const codeOf = (err: unknown) => (err as { code?: unknown })?.code;
 
-/** The core and batch kinds the operator writes, by kind. */
+/** The kinds the operator writes whole, by kind. */
 const RESOURCES: Record<string, { group: string; version: string; plural: string }> = {
   Secret: SECRETS,
   Job: JOBS,
-  ConfigMap: CONFIGMAPS,
+  [WORKFLOW_LISTING.kind]: { group: GROUP, version: VERSION, plural: WORKFLOW_LISTING.plural },
 };
 
 function pathOf(obj: KubernetesObject): string {

@@ -1,7 +1,13 @@
-import type { V1ConfigMap, V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
-import { Annotations, WORKFLOW, type WorkflowStatus } from '../../../api/v1alpha1/index.ts';
+import type { V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
+import {
+  Annotations,
+  WORKFLOW,
+  type WorkflowListing,
+  type WorkflowStatus,
+} from '../../../api/v1alpha1/index.ts';
 import { apiPath, JOBS, type KubeClient, metadataAccept, PODS } from '../../../lib/kube.ts';
 import type { Termination } from '../../../lib/run.ts';
+import type { Cached } from '../resources.ts';
 import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
 
 /** Every API call the Workflow reconciler makes beyond its caches. */
@@ -13,7 +19,7 @@ export interface WorkflowApi {
   publishResult(namespace: string, job: string, uid: string, result: Termination): Promise<void>;
   deleteJob(namespace: string, name: string): Promise<void>;
   /** Server-side apply of the namespace's listing of Workflows (listing.ts). */
-  applyListing(configMap: V1ConfigMap): Promise<void>;
+  applyListing(listing: Cached<WorkflowListing>): Promise<void>;
   applyStatus(
     meta: { namespace: string; name: string; uid: string },
     status: Partial<WorkflowStatus>,
@@ -73,7 +79,7 @@ export function workflowApi(client: KubeClient): WorkflowApi {
         throw apiError(`annotate Job ${namespace}/${name}`, err);
       }
     },
-    applyListing: (configMap) => writer.apply(configMap),
+    applyListing: (listing) => writer.apply(listing),
     deleteJob: (namespace, name) =>
       writer.delete({ apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace, name } }, 'Background'),
     applyStatus: (meta, status) => writer.applyStatus(WORKFLOW.kind, WORKFLOW.plural, meta, status),

@@ -1,5 +1,4 @@
 // The listing of a namespace's Workflows that the run-owners admission policy reads.
-import type { V1ConfigMap } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Workflow } from '../../../api/v1alpha1/index.ts';
 import type { Cached } from '../resources.ts';
@@ -17,19 +16,20 @@ const wf = (name: string, pod: object = {}, meta: object = {}) =>
 
 describe('workflowListing', () => {
   it('lists each live Workflow with its uid, ServiceAccount and token mount, as its runs get them', () => {
-    const cm = workflowListing('ns', [
+    const listing = workflowListing('ns', [
       wf('deploy', { serviceAccountName: 'deployer', automountServiceAccountToken: true }),
       wf('build'),
       wf('legacy', { serviceAccount: 'old-style' }),
       wf('going', {}, { deletionTimestamp: '2026-01-01T00:00:00Z' }),
       { ...wf('broken'), spec: { jobTemplate: 'nonsense' } } as unknown as Cached<Workflow>,
     ]);
-    expect(cm.metadata).toEqual({
+    expect(listing).toMatchObject({ apiVersion: 'hookgate.io/v1alpha1', kind: 'WorkflowListing' });
+    expect(listing.metadata).toEqual({
       name: 'hookgate-workflows',
       namespace: 'ns',
       labels: { 'app.kubernetes.io/managed-by': 'hookgate' },
     });
-    expect(cm.data).toEqual({
+    expect(listing.spec.workflows).toEqual({
       build: 'uid=uid-build,serviceAccountName=default,automountServiceAccountToken=false',
       deploy: 'uid=uid-deploy,serviceAccountName=deployer,automountServiceAccountToken=true',
       legacy: 'uid=uid-legacy,serviceAccountName=old-style,automountServiceAccountToken=false',
@@ -42,17 +42,14 @@ describe('WorkflowListings', () => {
     const items: Cached<Workflow>[] = [];
     const written: Record<string, string>[] = [];
     let release: (() => void) | undefined;
-    const listings = new WorkflowListings(
-      { get: () => undefined, list: () => items },
-      async (cm: V1ConfigMap) => {
-        if (release === undefined) {
-          await new Promise<void>((r) => {
-            release = r;
-          });
-        }
-        written.push(cm.data ?? {});
-      },
-    );
+    const listings = new WorkflowListings({ get: () => undefined, list: () => items }, async (listing) => {
+      if (release === undefined) {
+        await new Promise<void>((r) => {
+          release = r;
+        });
+      }
+      written.push(listing.spec.workflows);
+    });
     return { items, written, listings, go: () => release?.() };
   }
 

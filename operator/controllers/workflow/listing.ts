@@ -1,9 +1,11 @@
-import type { V1ConfigMap } from '@kubernetes/client-node';
 import {
+  API_VERSION,
   Labels,
   MANAGED_BY,
-  WORKFLOWS_CONFIGMAP,
+  WORKFLOW_LISTING,
+  WORKFLOW_LISTING_NAME,
   type Workflow,
+  type WorkflowListing,
   WorkflowSpec,
   workflowEntry,
 } from '../../../api/v1alpha1/index.ts';
@@ -16,8 +18,11 @@ import type { Cached } from '../resources.ts';
  * a Job the ingress creates must name one of them as its owner, with its uid, ServiceAccount and
  * token mount. Pure.
  */
-export function workflowListing(namespace: string, workflows: readonly Cached<Workflow>[]): V1ConfigMap {
-  const data: Record<string, string> = {};
+export function workflowListing(
+  namespace: string,
+  workflows: readonly Cached<Workflow>[],
+): Cached<WorkflowListing> {
+  const entries: Record<string, string> = {};
   const byName = [...workflows].sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
   for (const wf of byName) {
     const { name, uid, deletionTimestamp } = wf.metadata;
@@ -25,21 +30,21 @@ export function workflowListing(namespace: string, workflows: readonly Cached<Wo
     // A Workflow on its way out, or one no run can be built from, has no runs to admit.
     if (!name || !uid || deletionTimestamp || !spec.success) continue;
     const id = runIdentity(spec.data);
-    data[name] = workflowEntry(uid, id.serviceAccountName, id.automountServiceAccountToken);
+    entries[name] = workflowEntry(uid, id.serviceAccountName, id.automountServiceAccountToken);
   }
   return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: WORKFLOWS_CONFIGMAP, namespace, labels: { [Labels.managedBy]: MANAGED_BY } },
-    data,
+    apiVersion: API_VERSION,
+    kind: WORKFLOW_LISTING.kind,
+    metadata: { name: WORKFLOW_LISTING_NAME, namespace, labels: { [Labels.managedBy]: MANAGED_BY } },
+    spec: { workflows: entries },
   };
 }
 
 /**
  * Keeps each namespace's listing current: applied (server-side) when what this process last applied
  * there differs, one write at a time per namespace so that an older listing never lands last. The
- * operator may write no other ConfigMap (RBAC resourceNames), and never reads this one: on start it
- * applies each namespace's listing once.
+ * operator may write no other WorkflowListing (RBAC resourceNames), and never reads this one: on
+ * start it applies each namespace's listing once.
  */
 export class WorkflowListings {
   private readonly applied = new Map<string, string>();
@@ -47,7 +52,7 @@ export class WorkflowListings {
 
   constructor(
     private readonly workflows: Cache<Cached<Workflow>>,
-    private readonly apply: (configMap: V1ConfigMap) => Promise<void>,
+    private readonly apply: (listing: Cached<WorkflowListing>) => Promise<void>,
   ) {}
 
   /** Resolves once the namespace's listing, as the cache shows it now or later, is written. */
@@ -66,7 +71,7 @@ export class WorkflowListings {
 
   private async write(namespace: string): Promise<void> {
     const listing = workflowListing(namespace, this.workflows.list(namespace));
-    const text = JSON.stringify(listing.data);
+    const text = JSON.stringify(listing.spec.workflows);
     if (this.applied.get(namespace) === text) return;
     await this.apply(listing);
     this.applied.set(namespace, text);

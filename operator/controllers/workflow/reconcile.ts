@@ -55,7 +55,7 @@ export class WorkflowReconciler implements Reconciler {
 
   constructor(private readonly d: WorkflowDeps) {
     this.now = d.now ?? (() => new Date());
-    this.listings = new WorkflowListings(d.workflows, (cm) => d.api.applyListing(cm));
+    this.listings = new WorkflowListings(d.workflows, (listing) => d.api.applyListing(listing));
     this.status = new StatusPatcher<WorkflowStatus>({
       kind: WORKFLOW.kind,
       fields: ['observedGeneration', 'conditions', 'active', 'recentRuns', 'lastRunTime'],
