@@ -72,6 +72,9 @@ export function runBinary(name: string, args: string[], input = ''): Promise<Run
   child.stderr.on('data', (d: Buffer) => {
     stderr += d;
   });
+  // A binary that exits before reading its stdin (most commands take none) makes the write fail
+  // with EPIPE; what it did is in its exit code and output.
+  child.stdin.on('error', () => {});
   child.stdin.end(input);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
