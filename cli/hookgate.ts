@@ -57,10 +57,11 @@ for the body, signed with the trigger's current credentials. The body defaults t
 Signs the body with the trigger's credentials, POSTs it to the trigger's URL (or --url) and prints
 the status and the answer. Exit code 0 for a 2xx answer, 1 otherwise.`,
   runs: "Usage: hookgate runs <workflow> [-n NS]\n\nLists the workflow's runs (Jobs): name, trigger, status, start, duration.",
-  rotate: `Usage: hookgate rotate <trigger> [-n NS]
+  rotate: `Usage: hookgate rotate <trigger> [--revoke] [-n NS]
 
 Sets the ${Annotations.rotate} annotation. The operator generates new credentials and keeps the
-previous ones valid for the grace period (default 24h).`,
+previous ones valid for the grace period (default 24h). With --revoke (a leaked credential) it sets
+${Annotations.revoke} instead: the new credentials replace the old ones at once, with no overlap.`,
 };
 
 interface Io {
@@ -80,6 +81,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       data: { type: 'string', short: 'd' },
       url: { type: 'string' },
       id: { type: 'string' },
+      revoke: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -128,6 +130,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return 0;
     case 'rotate': {
       const value = new Date(io.now?.() ?? Date.now()).toISOString();
+      const annotation = values.revoke ? Annotations.revoke : Annotations.rotate;
       await kc
         .makeApiClient(CustomObjectsApi)
         .patchNamespacedCustomObject(
@@ -137,13 +140,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
             plural: WEBHOOK_TRIGGER.plural,
             namespace,
             name: target,
-            body: { metadata: { annotations: { [Annotations.rotate]: value } } },
+            body: { metadata: { annotations: { [annotation]: value } } },
           },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         )
         .catch(notFound(ref));
       io.out(
-        `rotation requested for ${namespace}/${target}; previous credentials stay valid for the grace period`,
+        values.revoke
+          ? `revocation requested for ${namespace}/${target}; the current credentials stop working once new ones are generated`
+          : `rotation requested for ${namespace}/${target}; previous credentials stay valid for the grace period`,
       );
       return 0;
     }

@@ -21,8 +21,10 @@ kind-deploy:
 	  --set image.repository=$(word 1,$(subst :, ,$(KIND_IMAGE))) \
 	  --set image.tag=$(word 2,$(subst :, ,$(KIND_IMAGE))) \
 	  --set image.pullPolicy=IfNotPresent \
-	  --set publicBaseURL=http://localhost:8080 \
-	  --set ingress.service.type=NodePort --set ingress.service.nodePort=30080
+	  --set publicBaseURL=http://localhost:8080 --set expose.allowPlaintext=true \
+	  --set ingress.service.type=NodePort --set ingress.service.nodePort=30080 \
+	  --set ingress.service.externalTrafficPolicy=Local
+	$(KUBECTL) --context $(KIND_CONTEXT) label namespace default hookgate.io/runs=enabled --overwrite
 	$(KUBECTL) --context $(KIND_CONTEXT) apply -n default -f examples/quickstart.yaml
 	$(KUBECTL) --context $(KIND_CONTEXT) wait -n default --for=condition=Ready webhooktrigger/quickstart --timeout=120s
 	@echo "URL:   $$($(KUBECTL) --context $(KIND_CONTEXT) get -n default webhooktrigger quickstart -o jsonpath='{.status.url}')"

@@ -546,7 +546,7 @@ describe('duplicates and responses', () => {
 });
 
 describe('wait mode', () => {
-  const wait = { response: { mode: 'wait' as const, timeoutSeconds: 1 } };
+  const wait = { response: { mode: 'wait' as const, timeoutSeconds: 1, includeOutput: true } };
 
   it("200 with the run's result, exit code and termination message", async () => {
     const { app, launcher } = setup(wait);

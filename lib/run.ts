@@ -39,12 +39,20 @@ export interface Delivery<R extends RunTarget = RunTarget> {
   input: unknown;
   /** W3C trace context the run continues (the ingress's launch span), when tracing is on. */
   trace?: { traceparent: string; tracestate?: string };
+  /**
+   * The input a repeat of the delivery may restore when the first attempt made the Job but not its
+   * input Secret: the same mapping without what the request carries unsigned (`_query`, `_headers`
+   * empty), which a replayer could choose. Default: `input`.
+   */
+  restoreInput?: unknown;
 }
 
 export interface Run {
   job: V1Job;
   /** The input Secret, owned by the Job once its uid is known (from the create response). */
   inputSecret(jobUid: string): V1Secret;
+  /** The input Secret a repeat of the delivery restores (Delivery.restoreInput), or undefined if too large. */
+  restoredInputSecret(jobUid: string): V1Secret | undefined;
 }
 
 /** The mapped input is larger than a Secret can hold. */
@@ -74,6 +82,22 @@ const labelValue = (s: string) => s.slice(0, 63).replace(/[^A-Za-z0-9]+$/, '');
  */
 export const escapeEnv = (value: string) => value.replaceAll('$', '$$$$');
 
+/**
+ * Who a run's pod is to the API server: its ServiceAccount, and whether it gets that account's token.
+ * A run processes internet input, so it gets a token only when the Workflow's template asks for one.
+ */
+export function runIdentity(spec: Route['workflow']['spec']): {
+  serviceAccountName: string;
+  automountServiceAccountToken: boolean;
+} {
+  const pod = (spec.jobTemplate.spec.template as { spec?: Partial<V1Pod['spec']> }).spec ?? {};
+  return {
+    // The API server keeps the deprecated serviceAccount equal to serviceAccountName.
+    serviceAccountName: pod.serviceAccountName ?? pod.serviceAccount ?? 'default',
+    automountServiceAccountToken: pod.automountServiceAccountToken ?? false,
+  };
+}
+
 export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): Run {
   const { route, deliveryId } = delivery;
   const input = JSON.stringify(delivery.input ?? null);
@@ -96,6 +120,7 @@ export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): R
   const spec = structuredClone(template.spec) as unknown as V1JobSpec;
   spec.template.spec ??= { containers: [] };
   const pod = spec.template.spec;
+  pod.automountServiceAccountToken = runIdentity(workflow.spec).automountServiceAccountToken;
   pod.volumes = [
     ...(pod.volumes ?? []).filter((v) => v.name !== INPUT_VOLUME),
     {
@@ -159,22 +184,27 @@ export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): R
     spec,
   };
 
-  const data = Buffer.from(input).toString('base64');
+  const secret = (jobUid: string, json: string): V1Secret => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: inputSecretName(name),
+      namespace: route.namespace,
+      labels,
+      ...(delivery.trace ? { annotations: traced } : {}),
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: jobUid, controller: true }],
+    },
+    data: { [INPUT_KEY]: Buffer.from(json).toString('base64') },
+  });
   return {
     job,
-    inputSecret: (jobUid) => ({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'Opaque',
-      metadata: {
-        name: inputSecretName(name),
-        namespace: route.namespace,
-        labels,
-        ...(delivery.trace ? { annotations: traced } : {}),
-        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: jobUid, controller: true }],
-      },
-      data: { [INPUT_KEY]: data },
-    }),
+    inputSecret: (jobUid) => secret(jobUid, input),
+    restoredInputSecret: (jobUid) => {
+      if (!('restoreInput' in delivery)) return secret(jobUid, input);
+      const restored = JSON.stringify(delivery.restoreInput ?? null);
+      return Buffer.byteLength(restored) > maxInputBytes ? undefined : secret(jobUid, restored);
+    },
   };
 }
 

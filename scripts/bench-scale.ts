@@ -44,7 +44,7 @@ import { apiPath, JOBS, KubeClient, SECRETS } from '../lib/kube.ts';
 import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger } from '../lib/log.ts';
 import { buildRun, finishedAs } from '../lib/run.ts';
-import { RELEASE, serviceAccountKubeconfig } from '../test/harness/index.ts';
+import { chartRunNamespaceLabels, RELEASE, serviceAccountKubeconfig } from '../test/harness/index.ts';
 import {
   type Bench,
   CpuMeter,
@@ -306,8 +306,10 @@ async function setUp(b: Bench): Promise<Scale> {
   );
   const post = (path: string, body: object) => admin.request({ method: 'POST', path, body });
   const namespaces = [...SCALE_NAMESPACES, ...Array.from({ length: NAMESPACES }, (_, i) => directNs(i))];
+  // Runs are admitted only in namespaces that opted in (the chart's runs policy).
+  const labels = await chartRunNamespaceLabels();
   for (const name of [...namespaces, DIRECT_ROUTES_NS])
-    await post('/api/v1/namespaces', { metadata: { name } });
+    await post('/api/v1/namespaces', { metadata: { name, labels } });
   const userSecrets: [string, string][] = [];
   for (let ns = 0; ns < NAMESPACES; ns++)
     for (let k = 1; k < perNamespace(ns); k += 2 * TRIGGERS_PER_USER_SECRET)

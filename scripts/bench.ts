@@ -22,7 +22,12 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client
 import { Labels, ROUTE_KEY, type Route, RouteSchema } from '../api/v1alpha1/index.ts';
 import { sign } from '../ingress/verify/index.ts';
 import { buildRun } from '../lib/run.ts';
-import { type ControlPlane, RELEASE, serviceAccountKubeconfig } from '../test/harness/index.ts';
+import {
+  type ControlPlane,
+  chartRunNamespaceLabels,
+  RELEASE,
+  serviceAccountKubeconfig,
+} from '../test/harness/index.ts';
 import {
   alternate,
   type Bench,
@@ -178,7 +183,8 @@ const WORKFLOW_SPEC = workflowSpec(['sh', '-c', 'cat "$HOOKGATE_INPUT_FILE"']);
 async function applyTrigger(kc: KubeConfig) {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  await core.createNamespace({ body: { metadata: { name: APP_NS } } });
+  const labels = await chartRunNamespaceLabels();
+  await core.createNamespace({ body: { metadata: { name: APP_NS, labels } } });
   const base = { group: 'hookgate.io', version: 'v1alpha1', namespace: APP_NS };
   const object = (kind: string, spec: object) => ({
     apiVersion: 'hookgate.io/v1alpha1',

@@ -30,6 +30,7 @@ import {
 import { main as cli } from '../cli/hookgate.ts';
 import {
   type ControlPlane,
+  chartRunNamespaceLabels,
   containerLog,
   type Hookgate,
   installCrds,
@@ -308,6 +309,9 @@ async function applyQuickstart(d: Demo): Promise<void> {
   await kubectl(['create', 'namespace', NS]).catch((err) => {
     if (!String(err).includes('AlreadyExists')) throw err;
   });
+  const optIn = Object.entries(await chartRunNamespaceLabels()).map(([k, v]) => `${k}=${v}`);
+  await kubectl(['label', 'namespace', NS, ...optIn, '--overwrite']);
+  detail(`namespace ${NS} opted in to runs: kubectl label namespace ${NS} ${optIn.join(' ')}`);
   for (const line of await applyExample('quickstart.yaml')) detail(line);
   const trigger = await until('the WebhookTrigger to be Ready', 60_000, async () => {
     const t = await getTrigger(d);

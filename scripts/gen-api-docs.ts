@@ -81,8 +81,10 @@ function kindSection(crd: Crd): string {
   const version = crd.spec.versions[0]!;
   const root = version.schema.openAPIV3Schema;
   const table = ['| field | type | default | description | validation |', '| --- | --- | --- | --- | --- |'];
-  for (const part of ['spec', 'status'])
-    rows(root.properties![part]!, part, root.required?.includes(part) ?? false, table);
+  for (const part of ['spec', 'status']) {
+    const schema = root.properties?.[part];
+    if (schema) rows(schema, part, root.required?.includes(part) ?? false, table);
+  }
   const columns = version.additionalPrinterColumns
     .map((c) => `${c.name} (${code(String(c.jsonPath))})`)
     .join(', ');

@@ -195,6 +195,9 @@ describe('CEL rules', () => {
       { bearer: {} },
       { response: { headers: { 'X Run': 'yes' } } },
     ),
+    'may not set Content-Type, Set-Cookie, Strict-Transport-Security, Content-Security-Policy, Clear-Site-Data, Access-Control-*, Cross-Origin-* or headers that frame HTTP':
+      spec({ bearer: {} }, { response: { headers: { 'set-COOKIE': 'a=b' } } }),
+    'includeOutput applies only to mode wait': spec({ bearer: {} }, { response: { includeOutput: true } }),
   };
 
   it.each(crds().map((c) => [c.spec.names.kind, c] as const))('of %s are checked by zod too', (_, c) => {

@@ -15,11 +15,14 @@ import {
   WebhookTriggerSpec,
   WebhookTriggerStatus,
   WORKFLOW,
+  WORKFLOW_LISTING,
+  WorkflowListingSpec,
   WorkflowSpec,
   WorkflowStatus,
 } from '../api/v1alpha1/index.ts';
 import { API_DOCS, renderApiDocs } from './gen-api-docs.ts';
 import { renderArgoCd } from './gen-argocd.ts';
+import { REFERENCES_TEMPLATE, referencesTemplate } from './trigger-references.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -160,7 +163,7 @@ export function crd(
   names: Kind,
   description: string,
   spec: z.ZodType,
-  status: z.ZodType,
+  status: z.ZodType | undefined,
   columns: Record<string, unknown>[],
 ) {
   return {
@@ -175,7 +178,8 @@ export function crd(
         plural: names.plural,
         singular: names.singular,
         shortNames: names.shortNames,
-        categories: [CATEGORY],
+        // What users write is in the category (`kubectl get hookgate`); the operator's own records are not.
+        ...(status ? { categories: [CATEGORY] } : {}),
       },
       scope: 'Namespaced',
       versions: [
@@ -183,7 +187,7 @@ export function crd(
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(status ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: [...columns, age],
           schema: {
             openAPIV3Schema: {
@@ -194,7 +198,7 @@ export function crd(
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
                 spec: schemaOf(spec, 'spec'),
-                status: schemaOf(status, 'status'),
+                ...(status ? { status: schemaOf(status, 'status') } : {}),
               },
               required: ['spec'],
             },
@@ -230,6 +234,13 @@ export const crds = () => [
       { name: 'Last Triggered', type: 'date', jsonPath: '.status.lastTriggeredTime' },
     ],
   ),
+  crd(
+    WORKFLOW_LISTING,
+    "WorkflowListing is the operator's record of a namespace's Workflows, which the chart's run-owners admission policy reads: a Job the ingress creates must be owned by one of them, with its ServiceAccount. Written by the operator only.",
+    WorkflowListingSpec,
+    undefined,
+    [],
+  ),
 ];
 
 /** Every generated file, path relative to the repository → content. */
@@ -250,6 +261,7 @@ export function render(): Map<string, string> {
   }
   files.set(API_DOCS, renderApiDocs(crds()));
   for (const [path, content] of renderArgoCd()) files.set(path, content);
+  files.set(REFERENCES_TEMPLATE, referencesTemplate());
   return files;
 }
 

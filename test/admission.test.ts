@@ -13,6 +13,9 @@ import {
   Reason,
   VERSION,
   WORKFLOW,
+  WORKFLOW_LISTING,
+  WORKFLOW_LISTING_NAME,
+  workflowEntry,
 } from '../api/v1alpha1/index.ts';
 import { type Hookgate, installChartRbac, RELEASE, startHookgate } from './harness/index.ts';
 import { clusterInfo, kubectl, type RunResult, useNamespace, waitFor } from './helpers.ts';
@@ -71,6 +74,7 @@ function runJob(name = runName()): Obj {
       template: {
         spec: {
           restartPolicy: 'Never',
+          automountServiceAccountToken: false,
           containers: [
             { name: 'main', image: 'busybox:1.37', securityContext: { capabilities: { add: ['CHOWN'] } } },
           ],
@@ -146,6 +150,18 @@ afterAll(() => kubeconfigs?.uninstall());
 beforeAll(async () => {
   kubeconfigs = await installChartRbac(clusterInfo(), release.name);
   workflowUid = expectAdmitted(await create(workflow(WF), {}));
+  // What the operator lists for it, so that the ingress's runs of it are admitted (run-owners policy).
+  const listing = {
+    apiVersion: API_VERSION,
+    kind: WORKFLOW_LISTING.kind,
+    metadata: { name: WORKFLOW_LISTING_NAME },
+    spec: { workflows: { [WF]: workflowEntry(workflowUid, 'default', false) } },
+  };
+  const r = await kubectl(['apply', '--server-side', '-n', tenant.name, '-f', '-'], {
+    input: JSON.stringify(listing),
+    kubeconfig: kubeconfigs.operator,
+  });
+  expect(r.stderr).toBe('');
 });
 
 describe('the ingress', () => {
@@ -467,7 +483,7 @@ describe('a Workflow the policy refuses to run', () => {
 afterAll(async () => {
   // Cluster-scoped: they outlive the namespace.
   const name = (p: string) => `${RELEASE}-${p}-${release.name}`;
-  for (const p of ['runs', 'workflow-authors']) {
+  for (const p of ['runs', 'run-owners', 'trigger-authors', 'workflow-authors']) {
     await kubectl([
       'delete',
       'validatingadmissionpolicybinding,validatingadmissionpolicy',

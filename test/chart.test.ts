@@ -59,6 +59,8 @@ const OPERATOR_RULES = table({
   'core/pods': ['get', 'list'],
   'core/events': ['create', 'patch'],
   'events.k8s.io/events': ['create', 'patch'],
+  // resourceNames: [hookgate-workflows] (test/chart-reach.test.ts)
+  'hookgate.io/workflowlistings': ['create', 'patch'],
 });
 const OPERATOR_LEASE_RULES = table({ 'coordination.k8s.io/leases': ['get', 'create', 'update'] });
 // Route Secrets: the only Secrets the operator deletes.
@@ -92,6 +94,7 @@ describe('helm template, default values', () => {
     const crds = byKind(objs, 'CustomResourceDefinition');
     expect(crds.map((c) => c.metadata.name).sort()).toEqual([
       'webhooktriggers.hookgate.io',
+      'workflowlistings.hookgate.io',
       'workflows.hookgate.io',
     ]);
     for (const crd of crds) expect(crd.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
@@ -118,7 +121,7 @@ describe('helm template, default values', () => {
     expect(d.spec.template.spec.serviceAccountName).toBe('hg-hookgate-operator');
   });
 
-  it('runs two ingress replicas behind a Service on port 80 with metrics on 9090', () => {
+  it('runs two ingress replicas behind a Service on port 80, metrics on 9090 behind another', () => {
     const d = one(objs, 'Deployment', 'hg-hookgate-ingress');
     expect(d.spec.replicas).toBe(2);
     const c = d.spec.template.spec.containers[0];
@@ -129,8 +132,8 @@ describe('helm template, default values', () => {
     ]);
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     const svc = one(objs, 'Service', 'hg-hookgate-ingress');
-    expect(svc.spec.ports).toEqual([
-      { name: 'http', port: 80, targetPort: 'http' },
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http' }]);
+    expect(one(objs, 'Service', 'hg-hookgate-ingress-metrics').spec.ports).toEqual([
       { name: 'metrics', port: 9090, targetPort: 'metrics' },
     ]);
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
@@ -215,22 +218,27 @@ describe('helm template, default values', () => {
   });
 
   it('ships the admission policies for this release, bound to deny', () => {
-    const names = ['hg-hookgate-runs-hookgate-system', 'hg-hookgate-workflow-authors-hookgate-system'];
+    const names = [
+      'hg-hookgate-run-owners-hookgate-system',
+      'hg-hookgate-runs-hookgate-system',
+      'hg-hookgate-trigger-authors-hookgate-system',
+      'hg-hookgate-workflow-authors-hookgate-system',
+    ];
     const policies = byKind(objs, 'ValidatingAdmissionPolicy');
     expect(policies.map((p) => p.metadata.name).sort()).toEqual(names);
     for (const p of policies) {
       expect(p.apiVersion).toBe('admissionregistration.k8s.io/v1');
       expect(p.spec.failurePolicy).toBe('Fail');
       const binding = one(objs, 'ValidatingAdmissionPolicyBinding', p.metadata.name);
-      expect(binding.spec).toEqual({ policyName: p.metadata.name, validationActions: ['Deny'] });
+      expect(binding.spec).toMatchObject({ policyName: p.metadata.name, validationActions: ['Deny'] });
     }
-    const runs = one(objs, 'ValidatingAdmissionPolicy', names[0]!);
+    const runs = one(objs, 'ValidatingAdmissionPolicy', names[1]!);
     const who = runs.spec.matchConditions.map((c: Obj) => c.expression).join('\n');
     expect(who).toContain("'system:serviceaccount:hookgate-system:hg-hookgate-ingress'");
     expect(who).toContain("'system:serviceaccount:hookgate-system:hg-hookgate-operator'");
     const rules = runs.spec.validations.map((v: Obj) => v.expression).join('\n');
     expect(rules).toContain("['kube-system', 'kube-public', 'kube-node-lease', 'hookgate-system']");
-    const authors = one(objs, 'ValidatingAdmissionPolicy', names[1]!);
+    const authors = one(objs, 'ValidatingAdmissionPolicy', names[3]!);
     expect(authors.spec.matchConstraints.resourceRules).toEqual([
       {
         apiGroups: ['hookgate.io'],
@@ -368,8 +376,8 @@ describe('helm template, non-default values', () => {
     );
   });
 
-  it('leaves out the admission policies when asked', async () => {
-    const objs = await render({ admission: { enabled: false } });
+  it('leaves out the admission policies when asked (only with watchNamespaces)', async () => {
+    const objs = await render({ admission: { enabled: false }, watchNamespaces: ['team-a'] });
     expect(byKind(objs, 'ValidatingAdmissionPolicy')).toEqual([]);
     expect(byKind(objs, 'ValidatingAdmissionPolicyBinding')).toEqual([]);
   });
@@ -383,6 +391,7 @@ describe('helm template, non-default values', () => {
 
   it('passes trusted proxies, the flood guard and a NodePort through', async () => {
     const objs = await render({
+      publicBaseURL: 'https://hooks.example.com',
       ingress: {
         trustedProxies: ['10.0.0.0/8'],
         floodGuard: { requests: 100, period: '30s' },

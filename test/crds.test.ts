@@ -215,7 +215,7 @@ describe('WebhookTrigger CRD', () => {
       rateLimit: { requests: 30, periodSeconds: 60 },
       maxBodyBytes: 1048576,
       input: { query: true },
-      response: { mode: 'async', timeoutSeconds: 30 },
+      response: { mode: 'async', timeoutSeconds: 30, includeOutput: false },
     });
   });
 

@@ -612,7 +612,10 @@ describe('wait mode', () => {
       workflow('wait-fail', {
         annotations: { 'hookgate.io/test-fail-exit-code': '3', 'hookgate.io/test-fail-message': 'disk full' },
       }),
-      trigger('wait-fail', { auth: { bearer: {} }, response: { mode: 'wait', timeoutSeconds: 60 } }),
+      trigger('wait-fail', {
+        auth: { bearer: {} },
+        response: { mode: 'wait', timeoutSeconds: 60, includeOutput: true },
+      }),
     ]);
   });
 

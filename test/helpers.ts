@@ -27,13 +27,15 @@ export function kubeConfig(): KubeConfig {
 
 /**
  * A fresh namespace `<prefix>-xxxxx` for the calling test file: created in beforeAll (ready once its
- * default ServiceAccount exists, so pods are admitted), deleted in afterAll.
+ * default ServiceAccount exists, so pods are admitted), deleted in afterAll. It is opted in to runs
+ * (the chart's `admission.runNamespaceLabels`) unless `runs` is false.
  */
-export function useNamespace(prefix: string): { readonly name: string } {
+export function useNamespace(prefix: string, opts: { runs?: boolean } = {}): { readonly name: string } {
   let name: string | undefined;
   beforeAll(async () => {
     const core = kubeConfig().makeApiClient(CoreV1Api);
-    const ns = await core.createNamespace({ body: { metadata: { generateName: `${prefix}-` } } });
+    const labels = opts.runs === false ? {} : await controlplane.chartRunNamespaceLabels();
+    const ns = await core.createNamespace({ body: { metadata: { generateName: `${prefix}-`, labels } } });
     name = ns.metadata!.name!;
     const namespace = name;
     await waitFor(() => core.readNamespacedServiceAccount({ namespace, name: 'default' }), {
@@ -74,6 +76,9 @@ export function runBinary(name: string, args: string[], input = ''): Promise<Run
   child.stderr.on('data', (d: Buffer) => {
     stderr += d;
   });
+  // A binary that exits before reading its stdin (most commands take none) makes the write fail
+  // with EPIPE; what it did is in its exit code and output.
+  child.stdin.on('error', () => {});
   child.stdin.end(input);
   return new Promise((resolve, reject) => {
     child.once('error', reject);

@@ -73,15 +73,18 @@ describe('replays through the real ingress', () => {
           ...sign({ scheme: 'github', secrets: [] }, secret, Buffer.from(body), Date.now(), id),
         },
       });
+    // Served: neither unknown yet (404) nor waiting for its Workflow to turn Ready (503
+    // trigger_unavailable, what a trigger reconciled before its new Workflow answers).
     const first = await waitFor(
       async () => {
         const res = await send('delivery-1');
-        return res.status !== 404 && res;
+        const waiting = res.status === 503 && (await res.clone().text()).includes('trigger_unavailable');
+        return res.status !== 404 && !waiting && res;
       },
       { what: 'the route served' },
     );
     const started = Date.now();
-    expect(first.status).toBe(202);
+    expect(first.status, await first.clone().text()).toBe(202);
     const run = ((await first.json()) as { run: string }).run;
     for (const id of ['delivery-1', 'delivery-2', randomUUID()]) {
       const again = await send(id);

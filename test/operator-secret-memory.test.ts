@@ -123,7 +123,7 @@ spec:
     // The marker comes last on the same watch: once the trigger has seen it, it has seen all 200.
     await core.createNamespacedSecret({
       namespace: tenant.name,
-      body: { metadata: { name: 'marker' }, stringData: { token: 'marker-token' } },
+      body: { metadata: { name: 'marker' }, stringData: { token: 'marker-token-0123456789' } },
     });
     await waitFor(async () => (await triggerReason('mem')) === 'Succeeded', {
       what: 'trigger Ready with the marker Secret',
@@ -138,7 +138,7 @@ it('1 MiB Secrets labelled as run inputs, or as credentials no trigger controls,
     const ours = { 'app.kubernetes.io/managed-by': 'hookgate', 'hookgate.io/trigger': 'mem' };
     await bigSecrets('input', 100, { ...ours, 'hookgate.io/workflow': 'mem', 'hookgate.io/delivery': 'd' });
     await bigSecrets('lookalike', 50, ours);
-    await markerSeen('marker-token-2');
+    await markerSeen('marker-token-2-0123456789');
     // The credentials watch is another stream than the marker's: give it time to catch up.
     await pause(3000);
   });

@@ -362,14 +362,14 @@ spec:
     await core.replaceNamespacedSecret({
       namespace: ns.name,
       name: 'user-token',
-      body: { metadata: { name: 'user-token' }, stringData: { token: 'my-own-token' } },
+      body: { metadata: { name: 'user-token' }, stringData: { token: 'my-own-token-0123456789' } },
     });
     const r = await ready('byref');
     // Nothing generated: no credentials Secret, no token prefix of a user's secret in status.
     expect(r.status?.tokenPrefix).toBeUndefined();
     expect(r.status?.credentialsSecret).toBeUndefined();
     await expect(readSecret(ns.name, 'byref-credentials')).rejects.toSatisfy(isNotFound);
-    await waitFor(async () => (await route('byref')).auth.tokens?.[0]?.value === 'my-own-token', {
+    await waitFor(async () => (await route('byref')).auth.tokens?.[0]?.value === 'my-own-token-0123456789', {
       what: 'route with the referenced token',
     });
   });
@@ -379,9 +379,9 @@ spec:
     await core.replaceNamespacedSecret({
       namespace: ns.name,
       name: 'user-token',
-      body: { metadata: { name: 'user-token' }, stringData: { token: 'my-next-token' } },
+      body: { metadata: { name: 'user-token' }, stringData: { token: 'my-next-token-0123456789' } },
     });
-    await waitFor(async () => (await route('byref')).auth.tokens?.[0]?.value === 'my-next-token', {
+    await waitFor(async () => (await route('byref')).auth.tokens?.[0]?.value === 'my-next-token-0123456789', {
       what: 'route with the new referenced token',
       timeoutMs: 5000,
     });

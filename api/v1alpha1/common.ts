@@ -63,6 +63,17 @@ export const SecretKeyRef = z
   })
   .strict();
 
+/**
+ * A key of a ConfigMap in the same namespace (public material, e.g. a public key). Like a
+ * `secretRef`, a property holding one is named `configMapRef` (see references.ts).
+ */
+export const ConfigMapKeyRef = z
+  .object({
+    name: Name.describe('Name of a ConfigMap in the same namespace.'),
+    key: z.string().min(1).max(253).describe('Key in the ConfigMap.'),
+  })
+  .strict();
+
 export const ConditionSchema = z
   .object({
     type: z.string().min(1).max(316),

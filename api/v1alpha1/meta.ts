@@ -11,6 +11,13 @@ export const WEBHOOK_TRIGGER = {
   singular: 'webhooktrigger',
   shortNames: ['hgt', 'hgtrigger'],
 };
+/** The operator's record of a namespace's Workflows, for the run-owners admission policy (listing.ts). */
+export const WORKFLOW_LISTING = {
+  kind: 'WorkflowListing' as const,
+  plural: 'workflowlistings',
+  singular: 'workflowlisting',
+  shortNames: ['hgwl'],
+};
 export const CATEGORY = 'hookgate';
 
 export const Labels = {
@@ -28,6 +35,11 @@ export const MANAGED_BY = 'hookgate';
 export const Annotations = {
   /** Set to any new value to rotate a trigger's generated credentials. */
   rotate: 'hookgate.io/rotate',
+  /**
+   * Any new value: new generated credentials at once, and the previous ones (a leaked credential)
+   * are no longer accepted: a rotation without the grace period.
+   */
+  revoke: 'hookgate.io/revoke',
   deliveryId: 'hookgate.io/delivery-id',
   /**
    * On a finished run's Job, written by the operator: `{"exitCode":N,"message":"..."}` of its pod, so
@@ -53,9 +65,12 @@ export const Reason = {
   SecretKeyNotFound: 'SecretKeyNotFound',
   /** A signing secret that is not a key of the encoding its verifier reads (base64, hex, whsec_). */
   InvalidSecret: 'InvalidSecret',
+  SecretTooShort: 'SecretTooShort',
   InvalidSpec: 'InvalidSpec',
   InvalidJobTemplate: 'InvalidJobTemplate',
   InvalidInputSchema: 'InvalidInputSchema',
+  /** The namespace has not opted in to runs (the chart's admission.runNamespaceLabels). */
+  RunsNotEnabled: 'RunsNotEnabled',
   ReconcileFailed: 'ReconcileFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
@@ -64,6 +79,7 @@ export type Reason = (typeof Reason)[keyof typeof Reason];
 export const EventReason = {
   CredentialsGenerated: 'CredentialsGenerated',
   CredentialsRotated: 'CredentialsRotated',
+  CredentialsRevoked: 'CredentialsRevoked',
   PreviousCredentialsExpired: 'PreviousCredentialsExpired',
   RunSucceeded: 'RunSucceeded',
   RunFailed: 'RunFailed',
@@ -90,6 +106,31 @@ export const CredentialKeys = {
 
 /** Where `shared-secret` senders put the secret unless the trigger names another header. */
 export const SHARED_SECRET_HEADER = 'X-Webhook-Secret';
+
+/**
+ * The name of the WorkflowListing the operator keeps in each namespace with Workflows: what the
+ * chart's run-owners admission policy compares each run's Job with, since a policy cannot read the
+ * Workflows themselves.
+ */
+export const WORKFLOW_LISTING_NAME = 'hookgate-workflows';
+
+/** A Workflow's entry in its namespace's WorkflowListing: the uid a run's owner reference carries, and how its pod authenticates. */
+export const workflowEntry = (
+  uid: string,
+  serviceAccountName: string,
+  automountServiceAccountToken: boolean,
+) =>
+  `uid=${uid},serviceAccountName=${serviceAccountName},automountServiceAccountToken=${automountServiceAccountToken}`;
+
+/**
+ * How the chart's runs policy begins its refusal of a namespace that has not opted in to runs; the
+ * operator tells it from other refusals by it and checks again, for the namespace may be labelled
+ * any time.
+ */
+export const RUNS_NOT_ENABLED = 'hookgate: runs are not enabled in namespace';
+
+/** A referenced secret (token, signing secret, password) holds at least this many bytes. */
+export const MIN_SECRET_BYTES = 16;
 
 export const TOKEN_PREFIX = 'hgt_';
 export const SIGNING_SECRET_PREFIX = 'whsec_';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HANDSHAKES } from './providers.ts';
 import { Encoding, PingMatch, ValueSource, Verifier } from './verifier.ts';
-import { SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
+import { RouteResponse, SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
 import { WorkflowSpec } from './workflow.ts';
 
 /**
@@ -73,7 +73,7 @@ export const RouteSchema = z.object({
   input: WebhookTriggerSpec.shape.input.unwrap(),
   filter: WebhookTriggerSpec.shape.filter,
   idempotency: WebhookTriggerSpec.shape.idempotency,
-  response: WebhookTriggerSpec.shape.response.unwrap(),
+  response: RouteResponse,
   workflow: z.object({
     name: z.string(),
     uid: z.string(),

@@ -283,6 +283,71 @@ export const Auth = withRules(
   },
 );
 
+/**
+ * Headers `response.headers` may not set. Framing headers would corrupt the answer; the others act on
+ * the whole origin every trigger shares (cookies, HSTS, Clear-Site-Data, CORS) or on how the answer
+ * is read (Content-Type, CSP).
+ */
+export const RESERVED_RESPONSE_HEADERS = [
+  'connection',
+  'content-length',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'content-type',
+  'set-cookie',
+  'set-cookie2',
+  'strict-transport-security',
+  'content-security-policy',
+  'content-security-policy-report-only',
+  'clear-site-data',
+] as const;
+const RESERVED_PREFIXES = ['access-control-', 'cross-origin-'] as const;
+
+export const isReservedResponseHeader = (name: string) => {
+  const lower = name.toLowerCase();
+  return (
+    (RESERVED_RESPONSE_HEADERS as readonly string[]).includes(lower) ||
+    RESERVED_PREFIXES.some((p) => lower.startsWith(p))
+  );
+};
+
+/** Header values Node sends as they are: no CR, LF or other control character but tab. */
+const ResponseHeaderValue = z
+  .string()
+  .max(4096)
+  .regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not contain CR, LF or other control characters');
+
+const ResponseHeaders = withRules(HeaderMap(ResponseHeaderValue), {
+  rule: `self.all(k, !(k.lowerAscii() in ${celList(RESERVED_RESPONSE_HEADERS)}) && ${RESERVED_PREFIXES.map((p) => `!k.lowerAscii().startsWith('${p}')`).join(' && ')})`,
+  message:
+    'may not set Content-Type, Set-Cookie, Strict-Transport-Security, Content-Security-Policy, Clear-Site-Data, Access-Control-*, Cross-Origin-* or headers that frame HTTP',
+  check: (m) => !Object.keys(m).some(isReservedResponseHeader),
+}).describe('Headers added to the 2xx answers of new runs and duplicates.');
+
+const responseFields = <H extends z.ZodType>(headers: H) =>
+  z
+    .object({
+      mode: z.enum(['async', 'wait']).default('async'),
+      timeoutSeconds: z.number().int().min(1).max(300).default(30),
+      statusCode: z.number().int().min(200).max(299).optional(),
+      headers: headers.optional(),
+      includeOutput: z
+        .boolean()
+        .default(false)
+        .describe(
+          "wait mode: put the run's termination message (with FallbackToLogsOnError, the tail of its log) in the answer as `output`. It goes to whoever sends a delivery that verifies; never to a duplicate.",
+        ),
+    })
+    .strict();
+
+/**
+ * `response` as the ingress reads it from a route: a route written by an older operator may hold
+ * headers the CRD now refuses; the ingress drops those (ingress/http/response-headers.ts) rather
+ * than the route.
+ */
+export const RouteResponse = responseFields(z.record(z.string(), z.string()));
+
 export const WebhookTriggerSpec = z
   .object({
     workflowRef: z.object({ name: Name }).strict().describe('The Workflow in the same namespace that runs.'),
@@ -343,15 +408,12 @@ export const WebhookTriggerSpec = z
     )
       .optional()
       .describe("Where the delivery id comes from (default: the scheme's own, e.g. X-GitHub-Delivery)."),
-    response: z
-      .object({
-        mode: z.enum(['async', 'wait']).default('async'),
-        timeoutSeconds: z.number().int().min(1).max(300).default(30),
-        statusCode: z.number().int().min(200).max(299).optional(),
-        headers: HeaderMap(z.string().max(4096)).optional(),
-      })
-      .strict()
-      .prefault({}),
+    response: withRules(responseFields(ResponseHeaders), {
+      // has(): the API server also checks the object's default ({}), before its fields are defaulted.
+      rule: "!has(self.includeOutput) || !self.includeOutput || (has(self.mode) && self.mode == 'wait')",
+      message: 'includeOutput applies only to mode wait',
+      check: (r) => !r.includeOutput || r.mode === 'wait',
+    }).prefault({}),
   })
   .strict();
 

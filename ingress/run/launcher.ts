@@ -150,7 +150,7 @@ export class KubeLauncher implements Launcher {
     return { run, result: finishedAs(job)!, ...publishedTermination(job) };
   }
 
-  private async create(route: Route, { job, inputSecret }: Run): Promise<LaunchResult> {
+  private async create(route: Route, { job, inputSecret, restoredInputSecret }: Run): Promise<LaunchResult> {
     const namespace = route.namespace;
     const run = job.metadata!.name!;
     let uid: string;
@@ -167,9 +167,11 @@ export class KubeLauncher implements Launcher {
       duplicate = true;
       uid = await this.uidOf(namespace, run);
     }
-    // Also for a duplicate: the first attempt may have died between the two creates.
+    // Also for a duplicate: the first attempt may have died between the two creates. A create never
+    // replaces the first attempt's Secret; a repeat restores a missing one only from what is signed.
+    const secret = duplicate ? restoredInputSecret(uid) : inputSecret(uid);
     try {
-      await this.post(apiPath({ ...SECRETS, namespace }), inputSecret(uid));
+      if (secret) await this.post(apiPath({ ...SECRETS, namespace }), secret);
     } catch (err) {
       if (!isConflict(err)) throw launchError(err);
     }

@@ -49,10 +49,13 @@ export const launch = fp(
         // A failed run is still an accepted delivery: 200 with `result: Failed`, not a 5xx. A 5xx
         // would make GitHub/Stripe-style senders retry (and eventually disable the endpoint) for a
         // delivery that was handled; callers read `result` and `exitCode`.
+        // The output is run data: only where the trigger opts in, and never for whoever replays a
+        // delivery (a duplicate), who holds nothing but a copy of a request.
+        const output = route.response.includeOutput && !duplicate ? outcome.message : undefined;
         return reply
           .code(status(200))
           .headers(responseHeaders(route))
-          .send({ ...answer, result: outcome.result, exitCode: outcome.exitCode, output: outcome.message });
+          .send({ ...answer, result: outcome.result, exitCode: outcome.exitCode, output });
       }
       x.outcome = duplicate ? 'duplicate' : 'accepted';
       return reply.code(status(202)).headers(responseHeaders(route)).send(answer);

@@ -84,6 +84,10 @@ export const mapInputStage = fp(
         route,
         deliveryId,
         input,
+        // What a repeat may restore: nothing the request carries unsigned.
+        ...(route.input.query || route.input.headers?.length
+          ? { restoreInput: mapInput(route, payload, {}, {}) }
+          : {}),
         key: named.key,
         ...(named.replayUntil ? { replayUntil: new Date(named.replayUntil).toISOString() } : {}),
         ...(named.matchSenderId && senderId ? { matchSenderId: true } : {}),

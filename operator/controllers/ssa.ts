@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { GROUP, VERSION } from '../../api/v1alpha1/index.ts';
+import { GROUP, VERSION, WORKFLOW_LISTING } from '../../api/v1alpha1/index.ts';
 import {
   APPLY_PATCH,
   apiError,
@@ -13,10 +13,11 @@ import {
 
 export const FIELD_MANAGER = 'hookgate-operator';
 
-/** The core and batch kinds the operator writes, by kind. */
+/** The kinds the operator writes whole, by kind. */
 const RESOURCES: Record<string, { group: string; version: string; plural: string }> = {
   Secret: SECRETS,
   Job: JOBS,
+  [WORKFLOW_LISTING.kind]: { group: GROUP, version: VERSION, plural: WORKFLOW_LISTING.plural },
 };
 
 function pathOf(obj: KubernetesObject): string {

@@ -44,13 +44,15 @@ export async function installCrds(info: ClusterInfo): Promise<void> {
 }
 
 /**
- * Applies the chart's ServiceAccounts, RBAC and admission policies into `namespace`, and waits until
- * the policies are in force; returns a kubeconfig per component and `uninstall`, which removes what
- * was applied (cluster-scoped policies and roles outlive the namespace and would judge other tests).
+ * Applies the chart's ServiceAccounts, RBAC and admission policies into `namespace` (with `values`,
+ * `--set` expressions, on top of the defaults), and waits until the policies are in force; returns a
+ * kubeconfig per component and `uninstall`, which removes what was applied (cluster-scoped policies
+ * and roles outlive the namespace and would judge other tests).
  */
 export async function installChartRbac(
   info: ClusterInfo,
   namespace: string,
+  values: string[] = [],
 ): Promise<{ operator: string; ingress: string; uninstall(): Promise<void> }> {
   const kubectl = join(info.binDir, 'kubectl');
   await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'create', 'namespace', namespace]).catch((err) => {
@@ -66,6 +68,7 @@ export async function installChartRbac(
     'v1.35.4',
     '--set',
     'crds.enabled=false',
+    ...values.flatMap((v) => ['--set', v]),
     '--show-only',
     'templates/serviceaccounts.yaml',
     '--show-only',
@@ -178,6 +181,17 @@ export async function chartNodeOptions(): Promise<{ operator: string[]; ingress:
   >;
   const flags = (v: { nodeOptions?: string }) => (v.nodeOptions ?? '').split(/\s+/).filter(Boolean);
   return { operator: flags(values.operator), ingress: flags(values.ingress) };
+}
+
+/**
+ * The labels that opt a namespace in to runs under the chart's default values
+ * (`admission.runNamespaceLabels`): namespaces where the harness's hookgate launches runs carry them.
+ */
+export async function chartRunNamespaceLabels(): Promise<Record<string, string>> {
+  const values = parse(await readFile(join(ROOT, 'charts/hookgate/values.yaml'), 'utf8')) as {
+    admission: { runNamespaceLabels: Record<string, string> };
+  };
+  return values.admission.runNamespaceLabels;
 }
 
 /**

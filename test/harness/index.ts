@@ -5,6 +5,7 @@
 export {
   type Component,
   chartNodeOptions,
+  chartRunNamespaceLabels,
   checkBuild,
   type Hookgate,
   installChartRbac,

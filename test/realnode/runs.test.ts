@@ -150,7 +150,7 @@ describe.skipIf(skip)('runs on a real node', () => {
 
   it('reports a failing container: Failed with its exit code and termination message', async () => {
     const send = await workflow('fails', 'printf "disk full: /data" > /dev/termination-log; exit 3', {
-      trigger: { response: { mode: 'wait', timeoutSeconds: 60 } },
+      trigger: { response: { mode: 'wait', timeoutSeconds: 60, includeOutput: true } },
     });
     const answer = await send('{}');
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);

@@ -81,3 +81,31 @@ capabilities:
     fieldRef:
       fieldPath: metadata.namespace
 {{- end }}
+
+{{/* admission.runNamespaceLabels as kubectl label arguments: k1=v1 k2=v2 */}}
+{{- define "hookgate.runNamespaceLabels" -}}
+{{- $pairs := list }}
+{{- range $k, $v := .Values.admission.runNamespaceLabels }}{{ $pairs = append $pairs (printf "%s=%s" $k $v) }}{{ end }}
+{{- join " " $pairs }}
+{{- end }}
+
+{{/*
+The egress rule to the API server: its ports, to networkPolicy.apiServer.cidrs when set. Both
+components reach it by the address in KUBERNETES_SERVICE_HOST, so they need no DNS. Most network
+plugins match the endpoint after the Service's address is translated, hence 6443 beside 443.
+*/}}
+{{- define "hookgate.apiServerEgress" -}}
+{{- $api := .Values.networkPolicy.apiServer -}}
+- ports:
+    {{- range $api.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with $api.cidrs }}
+  to:
+    {{- range . }}
+    - ipBlock:
+        cidr: {{ . | quote }}
+    {{- end }}
+  {{- end }}
+{{- end }}

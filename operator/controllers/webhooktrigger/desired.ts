@@ -20,8 +20,9 @@ import {
 } from '../../../api/v1alpha1/index.ts';
 import { timestamp } from '../conditions.ts';
 
-/** On the credentials Secret: the last `hookgate.io/rotate` value handled, and when. */
+/** On the credentials Secret: the last `hookgate.io/rotate` and `hookgate.io/revoke` values handled, and when. */
 export const ROTATED_FOR = 'hookgate.io/rotated-for';
+export const REVOKED_FOR = 'hookgate.io/revoked-for';
 export const ROTATED_AT = 'hookgate.io/rotated-at';
 
 export const credentialsSecretName = (trigger: string) => `${trigger}-credentials`;
@@ -57,7 +58,7 @@ export function generatedParts(spec: WebhookTriggerSpec): Parts {
 export interface StoredCredentials {
   /** Decoded `data` of the credentials Secret. */
   data: Record<string, string>;
-  /** Only the annotations this operator manages (ROTATED_FOR, ROTATED_AT). */
+  /** Only the annotations this operator manages (ROTATED_FOR, REVOKED_FOR, ROTATED_AT). */
   annotations: Record<string, string>;
 }
 
@@ -67,6 +68,8 @@ export interface CredentialsPlan extends StoredCredentials {
   /** For Events; never a secret value. */
   generated: (keyof Parts)[];
   rotated: boolean;
+  /** Rotated without a grace period: the previous credentials are gone. */
+  revoked: boolean;
   expired: boolean;
   /** Milliseconds until the previous credentials expire. */
   requeueAfter?: number;
@@ -88,6 +91,8 @@ export function planCredentials(input: {
   existing: StoredCredentials | undefined;
   /** The trigger's `hookgate.io/rotate` annotation. */
   rotate: string | undefined;
+  /** The trigger's `hookgate.io/revoke` annotation. */
+  revoke?: string;
   graceMs: number;
   now: Date;
   generate: Generators;
@@ -104,6 +109,7 @@ export function planCredentials(input: {
     write: 'none',
     generated: [],
     rotated: false,
+    revoked: false,
     expired: false,
   };
 
@@ -113,27 +119,33 @@ export function planCredentials(input: {
     if (left > 0) plan.requeueAfter = left;
     else {
       // An unparseable time counts as expired: the old credentials must not live forever.
-      delete data[CredentialKeys.previousToken];
-      delete data[CredentialKeys.previousSigningSecret];
-      delete data[CredentialKeys.previousValidUntil];
+      dropPrevious(data);
       plan.expired = true;
     }
   }
 
-  if (rotate && rotate !== annotations[ROTATED_FOR]) {
-    const rotating = PART_KEYS.filter((p) => parts[p] && data[p]);
-    if (existing && rotating.length > 0) {
-      for (const p of rotating) {
-        data[PREVIOUS[p]] = data[p]!;
-        data[p] = fresh(p);
-      }
+  const revoke = input.revoke && input.revoke !== annotations[REVOKED_FOR] ? input.revoke : undefined;
+  if (revoke || (rotate && rotate !== annotations[ROTATED_FOR])) {
+    const rotating = existing ? PART_KEYS.filter((p) => parts[p] && data[p]) : [];
+    for (const p of rotating) {
+      if (!revoke) data[PREVIOUS[p]] = data[p]!;
+      data[p] = fresh(p);
+    }
+    if (revoke) {
+      // The credentials of before (current and previous) are what leaked: none stays valid.
+      const dropped = dropPrevious(data);
+      plan.requeueAfter = undefined;
+      plan.revoked = rotating.length > 0 || dropped;
+    } else if (rotating.length > 0) {
       data[CredentialKeys.previousValidUntil] = timestamp(new Date(now.getTime() + input.graceMs));
       plan.requeueAfter = input.graceMs;
-      annotations[ROTATED_AT] = timestamp(now);
       plan.rotated = true;
     }
-    // Recorded even when there was nothing to rotate: a fresh Secret already honours the request.
-    annotations[ROTATED_FOR] = rotate;
+    if (rotating.length > 0) annotations[ROTATED_AT] = timestamp(now);
+    // Recorded even when there was nothing to rotate: a fresh Secret already honours the request. A
+    // revoke also answers a rotation asked for with it.
+    if (rotate) annotations[ROTATED_FOR] = rotate;
+    if (revoke) annotations[REVOKED_FOR] = revoke;
   }
 
   for (const p of PART_KEYS) {
@@ -147,6 +159,14 @@ export function planCredentials(input: {
   else if (!sameRecord(data, existing.data) || !sameRecord(annotations, existing.annotations))
     plan.write = 'update';
   return plan;
+}
+
+/** Removes the previous credentials; true if there were any. */
+function dropPrevious(data: Record<string, string>): boolean {
+  const had = CredentialKeys.previousValidUntil in data;
+  for (const p of PART_KEYS) delete data[PREVIOUS[p]];
+  delete data[CredentialKeys.previousValidUntil];
+  return had;
 }
 
 const sameRecord = (a: Record<string, string>, b: Record<string, string>) =>

@@ -213,15 +213,15 @@ describe('WebhookTriggerReconciler', () => {
       s.identities.put({ metadata: meta });
       s.server.put({ metadata: meta, data: { tok: Buffer.from(tok).toString('base64') } });
     };
-    put('1', 'one');
+    put('1', 'one-0123456789abcdef');
     await s.reconciler.reconcile(key);
     await s.reconciler.reconcile(key);
     expect(s.reads).toEqual(['mine']);
-    expect(routeTokens(s)).toEqual([{ value: 'one' }]);
-    put('2', 'two');
+    expect(routeTokens(s)).toEqual([{ value: 'one-0123456789abcdef' }]);
+    put('2', 'two-0123456789abcdef');
     await s.reconciler.reconcile(key);
     expect(s.reads).toEqual(['mine', 'mine']);
-    expect(routeTokens(s)).toEqual([{ value: 'two' }]);
+    expect(routeTokens(s)).toEqual([{ value: 'two-0123456789abcdef' }]);
     s.identities.items.clear();
     await s.reconciler.reconcile(key);
     // The route stays, answering 503, and carries no credential any more.

@@ -5,6 +5,7 @@ import {
   EventReason,
   KEY_SHAPES,
   Labels,
+  MIN_SECRET_BYTES,
   Reason,
   type Route,
   resolveAuth,
@@ -33,6 +34,7 @@ import {
   generatedParts,
   type Parts,
   planCredentials,
+  REVOKED_FOR,
   ROTATED_AT,
   ROTATED_FOR,
   resolveCredentials,
@@ -214,12 +216,13 @@ export class WebhookTriggerReconciler implements Reconciler {
     }
     const existing: StoredCredentials | undefined = secret && {
       data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, decode(v) ?? ''])),
-      annotations: pick(secret.metadata?.annotations ?? {}, [ROTATED_FOR, ROTATED_AT]),
+      annotations: pick(secret.metadata?.annotations ?? {}, [ROTATED_FOR, REVOKED_FOR, ROTATED_AT]),
     };
     const plan = planCredentials({
       parts,
       existing,
       rotate: trigger.metadata.annotations?.[Annotations.rotate],
+      revoke: trigger.metadata.annotations?.[Annotations.revoke],
       graceMs: this.d.config.rotationGrace,
       now,
       generate: this.d.generate,
@@ -239,7 +242,14 @@ export class WebhookTriggerReconciler implements Reconciler {
         EventReason.CredentialsGenerated,
         `Generated ${what(plan.generated)} in Secret ${secretName}`,
       );
-    if (plan.rotated)
+    if (plan.revoked)
+      this.event(
+        trigger,
+        'Normal',
+        EventReason.CredentialsRevoked,
+        `Revoked credentials in Secret ${secretName} (${Annotations.revoke}=${plan.annotations[REVOKED_FOR]}): new ones were generated and the earlier ones are no longer accepted`,
+      );
+    else if (plan.rotated)
       this.event(
         trigger,
         'Normal',
@@ -298,6 +308,15 @@ export class WebhookTriggerReconciler implements Reconciler {
             `Secret ${ref.name} has no key "${ref.key}" (or it is empty)`,
           ),
           unavailableMessage(Reason.SecretKeyNotFound),
+        );
+      // A guessable secret is no credential; the message names the key, never the value or its length.
+      if (Buffer.byteLength(value) < MIN_SECRET_BYTES)
+        throw new UnavailableError(
+          new StalledError(
+            Reason.SecretTooShort,
+            `Secret ${ref.name} key "${ref.key}" holds fewer than ${MIN_SECRET_BYTES} bytes; a referenced secret needs at least ${MIN_SECRET_BYTES} (e.g. openssl rand -hex 32)`,
+          ),
+          unavailableMessage(Reason.SecretTooShort),
         );
       return value;
     };

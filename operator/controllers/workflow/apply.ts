@@ -1,5 +1,10 @@
 import type { V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
-import { Annotations, WORKFLOW, type WorkflowStatus } from '../../../api/v1alpha1/index.ts';
+import {
+  Annotations,
+  WORKFLOW,
+  type WorkflowListing,
+  type WorkflowStatus,
+} from '../../../api/v1alpha1/index.ts';
 import {
   apiError,
   apiPath,
@@ -12,6 +17,7 @@ import {
   statusMessage,
 } from '../../../lib/kube.ts';
 import type { Termination } from '../../../lib/run.ts';
+import type { Cached } from '../resources.ts';
 import { FIELD_MANAGER, Writer } from '../ssa.ts';
 
 /** Every API call the Workflow reconciler makes beyond its caches. */
@@ -22,6 +28,8 @@ export interface WorkflowApi {
   /** Writes a finished run's exit code and termination message on its Job (Annotations.result). */
   publishResult(namespace: string, job: string, uid: string, result: Termination): Promise<void>;
   deleteJob(namespace: string, name: string): Promise<void>;
+  /** Server-side apply of the namespace's listing of Workflows (listing.ts). */
+  applyListing(listing: Cached<WorkflowListing>): Promise<void>;
   applyStatus(
     meta: { namespace: string; name: string; uid: string },
     status: Partial<WorkflowStatus>,
@@ -80,6 +88,7 @@ export function workflowApi(client: KubeClient): WorkflowApi {
         throw apiError(`annotate Job ${namespace}/${name}`, err);
       }
     },
+    applyListing: (listing) => writer.apply(listing),
     deleteJob: (namespace, name) =>
       writer.delete({ apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace, name } }, 'Background'),
     applyStatus: (meta, status) => writer.applyStatus(WORKFLOW.kind, WORKFLOW.plural, meta, status),

@@ -72,6 +72,7 @@ function setup(jobs: V1Job[]) {
       published.push(job);
     },
     deleteJob: async () => {},
+    applyListing: async () => {},
     applyStatus: async () => {},
   };
   const reconciler = new WorkflowReconciler({

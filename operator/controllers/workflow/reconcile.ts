@@ -4,6 +4,7 @@ import {
   EventReason,
   Labels,
   Reason,
+  RUNS_NOT_ENABLED,
   WORKFLOW,
   type Workflow as WorkflowObject,
   WorkflowSpec,
@@ -14,12 +15,13 @@ import type { Logger } from '../../../lib/log.ts';
 import { termination, validationRun } from '../../../lib/run.ts';
 import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
 import { findCondition, isTrue, type Summary } from '../conditions.ts';
-import { StalledError, verdictOf } from '../errors.ts';
+import { StalledError, verdictOf, WaitingError } from '../errors.ts';
 import type { EventRecorder } from '../events.ts';
 import type { Cached } from '../resources.ts';
 import { StatusPatcher } from '../status.ts';
 import type { WorkflowApi } from './apply.ts';
 import { planRuns, runOf, templateProblem, trimJobMessage } from './desired.ts';
+import { WorkflowListings } from './listing.ts';
 
 type Workflow = Cached<WorkflowObject>;
 
@@ -32,6 +34,9 @@ export interface WorkflowDeps {
   log: Logger;
   now?: () => Date;
 }
+
+/** How often a Workflow in a namespace that has not opted in to runs checks again. */
+const RECHECK_MS = 30_000;
 
 /** Results published at once per reconcile. */
 const PUBLISH_PARALLEL = 8;
@@ -46,9 +51,11 @@ export class WorkflowReconciler implements Reconciler {
    * yet, and the pods must not be read (nor the Event sent) twice.
    */
   private readonly published = new Set<string>();
+  private readonly listings: WorkflowListings;
 
   constructor(private readonly d: WorkflowDeps) {
     this.now = d.now ?? (() => new Date());
+    this.listings = new WorkflowListings(d.workflows, (listing) => d.api.applyListing(listing));
     this.status = new StatusPatcher<WorkflowStatus>({
       kind: WORKFLOW.kind,
       fields: ['observedGeneration', 'conditions', 'active', 'recentRuns', 'lastRunTime'],
@@ -62,8 +69,9 @@ export class WorkflowReconciler implements Reconciler {
   async reconcile(key: ObjectKey, log: Logger = this.d.log): Promise<Result | undefined> {
     const wf = this.d.workflows.get(key);
     if (!wf || wf.metadata.deletionTimestamp) {
-      // Its Jobs are owned by it: the garbage collector removes them.
+      // Its Jobs are owned by it: the garbage collector removes them. No new one is admitted.
       this.status.forget(key);
+      await this.listings.sync(key.namespace);
       return undefined;
     }
     const before = this.status.snapshot(wf);
@@ -72,6 +80,8 @@ export class WorkflowReconciler implements Reconciler {
     let summary: Summary;
     let runs: ReturnType<typeof planRuns>;
     try {
+      // Before it can turn Ready (and its triggers route to it): its runs are admitted only once listed.
+      await this.listings.sync(key.namespace);
       summary = await this.validate(key, wf, parsed, before);
       // Runs are tracked whatever the template's state: Jobs launched before an edit still run.
       runs = await this.runs(key, wf, parsed.success ? parsed.data : undefined, before, now);
@@ -79,14 +89,17 @@ export class WorkflowReconciler implements Reconciler {
       await this.status.fail(wf, before, err, now, log);
       throw err;
     }
-    const { active, recentRuns, lastRunTime, retryPruneAfter } = runs;
+    const { active, recentRuns, lastRunTime } = runs;
+    // A namespace that has not opted in may be labelled any time, with no event the operator sees.
+    const recheck = summary.reason === Reason.RunsNotEnabled ? RECHECK_MS : undefined;
+    const requeueAfter = Math.min(runs.retryPruneAfter ?? Infinity, recheck ?? Infinity);
     return this.status.finish(
       wf,
       before,
       summary,
       { active, recentRuns, ...(lastRunTime ? { lastRunTime } : {}) },
       now,
-      retryPruneAfter === undefined ? {} : { requeueAfter: retryPruneAfter },
+      Number.isFinite(requeueAfter) ? { requeueAfter } : {},
     );
   }
 
@@ -103,7 +116,11 @@ export class WorkflowReconciler implements Reconciler {
     before: Partial<WorkflowStatus>,
   ): Promise<Summary> {
     const ready = findCondition(before.conditions, ConditionType.Ready);
-    const settled = ready && ready.reason !== Reason.ReconcileFailed && ready.status !== 'Unknown';
+    const settled =
+      ready &&
+      ready.status !== 'Unknown' &&
+      ready.reason !== Reason.ReconcileFailed &&
+      ready.reason !== Reason.RunsNotEnabled;
     if (settled && before.observedGeneration === wf.metadata.generation)
       return {
         ready: ready.status === 'True',
@@ -131,6 +148,9 @@ export class WorkflowReconciler implements Reconciler {
       }
       const job = validationRun(key.namespace, { name: key.name, uid: wf.metadata.uid ?? '', spec });
       const rejected = await this.d.api.dryRunJob(job);
+      // Waiting, not Stalled: a namespace admin's label fixes it, not the Workflow's author.
+      if (rejected?.includes(RUNS_NOT_ENABLED))
+        throw new WaitingError(Reason.RunsNotEnabled, rejected, RECHECK_MS);
       if (rejected) throw new StalledError(Reason.InvalidJobTemplate, trimJobMessage(rejected));
       return {
         ready: true,

@@ -1,0 +1,162 @@
+// Credentials a tenant can trust (issue 20), through the operator and the ingress running as the
+// chart runs them: a leaked credential revoked at once (`hookgate rotate --revoke`), and a referenced
+// secret too short to be one refused, with a reason that names no value.
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Annotations,
+  ConditionType,
+  GROUP,
+  Reason,
+  VERSION,
+  WEBHOOK_TRIGGER,
+  type WebhookTrigger,
+} from '../api/v1alpha1/index.ts';
+import { main } from '../cli/hookgate.ts';
+import { type Hookgate, startHookgate } from './harness/index.ts';
+import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+
+const app = useNamespace('creds');
+const system = useNamespace('creds-system', { runs: false });
+let hg: Hookgate;
+
+const getTrigger = async (name: string) =>
+  (await kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: WEBHOOK_TRIGGER.plural,
+    namespace: app.name,
+    name,
+  })) as WebhookTrigger;
+const ready = (t: WebhookTrigger) => t.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+const settled = (name: string, ok: (t: WebhookTrigger) => boolean, what: string) =>
+  waitFor(
+    async () => {
+      const t = await getTrigger(name);
+      return t.status?.observedGeneration === t.metadata.generation && ok(t) && t;
+    },
+    { what },
+  );
+
+async function tokenOf(name: string) {
+  const s = await kubeConfig()
+    .makeApiClient(CoreV1Api)
+    .readNamespacedSecret({ namespace: app.name, name: `${name}-credentials` });
+  return Buffer.from(s.data!.token!, 'base64').toString();
+}
+const post = async (name: string, token: string) =>
+  (
+    await fetch(`${hg.url}/hooks/${app.name}/${name}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    })
+  ).status;
+
+beforeAll(async () => {
+  hg = await startHookgate(clusterInfo(), { namespace: system.name });
+  const workflow = {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'Workflow',
+    metadata: { name: 'build' },
+    spec: {
+      jobTemplate: {
+        spec: {
+          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
+        },
+      },
+    },
+  };
+  const trigger = (name: string, auth: object) => ({
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: WEBHOOK_TRIGGER.kind,
+    metadata: { name },
+    spec: { workflowRef: { name: 'build' }, auth },
+  });
+  const shortSecret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'short' },
+    stringData: { token: 'letmein' },
+  };
+  const items = [
+    workflow,
+    shortSecret,
+    trigger('leaky', { bearer: {} }),
+    trigger('weak', { bearer: { secretRef: { name: 'short', key: 'token' } } }),
+  ];
+  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+  });
+  expect(r.stderr).toBe('');
+});
+afterAll(() => hg?.stop());
+
+describe('a leaked credential', () => {
+  it('is refused as soon as it is revoked, with no grace period; the new one works', async () => {
+    await settled('leaky', (t) => ready(t)?.status === 'True', 'leaky Ready');
+    const leaked = await tokenOf('leaky');
+    await waitFor(async () => (await post('leaky', leaked)) === 202, { what: 'the token accepted' });
+
+    const out: string[] = [];
+    const code = await main(['rotate', 'leaky', '--revoke', '-n', app.name], {
+      out: (l) => out.push(l),
+      kubeConfig: kubeConfig(),
+    });
+    expect(code).toBe(0);
+    expect(out[0]).toContain(`revocation requested for ${app.name}/leaky`);
+    expect((await getTrigger('leaky')).metadata.annotations?.[Annotations.revoke]).toBeDefined();
+
+    const fresh = await waitFor(async () => {
+      const t = await tokenOf('leaky');
+      return t !== leaked && t;
+    });
+    await waitFor(async () => (await post('leaky', leaked)) === 401, {
+      what: 'the leaked token refused',
+      timeoutMs: 10_000,
+    });
+    expect(await post('leaky', fresh)).toBe(202);
+    const t = await getTrigger('leaky');
+    expect(t.status?.previousCredentialsValidUntil).toBeUndefined();
+    const events = await kubectl([
+      'get',
+      'events',
+      '-n',
+      app.name,
+      '--field-selector=reason=CredentialsRevoked',
+      '-o',
+      'name',
+    ]);
+    expect(events.stdout.trim()).not.toBe('');
+  });
+});
+
+describe('a referenced secret shorter than 16 bytes', () => {
+  it('is refused: Stalled with a reason naming no value; its URL answers 503; a longer one is Ready', async () => {
+    const t = await settled('weak', (w) => ready(w)?.reason === Reason.SecretTooShort, 'weak SecretTooShort');
+    expect(ready(t)?.status).toBe('False');
+    expect(t.status?.conditions?.find((c) => c.type === ConditionType.Stalled)?.status).toBe('True');
+    expect(ready(t)?.message).toContain('Secret short key "token" holds fewer than 16 bytes');
+    expect(JSON.stringify(t.status)).not.toContain('letmein');
+    const answer = await waitFor(async () => {
+      const r = await fetch(`${hg.url}/hooks/${app.name}/weak`, { method: 'POST', body: '{}' });
+      return r.status === 503 && r;
+    });
+    expect(answer.headers.get('retry-after')).not.toBeNull();
+    expect(await answer.text()).not.toContain('letmein');
+
+    const strong = randomBytes(24).toString('hex');
+    await kubectl([
+      'patch',
+      'secret',
+      '-n',
+      app.name,
+      'short',
+      '-p',
+      JSON.stringify({ stringData: { token: strong } }),
+    ]);
+    await settled('weak', (w) => ready(w)?.status === 'True', 'weak Ready');
+    await waitFor(async () => (await post('weak', strong)) === 202, { what: 'the strong token accepted' });
+  });
+});
