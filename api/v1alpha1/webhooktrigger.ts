@@ -126,7 +126,7 @@ export const WebhookTriggerSpec = z
       .strict()
       .prefault({})
       .describe(
-        'Verified deliveries allowed per client address (IPv6: per /64) and period, per ingress replica.',
+        'Verified deliveries allowed per client address (IPv6: per /64) and period, across all ingress replicas: each replica enforces its share (at least 1), so behind an even load balancer the limit holds cluster-wide; with fewer requests than replicas, up to one per replica.',
       ),
     maxBodyBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
     input: z
