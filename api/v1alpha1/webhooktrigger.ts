@@ -132,7 +132,12 @@ export const WebhookTriggerSpec = z
     input: z
       .object({
         defaults: JsonObject.optional().describe('Values merged under the payload.'),
-        query: z.boolean().default(true).describe('Add query parameters as `_query`.'),
+        query: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Add the URL query parameters as `_query` (default off). Unsigned: no signature scheme covers the URL, so whoever relays or replays a delivery can change them; never trust them for a decision.',
+          ),
         headers: z.array(HeaderName).max(32).optional().describe('Request headers copied into `_headers`.'),
       })
       .strict()

@@ -72,14 +72,16 @@ const TIMED = new Set<SignatureScheme>(['timestamped', 'standard-webhooks', 'str
 export const DEFAULT_REPLAY_WINDOW_SECONDS = 3600;
 
 /**
- * How long a verified delivery can be replayed, so how long its run must be kept to answer replays
- * as duplicates: the timestamp tolerance of timestamped schemes, `replayWindowSeconds` of the
- * others that sign; undefined when nothing is signed (bearer, shared-secret: a captured request
- * can be replayed for as long as the credential is valid).
+ * How long after its receipt a verified delivery can be replayed, so how long its run must be kept
+ * to answer replays as duplicates: `replayWindowSeconds` of the schemes that sign no timestamp;
+ * twice the tolerance of those that do, because a timestamp up to one tolerance in the future
+ * verifies (senders' clocks run ahead too), and a replay of it verifies until one tolerance after
+ * that timestamp. Undefined when nothing is signed (bearer, shared-secret: a captured request can
+ * be replayed for as long as the credential is valid).
  */
 export function replayWindowSeconds(signature: SignatureConfig | undefined): number | undefined {
   if (!signature || signature.scheme === 'shared-secret') return undefined;
-  if (TIMED.has(signature.scheme)) return signature.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  if (TIMED.has(signature.scheme)) return 2 * (signature.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
   return signature.replayWindowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS;
 }
 
