@@ -16,6 +16,8 @@ export type Outcome =
   | 'suspended'
   | 'rate_limited'
   | 'flooded'
+  | 'too_many_bodies'
+  | 'overloaded'
   | 'queue_full'
   | 'payload_too_large'
   | 'unsupported_media_type'

@@ -16,6 +16,8 @@ export interface Exchange {
   route?: Route;
   /** Set once the signature (or token) checked out. */
   verified?: boolean;
+  /** Bytes of the body budget this request holds (body-budget.ts), given back when it ends. */
+  reserved?: number;
   /** What the sender signed that names this delivery (verify's `signed`). */
   signed?: string;
   delivery?: Delivery;
