@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: demo test test-unit test-cluster test-realnode node-deps images check gen bench bench-scale cluster build
+.PHONY: demo test test-unit test-cluster test-realnode node-deps images check gen bench bench-scale bench-bodies cluster build
 
 $(NPM_STAMP): package-lock.json
 	npm ci --no-audit --no-fund
@@ -58,6 +58,12 @@ bench: build
 bench-scale: build
 	bash test/harness/build.sh >/dev/null
 	npx tsx scripts/bench-scale.ts $(ARGS)
+
+## bench-bodies: the aborted-bodies attack (300 trickled 1 MiB bodies at once from one address, in
+## rounds) against the compiled ingress, beside signed senders, against a baseline of the same run
+bench-bodies: build
+	bash test/harness/build.sh >/dev/null
+	npx tsx scripts/bench-bodies.ts $(ARGS)
 
 ## cluster: the local control plane in the foreground; prints the KUBECONFIG to use. Ctrl-C stops it.
 cluster: $(NPM_STAMP)

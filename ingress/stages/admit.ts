@@ -23,8 +23,10 @@ type HookRequest = FastifyRequest<{ Params: { namespace: string; name: string } 
 export const admit = fp(
   async (app: FastifyInstance, ctx: StageContext) => {
     const { flood, bodies, routes, clock, proxies, metrics } = ctx;
+    // The connection closes after it: a flooding client's body is not worth reading to keep it alive.
     const FLOODED = new HttpError(429, 'flooded', 'too many unverified requests from this address', {
       'retry-after': flood.limit.periodSeconds,
+      connection: 'close',
     });
 
     app.addHook('onRequest', async (request: HookRequest, reply: FastifyReply) => {
