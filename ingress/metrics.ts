@@ -27,6 +27,7 @@ export type Outcome =
   | 'invalid_input'
   | 'run_active'
   | 'api_unavailable'
+  | 'deadline_exceeded'
   | 'trigger_unavailable'
   | 'run_rejected'
   | 'input_schema_unusable'

@@ -181,7 +181,22 @@ export const WebhookTriggerSpec = z
     response: z
       .object({
         mode: z.enum(['async', 'wait']).default('async'),
-        timeoutSeconds: z.number().int().min(1).max(300).default(30),
+        timeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(300)
+          .default(30)
+          .describe('wait mode: how long the answer waits for the run to finish (then 504 with the run id).'),
+        deadlineSeconds: z
+          .number()
+          .int()
+          .min(3)
+          .max(60)
+          .default(8)
+          .describe(
+            "The longest a sender waits for its delivery to be accepted, counted from the request's arrival (in wait mode, until the run has started; the wait follows). Past it the answer is 503 `deadline_exceeded` with Retry-After, and a retry of the delivery is answered as the same run if it started meanwhile. Default 8 (GitHub gives up after 10 s); 3 for Slack.",
+          ),
         statusCode: z.number().int().min(200).max(299).optional(),
         headers: HeaderMap(z.string().max(4096)).optional(),
       })

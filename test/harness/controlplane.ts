@@ -28,6 +28,8 @@ export interface ClusterInfo {
 export interface ApiServer {
   kubeconfigPath: string;
   port: number;
+  /** Its process, e.g. to freeze it (SIGSTOP) as a hung API server would be. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -214,7 +216,12 @@ export async function startApiServer(info: ClusterInfo, opts: { port?: number } 
   const proc = await spawnApiServer(info, port, `kube-apiserver-${port}`);
   const kubeconfigPath = join(info.dir, `kube-apiserver-${port}.kubeconfig`);
   await writeKubeconfig(kubeconfigPath, info.dir, `https://127.0.0.1:${port}`, adminUser(info.dir));
-  return { kubeconfigPath, port, stop: () => terminate(proc) };
+  // A frozen server ignores SIGTERM until it is thawed.
+  const stop = async () => {
+    proc.child.kill('SIGCONT');
+    await terminate(proc);
+  };
+  return { kubeconfigPath, port, pid: proc.child.pid!, stop };
 }
 
 /** Writes a kubeconfig that authenticates as the ServiceAccount with a one-hour bound token. */
