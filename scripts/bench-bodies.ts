@@ -308,9 +308,8 @@ async function main() {
     console.log(
       `  baseline RSS:                  ${before.toFixed(0)} MiB (peak ${beforePeak.toFixed(0)} MiB)`,
     );
-    result.rounds.forEach((counts, i) =>
-      console.log(`  attack round ${String(i + 1).padEnd(2)} answers:        ${statusLine(counts)}`),
-    );
+    for (const [i, counts] of result.rounds.entries())
+      console.log(`  attack round ${String(i + 1).padEnd(2)} answers:        ${statusLine(counts)}`);
     console.log(
       `  senders during the attack:     ${statusLine(during.statuses)}; ${latencyLine(during.latenciesMs)}`,
     );

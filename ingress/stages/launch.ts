@@ -19,7 +19,10 @@ export function withinDeadline(launch: () => Promise<LaunchResult>, deadline: nu
   const running = launch();
   return new Promise((resolve, reject) => {
     // Whatever the launch comes to after this, nobody waits for it (a later reject is a no-op).
-    const timer = setTimeout(() => reject(new DeadlineExceededError('the run was not started in time')), left);
+    const timer = setTimeout(
+      () => reject(new DeadlineExceededError('the run was not started in time')),
+      left,
+    );
     running.then(
       (r) => {
         clearTimeout(timer);
