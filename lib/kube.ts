@@ -207,6 +207,8 @@ export class KubeClient {
   constructor(
     readonly kc: KubeAccess,
     readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+    /** Aborts every call in flight when it fires (the operator's leadership term; see Manager). */
+    private readonly fence?: () => AbortSignal,
   ) {}
 
   private agent(): Promise<https.Agent | undefined> {
@@ -215,7 +217,9 @@ export class KubeClient {
   }
 
   async request<T>(r: Omit<JSONRequest, 'timeoutMs' | 'agent'> & { timeoutMs?: number }): Promise<T> {
-    return requestJSON<T>(this.kc, { timeoutMs: this.timeoutMs, ...r, agent: await this.agent() });
+    const fence = this.fence?.();
+    const signal = fence && r.signal ? AbortSignal.any([fence, r.signal]) : (fence ?? r.signal);
+    return requestJSON<T>(this.kc, { timeoutMs: this.timeoutMs, ...r, signal, agent: await this.agent() });
   }
 }
 
