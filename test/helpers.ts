@@ -100,6 +100,14 @@ export function startApiServer(opts: { port?: number } = {}): Promise<controlpla
 }
 
 /**
+ * The pid of the cluster's own kube-apiserver, e.g. to freeze it (SIGSTOP) or kill it: the harness
+ * restarts it at its address when it exits, as a kubelet restarts a static pod.
+ */
+export function apiServerPid(): Promise<number> {
+  return controlplane.apiServerPid(clusterInfo());
+}
+
+/**
  * Calls `fn` until it returns something other than undefined, null or false, and returns that.
  * A throw counts as "not yet"; on timeout the last error is part of the message.
  */
