@@ -8,9 +8,12 @@ NPM_STAMP := node_modules/.package-lock.json
 $(NPM_STAMP): package-lock.json
 	npm ci --no-audit --no-fund
 
+# `make demo --keep` (make reads it as --keep-going, -k) or KEEP=1: everything stays up after the tour.
+DEMO_KEEP := $(if $(or $(KEEP),$(findstring k,$(firstword -$(MAKEFLAGS)))),--keep)
+
 ## demo: build and start a local control plane with a real node, run operator + ingress, send deliveries
 demo: $(NPM_STAMP) node-deps
-	npx tsx scripts/demo.ts
+	npx tsx scripts/demo.ts $(DEMO_KEEP)
 
 ## test: static checks, unit tests, cluster tests against a real local control plane, then real-node tests
 ## (after, not beside, the cluster tests: one control plane at a time on two cores)
