@@ -6,18 +6,17 @@
 // list pages then carry 60 MiB of it).
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import { clusterInfo, forgeFlood, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
 
 const tenant = useNamespace('tenant-flood');
 const system = `hookgate-system-flood-${randomBytes(3).toString('hex')}`;
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
-const batch = kc.makeApiClient(BatchV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 const COUNT = 150;
 let hg: Hookgate;
@@ -61,13 +60,6 @@ async function chartLimits(): Promise<{ operator: number; ingress: number }> {
   };
 }
 
-const pad = () => randomBytes(150 * 1024).toString('base64'); // 200 KiB, different in every object
-
-async function inBatches(count: number, create: (i: number) => Promise<unknown>) {
-  for (let i = 0; i < count; i += 10)
-    await Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => create(i + j)));
-}
-
 const ready = async (name: string) => {
   const t = (await custom.getNamespacedCustomObject({
     group: 'hookgate.io',
@@ -107,51 +99,8 @@ spec:
   const before = { operator: await settledRss(pids().operator), ingress: await settledRss(pids().ingress) };
 
   // Runs by their labels (the ingress caches every Job so labelled, the operator every Job naming a
-  // Workflow), suspended so that nothing runs.
-  await inBatches(COUNT, (i) =>
-    batch.createNamespacedJob({
-      namespace: tenant.name,
-      body: {
-        metadata: {
-          name: `forged-run-${i}`,
-          labels: {
-            'app.kubernetes.io/managed-by': 'hookgate',
-            'hookgate.io/workflow': 'real',
-            'hookgate.io/trigger': 'real',
-            'hookgate.io/delivery': `d${i}`,
-          },
-          annotations: { 'hookgate.io/pad': pad() },
-        },
-        spec: {
-          suspend: true,
-          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-        },
-      },
-    }),
-  );
-  // Credentials by their labels, controlled by the real trigger (so the garbage collector keeps them).
-  await inBatches(COUNT, (i) =>
-    core.createNamespacedSecret({
-      namespace: tenant.name,
-      body: {
-        metadata: {
-          name: `forged-credentials-${i}`,
-          labels: { 'app.kubernetes.io/managed-by': 'hookgate', 'hookgate.io/trigger': 'real' },
-          annotations: { 'hookgate.io/rotated-for': pad() },
-          ownerReferences: [
-            {
-              apiVersion: 'hookgate.io/v1alpha1',
-              kind: 'WebhookTrigger',
-              name: 'real',
-              uid: trigger.metadata.uid!,
-              controller: true,
-            },
-          ],
-        },
-        data: { token: Buffer.from(`hgt_forged_${i}`).toString('base64') },
-      },
-    }),
-  );
+  // Workflow), and credentials by their labels and owner.
+  await forgeFlood(tenant.name, { name: 'real', uid: trigger.metadata.uid! }, COUNT);
   // The watches deliver in order: a trigger edited after the last of them is seen after them too.
   await kubectl(['annotate', '-n', tenant.name, 'webhooktrigger', 'real', 'seen=1']);
   await pause(3000);

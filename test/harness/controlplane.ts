@@ -232,7 +232,9 @@ function superviseApiServer(
         break;
       } catch (err) {
         if (stopped()) return;
-        log(`[cluster] ${proc.name} did not come back (${(err as Error).message.split('\n')[0]}); trying again`);
+        log(
+          `[cluster] ${proc.name} did not come back (${(err as Error).message.split('\n')[0]}); trying again`,
+        );
       }
     }
     if (stopped()) return void terminate(layer[0]!);

@@ -1,15 +1,16 @@
 // The chart's pods on the real node under what issue 20 tried from outside, with the kubelet
 // enforcing the chart's memory limits: a tenant's cache flood, both components restarted under it
 // (item 2), and the API server frozen 20 s, then killed and brought back (item 13).
-import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BatchV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RealNodeInfo } from '../harness/index.ts';
 import { REAL_NODE_POD } from '../harness/index.ts';
 import {
   apiServerPid,
   clusterInfo,
+  forgeFlood,
   kubeConfig,
   kubectl,
   runBinary,
@@ -82,12 +83,27 @@ describe.skipIf(skip)('the chart on the real node under floods and outages', () 
       })),
     );
 
-  /** A pod's resident set, from its own /metrics (prom-client's process_resident_memory_bytes). */
-  async function rssMiB(pod: V1Pod): Promise<number> {
-    const port = pod.spec!.containers[0]!.ports!.find((p) => p.name === 'metrics')!.containerPort;
-    const text = await (await fetch(`http://${pod.status!.podIP}:${port}/metrics`)).text();
-    return Number(/^process_resident_memory_bytes (\S+)$/m.exec(text)![1]) / 2 ** 20;
+  /**
+   * A pod's process on this machine (the real node is this machine): the one in the pod's cgroup
+   * that is not the pause container.
+   */
+  function processOf(pod: V1Pod): number {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (!readFileSync(`/proc/${entry}/cgroup`, 'utf8').includes(`pod${pod.metadata!.uid}`)) continue;
+        if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('dist/')) return Number(entry);
+      } catch {}
+    }
+    throw new Error(`no process of pod ${pod.metadata!.name}`);
   }
+  /** Its resident set now and at its peak (VmHWM), in MiB. */
+  function memoryOf(pod: V1Pod): { rss: number; peak: number } {
+    const status = readFileSync(`/proc/${processOf(pod)}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]) / 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  }
+  const rssMiB = async (pod: V1Pod) => memoryOf(pod).rss;
   /** The least of a few samples: what the process holds, not a collection it has yet to run. */
   async function settledRss(pod: V1Pod): Promise<number> {
     let least = Number.POSITIVE_INFINITY;
@@ -161,55 +177,7 @@ describe.skipIf(skip)('the chart on the real node under floods and outages', () 
     await waitFor(() => triggerReady('real'), { what: 'the real trigger Ready', timeoutMs: 60_000 });
     const uid = (await trigger('real')).metadata.uid as string;
     const before = await memory();
-    const pad = () => randomBytes(150 * 1024).toString('base64');
-    const batch = kubeConfig().makeApiClient(BatchV1Api);
-    for (let i = 0; i < COUNT; i += 10) {
-      await Promise.all(
-        Array.from({ length: 10 }, (_, j) => i + j).flatMap((n) => [
-          batch.createNamespacedJob({
-            namespace: tenant.name,
-            body: {
-              metadata: {
-                name: `forged-run-${n}`,
-                labels: {
-                  'app.kubernetes.io/managed-by': 'hookgate',
-                  'hookgate.io/workflow': 'real',
-                  'hookgate.io/trigger': 'real',
-                  'hookgate.io/delivery': `d${n}`,
-                },
-                annotations: { 'hookgate.io/pad': pad() },
-              },
-              spec: {
-                suspend: true,
-                template: {
-                  spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] },
-                },
-              },
-            },
-          }),
-          core().createNamespacedSecret({
-            namespace: tenant.name,
-            body: {
-              metadata: {
-                name: `forged-credentials-${n}`,
-                labels: { 'app.kubernetes.io/managed-by': 'hookgate', 'hookgate.io/trigger': 'real' },
-                annotations: { 'hookgate.io/rotated-for': pad() },
-                ownerReferences: [
-                  {
-                    apiVersion: 'hookgate.io/v1alpha1',
-                    kind: 'WebhookTrigger',
-                    name: 'real',
-                    uid,
-                    controller: true,
-                  },
-                ],
-              },
-              data: { token: Buffer.from(`hgt_forged_${n}`).toString('base64') },
-            },
-          }),
-        ]),
-      );
-    }
+    await forgeFlood(tenant.name, { name: 'real', uid }, COUNT);
     const flooded = await memory();
 
     for (const d of ['operator', 'ingress'])
@@ -226,11 +194,17 @@ describe.skipIf(skip)('the chart on the real node under floods and outages', () 
       { what: 'both Deployments rolled and Ready under the flood', timeoutMs: 180_000 },
     );
     const all = await allReady();
+    const peaks = all.map(
+      (p) =>
+        `${p.metadata!.labels!['app.kubernetes.io/component']} ${memoryOf(p).peak.toFixed(0)} ` +
+        `(limit ${p.spec!.containers[0]!.resources!.limits!.memory})`,
+    );
     const restarted = await memory();
     console.log(
       `RSS on the real node (MiB): operator ${before.operator.toFixed(1)} -> ${flooded.operator.toFixed(1)} with the flood -> ` +
         `${restarted.operator.toFixed(1)} after a restart; ingress ${before.ingress.toFixed(1)} -> ${flooded.ingress.toFixed(1)} -> ` +
-        `${restarted.ingress.toFixed(1)}; ready ${((Date.now() - started) / 1000).toFixed(0)} s after the restart`,
+        `${restarted.ingress.toFixed(1)}; ready ${((Date.now() - started) / 1000).toFixed(0)} s after the restart; ` +
+        `peak RSS of the new pods (MiB): ${peaks.join(', ')}`,
     );
     // No restart by the kubelet: none went past its memory limit (OOMKilled) or failed its probes.
     expect(restarts(all)).toEqual(
