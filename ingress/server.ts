@@ -6,6 +6,7 @@ import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
+import { BodyBudget } from './body-budget.ts';
 import { ConfigError, FLAGS, type IngressConfig, loadIngressConfig } from './http/config.ts';
 import { LastUsedRecorder } from './last-used.ts';
 import { ingressMetrics } from './metrics.ts';
@@ -66,6 +67,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       logger: log,
       trustedProxies: config.trustedProxies,
       floodLimit: { requests: config.floodLimit, periodSeconds: Math.ceil(config.floodPeriod / 1000) },
+      bodies: new BodyBudget({ total: config.bodyBudget, perClient: config.clientBodyBudget }),
       recordUse: (route) => lastUsed.recordUse(route),
       ...(peers ? { share: (limit: number) => peers.share(limit) } : {}),
     },
