@@ -85,7 +85,12 @@ export const mapInputStage = fp(
         deliveryId,
         input,
         key: named.key,
-        ...(named.replayUntil ? { replayUntil: new Date(named.replayUntil).toISOString() } : {}),
+        ...(named.replayUntil
+          ? {
+              replayUntil: new Date(named.replayUntil).toISOString(),
+              replayWindowSeconds: named.replayWindowSeconds,
+            }
+          : {}),
         ...(named.matchSenderId && senderId ? { matchSenderId: true } : {}),
       };
     });
