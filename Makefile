@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help demo test test-unit test-cluster test-realnode node-deps images check gen bench bench-scale cluster build
+.PHONY: help demo test test-unit test-cluster test-realnode node-deps images check gen bench bench-scale bench-bodies cluster build
 
 $(NPM_STAMP): package-lock.json
 	npm ci --no-audit --no-fund
@@ -13,9 +13,12 @@ help:
 	@awk '/^## [a-z-]+:/ { t = $$2; sub(/:$$/, "", t); sub(/^## [a-z-]+: /, ""); printf "  %-14s %s\n", t, $$0; next } \
 	  /^## / { sub(/^## /, ""); printf "  %-14s %s\n", "", $$0 }' $(MAKEFILE_LIST)
 
+# `make demo --keep` (make reads it as --keep-going, -k) or KEEP=1: everything stays up after the tour.
+DEMO_KEEP := $(if $(or $(KEEP),$(findstring k,$(firstword -$(MAKEFLAGS)))),--keep)
+
 ## demo: build and start a local control plane with a real node, run operator + ingress, send deliveries
 demo: $(NPM_STAMP) node-deps
-	npx tsx scripts/demo.ts
+	npx tsx scripts/demo.ts $(DEMO_KEEP)
 
 ## test: static checks, unit tests, cluster tests against a real local control plane, then real-node tests
 ## (after, not beside, the cluster tests: one control plane at a time on two cores)
@@ -67,6 +70,12 @@ bench: build
 bench-scale: build
 	bash test/harness/build.sh >/dev/null
 	npx tsx scripts/bench-scale.ts $(ARGS)
+
+## bench-bodies: the aborted-bodies attack (300 trickled 1 MiB bodies at once from one address, in
+## rounds) against the compiled ingress, beside signed senders, against a baseline of the same run
+bench-bodies: build
+	bash test/harness/build.sh >/dev/null
+	npx tsx scripts/bench-bodies.ts $(ARGS)
 
 ## cluster: the local control plane in the foreground; prints the KUBECONFIG to use. Ctrl-C stops it.
 cluster: $(NPM_STAMP)

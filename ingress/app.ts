@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
 import type { Route } from '../api/v1alpha1/index.ts';
 import type { Logger } from '../lib/log.ts';
+import { BodyBudget } from './body-budget.ts';
 import { FloodGuard } from './flood-guard.ts';
 import { trustedProxies } from './http/client-ip.ts';
 import { HttpError, toHttpError } from './http/errors.ts';
@@ -46,6 +47,8 @@ export interface AppDeps {
   floodLimit?: RateLimit;
   /** Traces requests and hands their context to the runs (ingress/tracing.ts); off when undefined. */
   tracer?: RequestTracer;
+  /** Bytes of request bodies held at once, per client address and in all (default 8 and 64 MiB). */
+  bodies?: BodyBudget;
 }
 
 /**
@@ -65,6 +68,7 @@ export const ingress = fp(
       limiter: deps.limiter ?? new RateLimiter(),
       share: deps.share ?? ((limit) => limit),
       flood: new FloodGuard(deps.floodLimit),
+      bodies: deps.bodies ?? new BodyBudget(),
       schemas: new InputSchemas(),
       recordUse: deps.recordUse,
     };
@@ -105,7 +109,7 @@ export const ingress = fp(
     // Registration order is the order the stages run in.
     app.register(async (webhooks) => {
       webhooks.register(admit, ctx);
-      webhooks.register(readBody);
+      webhooks.register(readBody, ctx);
       webhooks.register(verifyStage, ctx);
       webhooks.register(mapInputStage, ctx);
       webhooks.register(launch, ctx);

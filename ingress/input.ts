@@ -205,6 +205,8 @@ export interface DeliveryKey {
   key: string;
   /** The end of the window in which a replay of this delivery verifies (ms since the epoch). */
   replayUntil?: number;
+  /** That window's length in seconds (from receipt to `replayUntil`). */
+  replayWindowSeconds?: number;
   /** A re-signed retry keeps the sender's id but not the key: match the id too (see Delivery). */
   matchSenderId: boolean;
 }
@@ -235,6 +237,7 @@ export function deliveryKey(
   return {
     key: value !== undefined ? `field:${value}` : `signed:${signed}`,
     replayUntil: now + window * 1000,
+    replayWindowSeconds: window,
     // Only a timestamped signature refuses a replay after its window, so only there can a replay
     // not plant a sender id on a new run that would then swallow the real delivery of that id.
     matchSenderId: value === undefined && isTimed(signature),

@@ -75,15 +75,17 @@ export class Peers {
 }
 
 /**
- * `limit` split over the ready replicas so that the shares add up to it exactly: each gets
- * floor(limit / n), and the first `limit mod n` by address one more. A replica that does not find
- * itself among them (not ready yet, address unknown) takes the rounded-up share: a little over the
- * limit for a moment rather than refusing what the others would accept.
+ * `limit` split over the ready replicas: each gets floor(limit / n), and the first `limit mod n` by
+ * address one more, so the shares add up to the limit exactly; but never 0 while the limit is above
+ * 0 (with 2 replicas and a limit of 1, a share of 0 would refuse half of all deliveries forever), so
+ * with fewer requests than replicas each admits 1 and the cluster admits up to n. A replica that
+ * does not find itself among them (not ready yet, address unknown) takes the rounded-up share: a
+ * little over the limit for a moment rather than refusing what the others would accept.
  */
 export function shareOf(limit: number, ready: readonly string[], self: string | undefined): number {
   const n = ready.length;
-  if (n <= 1) return limit;
+  if (n <= 1 || limit <= 0) return limit;
   const rank = self === undefined ? -1 : ready.indexOf(self);
   if (rank < 0) return Math.ceil(limit / n);
-  return Math.floor(limit / n) + (rank < limit % n ? 1 : 0);
+  return Math.max(1, Math.floor(limit / n) + (rank < limit % n ? 1 : 0));
 }

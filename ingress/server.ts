@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../lib/log.ts';
 import { componentMetrics, hookgateVersion } from '../lib/metrics.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
+import { BodyBudget } from './body-budget.ts';
 import { ConfigError, FLAGS, type IngressConfig, loadIngressConfig } from './http/config.ts';
 import { ingressMetrics } from './metrics.ts';
 import { Peers } from './peers.ts';
@@ -89,6 +90,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       logger: log,
       trustedProxies: config.trustedProxies,
       floodLimit: { requests: config.floodLimit, periodSeconds: Math.ceil(config.floodPeriod / 1000) },
+      bodies: new BodyBudget({ total: config.bodyBudget, perClient: config.clientBodyBudget }),
       recordUse: (route) => status.recordUse(route),
       recordRejection: (route, outcome, code, reason) => rejections.record(route, outcome, code, reason),
       ...(tracer ? { tracer } : {}),

@@ -42,6 +42,12 @@ export class RunActiveError extends Error {
 /** The API server could not be reached or answered 5xx: answer 503 with Retry-After. */
 export class ApiUnavailableError extends Error {}
 
+/**
+ * The run was not started within the trigger's answer deadline (`response.deadlineSeconds`):
+ * answer 503 with Retry-After. The launch goes on; the sender's retry finds the run if it started.
+ */
+export class DeadlineExceededError extends Error {}
+
 /** Too many Forbid/Replace deliveries of one workflow already wait their turn: answer 503. */
 export class QueueFullError extends Error {}
 

@@ -22,6 +22,17 @@ export const duration = z
   .regex(DURATION, 'must be a duration such as 500ms, 30s or 24h')
   .transform(parseDuration)
   .refine((ms) => ms > 0, 'must be greater than zero');
+const QUANTITY = /^(\d+)(Ki|Mi|Gi)?$/;
+const UNIT_BYTES: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+/** A byte count as Kubernetes writes quantities: "65536", "512Ki", "64Mi", "1Gi". */
+export const byteSize = z
+  .string()
+  .regex(QUANTITY, 'must be a byte count such as 1048576, 512Ki or 64Mi')
+  .transform((text) => {
+    const [, n, unit] = text.match(QUANTITY)!;
+    return Number(n) * (unit ? UNIT_BYTES[unit]! : 1);
+  });
 export const port = z
   .string()
   .regex(/^\d{1,5}$/, 'must be a port number (0-65535, 0 = off)')

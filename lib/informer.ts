@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApiError } from './api-error.ts';
-import { apiPath, errorMessage, metadataAccept, requestJSON, sleep, statusOf } from './kube.ts';
+import { apiPath, errorMessage, listJSON, metadataAccept, sleep, statusOf } from './kube.ts';
 import type { KubeAccess } from './kubeconfig.ts';
 import { limiter } from './limit.ts';
 import type { Logger } from './log.ts';
@@ -30,6 +30,12 @@ export const keyString = (k: ObjectKey) => `${k.namespace}/${k.name}`;
 export interface Cache<T extends KubernetesObject> {
   get(key: ObjectKey): T | undefined;
   list(namespace?: string): T[];
+  /**
+   * Keeps what the transform makes of `obj`, a fresh read of a cached object at the same
+   * resourceVersion: for a transform whose verdict depends on another cache that has since caught
+   * up (a credentials Secret listed before its WebhookTrigger).
+   */
+  refresh?(obj: T): void;
 }
 
 /** What to list and watch: a collection and an optional label selector. */
@@ -63,18 +69,13 @@ export interface EventHandler<T> {
 
 const resourcePath = (r: ListWatch, namespace?: string) => apiPath({ ...r, namespace });
 
-interface ObjectList<T> {
-  metadata?: { resourceVersion?: string; continue?: string };
-  items: T[] | null;
-}
-
 const GONE = 410;
 
 /**
- * List pages in flight at once, per process: a page of 500 Jobs is megabytes of JSON (its chunks,
- * the text, the parsed objects) before the transform cuts it down, and a fresh operator lists every
- * resource of every namespace together (50 reflectors at 10 namespaces). Process-wide because the
- * memory is; two keep the API server busy while one page is parsed.
+ * List pages in flight at once, per process: a fresh operator lists every resource of every
+ * namespace together (50 reflectors at 10 namespaces), and each page's objects are parsed as they
+ * arrive. Process-wide because the memory and CPU are; two keep the API server busy while one page
+ * is parsed.
  */
 export const LIST_PAGES_IN_FLIGHT = 2;
 const listPage = limiter(LIST_PAGES_IN_FLIGHT);
@@ -133,21 +134,23 @@ class Reflector<T extends KubernetesObject> {
     let rv = '';
     do {
       const query = { ...this.selector(), limit: '500', ...(cont ? { continue: cont } : {}) };
-      // Each page as the cache keeps it, before the next one: a list of 10,000 whole objects held
-      // at once was the operator's peak at a cold start (bench-scale). An empty
-      // PartialObjectMetadataList comes with `items: null`.
-      const meta = await listPage(async () => {
-        const page = await requestJSON<ObjectList<T>>(this.kc, {
-          method: 'GET',
-          path: resourcePath(this.resource, this.namespace),
-          query,
-          accept: this.resource.metadataOnly ? metadataAccept(true) : undefined,
-          timeoutMs: 60_000,
-          signal,
-        });
-        for (const obj of page.items ?? []) items.push(this.prepare(obj));
-        return page.metadata;
-      });
+      // Each object as the cache keeps it, as it arrives: a page is never held whole (a page of
+      // 500 objects a tenant padded to 250 KiB each was 125 MiB of JSON), nor a whole list (10,000
+      // whole objects held at once were the operator's peak at a cold start, bench-scale).
+      const meta = await listPage(() =>
+        listJSON<T>(
+          this.kc,
+          {
+            method: 'GET',
+            path: resourcePath(this.resource, this.namespace),
+            query,
+            accept: this.resource.metadataOnly ? metadataAccept(true) : undefined,
+            timeoutMs: 60_000,
+            signal,
+          },
+          (obj) => items.push(this.prepare(obj)),
+        ),
+      );
       cont = meta?.continue || undefined;
       rv = meta?.resourceVersion ?? '';
     } while (cont);
@@ -176,6 +179,14 @@ class Reflector<T extends KubernetesObject> {
   /** Caches an object the caller just created, unless the watch already brought it (as new or newer). */
   add(obj: T): void {
     if (!this.store.has(storeKey(obj))) this.upsert(this.prepare(obj));
+  }
+
+  /** Transforms `obj` again in place of the cached one at the same resourceVersion (no events). */
+  refresh(obj: T): void {
+    const k = storeKey(obj);
+    const cached = this.store.get(k);
+    if (cached && cached.metadata?.resourceVersion === obj.metadata?.resourceVersion)
+      this.store.set(k, this.prepare(obj));
   }
 
   /** What is kept of an arriving object. */
@@ -321,6 +332,10 @@ export class Informer<T extends KubernetesObject> implements Cache<T> {
   /** Caches an object the caller just created, so readers see it before its watch event. */
   add(obj: T): void {
     this.reflectorOf(obj.metadata?.namespace ?? '')?.add(obj);
+  }
+
+  refresh(obj: T): void {
+    this.reflectorOf(obj.metadata?.namespace ?? '')?.refresh(obj);
   }
 
   get(key: ObjectKey): T | undefined {

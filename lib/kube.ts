@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { ApiError } from './api-error.ts';
 import { kubeObserver } from './kube-metrics.ts';
 import type { KubeAccess } from './kubeconfig.ts';
+import { ListSplitter } from './list-stream.ts';
 
 // No value import of @kubernetes/client-node here or in anything the components load: its index
 // loads every generated model and API class (~70 MiB of RSS; see lib/kubeconfig.ts).
@@ -110,7 +111,77 @@ export interface JSONRequest {
  * Credentials are applied per call, so a rotated ServiceAccount token is picked up. Failures are
  * ApiError (so `statusOf` and `errorMessage` work on them) or, at the timeout, a TimeoutError.
  */
-export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T> {
+export function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T> {
+  return send(kc, r, (res, what, resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const code = res.statusCode ?? 0;
+      if (code < 200 || code >= 300) return reject(new ApiError(code, what, text));
+      try {
+        resolve((text ? JSON.parse(text) : undefined) as T);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/** An error body is kept up to this size: a Status is small, and nothing else is read from it. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * A list request whose items are parsed one by one as the answer streams (`ListSplitter`), each
+ * handed to `onItem` (which should keep only what it needs); resolves with the list's metadata.
+ * The page is never held whole, however large its objects.
+ */
+export function listJSON<T>(
+  kc: KubeAccess,
+  r: JSONRequest,
+  onItem: (item: T) => void,
+): Promise<{ resourceVersion?: string; continue?: string } | undefined> {
+  return send(kc, r, (res, what, resolve, reject) => {
+    const code = res.statusCode ?? 0;
+    const failed = code < 200 || code >= 300;
+    const splitter = new ListSplitter<T>(onItem);
+    const error: Buffer[] = [];
+    let errorBytes = 0;
+    res.on('data', (c: Buffer) => {
+      if (failed) {
+        if (errorBytes < MAX_ERROR_BODY) error.push(c);
+        errorBytes += c.length;
+        return;
+      }
+      try {
+        splitter.write(c);
+      } catch (err) {
+        res.destroy(err as Error);
+      }
+    });
+    res.on('end', () => {
+      if (failed) return reject(new ApiError(code, what, Buffer.concat(error).toString('utf8')));
+      try {
+        resolve(splitter.end().metadata as { resourceVersion?: string; continue?: string } | undefined);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+type Answer<T> = (
+  res: http.IncomingMessage,
+  what: string,
+  resolve: (value: T) => void,
+  reject: (err: unknown) => void,
+) => void;
+
+/**
+ * One request to the API server with the caller's deadline and credentials; `answer` reads the
+ * response. Observed (hookgate_kube_*) when the process has a kube observer.
+ */
+async function send<T>(kc: KubeAccess, r: JSONRequest, answer: Answer<T>): Promise<T> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const url = new URL(cluster.server + r.path);
@@ -129,22 +200,11 @@ export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T>
   const what = `${r.method} ${r.path}`;
   let answered: number | undefined;
   const t0 = performance.now();
-  const answer = new Promise<T>((resolve, reject) => {
+  const result = new Promise<T>((resolve, reject) => {
     const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      answered = res.statusCode ?? 0;
       res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const code = res.statusCode ?? 0;
-        answered = code;
-        if (code < 200 || code >= 300) return reject(new ApiError(code, what, text));
-        try {
-          resolve((text ? JSON.parse(text) : undefined) as T);
-        } catch (err) {
-          reject(err);
-        }
-      });
+      answer(res, what, resolve, reject);
     });
     req.on('timeout', () =>
       req.destroy(Object.assign(new Error(`${what}: timed out`), { name: 'TimeoutError' })),
@@ -155,9 +215,9 @@ export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T>
   const observer = kubeObserver(kc);
   if (observer) {
     const report = () => observer.observe(r, answered, (performance.now() - t0) / 1000);
-    answer.then(report, report);
+    result.then(report, report);
   }
-  return answer;
+  return result;
 }
 
 /** One TLS connection kept alive per client: client-node builds a new agent, so a new handshake, per call. */
@@ -186,6 +246,8 @@ export class KubeClient {
   constructor(
     readonly kc: KubeAccess,
     readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+    /** Aborts every call in flight when it fires (the operator's leadership term; see Manager). */
+    private readonly fence?: () => AbortSignal,
   ) {}
 
   private agent(): Promise<https.Agent | undefined> {
@@ -194,7 +256,9 @@ export class KubeClient {
   }
 
   async request<T>(r: Omit<JSONRequest, 'timeoutMs' | 'agent'> & { timeoutMs?: number }): Promise<T> {
-    return requestJSON<T>(this.kc, { timeoutMs: this.timeoutMs, ...r, agent: await this.agent() });
+    const fence = this.fence?.();
+    const signal = fence && r.signal ? AbortSignal.any([fence, r.signal]) : (fence ?? r.signal);
+    return requestJSON<T>(this.kc, { timeoutMs: this.timeoutMs, ...r, signal, agent: await this.agent() });
   }
 }
 

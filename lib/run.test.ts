@@ -283,6 +283,27 @@ describe('dedupe key and replay record', () => {
     expect(job.metadata?.annotations?.['hookgate.io/replay-until']).toBe('2026-01-01T00:05:00Z');
     expect(buildRun(delivery()).job.metadata?.annotations).not.toHaveProperty('hookgate.io/replay-until');
   });
+
+  it("the Workflow's ttlSecondsAfterFinished never ends the record before its replay window", () => {
+    const withTtl = (ttl: number) => {
+      const r = route();
+      const spec = r.workflow.spec.jobTemplate.spec as Record<string, unknown>;
+      spec.ttlSecondsAfterFinished = ttl;
+      return r;
+    };
+    const ttl = (ttlSeconds: number, replayWindowSeconds?: number) =>
+      buildRun({ ...delivery(withTtl(ttlSeconds)), key: 'sig:abc', replayWindowSeconds }).job.spec
+        ?.ttlSecondsAfterFinished;
+    expect(ttl(0, 3600)).toBe(3600);
+    expect(ttl(60, 600)).toBe(600);
+    expect(ttl(86_400, 600)).toBe(86_400);
+    // Nothing signed, nothing to record: the Workflow's own TTL.
+    expect(ttl(0)).toBe(0);
+    // No TTL in the template: none on the Job (the Workflow's history limits apply).
+    expect(buildRun({ ...delivery(), replayWindowSeconds: 600 }).job.spec).not.toHaveProperty(
+      'ttlSecondsAfterFinished',
+    );
+  });
 });
 
 describe('validationRun', () => {

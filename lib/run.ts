@@ -35,6 +35,8 @@ export interface Delivery<R extends RunTarget = RunTarget> {
   key?: string;
   /** RFC 3339: the Job must be kept until then as the record that turns replays into duplicates. */
   replayUntil?: string;
+  /** Seconds from receipt to `replayUntil`: the least `ttlSecondsAfterFinished` the Job gets. */
+  replayWindowSeconds?: number;
   /** Mapped input: `{...defaults, ...payload, _query, _headers}`. */
   input: unknown;
   /** W3C trace context the run continues (the ingress's launch span), when tracing is on. */
@@ -118,6 +120,12 @@ export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): R
 
   // A copy: the template belongs to the route, which concurrent requests share.
   const spec = structuredClone(template.spec) as unknown as V1JobSpec;
+  // The Job is the replay record: the TTL controller must not delete it while a replay of its
+  // delivery still verifies. A run finishes after it was accepted, so a TTL of at least the window
+  // keeps it past replay-until (the operator's history pruning waits for replay-until itself).
+  const window = delivery.replayWindowSeconds;
+  if (window !== undefined && spec.ttlSecondsAfterFinished != null)
+    spec.ttlSecondsAfterFinished = Math.max(spec.ttlSecondsAfterFinished, Math.ceil(window));
   spec.template.spec ??= { containers: [] };
   const pod = spec.template.spec;
   pod.automountServiceAccountToken = runIdentity(workflow.spec).automountServiceAccountToken;

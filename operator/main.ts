@@ -20,7 +20,7 @@ async function registerControllers(manager: ControllerManager, config: Config): 
 export interface StartOptions {
   log?: Logger;
   registry?: Registry;
-  /** Default: exit the process (see ManagerOptions.onLeaderLost). */
+  /** Told when the Lease is lost (the operator then campaigns again; see ManagerOptions). */
   onLeaderLost?: (reason: string) => void;
   /** Default: the real controllers; tests may register others. */
   register?: Register;

@@ -303,11 +303,11 @@ async function httpPhases(t: Target): Promise<number> {
 // --- 3. API: accepted deliveries against a plain client creating the same Job and Secret -----------
 
 /**
- * The input the ingress maps this trigger's deliveries to: the body's fields and, by the
- * WebhookTrigger's default `spec.input`, the (empty) query under `_query`. Checked against what the
+ * The input the ingress maps this trigger's deliveries to: the body's fields (the WebhookTrigger's
+ * default `spec.input` adds nothing: no `_query` unless `input.query`). Checked against what the
  * ingress itself wrote before anything is measured.
  */
-const directInput = (body: object) => ({ ...body, _query: {} });
+const directInput = (body: object) => ({ ...body });
 
 async function routeOf(kc: KubeConfig): Promise<Route> {
   const secrets = await kc.makeApiClient(CoreV1Api).listNamespacedSecret({

@@ -214,8 +214,9 @@ describe('WebhookTrigger CRD', () => {
       suspend: false,
       rateLimit: { requests: 30, periodSeconds: 60 },
       maxBodyBytes: 1048576,
-      input: { query: true },
-      response: { mode: 'async', timeoutSeconds: 30, includeOutput: false },
+      // The query string is signed by no scheme: it reaches a run only where a trigger opts in.
+      input: { query: false },
+      response: { mode: 'async', timeoutSeconds: 30, deadlineSeconds: 8, includeOutput: false },
     });
   });
 

@@ -1,10 +1,11 @@
 // Helpers for tests against the local control plane. They run in vitest workers, which only get
 // the serializable ClusterInfo from the global setup (test/harness/global-setup.ts).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import https from 'node:https';
 import { join, resolve } from 'node:path';
-import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { isConflict, isNotFound } from '../lib/kube.ts';
@@ -106,6 +107,14 @@ export function serviceAccountKubeconfig(namespace: string, name: string): Promi
  */
 export function startApiServer(opts: { port?: number } = {}): Promise<controlplane.ApiServer> {
   return controlplane.startApiServer(clusterInfo(), opts);
+}
+
+/**
+ * The pid of the cluster's own kube-apiserver, e.g. to freeze it (SIGSTOP) or kill it: the harness
+ * restarts it at its address when it exits, as a kubelet restarts a static pod.
+ */
+export function apiServerPid(): Promise<number> {
+  return controlplane.apiServerPid(clusterInfo());
 }
 
 /**
@@ -262,4 +271,49 @@ export async function renderChart(showOnly: string, set: string[] = []): Promise
   ]);
   if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
   return parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, unknown>);
+}
+
+/**
+ * What a tenant can write to flood hookgate's caches (issue 20): `count` suspended Jobs labelled as
+ * runs of `trigger` and `count` Secrets dressed as its credentials (labels, and a controller
+ * reference to the live trigger, so the garbage collector keeps them), each with 200 KiB of
+ * `hookgate.io/` annotations, different in every object.
+ */
+export async function forgeFlood(namespace: string, trigger: { name: string; uid: string }, count: number) {
+  const kc = kubeConfig();
+  const batch = kc.makeApiClient(BatchV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  const pad = () => randomBytes(150 * 1024).toString('base64');
+  const labels = { 'app.kubernetes.io/managed-by': 'hookgate', 'hookgate.io/trigger': trigger.name };
+  const owner = { apiVersion: 'hookgate.io/v1alpha1', kind: 'WebhookTrigger', ...trigger, controller: true };
+  const forge = (n: number) => [
+    batch.createNamespacedJob({
+      namespace,
+      body: {
+        metadata: {
+          name: `forged-run-${n}`,
+          labels: { ...labels, 'hookgate.io/workflow': trigger.name, 'hookgate.io/delivery': `d${n}` },
+          annotations: { 'hookgate.io/pad': pad() },
+        },
+        spec: {
+          suspend: true,
+          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
+        },
+      },
+    }),
+    core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: {
+          name: `forged-credentials-${n}`,
+          labels,
+          annotations: { 'hookgate.io/rotated-for': pad() },
+          ownerReferences: [owner],
+        },
+        data: { token: Buffer.from(`hgt_forged_${n}`).toString('base64') },
+      },
+    }),
+  ];
+  for (let i = 0; i < count; i += 10)
+    await Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => forge(i + j)).flat());
 }

@@ -329,7 +329,22 @@ const responseFields = <H extends z.ZodType>(headers: H) =>
   z
     .object({
       mode: z.enum(['async', 'wait']).default('async'),
-      timeoutSeconds: z.number().int().min(1).max(300).default(30),
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(300)
+        .default(30)
+        .describe('wait mode: how long the answer waits for the run to finish (then 504 with the run id).'),
+      deadlineSeconds: z
+        .number()
+        .int()
+        .min(3)
+        .max(60)
+        .default(8)
+        .describe(
+          "The longest a sender waits for its delivery to be accepted, counted from the request's arrival (in wait mode, until the run has started; the wait follows). Past it the answer is 503 `deadline_exceeded` with Retry-After, and a retry of the delivery is answered as the same run if it started meanwhile. Default 8 (GitHub gives up after 10 s); 3 for Slack.",
+        ),
       statusCode: z.number().int().min(200).max(299).optional(),
       headers: headers.optional(),
       includeOutput: z
@@ -361,13 +376,18 @@ export const WebhookTriggerSpec = z
       .strict()
       .prefault({})
       .describe(
-        'Verified deliveries allowed per client address (IPv6: per /64) and period, per ingress replica.',
+        'Verified deliveries allowed per client address (IPv6: per /64) and period, across all ingress replicas: each replica enforces its share (at least 1), so behind an even load balancer the limit holds cluster-wide; with fewer requests than replicas, up to one per replica.',
       ),
     maxBodyBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
     input: z
       .object({
         defaults: JsonObject.optional().describe('Values merged under the payload.'),
-        query: z.boolean().default(true).describe('Add query parameters as `_query`.'),
+        query: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Add the URL query parameters as `_query` (default off). Unsigned: no signature scheme covers the URL, so whoever relays or replays a delivery can change them; never trust them for a decision.',
+          ),
         headers: z.array(HeaderName).max(32).optional().describe('Request headers copied into `_headers`.'),
       })
       .strict()

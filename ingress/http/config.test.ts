@@ -16,6 +16,8 @@ describe('loadIngressConfig', () => {
       maxHeaderBytes: 16_384,
       floodLimit: 600,
       floodPeriod: 60_000,
+      bodyBudget: 64 * 1024 * 1024,
+      clientBodyBudget: 8 * 1024 * 1024,
     });
     expect(loadIngressConfig([], {}).namespace).toBe('hookgate-system');
   });
@@ -58,5 +60,20 @@ describe('loadIngressConfig', () => {
       /--flood-limit \(HOOKGATE_FLOOD_LIMIT\)/,
     );
     expect(() => loadIngressConfig(['--flood-period=10ms'], {})).toThrow(/--flood-period/);
+  });
+
+  it('reads body budgets as quantities, and refuses a share that cannot hold the largest body', () => {
+    const env = { HOOKGATE_BODY_BUDGET: '128Mi' };
+    expect(loadIngressConfig(['--client-body-budget=2048Ki'], env)).toMatchObject({
+      bodyBudget: 128 * 1024 * 1024,
+      clientBodyBudget: 2 * 1024 * 1024,
+    });
+    expect(() => loadIngressConfig(['--client-body-budget=512Ki'], {})).toThrow(
+      /--client-body-budget \(HOOKGATE_CLIENT_BODY_BUDGET\): at least 1Mi/,
+    );
+    expect(() => loadIngressConfig(['--body-budget=4Mi'], {})).toThrow(
+      /--body-budget \(HOOKGATE_BODY_BUDGET\): must be at least --client-body-budget/,
+    );
+    expect(() => loadIngressConfig(['--body-budget=64MB'], {})).toThrow(/--body-budget/);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { COMMON_FLAGS, commaList, dnsLabel, duration, FlagSet, port } from '../../lib/config.ts';
+import { byteSize, COMMON_FLAGS, commaList, dnsLabel, duration, FlagSet, port } from '../../lib/config.ts';
+import { DEFAULT_BODY_LIMITS } from '../body-budget.ts';
 import { DEFAULT_FLOOD_LIMIT } from '../flood-guard.ts';
 import { trustedProxies } from './client-ip.ts';
 
@@ -86,13 +87,30 @@ export const FLAGS = new FlagSet(
       schema: duration.refine((ms) => ms >= 1000 && ms <= 3_600_000, 'between 1s and 1h'),
       default: `${DEFAULT_FLOOD_LIMIT.periodSeconds / 60}m`,
     },
+    'body-budget': {
+      value: 'BYTES',
+      help: 'bytes of request bodies held at once before new ones are answered 503',
+      schema: byteSize,
+      default: `${DEFAULT_BODY_LIMITS.total / 2 ** 20}Mi`,
+    },
+    'client-body-budget': {
+      value: 'BYTES',
+      help: 'bytes of request bodies one client address may have in flight before its new ones are answered 429 (at least 1Mi, the largest maxBodyBytes)',
+      schema: byteSize.refine((n) => n >= 2 ** 20, 'at least 1Mi (the largest maxBodyBytes)'),
+      default: `${DEFAULT_BODY_LIMITS.perClient / 2 ** 20}Mi`,
+    },
   },
 );
 
-/** The ingress's configuration. Durations are in milliseconds. */
-export type IngressConfig = z.output<typeof FLAGS.schema>;
+const Schema = FLAGS.schema.refine((c) => c.bodyBudget >= c.clientBodyBudget, {
+  path: ['bodyBudget'],
+  message: 'must be at least --client-body-budget',
+});
+
+/** The ingress's configuration. Durations are in milliseconds, sizes in bytes. */
+export type IngressConfig = z.output<typeof Schema>;
 
 /** Reads flags and environment; throws ConfigError with one line per bad value. */
 export function loadIngressConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): IngressConfig {
-  return FLAGS.parse(argv, env);
+  return FLAGS.parse(argv, env, Schema);
 }

@@ -3,6 +3,7 @@ import { InputSchemaError } from '../../lib/input-schema.ts';
 import type { Outcome } from '../metrics.ts';
 import {
   ApiUnavailableError,
+  DeadlineExceededError,
   InputTooLargeError,
   JobRejectedError,
   QueueFullError,
@@ -67,6 +68,14 @@ export function toHttpError(error: unknown): HttpError {
     return new HttpError(503, 'api_unavailable', 'runs cannot be started right now; retry later', {
       'retry-after': RETRY_AFTER_UNAVAILABLE,
     });
+  }
+  if (error instanceof DeadlineExceededError) {
+    return new HttpError(
+      503,
+      'deadline_exceeded',
+      'the run could not be started in time; retry later (a retry of this delivery finds it if it started)',
+      { 'retry-after': RETRY_AFTER_UNAVAILABLE },
+    );
   }
   if (error instanceof QueueFullError) {
     return new HttpError(503, 'queue_full', 'too many deliveries wait for this workflow; retry later', {

@@ -17,6 +17,8 @@ export interface Exchange {
   route?: Route;
   /** Set once the signature (or token) checked out. */
   verified?: boolean;
+  /** Bytes of the body budget this request holds (body-budget.ts), given back when it ends. */
+  reserved?: number;
   /** What the sender signed that names this delivery (verify's `signed`). */
   signed?: string;
   /** The body as parsed (once) for a verifier that reads its fields; the input stage reuses it. */

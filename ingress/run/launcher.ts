@@ -66,6 +66,8 @@ export class KubeLauncher implements Launcher {
   private readonly queues = new SerialQueues();
   /** Job names by `<namespace>/<trigger label>/<delivery label>`: runs by the sender's own id. */
   private readonly bySender = new Map<string, string>();
+  /** Launches still under way by `<namespace>/<run>`: a retry joins the first attempt's. */
+  private readonly launching = new Map<string, Promise<LaunchResult>>();
 
   constructor(
     kc: KubeAccess,
@@ -111,6 +113,18 @@ export class KubeLauncher implements Launcher {
     // Repeats of a known delivery are answered from the cache, before any call to the API server.
     const known = this.known(run.job, delivery.matchSenderId === true);
     if (known) return { run: known, duplicate: true };
+    // A sender's retry while its first attempt still waits on the API server (answered 503 at its
+    // deadline, and still going) is that attempt: one create, and the retry learns how it ended.
+    const key = `${route.namespace}/${run.job.metadata!.name}`;
+    const first = this.launching.get(key);
+    if (first) return first.then((r) => ({ ...r, duplicate: true }));
+    const launched = this.launchNew(delivery, run).finally(() => this.launching.delete(key));
+    this.launching.set(key, launched);
+    return launched;
+  }
+
+  private launchNew(delivery: Delivery, run: Run): Promise<LaunchResult> {
+    const { route } = delivery;
     const policy = route.workflow.spec.concurrencyPolicy;
     if (policy === 'Allow') return this.create(route, run);
     return this.queues.run(`${route.namespace}/${route.workflow.name}`, async () => {

@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { routePath } from '../../api/v1alpha1/index.ts';
+import { reserveBody } from '../body-budget.ts';
 import { clientIp, limitKey } from '../http/client-ip.ts';
 import { BEARER_CHALLENGE, HttpError, RETRY_AFTER_NOT_RUNNABLE, tooLarge } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';
@@ -14,24 +15,35 @@ type HookRequest = FastifyRequest<{ Params: { namespace: string; name: string } 
  * Stage 1, from the headers alone: nothing is read until the trigger is known and the request could
  * be a delivery. Flooding addresses, unknown triggers, other methods, triggers that cannot run,
  * suspended ones, bodies too large or of a type we do not read, and a missing or wrong bearer
- * token are all answered here, so junk costs little. Unverified requests count towards the flood
- * guard when they end.
+ * token are all answered here, so junk costs little; then the declared body is reserved from the
+ * body budget (429 over the address's share, 503 over the whole). Unverified requests count
+ * towards the flood guard when they end, however they end: answered, aborted by the client, or
+ * cut by the request timeout (Node answers that 408 itself).
  */
 export const admit = fp(
   async (app: FastifyInstance, ctx: StageContext) => {
-    const { flood, routes, clock, proxies, metrics } = ctx;
+    const { flood, bodies, routes, clock, proxies, metrics } = ctx;
+    // The connection closes after it: a flooding client's body is not worth reading to keep it alive.
     const FLOODED = new HttpError(429, 'flooded', 'too many unverified requests from this address', {
       'retry-after': flood.limit.periodSeconds,
+      connection: 'close',
     });
 
-    app.addHook('onRequest', async (request: HookRequest) => {
+    app.addHook('onRequest', async (request: HookRequest, reply: FastifyReply) => {
       const x = exchangeOf(request);
       x.trace?.stage('admit');
       const now = clock();
-      x.client = limitKey(
+      const client = limitKey(
         clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], proxies),
       );
-      if (flood.blocked(x.client, now)) {
+      x.client = client;
+      // The response's close is the one end every request has (an aborted request never gets an
+      // answer, and Fastify's onResponse never runs for it).
+      reply.raw.once('close', () => {
+        if (x.reserved) bodies.release(client, x.reserved);
+        if (!x.verified) flood.strike(client, clock());
+      });
+      if (flood.blocked(client, now)) {
         metrics.floodRejected();
         throw FLOODED;
       }
@@ -68,13 +80,8 @@ export const admit = fp(
         const challenge = route.auth.tokens ? BEARER_CHALLENGE : {};
         throw new HttpError(401, 'unauthorized', `verification failed: ${token.reason}`, challenge);
       }
-    });
-
-    // A callback hook, not an async one: this runs for every rejected request.
-    app.addHook('onResponse', (request, _reply, done) => {
-      const x = request.exchange;
-      if (x?.client !== undefined && !x.verified) flood.strike(x.client, clock());
-      done();
+      // A chunked body (no length) is reserved as it arrives (read-body.ts).
+      if (length > 0) reserveBody(bodies, x, client, length);
     });
   },
   { name: 'hookgate-admit' },

@@ -1,5 +1,6 @@
 import type { BlockList } from 'node:net';
 import type { Route } from '../../api/v1alpha1/index.ts';
+import type { BodyBudget } from '../body-budget.ts';
 import type { FloodGuard } from '../flood-guard.ts';
 import type { InputSchemas } from '../input.ts';
 import type { IngressMetrics } from '../metrics.ts';
@@ -17,6 +18,7 @@ export interface StageContext {
   /** This replica's share of a trigger's rate limit (peers.ts); the whole limit when alone. */
   share: (limit: number) => number;
   flood: FloodGuard;
+  bodies: BodyBudget;
   schemas: InputSchemas;
   recordUse?: (route: Route) => void;
 }

@@ -1,13 +1,45 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpError } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';
 import { responseHeaders } from '../http/response-headers.ts';
+import { DeadlineExceededError, type LaunchResult } from '../types.ts';
 import type { StageContext } from './context.ts';
 
 /**
- * Stage 5, the handler: starts the run (or finds it already started) and answers; in wait mode,
- * once the run has finished. A waiting client that goes away frees its waiter at once.
+ * The launch, or DeadlineExceededError once `deadline` (performance.now() time) has passed: senders
+ * give up after a few seconds (GitHub 10, Slack 3) and an answer after that is lost. The launch is
+ * not cut short: a Job create the API server already has may land anyway, and its input Secret
+ * must follow it; the sender's retry (same delivery, same run name) then finds the run.
+ */
+export function withinDeadline(launch: () => Promise<LaunchResult>, deadline: number): Promise<LaunchResult> {
+  const left = deadline - performance.now();
+  if (left <= 0) return Promise.reject(new DeadlineExceededError('no time left to start the run'));
+  const running = launch();
+  return new Promise((resolve, reject) => {
+    // Whatever the launch comes to after this, nobody waits for it (a later reject is a no-op).
+    const timer = setTimeout(
+      () => reject(new DeadlineExceededError('the run was not started in time')),
+      left,
+    );
+    running.then(
+      (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      },
+      (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
+ * Stage 5, the handler: starts the run (or finds it already started) within the trigger's answer
+ * deadline, and answers; in wait mode, once the run has finished. A waiting client that goes away
+ * frees its waiter at once.
  */
 export const launch = fp(
   async (app: FastifyInstance, { launcher, metrics }: StageContext) => {
@@ -16,7 +48,8 @@ export const launch = fp(
       x.trace?.stage('launch');
       const delivery = x.trace ? { ...x.delivery!, trace: x.trace.carrier() } : x.delivery!;
       const { route, deliveryId } = delivery;
-      const { run, duplicate } = await launcher.launch(delivery);
+      const deadline = x.start + route.response.deadlineSeconds * 1000;
+      const { run, duplicate } = await withinDeadline(() => launcher.launch(delivery), deadline);
       x.run = run;
       if (duplicate) metrics.duplicate(route);
       else metrics.runStarted(route);

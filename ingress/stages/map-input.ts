@@ -89,7 +89,12 @@ export const mapInputStage = fp(
           ? { restoreInput: mapInput(route, payload, {}, {}) }
           : {}),
         key: named.key,
-        ...(named.replayUntil ? { replayUntil: new Date(named.replayUntil).toISOString() } : {}),
+        ...(named.replayUntil
+          ? {
+              replayUntil: new Date(named.replayUntil).toISOString(),
+              replayWindowSeconds: named.replayWindowSeconds,
+            }
+          : {}),
         ...(named.matchSenderId && senderId ? { matchSenderId: true } : {}),
       };
     });

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { reserveBody } from '../body-budget.ts';
 import { HttpError, tooLarge } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';
+import type { StageContext } from './context.ts';
 
 // A body cut short after it passed the limit: the rest is never read, so the connection closes.
 const CLOSE = { connection: 'close' };
@@ -10,9 +12,11 @@ const CLOSE = { connection: 'close' };
  * Stage 2: the raw bytes, for every content type: signatures are checked over exactly what was
  * received, and the input stage decides what the bytes mean after that. The trigger's own
  * `maxBodyBytes` is enforced while the body streams, chunked or not: 413 as soon as it is passed.
+ * A body of declared length was reserved from the body budget on admission; a chunked one is
+ * reserved chunk by chunk as it arrives.
  */
 export const readBody = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, { bodies }: StageContext) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (request: FastifyRequest, payload, done) => {
       const x = exchangeOf(request);
@@ -20,6 +24,7 @@ export const readBody = fp(
       const route = x.route!;
       const limit = route.maxBodyBytes;
       const declared = Number(request.headers['content-length']);
+      const chunked = !(declared > 0);
       const chunks: Buffer[] = [];
       let size = 0;
       const finish = (err: Error | null, body?: Buffer) => {
@@ -32,8 +37,17 @@ export const readBody = fp(
         size += chunk.length;
         if (size > limit) {
           payload.pause();
-          finish(tooLarge(route, CLOSE));
-        } else chunks.push(chunk);
+          return finish(tooLarge(route, CLOSE));
+        }
+        if (chunked) {
+          try {
+            reserveBody(bodies, x, x.client!, chunk.length);
+          } catch (err) {
+            payload.pause();
+            return finish(err as HttpError);
+          }
+        }
+        chunks.push(chunk);
       };
       const onEnd = () => {
         if (!Number.isNaN(declared) && declared !== size) {

@@ -97,16 +97,19 @@ export function verifySignature(
 const timed = (v: Verifier) => v.type === 'hmac' && v.timestamp !== undefined;
 
 /**
- * How long a verified delivery can be replayed, so how long its run must be kept to answer replays
- * as duplicates: the timestamp tolerance of timed verifiers, `replayWindowSeconds` of the others
- * that sign; undefined when nothing is signed (bearer, a secret in a header: a captured request
- * can be replayed for as long as the credential is valid).
+ * How long after its receipt a verified delivery can be replayed, so how long its run must be kept
+ * to answer replays as duplicates: `replayWindowSeconds` of the verifiers that sign no timestamp;
+ * twice the tolerance of those that do, because a timestamp up to one tolerance in the future
+ * verifies (senders' clocks run ahead too), and a replay of it verifies until one tolerance after
+ * that timestamp. Undefined when nothing is signed (bearer, a secret in a header: a captured
+ * request can be replayed for as long as the credential is valid).
  */
 export function replayWindowSeconds(signature: SignatureConfig | undefined): number | undefined {
   if (!signature) return undefined;
   const v = verifierOf(signature);
   if (v.type !== 'hmac') return undefined;
-  return v.timestamp?.toleranceSeconds ?? v.replayWindowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS;
+  if (v.timestamp) return 2 * v.timestamp.toleranceSeconds;
+  return v.replayWindowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS;
 }
 
 /** Whether a replay is refused once out of tolerance (so a sender id cannot be planted by one). */

@@ -95,12 +95,57 @@ describe('runView', () => {
       expect(publishedTermination(view)).toEqual(publishedTermination(job));
       expect(hasRun(view)).toBe(true);
       expect(view.metadata?.ownerReferences).toEqual(job.metadata?.ownerReferences);
-      expect(view.metadata?.labels).toEqual(job.metadata?.labels);
+      const { 'app.kubernetes.io/managed-by': _, ...read } = job.metadata!.labels!;
+      expect(view.metadata?.labels).toEqual(read);
       expect(view.metadata?.annotations?.['example.com/other']).toBeUndefined();
       expect(view.spec).toBeUndefined();
       expect(JSON.stringify(view).length).toBeLessThan(JSON.stringify(job).length / 2);
     },
   );
+});
+
+it('keeps of a forged run (any Job labelled as one) no more than a real one: bounded whatever it carries', () => {
+  const { job } = buildRun({ route, deliveryId: 'd-3', input: {} });
+  const pad = 'x'.repeat(200 * 1024);
+  const forged: V1Job = {
+    ...job,
+    metadata: {
+      ...job.metadata,
+      labels: {
+        ...job.metadata?.labels,
+        ...Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`hookgate.io/l${i}`, 'v'.repeat(63)])),
+      },
+      annotations: {
+        'hookgate.io/pad': pad,
+        [Annotations.result]: pad,
+        [Annotations.deliveryId]: pad,
+        [Annotations.replayUntil]: pad,
+      },
+      ownerReferences: Array.from({ length: 500 }, (_, i) => ({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        name: `c${i}`,
+        uid: `u${i}`,
+        controller: i === 499,
+      })),
+    },
+    status: {
+      conditions: Array.from({ length: 1000 }, () => ({
+        type: 'Failed',
+        status: 'True',
+        message: pad,
+      })) as never,
+    },
+  };
+  const view = runView(forged);
+  expect(JSON.stringify(view).length).toBeLessThan(48 * 1024);
+  expect(view.metadata?.annotations).toBeUndefined();
+  expect(Object.keys(view.metadata?.labels ?? {})).toEqual([
+    'hookgate.io/workflow',
+    'hookgate.io/trigger',
+    'hookgate.io/delivery',
+  ]);
+  expect(view.metadata?.ownerReferences).toEqual([forged.metadata!.ownerReferences![499]]);
 });
 
 it('keeps that a run is running (a repeat of its delivery is answered from the cache)', () => {

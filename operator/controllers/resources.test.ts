@@ -1,6 +1,6 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { CREDENTIAL_SECRETS, SECRET_METADATA } from './resources.ts';
+import { credentialSecrets, SECRET_METADATA } from './resources.ts';
 
 const owner = (kind: string) => ({
   apiVersion: 'hookgate.io/v1alpha1',
@@ -20,6 +20,7 @@ const hostile = (kind: string): V1Secret => ({
     labels: { 'app.kubernetes.io/managed-by': 'hookgate', 'hookgate.io/trigger': 't', junk: 'x' },
     annotations: {
       'hookgate.io/rotated-for': 'r1',
+      'hookgate.io/pad': 'x'.repeat(200 * 1024),
       'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(1000),
     },
     ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'c', uid: 'c' }, owner(kind)],
@@ -44,11 +45,19 @@ describe('Secret caches', () => {
     });
   });
 
-  it('CREDENTIAL_SECRETS leaves out run input and route Secrets, and keeps data only under a WebhookTrigger', () => {
-    expect(CREDENTIAL_SECRETS.labelSelector).toBe(
+  // The live triggers: `t` in `ns` with uid `u`.
+  const live = credentialSecrets(({ namespace, name }) =>
+    namespace === 'ns' && name === 't' ? 'u' : undefined,
+  );
+
+  it('credentialSecrets leaves out run input and route Secrets', () => {
+    expect(live.labelSelector).toBe(
       'app.kubernetes.io/managed-by=hookgate,hookgate.io/trigger,!hookgate.io/delivery,!hookgate.io/workflow,!hookgate.io/route',
     );
-    expect(CREDENTIAL_SECRETS.transform!(hostile('WebhookTrigger'))).toEqual({
+  });
+
+  it('keeps data and the two rotation annotations only of <trigger>-credentials controlled by that live trigger', () => {
+    expect(live.transform!(hostile('WebhookTrigger'))).toEqual({
       metadata: {
         ...identity,
         ownerReferences: [owner('WebhookTrigger')],
@@ -56,8 +65,35 @@ describe('Secret caches', () => {
       },
       data: { token: 'dG9r' },
     });
-    expect(CREDENTIAL_SECRETS.transform!(hostile('Workflow'))).toEqual({
-      metadata: { ...identity, ownerReferences: [owner('Workflow')] },
-    });
+  });
+
+  it.each([
+    ['another kind of controller', hostile('Workflow')],
+    [
+      'a controller uid that is not the live trigger’s (forged, or a deleted trigger’s)',
+      {
+        ...hostile('WebhookTrigger'),
+        metadata: {
+          ...hostile('WebhookTrigger').metadata,
+          ownerReferences: [{ ...owner('WebhookTrigger'), uid: 'forged' }],
+        },
+      },
+    ],
+    [
+      'a name other than its trigger’s credentials',
+      {
+        ...hostile('WebhookTrigger'),
+        metadata: { ...hostile('WebhookTrigger').metadata, name: 'other-credentials' },
+      },
+    ],
+    [
+      'a trigger not (yet) in the cache',
+      { ...hostile('WebhookTrigger'), metadata: { ...hostile('WebhookTrigger').metadata, namespace: 'ns2' } },
+    ],
+  ] as [string, V1Secret][])('keeps only the identity of a Secret with %s', (_, secret) => {
+    const kept = live.transform!(secret) as V1Secret;
+    expect(kept.data).toBeUndefined();
+    expect(kept.metadata?.annotations).toBeUndefined();
+    expect(JSON.stringify(kept).length).toBeLessThan(400);
   });
 });

@@ -10,8 +10,8 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
 import { JOBS, SECRETS } from '../../lib/kube.ts';
-import type { Resource } from '../runtime/types.ts';
-import { routeSecretView } from './webhooktrigger/desired.ts';
+import type { ObjectKey, Resource } from '../runtime/types.ts';
+import { credentialsSecretName, ROTATED_AT, ROTATED_FOR, routeSecretView } from './webhooktrigger/desired.ts';
 
 // One declaration per watched resource: the runtime shares an informer between equal declarations.
 export const TRIGGERS: Resource = {
@@ -64,23 +64,36 @@ export const SECRET_METADATA: Resource = {
 const pickKeys = (o: Record<string, string> | undefined, keep: (k: string) => boolean) =>
   Object.fromEntries(Object.entries(o ?? {}).filter(([k]) => keep(k)));
 const credentialKeys = new Set<string>(Object.values(CredentialKeys));
+const credentialAnnotations = new Set([ROTATED_FOR, ROTATED_AT]);
 
 /**
  * Generated credentials Secrets, with data. The selector matches those made by every version (the
  * two labels never changed) and leaves out run input Secrets (up to 1 MiB each, thousands of them),
  * which carry the same two labels plus a workflow and a delivery, and route Secrets. Anyone may put
- * these labels on a Secret, so data and annotations are kept only when a WebhookTrigger controls it.
+ * these labels and any controller reference on a Secret, so data (the credential keys) and the two
+ * annotations the operator writes are kept only for `<trigger>-credentials` controlled by that
+ * trigger as it lives now (`ownerUid`, the trigger cache): one per trigger. Any other is kept as its
+ * identity. One that arrives before its trigger is known is kept so too, and read whole once by the
+ * reconcile that needs it (`refresh` then keeps it with its data).
  */
-export const CREDENTIAL_SECRETS: Resource = {
-  ...SECRET_RESOURCE,
-  labelSelector: `${Labels.managedBy}=${MANAGED_BY},${Labels.trigger},!${Labels.delivery},!${Labels.workflow},!${Labels.route}`,
-  transform: (o) => {
-    const kept = secretIdentity(o);
-    if (controllerRef(o.metadata)?.kind !== WEBHOOK_TRIGGER.kind) return kept;
-    kept.metadata!.annotations = pickKeys(o.metadata?.annotations, (k) => k.startsWith(`${GROUP}/`));
-    return { ...kept, data: pickKeys((o as V1Secret).data, (k) => credentialKeys.has(k)) } as V1Secret;
-  },
-};
+export function credentialSecrets(ownerUid: (key: ObjectKey) => string | undefined): Resource {
+  return {
+    ...SECRET_RESOURCE,
+    labelSelector: `${Labels.managedBy}=${MANAGED_BY},${Labels.trigger},!${Labels.delivery},!${Labels.workflow},!${Labels.route}`,
+    transform: (o) => {
+      const kept = secretIdentity(o);
+      const controller = controllerRef(o.metadata);
+      const namespace = o.metadata?.namespace ?? '';
+      const owned =
+        controller?.kind === WEBHOOK_TRIGGER.kind &&
+        o.metadata?.name === credentialsSecretName(controller.name) &&
+        controller.uid === ownerUid({ namespace, name: controller.name });
+      if (!owned) return kept;
+      kept.metadata!.annotations = pickKeys(o.metadata?.annotations, (k) => credentialAnnotations.has(k));
+      return { ...kept, data: pickKeys((o as V1Secret).data, (k) => credentialKeys.has(k)) } as V1Secret;
+    },
+  };
+}
 /** Runs: the ingress's Jobs (and any Job naming a Workflow). */
 export const RUN_JOBS: Resource = {
   ...JOBS,

@@ -13,7 +13,7 @@ const parseKey = (key: string): ObjectKey => {
 /** A reconciler behind its work queue and workers. */
 export class Controller {
   readonly name: string;
-  readonly queue: WorkQueue;
+  queue: WorkQueue;
   private workers: Promise<void>[] = [];
 
   constructor(
@@ -23,11 +23,15 @@ export class Controller {
     private readonly log: Logger,
   ) {
     this.name = reconciler.name;
-    this.queue = new WorkQueue(undefined, (depth) => metrics.queueDepth.set({ name: this.name }, depth));
-    metrics.queueDepth.set({ name: this.name }, 0);
+    this.queue = this.newQueue();
     // At zero from the start, as controller-runtime does, so rate() sees a controller's first error.
     for (const result of RECONCILE_RESULTS) metrics.reconcileTotal.inc({ controller: this.name, result }, 0);
     metrics.reconcileErrors.inc({ controller: this.name }, 0);
+  }
+
+  private newQueue(): WorkQueue {
+    this.metrics.queueDepth.set({ name: this.name }, 0);
+    return new WorkQueue(undefined, (depth) => this.metrics.queueDepth.set({ name: this.name }, depth));
   }
 
   enqueue(key: ObjectKey): void {
@@ -39,17 +43,21 @@ export class Controller {
   }
 
   start(): void {
-    if (this.running || this.queue.isShuttingDown) return;
+    if (this.running) return;
+    // The queue of a term that ended (leadership lost) is shut down: a new term gets a new one,
+    // which the manager fills with every object again.
+    if (this.queue.isShuttingDown) this.queue = this.newQueue();
     for (let i = 0; i < this.workerCount; i++) this.workers.push(this.work());
   }
 
   /**
    * Stops taking keys and waits for the reconciles in flight. Keys still queued are dropped: the
-   * next leader lists every object at start and reconciles it anyway.
+   * next leader (this replica again, or another) enqueues every object when it starts.
    */
   async stop(): Promise<void> {
     await this.queue.shutDown(true);
     await Promise.all(this.workers);
+    this.workers = [];
   }
 
   private async work(): Promise<void> {

@@ -9,8 +9,8 @@ import type { Logger } from '../../lib/log.ts';
 // - A leader that cannot renew within renewDeadline gives up, while others wait leaseDuration
 //   (> renewDeadline) after the last renewal they saw before taking over: the old leader has
 //   stopped before anyone else starts.
-// - On loss the elector ends; it does not campaign again (the manager exits the process, as
-//   controller-runtime does, and the restarted pod campaigns afresh).
+// - On loss the elector ends; it does not campaign again. The manager stops its controllers, fences
+//   off their calls in flight, and campaigns again with a new elector (docs/design.md).
 
 /** A coordination.k8s.io/v1 Lease as the API server sends it: times are RFC 3339 strings (microseconds). */
 export interface Lease {

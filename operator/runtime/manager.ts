@@ -41,10 +41,7 @@ export interface ManagerOptions {
   namespaces?: readonly string[];
   /** Off (reconcile at once, single replica only) when false. */
   leaderElection: LeaderElectionConfig | false;
-  /**
-   * Called after the Lease was lost and the workers were told to stop. Default: exit with status 1,
-   * as controller-runtime does, so the pod restarts clean and campaigns again.
-   */
+  /** Told after the Lease was lost and the reconciles in flight have ended, before campaigning again. */
   onLeaderLost?: (reason: string) => void;
   /** Off when undefined; 0 picks a free port. */
   metricsPort?: number;
@@ -60,8 +57,12 @@ const informerId = (r: Resource, namespaces: readonly string[]) =>
  * The Manager: shared informers, controllers, leader election, metrics and graceful shutdown. Each
  * controller package's `register` (`operator/controllers/<kind>/index.ts`) asks it for caches and
  * adds a controller. Caches run on every replica (a standby is warm); reconciles start once they
- * have synced, and only on the replica holding the Lease. Losing the Lease stops the workers and,
- * by default, exits (as controller-runtime); SIGTERM/SIGINT finish the reconciles in flight and
+ * have synced, and only on the replica holding the Lease. Losing the Lease stops the workers,
+ * aborts every API call a reconcile still has in flight (the controllers' client is fenced by the
+ * leadership term) and campaigns again with the caches warm; leading again enqueues every object.
+ * controller-runtime exits instead and leaves the restart to the kubelet, but a restart during an
+ * API outage can end in CrashLoopBackOff, and where nothing restarts the process it never comes
+ * back (docs/design.md "Losing the Lease"). SIGTERM/SIGINT finish the reconciles in flight and
  * release the Lease, so a failover takes one retry period.
  */
 export class Manager implements ControllerManager {
@@ -72,33 +73,37 @@ export class Manager implements ControllerManager {
   readonly conditions: ConditionMetrics;
   private readonly informers = new Map<string, Informer<KubernetesObject>>();
   private readonly controllers: Controller[] = [];
-  private readonly elector: LeaderElector | undefined;
+  private readonly watched: { resource: Resource; map: (o: KubernetesObject) => void }[] = [];
+  private elector: LeaderElector | undefined;
   private probes: ProbeServers | undefined;
   private started = false;
   private stopping: Promise<void> | undefined;
   private leading = false;
+  /** Aborted when a leadership term ends: the controllers' API calls still in flight fail at once. */
+  private term = new AbortController();
 
   constructor(private readonly o: ManagerOptions) {
     this.kubeConfig = o.kubeConfig;
-    this.client = new KubeClient(o.kubeConfig);
+    this.client = new KubeClient(o.kubeConfig, undefined, () => this.term.signal);
     this.log = o.log;
     this.metrics = new Metrics(o.registry);
     componentMetrics(this.metrics.registry, 'operator', o.kubeConfig);
     this.conditions = this.metrics.conditions;
     this.metrics.leader.set(0);
-    const le = o.leaderElection;
-    if (le) {
-      this.elector = new LeaderElector({
-        client: le.client ?? leaseClient(this.client),
-        namespace: le.namespace,
-        name: le.name ?? 'hookgate-operator-leader',
-        identity: le.identity,
-        leaseDurationMs: le.leaseDurationMs,
-        renewDeadlineMs: le.renewDeadlineMs,
-        retryPeriodMs: le.retryPeriodMs,
-        log: o.log,
-      });
-    }
+  }
+
+  /** An elector for one campaign (it ends when leadership is lost); its Lease calls are not fenced. */
+  private newElector(le: LeaderElectionConfig): LeaderElector {
+    return new LeaderElector({
+      client: le.client ?? leaseClient(new KubeClient(this.o.kubeConfig)),
+      namespace: le.namespace,
+      name: le.name ?? 'hookgate-operator-leader',
+      identity: le.identity,
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      log: this.o.log,
+    });
   }
 
   /** True while this replica runs reconcilers (holds the Lease, or runs without election). */
@@ -139,6 +144,7 @@ export class Manager implements ControllerManager {
       };
     const own = (o: KubernetesObject) => enqueue([keyOf(o)]);
     const ownChanged = guarded(options.changed);
+    this.watched.push({ resource: options.for, map: own });
     this.informer(options.for).addEventHandler({
       add: own,
       update: (a, b) => {
@@ -156,6 +162,7 @@ export class Manager implements ControllerManager {
         }
       };
       const changed = guarded(w.changed);
+      this.watched.push({ resource: w.resource, map });
       this.informer(w.resource).addEventHandler({
         add: map,
         update: (a, b) => {
@@ -189,13 +196,19 @@ export class Manager implements ControllerManager {
       });
     }
     for (const i of this.informers.values()) i.start();
-    if (!this.elector) {
+    if (!this.o.leaderElection) {
       void this.lead();
       return;
     }
-    void this.elector.run({
+    this.campaign(this.o.leaderElection);
+  }
+
+  private campaign(le: LeaderElectionConfig): void {
+    const elector = this.newElector(le);
+    this.elector = elector;
+    void elector.run({
       onStartedLeading: () => void this.lead(),
-      onLost: (reason) => void this.lostLease(reason),
+      onLost: (reason) => void this.lostLease(reason, le),
     });
   }
 
@@ -258,16 +271,24 @@ export class Manager implements ControllerManager {
       { controllers: this.controllers.map((c) => c.name) },
       'caches synced, starting controllers',
     );
+    const again = this.controllers.some((c) => c.queue.isShuttingDown);
     for (const c of this.controllers) c.start();
+    // A later term starts with empty queues: everything is enqueued again, as at the first start
+    // (every cached object, and what each watch maps it to: the route sweep needs the latter).
+    if (again) for (const w of this.watched) for (const o of this.informer(w.resource).list()) w.map(o);
   }
 
-  private async lostLease(reason: string): Promise<void> {
+  private async lostLease(reason: string, le: LeaderElectionConfig): Promise<void> {
     this.leading = false;
     this.metrics.leader.set(0);
-    // Stop handing out keys at once; reconciles in flight cannot be cancelled and finish.
-    const stopped = Promise.all(this.controllers.map((c) => c.stop()));
-    (this.o.onLeaderLost ?? defaultOnLeaderLost(this.log))(reason);
-    await stopped;
+    // Nothing more is written under a Lease that is lost: no new keys, no call still in flight.
+    this.term.abort();
+    await Promise.all(this.controllers.map((c) => c.stop()));
+    this.o.onLeaderLost?.(reason);
+    if (this.stopping) return;
+    this.term = new AbortController();
+    this.log.info({ reason }, 'campaigning for the Lease again');
+    this.campaign(le);
   }
 
   private async doStop(): Promise<void> {
@@ -289,11 +310,4 @@ export class Manager implements ControllerManager {
     await this.probes?.close();
     this.log.info('stopped');
   }
-}
-
-function defaultOnLeaderLost(log: Logger) {
-  return (reason: string) => {
-    log.error({ reason }, 'leader election lost, exiting');
-    process.exit(1);
-  };
 }

@@ -128,6 +128,8 @@ export interface Hookgate {
   ingress: Component;
   /** After `operator.stop()`: a fresh operator with the same flags (a cold start); resolves once it is ready. */
   startOperator(): Promise<void>;
+  /** After `ingress.stop()`: a fresh ingress with the same flags and port; resolves once it is ready. */
+  startIngress(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -233,21 +235,24 @@ export async function startHookgate(
       : ['--import', 'tsx', join(ROOT, file)]),
   ];
 
-  const ingress = spawnLogged(
-    logDir,
-    `ingress-${namespace}`,
-    node,
-    [
-      ...script('ingress/server.ts'),
-      `--kubeconfig=${kubeconfigs.ingress}`,
-      `--namespace=${namespace}`,
-      '--address=127.0.0.1',
-      `--port=${port}`,
-      `--metrics-port=${metricsPort}`,
-      ...(opts.ingressArgs ?? []),
-    ],
-    opts.ingressEnv,
-  );
+  let ingressStarts = 0;
+  const spawnIngress = () =>
+    spawnLogged(
+      logDir,
+      `ingress-${namespace}${ingressStarts++ ? `-${ingressStarts}` : ''}`,
+      node,
+      [
+        ...script('ingress/server.ts'),
+        `--kubeconfig=${kubeconfigs.ingress}`,
+        `--namespace=${namespace}`,
+        '--address=127.0.0.1',
+        `--port=${port}`,
+        `--metrics-port=${metricsPort}`,
+        ...(opts.ingressArgs ?? []),
+      ],
+      opts.ingressEnv,
+    );
+  let ingress = spawnIngress();
   let starts = 0;
   const spawnOperator = () =>
     spawnLogged(logDir, `operator-${namespace}${starts++ ? `-${starts}` : ''}`, node, [
@@ -273,6 +278,11 @@ export async function startHookgate(
       operator = spawnOperator();
       hg.operator = component(operator);
       await untilOk(`http://127.0.0.1:${opHealth}/readyz`, operator, 120_000);
+    },
+    startIngress: async () => {
+      ingress = spawnIngress();
+      hg.ingress = component(ingress);
+      await untilOk(`${url}/readyz`, ingress, 120_000);
     },
     stop: async () => {
       await Promise.all([terminate(operator), terminate(ingress)]);

@@ -28,6 +28,8 @@ export interface ClusterInfo {
 export interface ApiServer {
   kubeconfigPath: string;
   port: number;
+  /** Its process, e.g. to freeze it (SIGSTOP) as a hung API server would be. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -73,7 +75,9 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   // is gone, or a controller whose API server is gone, hangs on its shutdown for many seconds.
   const layers: Proc[][] = [];
   const extra = new Set<ApiServer>();
+  let stopped = false;
   const stop = async () => {
+    stopped = true;
     const [etcdLayer = [], apiLayer = [], componentLayer = []] = layers;
     await Promise.all(componentLayer.map(terminate));
     await Promise.all([...[...extra].map((a) => a.stop()), ...apiLayer.map(terminate)]);
@@ -99,7 +103,8 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     await until('etcd healthy', 30_000, [etcd], async () => (await fetch(`${etcdUrl}/health`)).ok);
 
     const info: ClusterInfo = { dir, binDir, kubeconfigPath: join(dir, 'admin.kubeconfig'), etcdUrl };
-    layers.push([await spawnApiServer(info, apiPort!, 'kube-apiserver')]);
+    const apiLayer = [await spawnApiServer(info, apiPort!, 'kube-apiserver')];
+    layers.push(apiLayer);
     await writeKubeconfig(info.kubeconfigPath, dir, `https://127.0.0.1:${apiPort}`, adminUser(dir));
 
     const kubeconfig = `--kubeconfig=${info.kubeconfigPath}`;
@@ -177,11 +182,12 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     ]);
     log(`[cluster] control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s (run dir ${dir})`);
 
-    for (const p of procs) {
+    for (const p of procs.filter((p) => !apiLayer.includes(p))) {
       void p.exited.then(() => {
         if (!p.stopping) log(`[cluster] ${p.name} exited unexpectedly; log: ${p.logPath}`);
       });
     }
+    superviseApiServer(info, apiPort!, apiLayer, () => stopped, log);
     return {
       ...info,
       kubeConfig: () => loadKubeConfig(info.kubeconfigPath),
@@ -207,6 +213,39 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
 }
 
 /**
+ * Restarts the API server at its address whenever it exits unbidden, as the kubelet restarts a
+ * static pod: an outage (the server killed, say after it hung) ends when it is back, for the tests,
+ * the demo's kept environment and whatever runs against them. `layer[0]` is the live one.
+ */
+function superviseApiServer(
+  info: ClusterInfo,
+  port: number,
+  layer: Proc[],
+  stopped: () => boolean,
+  log: (line: string) => void,
+) {
+  const proc = layer[0]!;
+  void proc.exited.then(async () => {
+    if (proc.stopping || stopped()) return;
+    log(`[cluster] ${proc.name} exited unexpectedly; restarting it on port ${port} (log: ${proc.logPath})`);
+    for (;;) {
+      try {
+        layer[0] = await spawnApiServer(info, port, proc.name);
+        break;
+      } catch (err) {
+        if (stopped()) return;
+        log(
+          `[cluster] ${proc.name} did not come back (${(err as Error).message.split('\n')[0]}); trying again`,
+        );
+      }
+    }
+    if (stopped()) return void terminate(layer[0]!);
+    log(`[cluster] ${proc.name} is back`);
+    superviseApiServer(info, port, layer, stopped, log);
+  });
+}
+
+/**
  * Starts one more kube-apiserver on the cluster's etcd. Usable from any process that has the info.
  * Pass the port of a stopped one to bring it back at the same address (what a client sees when its
  * API server restarts).
@@ -216,7 +255,12 @@ export async function startApiServer(info: ClusterInfo, opts: { port?: number } 
   const proc = await spawnApiServer(info, port, `kube-apiserver-${port}`);
   const kubeconfigPath = join(info.dir, `kube-apiserver-${port}.kubeconfig`);
   await writeKubeconfig(kubeconfigPath, info.dir, `https://127.0.0.1:${port}`, adminUser(info.dir));
-  return { kubeconfigPath, port, stop: () => terminate(proc) };
+  // A frozen server ignores SIGTERM until it is thawed.
+  const stop = async () => {
+    proc.child.kill('SIGCONT');
+    await terminate(proc);
+  };
+  return { kubeconfigPath, port, pid: proc.child.pid!, stop };
 }
 
 /** Writes a kubeconfig that authenticates as the ServiceAccount with a one-hour bound token. */
@@ -456,6 +500,11 @@ export async function terminate(p: Proc) {
   clearTimeout(timer);
 }
 
+/** The pid of the control plane's own kube-apiserver (the one `startControlPlane` keeps running). */
+export async function apiServerPid(info: ClusterInfo): Promise<number> {
+  return Number(await readFile(join(info.dir, 'kube-apiserver.pid'), 'utf8'));
+}
+
 async function spawnApiServer(info: ClusterInfo, port: number, name: string) {
   const { dir } = info;
   const proc = spawnLogged(dir, name, join(info.binDir, 'kube-apiserver'), [
@@ -484,6 +533,7 @@ async function spawnApiServer(info: ClusterInfo, port: number, name: string) {
     cert: await readFile(pki(dir, 'admin.crt')),
     key: await readFile(pki(dir, 'admin.key')),
   };
+  await writeFile(join(dir, `${name}.pid`), String(proc.child.pid));
   try {
     await until(`${name} /readyz`, 60_000, [proc], async () => {
       return (await httpsStatus(`https://127.0.0.1:${port}/readyz`, tls)) === 200;

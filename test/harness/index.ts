@@ -16,6 +16,7 @@ export {
 } from './components.ts';
 export {
   type ApiServer,
+  apiServerPid,
   type ClusterInfo,
   type ControlPlane,
   freePorts,

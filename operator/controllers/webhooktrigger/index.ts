@@ -13,7 +13,7 @@ import { findCondition } from '../conditions.ts';
 import { eventRecorder } from '../events.ts';
 import {
   type Cached,
-  CREDENTIAL_SECRETS,
+  credentialSecrets,
   routeSecrets,
   SECRET_METADATA,
   TRIGGERS,
@@ -72,8 +72,9 @@ export function register(mgr: ControllerManager, config: Config): void {
   const triggers = mgr.cache<WebhookTrigger>(TRIGGERS);
   const workflows = mgr.cache<Workflow>(WORKFLOWS);
   const getSecret = secretGetter(mgr.client);
+  const credentialsResource = credentialSecrets((key) => triggers.get(key)?.metadata.uid);
   const secrets = {
-    credentials: mgr.cache<V1Secret>(CREDENTIAL_SECRETS),
+    credentials: mgr.cache<V1Secret>(credentialsResource),
     identities: mgr.cache<KubernetesObject>(SECRET_METADATA),
     values: new ReferencedSecrets(getSecret),
     get: getSecret,
@@ -97,7 +98,7 @@ export function register(mgr: ControllerManager, config: Config): void {
       // Every Secret's identity (a referenced Secret's change, a name clash) and the credentials cache
       // (so a reconcile after its event reads the new data).
       { resource: SECRET_METADATA, map: (s) => triggersForSecret(triggers, s) },
-      { resource: CREDENTIAL_SECRETS, map: (s) => triggersForSecret(triggers, s) },
+      { resource: credentialsResource, map: (s) => triggersForSecret(triggers, s) },
       // Route Secrets of triggers in other operators' namespaces are not ours to sweep.
       { resource: routesResource, map: (s) => routeOwner(s).filter((k) => watched(k.namespace)) },
     ],

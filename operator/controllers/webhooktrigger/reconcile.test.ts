@@ -25,6 +25,11 @@ class MapCache<T extends KubernetesObject> implements Cache<T> {
   put(o: T) {
     this.items.set(`${o.metadata?.namespace}/${o.metadata?.name}`, structuredClone(o));
   }
+  /** As the informer does once the transform keeps the object whole (same resourceVersion). */
+  refresh(o: T) {
+    const cached = this.get({ namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '' });
+    if (cached?.metadata?.resourceVersion === o.metadata?.resourceVersion) this.put(o);
+  }
 }
 
 function setup() {
@@ -255,6 +260,17 @@ describe('WebhookTriggerReconciler', () => {
     expect(s.writes).toEqual([`apply ${routeSecretName('ns', 't')}`, 'status']);
     expect(routeTokens(s)).toEqual([{ value: 'hgt_kept' }]);
     expect(s.generated()).toBe(0);
+
+    // Listed before its trigger was known: the cache keeps only its identity until it is read once.
+    const early = setup();
+    early.secrets.put({ metadata: meta });
+    early.server.put({ metadata: meta, data: { token: Buffer.from('hgt_kept').toString('base64') } });
+    await early.reconciler.reconcile(key);
+    expect(routeTokens(early)).toEqual([{ value: 'hgt_kept' }]);
+    expect(early.generated()).toBe(0);
+    expect(early.reads).toEqual(['t-credentials']);
+    await early.reconciler.reconcile(key);
+    expect(early.reads).toEqual(['t-credentials']);
 
     // Someone else's Secret under that name blocks, as before.
     const other = setup();

@@ -268,16 +268,20 @@ export class WebhookTriggerReconciler implements Reconciler {
   }
 
   /**
-   * The credentials Secret from the labelled cache or, when only the identity cache knows a Secret of
-   * that name: read whole if this trigger controls it (its labels were removed by hand; ownership,
-   * not labels, makes it ours), else returned as is so that the caller reports the clash.
+   * The credentials Secret from the labelled cache, which keeps its data once it knew the trigger
+   * that controls it. Otherwise, when this trigger controls it, read whole: its labels were removed
+   * by hand (only the identity cache knows it; ownership, not labels, makes it ours), or it was
+   * listed before its trigger (then the cache keeps it with its data from now on). A Secret this
+   * trigger does not control is returned as is, so that the caller reports the clash.
    */
   private async credentialsSecret(key: ObjectKey, uid: string): Promise<V1Secret | undefined> {
     const cached = this.d.secrets.credentials.get(key);
-    if (cached) return cached;
-    const identity = this.d.secrets.identities.get(key);
+    if (cached?.data) return cached;
+    const identity = cached ?? this.d.secrets.identities.get(key);
     if (!identity || controllerOf(identity)?.uid !== uid) return identity;
-    return this.d.secrets.get(key);
+    const secret = await this.d.secrets.get(key);
+    if (secret && cached) this.d.secrets.credentials.refresh?.(secret);
+    return secret;
   }
 
   /**
