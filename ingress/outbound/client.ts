@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { isPublicAddress } from './address.ts';
@@ -77,7 +78,7 @@ export class Outbound {
     this.inFlight++;
     const deadline = AbortSignal.timeout(this.timeoutMs);
     try {
-      const target = await this.target(url.hostname, deadline);
+      const target = await this.target(url.hostname, url.protocol === 'http:' ? 80 : 443, deadline);
       return await this.fetch(url, target, deadline, maxBytes);
     } catch (err) {
       if (err instanceof OutboundError) throw err;
@@ -94,6 +95,7 @@ export class Outbound {
 
   private async target(
     host: string,
+    port: number,
     deadline: AbortSignal,
   ): Promise<{ address: string; family: number; port: number }> {
     const testPort = this.options.testing?.hosts[host];
@@ -108,7 +110,7 @@ export class Outbound {
         'blocked_address',
         `${host} resolves to an address outbound calls may not reach`,
       );
-    return { ...answer[0]!, port: 443 };
+    return { ...answer[0]!, port };
   }
 
   private fetch(
@@ -123,7 +125,8 @@ export class Outbound {
       else done(null, target.address, target.family);
     };
     return new Promise((resolve, reject) => {
-      const req = request(
+      const send = url.protocol === 'http:' ? httpRequest : request;
+      const req = send(
         {
           host: url.hostname,
           port: target.port,

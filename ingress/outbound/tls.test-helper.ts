@@ -2,7 +2,7 @@
 // certificates: stand-ins for the hosts of SNS, PayPal and OIDC issuers. Nothing here is reachable
 // from production code; the ingress trusts this CA only when a test passes it as `testing`.
 import { createPrivateKey, type KeyObject, webcrypto } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import 'reflect-metadata';
@@ -86,7 +86,10 @@ export class TestCa {
   }
 
   /** A leaf certificate for `cn` (also its DNS name) and its RSA key. */
-  async issue(cn: string, opts: { dns?: string[]; notBefore?: Date; notAfter?: Date } = {}): Promise<Issued> {
+  async issue(
+    cn: string,
+    opts: { dns?: string[]; notBefore?: Date; notAfter?: Date; caIssuers?: string } = {},
+  ): Promise<Issued> {
     const keys = (await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as CryptoKeyPair;
     const cert = await this.sign(
       cn,
@@ -95,6 +98,13 @@ export class TestCa {
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment),
         new x509.SubjectAlternativeNameExtension((opts.dns ?? [cn]).map((value) => ({ type: 'dns', value }))),
+        ...(opts.caIssuers
+          ? [
+              new x509.AuthorityInfoAccessExtension({
+                caIssuers: new x509.GeneralName('url', opts.caIssuers),
+              }),
+            ]
+          : []),
       ],
       opts.notBefore,
       opts.notAfter,
@@ -108,6 +118,27 @@ export interface TestServer {
   /** Paths requested, in order. */
   requests: string[];
   close(): Promise<void>;
+}
+
+/** A plain http server on 127.0.0.1 (a CA's AIA host serves issuer certificates so). */
+export async function serveHttp(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<TestServer> {
+  const requests: string[] = [];
+  const server = createHttpServer((req, res) => {
+    requests.push(req.url ?? '');
+    handler(req, res);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
 }
 
 /** An https server on 127.0.0.1 presenting a certificate of `ca` for `hosts`. */

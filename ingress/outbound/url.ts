@@ -11,6 +11,11 @@ export interface HostRule {
   host: RegExp;
   /** Optional: the path must match too (PayPal's certificates live under one path). */
   path?: RegExp;
+  /**
+   * Only for issuer certificates named by a certificate's AIA: CAs serve those over plain http,
+   * and they prove themselves by signature, so the transport adds nothing. Default https only.
+   */
+  plainHttp?: boolean;
 }
 
 export const SNS_HOSTS: HostRule = {
@@ -22,6 +27,18 @@ export const PAYPAL_CERT_HOSTS: HostRule = {
   name: 'PayPal certificate',
   host: /^api(?:-m)?(?:\.sandbox)?\.paypal\.com$/,
   path: /^\/v1\/notifications\/certs\/[A-Za-z0-9-]{1,128}$/,
+};
+
+/** Where the CAs of those certificates publish their intermediates (AIA caIssuers). */
+export const SNS_ISSUERS: HostRule = {
+  name: 'Amazon CA issuer',
+  host: /^crt\.[a-z0-9-]{1,32}\.amazontrust\.com$/,
+  plainHttp: true,
+};
+export const DIGICERT_ISSUERS: HostRule = {
+  name: 'DigiCert CA issuer',
+  host: /^cacerts\.digicert\.com$/,
+  plainHttp: true,
 };
 
 /** An OIDC issuer's own host: its discovery document and the JWKS it names live there. */
@@ -49,7 +66,7 @@ export function allowedUrl(text: string, rule: HostRule): URL {
   } catch {
     throw refuse('not a URL');
   }
-  if (url.protocol !== 'https:') throw refuse('not https');
+  if (url.protocol !== 'https:' && !(rule.plainHttp && url.protocol === 'http:')) throw refuse('not https');
   if (url.username !== '' || url.password !== '') throw refuse('userinfo');
   if (url.port !== '') throw refuse('not the default port');
   const host = url.hostname;

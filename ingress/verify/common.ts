@@ -22,6 +22,10 @@ export const VERIFY_REASONS = [
   'invalid_signature',
   'timestamp_out_of_tolerance',
   'not_configured',
+  'untrusted_certificate', // a signing certificate URL or chain the provider's rules refuse
+  'not_allowed', // verified, but not from an allowed source (an SNS topic, an OIDC claim)
+  'invalid_audience',
+  'invalid_issuer',
 ] as const;
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
 
