@@ -220,7 +220,13 @@ async function signedRequest(kc: KubeConfig, ref: Ref, body: string, now: number
     const secret = await credential(auth.signature.secretRef, CredentialKeys.signingSecret);
     Object.assign(
       headers,
-      sign({ ...auth.signature, secrets: [{ value: secret }] }, secret, Buffer.from(body), now, id),
+      sign(
+        { ...auth.signature, scheme: auth.signature.scheme ?? 'hmac-sha256', secrets: [{ value: secret }] },
+        secret,
+        Buffer.from(body),
+        now,
+        id,
+      ),
     );
   }
   return { trigger, headers };

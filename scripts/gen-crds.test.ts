@@ -87,11 +87,12 @@ describe('CRD content', () => {
   it('carries the metadata extensions, defaults, descriptions and integer formats of the zod schemas', () => {
     const spec = (schemaOf('WebhookTrigger').properties.spec as Node).properties as Record<string, Node>;
     const auth = spec.auth!;
-    expect(auth['x-kubernetes-validations']).toEqual([
-      { rule: 'has(self.bearer) || has(self.signature)', message: 'auth needs bearer, signature or both' },
-    ]);
+    expect((auth['x-kubernetes-validations'] as unknown[])[0]).toEqual({
+      rule: 'has(self.bearer) || has(self.signature) || has(self.provider)',
+      message: 'auth needs bearer, signature or both, or a provider',
+    });
     const signature = (auth.properties as Record<string, Node>).signature!;
-    expect(signature['x-kubernetes-validations']).toHaveLength(5);
+    expect(signature['x-kubernetes-validations']).toHaveLength(11);
     expect(spec.rateLimit).toMatchObject({
       default: {},
       properties: { requests: { type: 'integer', format: 'int32', default: 30, minimum: 1 } },
@@ -125,9 +126,10 @@ function celMessages(node: Node): string[] {
 
 describe('CEL rules', () => {
   const spec = (auth: Node, more: Node = {}) => ({ workflowRef: { name: 'wf' }, auth, ...more });
+  const REF = { name: 's', key: 'k' };
   const violations: Record<string, Node> = {
-    'auth needs bearer, signature or both': spec({}),
-    'prefix and encoding apply only to the hmac-sha256 scheme': spec({
+    'auth needs bearer, signature or both, or a provider': spec({}),
+    'prefix and encoding apply only to the hmac-sha256 scheme and the generic hmac scheme': spec({
       signature: { scheme: 'github', prefix: 'x' },
     }),
     'timestampUnit applies only to the timestamped scheme': spec({
@@ -139,8 +141,54 @@ describe('CEL rules', () => {
     'toleranceSeconds applies only to timestamped schemes': spec({
       signature: { scheme: 'github', toleranceSeconds: 5 },
     }),
-    'replayWindowSeconds applies only to the github and hmac-sha256 schemes (others use toleranceSeconds)':
+    'replayWindowSeconds applies only to the github and hmac-sha256 schemes, and hmac without a timestamp (others use toleranceSeconds)':
       spec({ signature: { scheme: 'stripe', replayWindowSeconds: 60 } }),
+    'algorithm, keyEncoding, signatureList, signedContent and timestamp apply only to the hmac scheme': spec({
+      signature: { scheme: 'github', algorithm: 'sha1' },
+    }),
+    'set prefix or signatureList, not both: list entries carry their own key': spec({
+      signature: { scheme: 'hmac', prefix: 'x', signatureList: { separator: ',', assign: '=', key: 'v1' } },
+    }),
+    'the timestamp must be signed: put {timestamp} in signedContent (a timestamp field must be in a signed {body})':
+      spec({ signature: { scheme: 'hmac', timestamp: { header: 'X-T' } } }),
+    'signedContent has {timestamp}: set timestamp (header, field or listKey)': spec({
+      signature: { scheme: 'hmac', signedContent: '{timestamp}.{body}' },
+    }),
+    'signedContent: name the delivery id header as {header:Name}': spec({
+      signature: { scheme: 'hmac', signedContent: '{id}.{body}' },
+    }),
+    'timestamp.listKey needs signatureList': spec({
+      signature: { scheme: 'hmac', signedContent: '{timestamp}.{body}', timestamp: { listKey: 't' } },
+    }),
+    'timestamp: set exactly one of header, field or listKey': spec({
+      signature: {
+        scheme: 'hmac',
+        signedContent: '{timestamp}{body}',
+        timestamp: { header: 'X-T', field: 't' },
+      },
+    }),
+    'auth.signature needs a scheme, or auth.provider': spec({ signature: { secretRef: REF } }),
+    'auth.provider fixes how deliveries are signed: under auth.signature set only secretRef, toleranceSeconds or replayWindowSeconds':
+      spec({ provider: 'github', signature: { header: 'X-A' } }),
+    'this provider issues its own signing secret: set auth.signature.secretRef to the Secret key holding it':
+      spec({
+        provider: 'stripe',
+      }),
+    'this provider signs no timestamp: toleranceSeconds does not apply': spec({
+      provider: 'github',
+      signature: { toleranceSeconds: 5 },
+    }),
+    'replayWindowSeconds applies only to providers that sign without a timestamp': spec({
+      provider: 'stripe',
+      signature: { secretRef: REF, replayWindowSeconds: 60 },
+    }),
+    'this provider has no signing secret: remove auth.signature': spec({
+      provider: 'alertmanager',
+      signature: { secretRef: REF },
+    }),
+    'this provider needs a credential this version of hookgate cannot check yet': spec({
+      provider: 'docker-hub',
+    }),
     'set header or field, not both': spec({ bearer: {} }, { idempotency: { header: 'X-Id', field: 'id' } }),
     // From z.record(HeaderName, ...): zod says it in its own words.
     "each key must match ^[A-Za-z0-9!#$%&'*+.^_`|~-]+$ and have at least 1 and at most 128 characters": spec(

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { HANDSHAKES } from './providers.ts';
+import { Encoding, PingMatch, ValueSource, Verifier } from './verifier.ts';
 import { SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
 import { WorkflowSpec } from './workflow.ts';
 
@@ -35,17 +37,37 @@ export const RouteSchema = z.object({
     tokens: z.array(Credential).optional(),
     signature: z
       .object({
-        scheme: SignatureScheme,
+        /**
+         * The verifier the ingress runs, resolved by the operator (resolve.ts). A route without one
+         * (written by an older operator) states `scheme` and its knobs, resolved by the ingress.
+         */
+        verifier: Verifier.optional(),
+        scheme: SignatureScheme.optional(),
         header: z.string().optional(),
         prefix: z.string().optional(),
-        encoding: z.enum(['hex', 'base64']).optional(),
+        encoding: Encoding.optional(),
         timestampUnit: z.enum(['seconds', 'milliseconds']).optional(),
         toleranceSeconds: z.number().int().optional(),
         replayWindowSeconds: z.number().int().optional(),
         secrets: z.array(Credential).min(1),
       })
+      .refine((s) => s.verifier !== undefined || s.scheme !== undefined, 'a verifier or a scheme')
       .optional(),
   }),
+  /** The trigger's provider preset: its delivery id, pings and handshakes (its verifier is above). */
+  provider: z
+    .object({
+      name: z.string(),
+      deliveryId: ValueSource.optional(),
+      pings: z.array(PingMatch).optional(),
+      handshakes: z.array(z.enum(HANDSHAKES)).optional(),
+    })
+    .optional(),
+  /**
+   * The trigger's published URL (status.url): what providers that sign their URL (Twilio, Square,
+   * HubSpot, Trello) signed; never taken from the request's Host header.
+   */
+  url: z.string().optional(),
   rateLimit: WebhookTriggerSpec.shape.rateLimit.unwrap(),
   maxBodyBytes: z.number().int(),
   input: WebhookTriggerSpec.shape.input.unwrap(),

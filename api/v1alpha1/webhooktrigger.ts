@@ -9,6 +9,15 @@ import {
   SecretKeyRef,
   withRules,
 } from './common.ts';
+import { PROVIDER_NAMES, PROVIDERS, type Provider, type ProviderAuth } from './providers.ts';
+import {
+  Algorithm,
+  Encoding,
+  KeyEncoding,
+  SignatureList,
+  SignedContent,
+  TimestampFormat,
+} from './verifier.ts';
 
 export const SignatureScheme = z.enum([
   'hmac-sha256', // HMAC-SHA256 of the raw body in a header: prefix and encoding configurable
@@ -18,26 +27,66 @@ export const SignatureScheme = z.enum([
   'stripe', // Stripe-Signature: t=<s>,v1=<hex>
   'slack', // X-Slack-Signature: v0=<hex> over "v0:<ts>:<body>"
   'shared-secret', // the secret itself in a header (no signature)
+  'hmac', // any HMAC: algorithm, encodings, signature list, signed content and timestamp configurable
 ]);
 export type SignatureScheme = z.infer<typeof SignatureScheme>;
 
-const CUSTOM_HEADER: readonly SignatureScheme[] = ['hmac-sha256', 'timestamped', 'shared-secret'];
+const CUSTOM_HEADER: readonly SignatureScheme[] = ['hmac-sha256', 'timestamped', 'shared-secret', 'hmac'];
 const TIMED: readonly SignatureScheme[] = ['timestamped', 'standard-webhooks', 'stripe', 'slack'];
 const UNTIMED_HMAC: readonly SignatureScheme[] = ['github', 'hmac-sha256'];
+const HMAC_KNOBS = ['algorithm', 'keyEncoding', 'signatureList', 'signedContent', 'timestamp'] as const;
+
+const TimestampKnob = withRules(
+  z
+    .object({
+      header: HeaderName.optional().describe('The header carrying it.'),
+      field: z.string().min(1).max(256).optional().describe('A dot path into the JSON body (a signed body).'),
+      listKey: z
+        .string()
+        .min(1)
+        .max(32)
+        .optional()
+        .describe('A key of the signature list, e.g. "t" in `t=<ts>,v1=<sig>`.'),
+      format: TimestampFormat.default('seconds').describe('seconds (default), milliseconds or rfc3339.'),
+    })
+    .strict(),
+  {
+    rule: '[has(self.header), has(self.field), has(self.listKey)].filter(x, x).size() == 1',
+    message: 'timestamp: set exactly one of header, field or listKey',
+    check: (t) => [t.header, t.field, t.listKey].filter((x) => x !== undefined).length === 1,
+  },
+);
+
+const content = (s: { signedContent?: string }) => s.signedContent ?? '{body}';
 
 export const Signature = withRules(
   z
     .object({
-      scheme: SignatureScheme,
+      scheme: SignatureScheme.optional().describe(
+        'How deliveries are signed; required unless auth.provider names the sender. hmac-sha256, timestamped, standard-webhooks, github, stripe, slack, shared-secret (the secret itself in a header), or hmac (every knob below).',
+      ),
       header: HeaderName.optional().describe(
-        'Header carrying the signature (hmac-sha256, timestamped: X-Webhook-Signature; shared-secret: X-Webhook-Secret).',
+        'Header carrying the signature (hmac-sha256, timestamped, hmac: X-Webhook-Signature; shared-secret: X-Webhook-Secret).',
       ),
       prefix: z
         .string()
         .max(32)
         .optional()
-        .describe('hmac-sha256 only: text before the digest, e.g. "sha256=".'),
-      encoding: z.enum(['hex', 'base64']).optional().describe('hmac-sha256 only (default hex).'),
+        .describe('hmac-sha256 and hmac: text before the signature, e.g. "sha256=".'),
+      encoding: Encoding.optional().describe('hmac-sha256 and hmac: hex (default), base64 or base64url.'),
+      algorithm: Algorithm.optional().describe('hmac only: sha1, sha256 (default) or sha512.'),
+      keyEncoding: KeyEncoding.optional().describe(
+        "hmac only: how the secret's text becomes the HMAC key: utf8 (default, what `openssl dgst -hmac` does), base64, hex, or whsec (base64 after a whsec_ prefix).",
+      ),
+      signatureList: SignatureList.optional().describe(
+        'hmac only: several signatures in the header, e.g. {separator: ",", assign: "=", key: "v1"} for `v1=<sig>,v1=<sig>`; any one that verifies will do.',
+      ),
+      signedContent: SignedContent.optional().describe(
+        'hmac only: what is signed (default "{body}"). Placeholders: {body} (raw bytes), {timestamp} (as sent), {method}, {url} (status.url and the query string), {form} (form fields sorted by name, name then value), {header:Name}, {field:path} (a JSON body field); anything else is literal.',
+      ),
+      timestamp: TimestampKnob.optional().describe(
+        'hmac only: a signed timestamp, refused outside toleranceSeconds (then replays are refused too).',
+      ),
       timestampUnit: z
         .enum(['seconds', 'milliseconds'])
         .optional()
@@ -48,7 +97,9 @@ export const Signature = withRules(
         .min(1)
         .max(86400)
         .optional()
-        .describe('Accepted clock skew for timestamped schemes (default 300).'),
+        .describe(
+          "Accepted clock skew for timestamped schemes and providers (default 300, or the provider's).",
+        ),
       replayWindowSeconds: z
         .number()
         .int()
@@ -56,44 +107,112 @@ export const Signature = withRules(
         .max(604800)
         .optional()
         .describe(
-          'github and hmac-sha256 (no signed timestamp): how long a replayed delivery is answered as a duplicate (default 3600).',
+          'github and hmac-sha256, hmac without a timestamp, providers that sign no timestamp: how long a replayed delivery is answered as a duplicate (default 3600).',
         ),
       secretRef: SecretKeyRef.optional().describe(
-        'Use this Secret key as the signing secret instead of a generated one.',
+        'Use this Secret key as the signing secret instead of a generated one (required for providers that issue their own).',
       ),
     })
     .strict(),
   {
-    rule: "self.scheme == 'hmac-sha256' || (!has(self.prefix) && !has(self.encoding))",
-    message: 'prefix and encoding apply only to the hmac-sha256 scheme',
-    check: (s) => s.scheme === 'hmac-sha256' || (s.prefix === undefined && s.encoding === undefined),
+    rule: "!has(self.scheme) || self.scheme in ['hmac-sha256', 'hmac'] || (!has(self.prefix) && !has(self.encoding))",
+    message: 'prefix and encoding apply only to the hmac-sha256 scheme and the generic hmac scheme',
+    check: (s) =>
+      !s.scheme ||
+      s.scheme === 'hmac-sha256' ||
+      s.scheme === 'hmac' ||
+      (s.prefix === undefined && s.encoding === undefined),
   },
   {
-    rule: "self.scheme == 'timestamped' || !has(self.timestampUnit)",
+    rule: "!has(self.scheme) || self.scheme == 'timestamped' || !has(self.timestampUnit)",
     message: 'timestampUnit applies only to the timestamped scheme',
-    check: (s) => s.scheme === 'timestamped' || s.timestampUnit === undefined,
+    check: (s) => !s.scheme || s.scheme === 'timestamped' || s.timestampUnit === undefined,
   },
   {
-    rule: "self.scheme in ['hmac-sha256', 'timestamped', 'shared-secret'] || !has(self.header)",
+    rule: "!has(self.scheme) || self.scheme in ['hmac-sha256', 'timestamped', 'shared-secret', 'hmac'] || !has(self.header)",
     message: 'header is fixed by the github, stripe, slack and standard-webhooks schemes',
-    check: (s) => CUSTOM_HEADER.includes(s.scheme) || s.header === undefined,
+    check: (s) => !s.scheme || CUSTOM_HEADER.includes(s.scheme) || s.header === undefined,
   },
   {
-    rule: "self.scheme in ['timestamped', 'standard-webhooks', 'stripe', 'slack'] || !has(self.toleranceSeconds)",
+    rule: "!has(self.scheme) || self.scheme in ['timestamped', 'standard-webhooks', 'stripe', 'slack'] || (self.scheme == 'hmac' && has(self.timestamp)) || !has(self.toleranceSeconds)",
     message: 'toleranceSeconds applies only to timestamped schemes',
-    check: (s) => TIMED.includes(s.scheme) || s.toleranceSeconds === undefined,
+    check: (s) =>
+      !s.scheme ||
+      TIMED.includes(s.scheme) ||
+      (s.scheme === 'hmac' && s.timestamp !== undefined) ||
+      s.toleranceSeconds === undefined,
   },
   {
-    rule: "self.scheme in ['github', 'hmac-sha256'] || !has(self.replayWindowSeconds)",
+    rule: "!has(self.scheme) || self.scheme in ['github', 'hmac-sha256'] || (self.scheme == 'hmac' && !has(self.timestamp)) || !has(self.replayWindowSeconds)",
     message:
-      'replayWindowSeconds applies only to the github and hmac-sha256 schemes (others use toleranceSeconds)',
-    check: (s) => UNTIMED_HMAC.includes(s.scheme) || s.replayWindowSeconds === undefined,
+      'replayWindowSeconds applies only to the github and hmac-sha256 schemes, and hmac without a timestamp (others use toleranceSeconds)',
+    check: (s) =>
+      !s.scheme ||
+      UNTIMED_HMAC.includes(s.scheme) ||
+      (s.scheme === 'hmac' && s.timestamp === undefined) ||
+      s.replayWindowSeconds === undefined,
+  },
+  {
+    rule: `!has(self.scheme) || self.scheme == 'hmac' || (${HMAC_KNOBS.map((k) => `!has(self.${k})`).join(' && ')})`,
+    message:
+      'algorithm, keyEncoding, signatureList, signedContent and timestamp apply only to the hmac scheme',
+    check: (s) => !s.scheme || s.scheme === 'hmac' || HMAC_KNOBS.every((k) => s[k] === undefined),
+  },
+  {
+    rule: '!has(self.signatureList) || !has(self.prefix)',
+    message: 'set prefix or signatureList, not both: list entries carry their own key',
+    check: (s) => s.signatureList === undefined || s.prefix === undefined,
+  },
+  {
+    rule: "!has(self.timestamp) || (has(self.signedContent) ? self.signedContent : '{body}').contains(has(self.timestamp.field) ? '{body}' : '{timestamp}')",
+    message:
+      'the timestamp must be signed: put {timestamp} in signedContent (a timestamp field must be in a signed {body})',
+    check: (s) =>
+      !s.timestamp || content(s).includes(s.timestamp.field !== undefined ? '{body}' : '{timestamp}'),
+  },
+  {
+    rule: "!has(self.signedContent) || !self.signedContent.contains('{timestamp}') || has(self.timestamp)",
+    message: 'signedContent has {timestamp}: set timestamp (header, field or listKey)',
+    check: (s) => !content(s).includes('{timestamp}') || s.timestamp !== undefined,
+  },
+  {
+    rule: "!has(self.signedContent) || !self.signedContent.contains('{id}')",
+    message: 'signedContent: name the delivery id header as {header:Name}',
+    check: (s) => !content(s).includes('{id}'),
+  },
+  {
+    rule: '!has(self.timestamp) || !has(self.timestamp.listKey) || has(self.signatureList)',
+    message: 'timestamp.listKey needs signatureList',
+    check: (s) => s.timestamp?.listKey === undefined || s.signatureList !== undefined,
   },
 );
+
+/** Credentials the ingress checks; a provider needing another is refused until it can be served. */
+const SUPPORTED_AUTH = new Set<ProviderAuth['type']>(['hmac', 'secret', 'bearer']);
+const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(', ')}]`;
+const rows = PROVIDERS as readonly Provider[];
+const named = (test: (p: Provider) => boolean) => rows.filter(test).map((p) => p.name);
+/** Providers whose secret the trigger must reference. */
+const ISSUED = named((p) => p.secret === 'provider');
+/** Providers that sign a timestamp (toleranceSeconds), and those that sign without one (replayWindowSeconds). */
+const TIMED_PROVIDERS = named((p) => p.auth.type === 'hmac' && p.auth.timestamp !== undefined);
+const UNTIMED_PROVIDERS = named((p) => p.auth.type === 'hmac' && p.auth.timestamp === undefined);
+/** Providers with no signing secret at all (a bearer token, or credentials of their own). */
+const NO_SECRET = named((p) => p.auth.type !== 'hmac' && p.auth.type !== 'secret');
+/** Credentials this version cannot check yet: such a provider is refused rather than served open. */
+const UNSUPPORTED = named((p) => !SUPPORTED_AUTH.has(p.auth.type) || p.secret === 'handshake');
+const ALLOWED_WITH_PROVIDER = ['secretRef', 'toleranceSeconds', 'replayWindowSeconds'];
+const SIGNATURE_FIELDS = Object.keys(Signature.shape);
 
 export const Auth = withRules(
   z
     .object({
+      provider: z
+        .enum(PROVIDER_NAMES)
+        .optional()
+        .describe(
+          `A sender hookgate knows by name: its headers, algorithm, signed content, timestamp, delivery id, pings and handshakes come from the preset (README "Providers"). Secrets the provider issues go in auth.signature.secretRef. One of: ${PROVIDERS.map((p) => `${p.name} (${p.title})`).join(', ')}.`,
+        ),
       bearer: z
         .object({
           secretRef: SecretKeyRef.optional().describe(
@@ -107,9 +226,60 @@ export const Auth = withRules(
     })
     .strict(),
   {
-    rule: 'has(self.bearer) || has(self.signature)',
-    message: 'auth needs bearer, signature or both',
-    check: (a) => a.bearer !== undefined || a.signature !== undefined,
+    rule: 'has(self.bearer) || has(self.signature) || has(self.provider)',
+    message: 'auth needs bearer, signature or both, or a provider',
+    check: (a) => a.bearer !== undefined || a.signature !== undefined || a.provider !== undefined,
+  },
+  {
+    rule: 'has(self.provider) || !has(self.signature) || has(self.signature.scheme)',
+    message: 'auth.signature needs a scheme, or auth.provider',
+    check: (a) => a.provider !== undefined || a.signature === undefined || a.signature.scheme !== undefined,
+  },
+  {
+    rule: `!has(self.provider) || !has(self.signature) || (${SIGNATURE_FIELDS.filter(
+      (k) => !ALLOWED_WITH_PROVIDER.includes(k),
+    )
+      .map((k) => `!has(self.signature.${k})`)
+      .join(' && ')})`,
+    message:
+      'auth.provider fixes how deliveries are signed: under auth.signature set only secretRef, toleranceSeconds or replayWindowSeconds',
+    check: (a) =>
+      !a.provider ||
+      !a.signature ||
+      Object.entries(a.signature).every(([k, v]) => v === undefined || ALLOWED_WITH_PROVIDER.includes(k)),
+  },
+  {
+    rule: `!has(self.provider) || !(self.provider in ${celList(ISSUED)}) || (has(self.signature) && has(self.signature.secretRef))`,
+    messageExpression: `'provider ' + self.provider + ' issues its own signing secret: set auth.signature.secretRef to the Secret key holding it'`,
+    message:
+      'this provider issues its own signing secret: set auth.signature.secretRef to the Secret key holding it',
+    check: (a) => !a.provider || !ISSUED.includes(a.provider) || !!a.signature?.secretRef,
+  },
+  {
+    rule: `!has(self.provider) || !has(self.signature) || !has(self.signature.toleranceSeconds) || self.provider in ${celList(TIMED_PROVIDERS)}`,
+    messageExpression: `'provider ' + self.provider + ' signs no timestamp: toleranceSeconds does not apply (replayWindowSeconds does)'`,
+    message: 'this provider signs no timestamp: toleranceSeconds does not apply',
+    check: (a) =>
+      !a.provider || a.signature?.toleranceSeconds === undefined || TIMED_PROVIDERS.includes(a.provider),
+  },
+  {
+    rule: `!has(self.provider) || !has(self.signature) || !has(self.signature.replayWindowSeconds) || self.provider in ${celList(UNTIMED_PROVIDERS)}`,
+    messageExpression: `'provider ' + self.provider + (self.provider in ${celList(TIMED_PROVIDERS)} ? ' signs a timestamp: set toleranceSeconds, not replayWindowSeconds' : ' signs nothing: replayWindowSeconds does not apply')`,
+    message: 'replayWindowSeconds applies only to providers that sign without a timestamp',
+    check: (a) =>
+      !a.provider || a.signature?.replayWindowSeconds === undefined || UNTIMED_PROVIDERS.includes(a.provider),
+  },
+  {
+    rule: `!has(self.provider) || !has(self.signature) || !(self.provider in ${celList(NO_SECRET)})`,
+    messageExpression: `'provider ' + self.provider + ' has no signing secret: remove auth.signature'`,
+    message: 'this provider has no signing secret: remove auth.signature',
+    check: (a) => !a.provider || !a.signature || !NO_SECRET.includes(a.provider),
+  },
+  {
+    rule: `!has(self.provider) || !(self.provider in ${celList(UNSUPPORTED)})`,
+    messageExpression: `'provider ' + self.provider + ' needs a credential this version of hookgate cannot check yet'`,
+    message: 'this provider needs a credential this version of hookgate cannot check yet',
+    check: (a) => !a.provider || !UNSUPPORTED.includes(a.provider),
   },
 );
 

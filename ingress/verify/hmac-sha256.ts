@@ -9,7 +9,10 @@ export const hmacSha256: Scheme = {
     if (value === undefined) return fail('missing_signature');
     const prefix = sig.prefix ?? '';
     const digest = value.startsWith(prefix)
-      ? decodeDigest(value.slice(prefix.length), sig.encoding ?? 'hex')
+      ? decodeDigest(
+          value.slice(prefix.length),
+          sig.encoding === 'base64url' ? 'base64' : (sig.encoding ?? 'hex'),
+        )
       : undefined;
     if (!digest) return fail('malformed_signature');
     return signedByAny(secrets, [digest], req.body) ? signedOk(req.body) : fail('invalid_signature');

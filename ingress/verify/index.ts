@@ -36,6 +36,7 @@ const schemes: Record<SignatureScheme, Scheme> = {
   stripe,
   slack,
   'shared-secret': sharedSecret,
+  hmac: hmacSha256,
 };
 
 /**
@@ -64,7 +65,12 @@ export function verifyToken(auth: Route['auth'], headers: IncomingHttpHeaders, n
 /** The signature over the body (OK when the trigger has none; the token is `verifyToken`'s). */
 export function verifySignature(auth: Route['auth'], req: VerifyRequest, now: number): VerifyResult {
   if (!auth.signature) return OK;
-  return schemes[auth.signature.scheme].verify(auth.signature, active(auth.signature.secrets, now), req, now);
+  return schemes[auth.signature.scheme ?? 'hmac-sha256'].verify(
+    auth.signature,
+    active(auth.signature.secrets, now),
+    req,
+    now,
+  );
 }
 
 /** Schemes whose signature covers a timestamp: a replay is refused once it is out of tolerance. */
@@ -79,7 +85,8 @@ export const DEFAULT_REPLAY_WINDOW_SECONDS = 3600;
  */
 export function replayWindowSeconds(signature: SignatureConfig | undefined): number | undefined {
   if (!signature || signature.scheme === 'shared-secret') return undefined;
-  if (TIMED.has(signature.scheme)) return signature.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  if (signature.scheme && TIMED.has(signature.scheme))
+    return signature.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   return signature.replayWindowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS;
 }
 
@@ -113,7 +120,7 @@ export function sign(
   now: number,
   id?: string,
 ): Record<string, string> {
-  const headers = schemes[signature.scheme].sign(signature, secret, body, now, id);
+  const headers = schemes[signature.scheme ?? 'hmac-sha256'].sign(signature, secret, body, now, id);
   const source = defaultIdempotency(signature.scheme);
   if (id !== undefined && 'header' in source && !(source.header in headers)) headers[source.header] = id;
   return headers;
