@@ -88,8 +88,8 @@ describe('CRD content', () => {
     const spec = (schemaOf('WebhookTrigger').properties.spec as Node).properties as Record<string, Node>;
     const auth = spec.auth!;
     expect((auth['x-kubernetes-validations'] as unknown[])[0]).toEqual({
-      rule: 'has(self.bearer) || has(self.signature) || has(self.provider)',
-      message: 'auth needs bearer, signature or both, or a provider',
+      rule: 'has(self.bearer) || has(self.signature) || has(self.provider) || has(self.oidc)',
+      message: 'auth needs bearer, signature or both, a provider, or oidc',
     });
     const signature = (auth.properties as Record<string, Node>).signature!;
     expect(signature['x-kubernetes-validations']).toHaveLength(11);
@@ -128,7 +128,40 @@ describe('CEL rules', () => {
   const spec = (auth: Node, more: Node = {}) => ({ workflowRef: { name: 'wf' }, auth, ...more });
   const REF = { name: 's', key: 'k' };
   const violations: Record<string, Node> = {
-    'auth needs bearer, signature or both, or a provider': spec({}),
+    'auth needs bearer, signature or both, a provider, or oidc': spec({}),
+    'auth.publicKeys is required with, and only with, provider discord or standard-webhooks-v1a or sendgrid (the keys its deliveries are signed with)':
+      spec({ provider: 'discord' }),
+    'auth.sns is required with, and only with, provider aws-sns (the topics it may deliver)': spec({
+      provider: 'aws-sns',
+    }),
+    'auth.paypal is required with, and only with, provider paypal (the webhook id it signs)': spec({
+      provider: 'paypal',
+    }),
+    'set value or secretRef': spec({ provider: 'discord', publicKeys: [{}] }),
+    'this provider sends OIDC tokens: set auth.oidc (audiences, and the claims that name your sender)': spec({
+      provider: 'github-actions-oidc',
+    }),
+    'auth.oidc goes alone or with provider google-pubsub, github-actions-oidc or entra': spec({
+      provider: 'github',
+      oidc: { issuer: 'https://issuer.example', audiences: ['a'] },
+    }),
+    'auth.oidc and auth.bearer both use the Authorization header: set one': spec({
+      bearer: {},
+      oidc: { issuer: 'https://issuer.example', audiences: ['a'] },
+    }),
+    'auth.oidc.issuer is required, except with a provider that fixes it (google-pubsub, github-actions-oidc), which it may not change':
+      spec({ oidc: { audiences: ['a'] } }),
+    'provider google-pubsub: auth.oidc.claims must name email (any token of the issuer would do otherwise)':
+      spec({
+        provider: 'google-pubsub',
+        oidc: { audiences: ['a'] },
+      }),
+    'provider github-actions-oidc: auth.oidc.claims must name repository (any token of the issuer would do otherwise)':
+      spec({ provider: 'github-actions-oidc', oidc: { audiences: ['a'] } }),
+    'provider entra: auth.oidc.claims must name tid (any token of the issuer would do otherwise)': spec({
+      provider: 'entra',
+      oidc: { issuer: 'https://login.microsoftonline.com/t/v2.0', audiences: ['a'] },
+    }),
     'prefix and encoding apply only to the hmac-sha256 scheme and the generic hmac scheme': spec({
       signature: { scheme: 'github', prefix: 'x' },
     }),

@@ -9,6 +9,7 @@ import {
   SecretKeyRef,
   withRules,
 } from './common.ts';
+import { OidcAuth, PaypalAuth, PublicKeys, SnsAuth } from './identity.ts';
 import { PROVIDER_NAMES, PROVIDERS, type Provider, type ProviderAuth } from './providers.ts';
 import {
   Algorithm,
@@ -188,7 +189,15 @@ export const Signature = withRules(
 );
 
 /** Credentials the ingress checks; a provider needing another is refused until it can be served. */
-const SUPPORTED_AUTH = new Set<ProviderAuth['type']>(['hmac', 'secret', 'bearer']);
+const SUPPORTED_AUTH = new Set<ProviderAuth['type']>([
+  'hmac',
+  'secret',
+  'bearer',
+  'public-key',
+  'aws-sns',
+  'paypal',
+  'oidc',
+]);
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(', ')}]`;
 const rows = PROVIDERS as readonly Provider[];
 const named = (test: (p: Provider) => boolean) => rows.filter(test).map((p) => p.name);
@@ -202,6 +211,20 @@ const NO_SECRET = named((p) => p.auth.type !== 'hmac' && p.auth.type !== 'secret
 /** Credentials this version cannot check yet: such a provider is refused rather than served open. */
 const UNSUPPORTED = named((p) => !SUPPORTED_AUTH.has(p.auth.type) || p.secret === 'handshake');
 const ALLOWED_WITH_PROVIDER = ['secretRef', 'toleranceSeconds', 'replayWindowSeconds'];
+/** Providers whose public keys the trigger pins, whose certificates sign (SNS, PayPal), or who send OIDC tokens. */
+const PUBLIC_KEY = named((p) => p.auth.type === 'public-key');
+const OIDC = named((p) => p.auth.type === 'oidc');
+const OIDC_ISSUER_FIXED = named((p) => p.auth.type === 'oidc' && p.auth.issuer !== undefined);
+const REQUIRED_CLAIMS = rows.flatMap((p) =>
+  p.auth.type === 'oidc' ? (p.auth.requiredClaims ?? []).map((claim) => ({ provider: p.name, claim })) : [],
+);
+/** A provider-specific block is set exactly when its provider is named. */
+const blockRule = (field: string, providers: string[], what: string) => ({
+  rule: `has(self.${field}) == (has(self.provider) && self.provider in ${celList(providers)})`,
+  message: `auth.${field} is required with, and only with, provider ${providers.join(' or ')} (${what})`,
+  check: (a: Record<string, unknown> & { provider?: string }) =>
+    (a[field] !== undefined) === (a.provider !== undefined && providers.includes(a.provider)),
+});
 const SIGNATURE_FIELDS = Object.keys(Signature.shape);
 
 export const Auth = withRules(
@@ -223,13 +246,55 @@ export const Auth = withRules(
         .optional()
         .describe('Require `Authorization: Bearer <token>`.'),
       signature: Signature.optional(),
+      publicKeys: PublicKeys.optional(),
+      sns: SnsAuth.optional().describe(
+        'provider aws-sns: the topics accepted, and subscription confirmation.',
+      ),
+      paypal: PaypalAuth.optional().describe('provider paypal: the webhook id PayPal signs.'),
+      oidc: OidcAuth.optional().describe(
+        'Require `Authorization: Bearer <OIDC token>` from an identity provider (any issuer, or the preset of provider google-pubsub, github-actions-oidc or entra): signature, issuer, audience, lifetime and claims are checked.',
+      ),
     })
     .strict(),
   {
-    rule: 'has(self.bearer) || has(self.signature) || has(self.provider)',
-    message: 'auth needs bearer, signature or both, or a provider',
-    check: (a) => a.bearer !== undefined || a.signature !== undefined || a.provider !== undefined,
+    rule: 'has(self.bearer) || has(self.signature) || has(self.provider) || has(self.oidc)',
+    message: 'auth needs bearer, signature or both, a provider, or oidc',
+    check: (a) =>
+      a.bearer !== undefined || a.signature !== undefined || a.provider !== undefined || a.oidc !== undefined,
   },
+  blockRule('publicKeys', PUBLIC_KEY, 'the keys its deliveries are signed with'),
+  blockRule('sns', ['aws-sns'], 'the topics it may deliver'),
+  blockRule('paypal', ['paypal'], 'the webhook id it signs'),
+  {
+    rule: `!has(self.provider) || !(self.provider in ${celList(OIDC)}) || has(self.oidc)`,
+    message:
+      'this provider sends OIDC tokens: set auth.oidc (audiences, and the claims that name your sender)',
+    check: (a) => !a.provider || !OIDC.includes(a.provider) || a.oidc !== undefined,
+  },
+  {
+    rule: `!has(self.oidc) || !has(self.provider) || self.provider in ${celList(OIDC)}`,
+    message: 'auth.oidc goes alone or with provider google-pubsub, github-actions-oidc or entra',
+    check: (a) => !a.oidc || !a.provider || OIDC.includes(a.provider),
+  },
+  {
+    rule: '!has(self.oidc) || !has(self.bearer)',
+    message: 'auth.oidc and auth.bearer both use the Authorization header: set one',
+    check: (a) => !a.oidc || !a.bearer,
+  },
+  {
+    rule: `!has(self.oidc) || has(self.oidc.issuer) != (has(self.provider) && self.provider in ${celList(OIDC_ISSUER_FIXED)})`,
+    message:
+      'auth.oidc.issuer is required, except with a provider that fixes it (google-pubsub, github-actions-oidc), which it may not change',
+    check: (a) =>
+      !a.oidc ||
+      (a.oidc.issuer !== undefined) !== (a.provider !== undefined && OIDC_ISSUER_FIXED.includes(a.provider)),
+  },
+  ...REQUIRED_CLAIMS.map(({ provider, claim }) => ({
+    rule: `!has(self.oidc) || !has(self.provider) || self.provider != '${provider}' || (has(self.oidc.claims) && self.oidc.claims.exists(c, c.claim == '${claim}'))`,
+    message: `provider ${provider}: auth.oidc.claims must name ${claim} (any token of the issuer would do otherwise)`,
+    check: (a: { provider?: string; oidc?: OidcAuth }) =>
+      !a.oidc || a.provider !== provider || !!a.oidc.claims?.some((c) => c.claim === claim),
+  })),
   {
     rule: 'has(self.provider) || !has(self.signature) || has(self.signature.scheme)',
     message: 'auth.signature needs a scheme, or auth.provider',
