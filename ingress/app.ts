@@ -23,6 +23,7 @@ import { mapInputStage } from './stages/map-input.ts';
 import { readBody } from './stages/read-body.ts';
 import { verifyStage } from './stages/verify.ts';
 import type { Launcher, RouteTable } from './types.ts';
+import { Identities } from './verify/identity.ts';
 
 export interface AppDeps {
   routes: RouteTable;
@@ -41,6 +42,9 @@ export interface AppDeps {
   share?: (limit: number) => number;
   /** Unverified requests per client address before the flood guard refuses it (default 600/min). */
   floodLimit?: RateLimit;
+  /** Verifiers of senders without a shared secret, and their outbound client (default: production's). */
+  identities?: Identities;
+  recordSns?: StageContext['recordSns'];
 }
 
 /**
@@ -62,6 +66,8 @@ export const ingress = fp(
       flood: new FloodGuard(deps.floodLimit),
       schemas: new InputSchemas(),
       recordUse: deps.recordUse,
+      identities: deps.identities ?? new Identities(),
+      recordSns: deps.recordSns,
     };
 
     app.get('/healthz', async () => ({ ok: true }));

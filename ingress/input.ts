@@ -236,7 +236,7 @@ export function deliveryKey(
   now: number,
 ): DeliveryKey {
   const scheme = route.auth.signature?.scheme;
-  const window = replayWindowSeconds(route.auth.signature);
+  const window = replayWindowSeconds(route.auth.signature, route.auth.identity);
   if (window === undefined || signed === undefined) return { key: senderId, matchSenderId: false };
   const fallback = defaultIdempotency(scheme);
   const field = route.idempotency?.field ?? ('field' in fallback ? fallback.field : undefined);
@@ -246,7 +246,8 @@ export function deliveryKey(
     replayUntil: now + window * 1000,
     // Only a timestamped signature refuses a replay after its window, so only there can a replay
     // not plant a sender id on a new run that would then swallow the real delivery of that id.
-    matchSenderId: value === undefined && scheme !== 'github' && scheme !== 'hmac-sha256',
+    matchSenderId:
+      value === undefined && scheme !== 'github' && scheme !== 'hmac-sha256' && !route.auth.identity,
   };
 }
 

@@ -29,6 +29,7 @@ export type Outcome =
   | 'run_rejected'
   | 'input_schema_unusable'
   | 'run_timeout'
+  | 'sender_unreachable'
   | 'internal_error';
 
 /** Anything with a namespace and name (a Route). Only known triggers may be labelled. */

@@ -222,6 +222,10 @@ describe('CEL rules', () => {
     'this provider needs a credential this version of hookgate cannot check yet': spec({
       provider: 'docker-hub',
     }),
+    'response.body applies only to async mode': spec(
+      { bearer: {} },
+      { response: { mode: 'wait', body: { type: 5 } } },
+    ),
     'set header or field, not both': spec({ bearer: {} }, { idempotency: { header: 'X-Id', field: 'id' } }),
     // From z.record(HeaderName, ...): zod says it in its own words.
     "each key must match ^[A-Za-z0-9!#$%&'*+.^_`|~-]+$ and have at least 1 and at most 128 characters": spec(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IdentityVerifier } from './identity.ts';
 import { HANDSHAKES } from './providers.ts';
 import { Encoding, PingMatch, ValueSource, Verifier } from './verifier.ts';
 import { SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
@@ -53,6 +54,8 @@ export const RouteSchema = z.object({
       })
       .refine((s) => s.verifier !== undefined || s.scheme !== undefined, 'a verifier or a scheme')
       .optional(),
+    /** Senders that share no secret: pinned public keys, signing certificates, OIDC tokens. */
+    identity: IdentityVerifier.optional(),
   }),
   /** The trigger's provider preset: its delivery id, pings and handshakes (its verifier is above). */
   provider: z

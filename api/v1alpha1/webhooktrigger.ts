@@ -408,15 +408,26 @@ export const WebhookTriggerSpec = z
     )
       .optional()
       .describe("Where the delivery id comes from (default: the scheme's own, e.g. X-GitHub-Delivery)."),
-    response: z
-      .object({
-        mode: z.enum(['async', 'wait']).default('async'),
-        timeoutSeconds: z.number().int().min(1).max(300).default(30),
-        statusCode: z.number().int().min(200).max(299).optional(),
-        headers: HeaderMap(z.string().max(4096)).optional(),
-      })
-      .strict()
-      .prefault({}),
+    response: withRules(
+      z
+        .object({
+          mode: z.enum(['async', 'wait']).default('async'),
+          timeoutSeconds: z.number().int().min(1).max(300).default(30),
+          statusCode: z.number().int().min(200).max(299).optional(),
+          headers: HeaderMap(z.string().max(4096)).optional(),
+          body: JsonObject.refine((b) => JSON.stringify(b).length <= 4096, 'at most 4 KiB of JSON')
+            .optional()
+            .describe(
+              'async mode: answer every accepted delivery with this JSON instead of {accepted, run, ...} (the run is in the Hookgate-Run header), e.g. Discord\'s deferred interaction response {"type": 5}.',
+            ),
+        })
+        .strict(),
+      {
+        rule: "!has(self.body) || self.mode == 'async'",
+        message: 'response.body applies only to async mode',
+        check: (r) => r.body === undefined || r.mode === 'async',
+      },
+    ).prefault({}),
   })
   .strict();
 

@@ -5,6 +5,7 @@ import type { InputSchemas } from '../input.ts';
 import type { IngressMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../ratelimit.ts';
 import type { Launcher, RouteTable } from '../types.ts';
+import type { Identities } from '../verify/identity.ts';
 
 /** What the stages of the request path share, built once per app. */
 export interface StageContext {
@@ -19,4 +20,7 @@ export interface StageContext {
   flood: FloodGuard;
   schemas: InputSchemas;
   recordUse?: (route: Route) => void;
+  identities: Identities;
+  /** An SNS subscription's state changed (shown in the trigger's status). */
+  recordSns?: (route: Route, sns: { topic: string; state: string }) => void;
 }

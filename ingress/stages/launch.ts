@@ -54,6 +54,13 @@ export const launch = fp(
           .send({ ...answer, result: outcome.result, exitCode: outcome.exitCode, output: outcome.message });
       }
       x.outcome = duplicate ? 'duplicate' : 'accepted';
+      // A sender that reads the answer (Discord's interactions) gets the trigger's own body.
+      if (route.response.body)
+        return reply
+          .code(status(202))
+          .headers(responseHeaders(route))
+          .header('hookgate-run', run)
+          .send(route.response.body);
       return reply.code(status(202)).headers(responseHeaders(route)).send(answer);
     }
 

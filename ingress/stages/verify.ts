@@ -1,11 +1,42 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { IdentityVerifier } from '../../api/v1alpha1/index.ts';
 import { BEARER_CHALLENGE, HttpError } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';
-import { verifySignature } from '../verify/index.ts';
+import type { IdentityVerdict } from '../verify/identity.ts';
+import { type VerifyRequest, verifySignature } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 
 const EMPTY = Buffer.alloc(0);
+
+/** How long a sender should wait after its certificate, key set or issuer could not be reached. */
+const RETRY_AFTER_OUTBOUND = 30;
+
+/**
+ * An identity sender's verdict. Whatever fails on our side of the proof (a certificate host, JWKS
+ * or SubscribeURL that cannot be reached, a key set that is not one) is 503 with Retry-After:
+ * the sender retries, nothing is run, and the failure is not the sender's (it does not count
+ * towards the flood guard's verdict on its address either way: it is unverified).
+ */
+async function verifyIdentity(
+  ctx: StageContext,
+  identity: IdentityVerifier,
+  req: VerifyRequest,
+  now: number,
+): Promise<IdentityVerdict> {
+  try {
+    return await ctx.identities.verify(identity, req, now);
+  } catch (err) {
+    throw new HttpError(
+      503,
+      'sender_unreachable',
+      `the sender's keys or certificate cannot be fetched right now; retry later`,
+      {
+        'retry-after': RETRY_AFTER_OUTBOUND,
+      },
+    );
+  }
+}
 
 /**
  * Stage 3: the signature over the exact bytes received (the token was checked on admission). Only
@@ -20,7 +51,10 @@ export const verifyStage = fp(
       const route = x.route!;
       const now = clock();
       const body = (request.body as Buffer | undefined) ?? EMPTY;
-      const verdict = verifySignature(route.auth, { headers: request.headers, body }, now);
+      const req = { headers: request.headers, body };
+      let verdict: IdentityVerdict = verifySignature(route.auth, req, now);
+      if (verdict.ok && route.auth.identity)
+        verdict = await verifyIdentity(ctx, route.auth.identity, req, now);
       if (!verdict.ok) {
         metrics.verificationFailed(route, verdict.reason);
         const challenge = route.auth.tokens ? BEARER_CHALLENGE : {};
@@ -28,6 +62,12 @@ export const verifyStage = fp(
       }
       x.verified = true;
       x.signed = verdict.signed;
+      if (verdict.sns) ctx.recordSns?.(route, verdict.sns);
+      // A verified control message (Discord's PING, an SNS subscription) is answered, never run.
+      if (verdict.answer) {
+        x.outcome = 'challenge';
+        return reply.code(verdict.answer.status).send(verdict.answer.body);
+      }
       // With N replicas behind an even load balancer each sees about 1/N of a client's deliveries,
       // so each enforces its share and the headers speak for the whole (an estimate: the limit,
       // and what is left here scaled back up).

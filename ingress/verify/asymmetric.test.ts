@@ -3,9 +3,9 @@ import { EventWebhook } from '@sendgrid/eventwebhook';
 import { verifyKey } from 'discord-interactions';
 import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
+import { parsePublicKey } from '../../lib/public-key.ts';
 import { type PublicKeyCheck, verifyDiscord, verifySendgrid, verifyStandardV1a } from './asymmetric.ts';
 import type { VerifyRequest } from './common.ts';
-import { parsePublicKey } from './public-key.ts';
 
 const NOW = Date.UTC(2025, 0, 1, 12);
 const S = String(Math.floor(NOW / 1000));

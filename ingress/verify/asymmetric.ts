@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { ecdsaSignedByAny, ed25519SignedByAny, strictBase64, strictHex } from '../../lib/public-key.ts';
 import {
   fail,
   header,
@@ -8,7 +9,6 @@ import {
   type VerifyResult,
   withinTolerance,
 } from './common.ts';
-import { ecdsaSignedByAny, ed25519SignedByAny, strictBase64, strictHex } from './public-key.ts';
 
 /**
  * Senders that sign with a private key: the trigger pins their public keys (two during a rotation),

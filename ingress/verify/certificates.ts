@@ -68,15 +68,14 @@ export interface CertificateStoreOptions {
 }
 
 export class CertificateStore {
-  private readonly anchors: X509Certificate[];
+  private anchorList?: X509Certificate[];
   private readonly leaves: BoundedCache<X509Certificate>;
   private readonly intermediates: BoundedCache<X509Certificate>;
 
   constructor(
     private readonly outbound: Outbound,
-    options: CertificateStoreOptions = {},
+    private readonly options: CertificateStoreOptions = {},
   ) {
-    this.anchors = (options.anchors ?? rootCertificates).map((pem) => new X509Certificate(pem));
     const size = (c: X509Certificate) => c.raw.length;
     const bounds = {
       maxEntries: options.maxEntries ?? 64,
@@ -86,6 +85,12 @@ export class CertificateStore {
     };
     this.leaves = new BoundedCache(bounds);
     this.intermediates = new BoundedCache(bounds);
+  }
+
+  /** Parsed on first use: most ingresses never verify a certificate, and parsing ~140 roots takes a moment. */
+  private get anchors(): X509Certificate[] {
+    this.anchorList ??= (this.options.anchors ?? rootCertificates).map((pem) => new X509Certificate(pem));
+    return this.anchorList;
   }
 
   /**

@@ -1,5 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Credential, Route, SignatureScheme } from '../../api/v1alpha1/index.ts';
+import {
+  type Credential,
+  type IdentityVerifier,
+  identityReplayWindow,
+  type Route,
+  type SignatureScheme,
+} from '../../api/v1alpha1/index.ts';
 import { verifyBearer } from './bearer.ts';
 import {
   DEFAULT_TOLERANCE_SECONDS,
@@ -58,7 +64,7 @@ export function verify(auth: Route['auth'], req: VerifyRequest, now: number): Ve
 /** The bearer token, from the headers alone: checked before a body is read. OK when none is required. */
 export function verifyToken(auth: Route['auth'], headers: IncomingHttpHeaders, now: number): VerifyResult {
   // The API requires one of them; a route without either is a bug and must not open the trigger.
-  if (!auth.tokens && !auth.signature) return fail('not_configured');
+  if (!auth.tokens && !auth.signature && !auth.identity) return fail('not_configured');
   return auth.tokens ? verifyBearer(active(auth.tokens, now), { headers, body: EMPTY }) : OK;
 }
 
@@ -83,7 +89,12 @@ export const DEFAULT_REPLAY_WINDOW_SECONDS = 3600;
  * others that sign; undefined when nothing is signed (bearer, shared-secret: a captured request
  * can be replayed for as long as the credential is valid).
  */
-export function replayWindowSeconds(signature: SignatureConfig | undefined): number | undefined {
+export function replayWindowSeconds(
+  signature: SignatureConfig | undefined,
+  identity?: IdentityVerifier,
+): number | undefined {
+  // An identity sender proves each delivery; its own window bounds how long a replay verifies.
+  if (identity) return identityReplayWindow(identity);
   if (!signature || signature.scheme === 'shared-secret') return undefined;
   if (signature.scheme && TIMED.has(signature.scheme))
     return signature.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileRule, RuleError } from '../../lib/claims.ts';
 import { Outbound, OutboundError } from '../outbound/client.ts';
 import { serveHttps, TestCa, type TestServer } from '../outbound/tls.test-helper.ts';
 import { JwksStore, type OidcConfig, verifyOidc } from './oidc.ts';
-import { compileRule, RuleError } from './oidc-claims.ts';
 
 // A stand-in for GitHub Actions' issuer on loopback: discovery and a JWKS served by jose-made keys.
 const ISSUER = 'https://token.actions.githubusercontent.com';

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import { type ClaimRule, type ClaimValue, failedCondition } from '../../lib/claims.ts';
 import { BoundedCache } from '../outbound/cache.ts';
 import type { Outbound } from '../outbound/client.ts';
 import { allowedUrl, type HostRule, issuerHosts } from '../outbound/url.ts';
 import { fail, header, type VerifyRequest, type VerifyResult } from './common.ts';
-import { type ClaimRule, type ClaimValue, failedCondition } from './oidc-claims.ts';
 
 /**
  * OIDC callers (Google Pub/Sub push and Eventarc, GitHub Actions, Microsoft Entra): a JWT in

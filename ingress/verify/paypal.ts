@@ -1,9 +1,9 @@
 import { verify as cryptoVerify } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { strictBase64 } from '../../lib/public-key.ts';
 import { DIGICERT_ISSUERS, PAYPAL_CERT_HOSTS } from '../outbound/url.ts';
 import type { CertificatePolicy, CertificateStore } from './certificates.ts';
 import { DEFAULT_TOLERANCE_SECONDS, fail, header, type VerifyRequest, type VerifyResult } from './common.ts';
-import { strictBase64 } from './public-key.ts';
 import { certificateRefusal } from './signing-cert.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { verify as cryptoVerify } from 'node:crypto';
+import { strictBase64 } from '../../lib/public-key.ts';
 import { SNS_HOSTS, SNS_ISSUERS } from '../outbound/url.ts';
 import type { CertificatePolicy, CertificateStore } from './certificates.ts';
 import { fail, type VerifyResult } from './common.ts';
-import { strictBase64 } from './public-key.ts';
 import { certificateRefusal } from './signing-cert.ts';
 
 /**

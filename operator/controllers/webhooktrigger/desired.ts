@@ -5,6 +5,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import {
   API_VERSION,
   CredentialKeys,
+  type IdentityVerifier,
   Labels,
   MANAGED_BY,
   ROUTE_KEY,
@@ -215,6 +216,8 @@ export interface RouteInput {
   trigger: { namespace: string; name: string; uid: string; generation: number; spec: WebhookTriggerSpec };
   workflow: { name: string; uid: string; spec: WorkflowSpec };
   credentials: ResolvedCredentials;
+  /** Senders that share no secret (lib/identity.ts). */
+  identity?: IdentityVerifier;
 }
 
 /** What every route of a trigger carries, served or not. */
@@ -234,7 +237,7 @@ const routeOf = ({ namespace, name, uid, generation, spec }: RouteInput['trigger
 });
 
 /** The route the ingress serves for a Ready trigger, validated against the schema the ingress reads. */
-export function desiredRoute({ trigger, workflow, credentials: c }: RouteInput): Route {
+export function desiredRoute({ trigger, workflow, credentials: c, identity }: RouteInput): Route {
   const { spec } = trigger;
   const list = (current: string | undefined, previous: string | undefined) => [
     ...(current ? [{ value: current }] : []),
@@ -259,6 +262,7 @@ export function desiredRoute({ trigger, workflow, credentials: c }: RouteInput):
             },
           }
         : {}),
+      ...(identity ? { identity } : {}),
     },
     workflow: { name: workflow.name, uid: workflow.uid, spec: workflow.spec },
   });

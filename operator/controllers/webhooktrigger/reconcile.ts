@@ -13,6 +13,7 @@ import {
   type Workflow as WorkflowObject,
   WorkflowSpec,
 } from '../../../api/v1alpha1/index.ts';
+import { IdentityConfigError, type IdentityValues, identityVerifier } from '../../../lib/identity.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
 import { Blocked, findCondition, isTrue, type Summary } from '../conditions.ts';
@@ -41,6 +42,16 @@ import {
   unavailableRoute,
 } from './desired.ts';
 import type { TriggerSecrets } from './referenced.ts';
+
+/** The trigger's identity verifier; a key, rule or JWKS that cannot work is a spec error (Stalled). */
+function senderIdentity(spec: WebhookTriggerSpec, values: IdentityValues) {
+  try {
+    return identityVerifier(spec.auth, values);
+  } catch (err) {
+    if (err instanceof IdentityConfigError) throw new Blocked(Reason.InvalidSpec, err.message);
+    throw err;
+  }
+}
 
 type WebhookTrigger = Cached<TriggerObject>;
 type Workflow = Cached<WorkflowObject>;
@@ -144,11 +155,13 @@ export class WebhookTriggerReconciler implements Reconciler {
       });
       // Status shows the generated credentials even while a referenced Secret is missing.
       creds = credentialStatus(key.name, parts, stored, resolveCredentials(parts, stored?.data, {}), spec);
-      const resolved = resolveCredentials(parts, stored?.data, await this.referenced(key.namespace, spec));
+      const refs = await this.referenced(key.namespace, spec);
+      const resolved = resolveCredentials(parts, stored?.data, refs);
       creds = credentialStatus(key.name, parts, stored, resolved, spec);
+      const identity = senderIdentity(spec, refs);
       const workflow = this.readyWorkflow(key.namespace, spec.workflowRef.name);
       await this.publish(
-        desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved }),
+        desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved, identity }),
       );
       // Suspended is a state the user asked for and the operator reached (the route answers 403),
       // so Ready=True: `kubectl wait --for=condition=Ready` and GitOps health stay green.
@@ -288,7 +301,7 @@ export class WebhookTriggerReconciler implements Reconciler {
   private async referenced(
     namespace: string,
     spec: WebhookTriggerSpec,
-  ): Promise<{ token?: string; signingSecret?: string }> {
+  ): Promise<{ token?: string; signingSecret?: string } & IdentityValues> {
     const read = async (ref: { name: string; key: string } | undefined) => {
       if (!ref) return undefined;
       const key = { namespace, name: ref.name };
@@ -309,9 +322,15 @@ export class WebhookTriggerReconciler implements Reconciler {
         ).unavailableAs(unavailableMessage(Reason.SecretKeyNotFound));
       return value;
     };
+    const publicKeys = spec.auth.publicKeys
+      ? await Promise.all(spec.auth.publicKeys.map(async (k) => k.value ?? (await read(k.secretRef))!))
+      : undefined;
+    const jwks = await read(spec.auth.oidc?.jwksSecretRef);
     return {
       token: await read(spec.auth.bearer?.secretRef),
       signingSecret: await read(spec.auth.signature?.secretRef),
+      ...(publicKeys ? { publicKeys } : {}),
+      ...(jwks !== undefined ? { jwks } : {}),
     };
   }
 
