@@ -11,6 +11,7 @@ export type Outcome =
   | 'duplicate'
   | 'filtered'
   | 'challenge'
+  | 'ping'
   | 'not_found'
   | 'method_not_allowed'
   | 'suspended'

@@ -80,3 +80,5 @@ export const SHARED_SECRET_HEADER = 'X-Webhook-Secret';
 
 export const TOKEN_PREFIX = 'hgt_';
 export const SIGNING_SECRET_PREFIX = 'whsec_';
+/** Generated signing secrets of providers that accept only `A-Za-z0-9_-` (Telegram). */
+export const URL_SAFE_SECRET_PREFIX = 'hgs_';

@@ -18,6 +18,8 @@ export interface Exchange {
   verified?: boolean;
   /** What the sender signed that names this delivery (verify's `signed`). */
   signed?: string;
+  /** The body as parsed (once) for a verifier that reads its fields; the input stage reuses it. */
+  parsed?: { value: unknown };
   delivery?: Delivery;
   outcome?: Outcome;
   run?: string;

@@ -14,7 +14,8 @@ import {
   matchesFilter,
   parseBody,
 } from '../input.ts';
-import { defaultIdempotency } from '../verify/index.ts';
+import { isPing } from '../pings.ts';
+import { deliveryIdSource } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -33,16 +34,23 @@ export const mapInputStage = fp(
       const route = x.route!;
       let payload: unknown;
       try {
-        payload = parseBody(bodyKind(request.headers['content-type']), (request.body as Buffer) ?? EMPTY);
+        payload = x.parsed
+          ? x.parsed.value
+          : parseBody(bodyKind(request.headers['content-type']), (request.body as Buffer) ?? EMPTY);
       } catch (err) {
         if (err instanceof MalformedBodyError) throw new HttpError(400, 'malformed_body', err.message);
         throw err;
       }
-      const scheme = route.auth.signature?.scheme;
+      const slack = route.auth.signature?.scheme === 'slack' || route.provider?.name === 'slack';
       // Slack checks an Events API URL with a signed challenge it expects echoed; it starts nothing.
-      if (scheme === 'slack' && isUrlVerification(payload)) {
+      if (slack && isUrlVerification(payload)) {
         x.outcome = 'challenge';
         return reply.code(200).send({ challenge: payload.challenge });
+      }
+      // A provider's ping (sent when a webhook is created or tested) is answered and starts nothing.
+      if (isPing(route, payload, request.headers)) {
+        x.outcome = 'ping';
+        return reply.code(200).send({ accepted: true, run: null, ping: true });
       }
       if (!matchesFilter(route.filter, payload, request.headers)) {
         x.outcome = 'filtered';
@@ -60,10 +68,7 @@ export const mapInputStage = fp(
           `input does not match the workflow's inputSchema: ${problem}`,
         );
       }
-      const source =
-        route.idempotency?.header || route.idempotency?.field
-          ? route.idempotency
-          : defaultIdempotency(scheme);
+      const source = deliveryIdSource(route);
       const senderId = deliveryIdOf(source, payload, request.headers);
       const deliveryId = senderId ?? randomUUID();
       if (deliveryId.length > MAX_DELIVERY_ID) {

@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { IdentityVerifier } from '../../api/v1alpha1/index.ts';
 import { BEARER_CHALLENGE, HttpError } from '../http/errors.ts';
-import { exchangeOf } from '../http/exchange.ts';
+import { type Exchange, exchangeOf } from '../http/exchange.ts';
+import { bodyKind, parseBody } from '../input.ts';
 import type { IdentityVerdict } from '../verify/identity.ts';
 import { type VerifyRequest, verifySignature } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
@@ -51,8 +52,9 @@ export const verifyStage = fp(
       const route = x.route!;
       const now = clock();
       const body = (request.body as Buffer | undefined) ?? EMPTY;
-      const req = { headers: request.headers, body };
-      let verdict: IdentityVerdict = verifySignature(route.auth, req, now);
+      const req = verifyRequest(x, request.headers, body, request.method, request.raw.url);
+      const signed = verifySignature(route.auth, req, now);
+      let verdict: IdentityVerdict = signed instanceof Promise ? await signed : signed;
       if (verdict.ok && route.auth.identity)
         verdict = await verifyIdentity(ctx, route.auth.identity, req, now);
       if (!verdict.ok) {
@@ -95,3 +97,28 @@ export const verifyStage = fp(
   },
   { name: 'hookgate-verify' },
 );
+
+/**
+ * What the verifier may read besides headers and bytes: the method, the trigger's published URL
+ * with this request's query string (`{url}`), and the body parsed once, kept for the input stage.
+ */
+function verifyRequest(
+  x: Exchange,
+  headers: FastifyRequest['headers'],
+  body: Buffer,
+  method: string,
+  rawUrl: string | undefined,
+): VerifyRequest {
+  const route = x.route!;
+  const query = rawUrl?.indexOf('?') ?? -1;
+  return {
+    headers,
+    body,
+    method,
+    ...(route.url !== undefined ? { url: route.url + (query >= 0 ? rawUrl!.slice(query) : '') } : {}),
+    json: () => {
+      x.parsed ??= { value: parseBody(bodyKind(headers['content-type']), body) };
+      return x.parsed.value;
+    },
+  };
+}

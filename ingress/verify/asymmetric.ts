@@ -1,14 +1,8 @@
 import type { KeyObject } from 'node:crypto';
+import { DEFAULT_TOLERANCE_SECONDS } from '../../api/v1alpha1/index.ts';
 import { ecdsaSignedByAny, ed25519SignedByAny, strictBase64, strictHex } from '../../lib/public-key.ts';
-import {
-  fail,
-  header,
-  parseTimestamp,
-  signedOk,
-  type VerifyRequest,
-  type VerifyResult,
-  withinTolerance,
-} from './common.ts';
+import { fail, header, signedOk, type VerifyRequest, type VerifyResult } from './common.ts';
+import { parseTimestamp } from './decode.ts';
 
 /**
  * Senders that sign with a private key: the trigger pins their public keys (two during a rotation),
@@ -29,11 +23,12 @@ function timed(
   verified: (ts: string) => boolean,
 ): VerifyResult {
   if (ts === undefined || sig === undefined) return fail('missing_signature');
-  const seconds = parseTimestamp(ts);
-  if (seconds === undefined) return fail('malformed_signature');
+  const at = parseTimestamp(ts, 'seconds');
+  if (at === undefined) return fail('malformed_signature');
   if (!verified(ts)) return fail('invalid_signature');
-  return withinTolerance(seconds * 1000, check.now, check.toleranceSeconds)
-    ? signedOk(ts, check.req.body)
+  const tolerance = check.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  return Math.abs(check.now - at) <= tolerance * 1000
+    ? signedOk([ts, check.req.body])
     : fail('timestamp_out_of_tolerance');
 }
 

@@ -1,9 +1,11 @@
 import { verify as cryptoVerify } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { DEFAULT_TOLERANCE_SECONDS } from '../../api/v1alpha1/index.ts';
 import { strictBase64 } from '../../lib/public-key.ts';
 import { DIGICERT_ISSUERS, PAYPAL_CERT_HOSTS } from '../outbound/url.ts';
 import type { CertificatePolicy, CertificateStore } from './certificates.ts';
-import { DEFAULT_TOLERANCE_SECONDS, fail, header, type VerifyRequest, type VerifyResult } from './common.ts';
+import { fail, header, type VerifyRequest, type VerifyResult } from './common.ts';
+import { parseTimestamp } from './decode.ts';
 import { certificateRefusal } from './signing-cert.ts';
 
 /**

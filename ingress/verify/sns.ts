@@ -3,6 +3,7 @@ import { strictBase64 } from '../../lib/public-key.ts';
 import { SNS_HOSTS, SNS_ISSUERS } from '../outbound/url.ts';
 import type { CertificatePolicy, CertificateStore } from './certificates.ts';
 import { fail, type VerifyResult } from './common.ts';
+import { parseTimestamp } from './decode.ts';
 import { certificateRefusal } from './signing-cert.ts';
 
 /**
@@ -105,8 +106,8 @@ export async function verifySns(
   if (!m) return fail('missing_signature');
   const algorithm = ALGORITHMS[m.SignatureVersion];
   const signature = strictBase64(m.Signature);
-  const timestamp = Date.parse(m.Timestamp);
-  if (!algorithm || !signature || Number.isNaN(timestamp)) return fail('malformed_signature');
+  const timestamp = parseTimestamp(m.Timestamp, 'rfc3339');
+  if (!algorithm || !signature || timestamp === undefined) return fail('malformed_signature');
   if (!check.topics.includes(m.TopicArn)) return fail('not_allowed');
   const key = await check.store
     .signingKey(m.SigningCertURL, SNS_CERTIFICATES, check.now)

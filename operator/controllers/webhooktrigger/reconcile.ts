@@ -161,7 +161,13 @@ export class WebhookTriggerReconciler implements Reconciler {
       const identity = senderIdentity(spec, refs);
       const workflow = this.readyWorkflow(key.namespace, spec.workflowRef.name);
       await this.publish(
-        desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved, identity }),
+        desiredRoute({
+          trigger: this.identity(trigger, spec),
+          workflow,
+          credentials: resolved,
+          url,
+          identity,
+        }),
       );
       // Suspended is a state the user asked for and the operator reached (the route answers 403),
       // so Ready=True: `kubectl wait --for=condition=Ready` and GitOps health stay green.
