@@ -88,7 +88,14 @@ describe('CRD content', () => {
     const spec = (schemaOf('WebhookTrigger').properties.spec as Node).properties as Record<string, Node>;
     const auth = spec.auth!;
     expect(auth['x-kubernetes-validations']).toEqual([
-      { rule: 'has(self.bearer) || has(self.signature)', message: 'auth needs bearer, signature or both' },
+      {
+        rule: 'has(self.bearer) || has(self.basic) || has(self.urlToken) || has(self.bodySecret) || has(self.signature)',
+        message: 'auth needs at least one of bearer, basic, urlToken, bodySecret or signature',
+      },
+      {
+        rule: '!(has(self.bearer) && has(self.basic))',
+        message: 'bearer and basic both use the Authorization header: set one of them',
+      },
     ]);
     const signature = (auth.properties as Record<string, Node>).signature!;
     expect(signature['x-kubernetes-validations']).toHaveLength(5);
@@ -126,7 +133,28 @@ function celMessages(node: Node): string[] {
 describe('CEL rules', () => {
   const spec = (auth: Node, more: Node = {}) => ({ workflowRef: { name: 'wf' }, auth, ...more });
   const violations: Record<string, Node> = {
-    'auth needs bearer, signature or both': spec({}),
+    'auth needs at least one of bearer, basic, urlToken, bodySecret or signature': spec({}),
+    'bearer and basic both use the Authorization header: set one of them': spec({ bearer: {}, basic: {} }),
+    'verifyToken applies only to the meta handshake': spec(
+      { bearer: {} },
+      { handshakes: [{ name: 'dropbox', verifyToken: {} }] },
+    ),
+    'allowedOrigins is required by the cloudevents handshake and applies only to it': spec(
+      { bearer: {} },
+      { handshakes: [{ name: 'cloudevents' }] },
+    ),
+    'allowedRate applies only to the cloudevents handshake': spec(
+      { bearer: {} },
+      { handshakes: [{ name: 'dropbox', allowedRate: 5 }] },
+    ),
+    'the slack, zoom and twitch handshakes are signed: set auth.signature': spec(
+      { bearer: {} },
+      { handshakes: [{ name: 'zoom' }] },
+    ),
+    'the asana handshake captures the signing secret: set auth.signature without secretRef': spec(
+      { signature: { scheme: 'hmac-sha256', secretRef: { name: 'asana', key: 'secret' } } },
+      { handshakes: [{ name: 'asana' }] },
+    ),
     'prefix and encoding apply only to the hmac-sha256 scheme': spec({
       signature: { scheme: 'github', prefix: 'x' },
     }),

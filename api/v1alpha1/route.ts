@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HandshakeName } from './handshakes.ts';
 import { SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
 import { WorkflowSpec } from './workflow.ts';
 
@@ -33,6 +34,12 @@ export const RouteSchema = z.object({
   auth: z.object({
     /** Accepted bearer tokens: the current one and, during a rotation grace period, the previous. */
     tokens: z.array(Credential).optional(),
+    /** Accepted HTTP Basic credentials, each `<username>:<password>`. */
+    basic: z.array(Credential).optional(),
+    /** Accepted tokens in the last path segment. */
+    urlTokens: z.array(Credential).optional(),
+    /** A secret every match of `field` (a dot path, `*` for every array element) must equal. */
+    bodySecret: z.object({ field: z.string(), secrets: z.array(Credential) }).optional(),
     signature: z
       .object({
         scheme: SignatureScheme,
@@ -42,10 +49,26 @@ export const RouteSchema = z.object({
         timestampUnit: z.enum(['seconds', 'milliseconds']).optional(),
         toleranceSeconds: z.number().int().optional(),
         replayWindowSeconds: z.number().int().optional(),
-        secrets: z.array(Credential).min(1),
+        /** Empty only while a captured secret is awaited (the asana handshake): nothing verifies. */
+        secrets: z.array(Credential),
       })
       .optional(),
   }),
+  /** Handshakes answered for this trigger (none start a run), with what each needs. */
+  handshakes: z
+    .array(
+      z.object({
+        name: HandshakeName,
+        /** meta: the accepted verify tokens. */
+        verifyTokens: z.array(Credential).optional(),
+        /** cloudevents: origins allowed to deliver ("*": any); the granted rate per minute. */
+        allowedOrigins: z.array(z.string()).optional(),
+        allowedRate: z.number().int().optional(),
+        /** asana: the signing secret is awaited; the next X-Hook-Secret is captured. */
+        waiting: z.boolean().optional(),
+      }),
+    )
+    .optional(),
   rateLimit: WebhookTriggerSpec.shape.rateLimit.unwrap(),
   maxBodyBytes: z.number().int(),
   input: WebhookTriggerSpec.shape.input.unwrap(),
