@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { HandshakeName } from '../api/v1alpha1/index.ts';
 
 const PREFIX = 'hookgate_ingress_';
 
@@ -10,7 +11,8 @@ export type Outcome =
   | 'accepted'
   | 'duplicate'
   | 'filtered'
-  | 'challenge'
+  | `handshake_${HandshakeName}`
+  | 'handshake_refused'
   | 'not_found'
   | 'method_not_allowed'
   | 'suspended'

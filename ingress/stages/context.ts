@@ -1,6 +1,7 @@
 import type { BlockList } from 'node:net';
-import type { Route } from '../../api/v1alpha1/index.ts';
+import type { HandshakeName, Route } from '../../api/v1alpha1/index.ts';
 import type { FloodGuard } from '../flood-guard.ts';
+import type { SecretCaptures } from '../handshakes/capture.ts';
 import type { InputSchemas } from '../input.ts';
 import type { IngressMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../ratelimit.ts';
@@ -19,4 +20,8 @@ export interface StageContext {
   flood: FloodGuard;
   schemas: InputSchemas;
   recordUse?: (route: Route) => void;
+  /** Called once per handshake answered (the trigger's status shows it). */
+  recordHandshake?: (route: Route, name: HandshakeName) => void;
+  /** Where a secret captured from a handshake (Asana) is stored for the operator. */
+  captures: SecretCaptures;
 }

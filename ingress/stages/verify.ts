@@ -1,30 +1,56 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { BEARER_CHALLENGE, HttpError } from '../http/errors.ts';
-import { exchangeOf } from '../http/exchange.ts';
-import { verifySignature } from '../verify/index.ts';
+import { checkVerifyToken, trustOf } from '../handshakes/index.ts';
+import { HttpError, unauthorized } from '../http/errors.ts';
+import { type Exchange, exchangeOf } from '../http/exchange.ts';
+import { type VerifyResult, verifyBodyField, verifySignature } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
+import { payloadOf } from './payload.ts';
 
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * What the request must prove beyond its head: for a delivery or a handshake its provider signs,
+ * the signature over the exact bytes received and a body-field secret; for Meta's handshake, its
+ * verify token. Undefined for a handshake that proves nothing (answered because the trigger
+ * declares it; it stays unverified).
+ */
+function proof(request: FastifyRequest, x: Exchange, now: number): VerifyResult | undefined {
+  const route = x.route!;
+  const trust = x.handshake ? trustOf(x.handshake) : 'verified';
+  if (trust === 'verifyToken') {
+    const head = {
+      method: request.method,
+      headers: request.headers,
+      query: request.query as Record<string, unknown>,
+    };
+    return checkVerifyToken(x.handshake!, head, now);
+  }
+  if (trust !== 'verified') return undefined;
+  const body = (request.body as Buffer | undefined) ?? EMPTY;
+  const verdict = verifySignature(route.auth, { headers: request.headers, body }, now);
+  if (!verdict.ok || x.handshake || !route.auth.bodySecret) return verdict;
+  const field = verifyBodyField(route.auth, payloadOf(request), now);
+  return field.ok ? verdict : field;
+}
+
+/**
  * Stage 3: the signature over the exact bytes received (the token was checked on admission). Only
- * a verified delivery spends the trigger's rate limit (per client address), so junk never uses up
- * the budget of real senders, and only a verified delivery that is let through counts as a use.
+ * a verified request spends the trigger's rate limit (per client address), so junk never uses up
+ * the budget of real senders.
  */
 export const verifyStage = fp(
   async (app: FastifyInstance, ctx: StageContext) => {
-    const { clock, limiter, share, metrics, recordUse } = ctx;
+    const { clock, limiter, share, metrics } = ctx;
     app.addHook('preHandler', async (request, reply) => {
       const x = exchangeOf(request);
       const route = x.route!;
       const now = clock();
-      const body = (request.body as Buffer | undefined) ?? EMPTY;
-      const verdict = verifySignature(route.auth, { headers: request.headers, body }, now);
+      const verdict = proof(request, x, now);
+      if (!verdict) return;
       if (!verdict.ok) {
         metrics.verificationFailed(route, verdict.reason);
-        const challenge = route.auth.tokens ? BEARER_CHALLENGE : {};
-        throw new HttpError(401, 'unauthorized', `verification failed: ${verdict.reason}`, challenge);
+        throw unauthorized(route.auth, verdict.reason);
       }
       x.verified = true;
       x.signed = verdict.signed;
@@ -50,7 +76,6 @@ export const verifyStage = fp(
           'retry-after': rate.retryAfterSeconds ?? rate.resetSeconds,
         });
       }
-      recordUse?.(route);
     });
   },
   { name: 'hookgate-verify' },

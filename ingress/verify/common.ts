@@ -8,6 +8,8 @@ export interface VerifyRequest {
   headers: IncomingHttpHeaders;
   /** The exact bytes received: signatures are never checked over a re-serialised body. */
   body: Buffer;
+  /** The token segment of `<url>/<token>`, when the request has one. */
+  urlToken?: string;
 }
 
 /**
@@ -17,6 +19,14 @@ export interface VerifyRequest {
 export const VERIFY_REASONS = [
   'missing_token',
   'invalid_token',
+  'missing_basic_auth',
+  'invalid_basic_auth',
+  'missing_url_token',
+  'invalid_url_token',
+  'missing_body_secret',
+  'invalid_body_secret',
+  'missing_verify_token',
+  'invalid_verify_token',
   'missing_signature',
   'malformed_signature',
   'invalid_signature',
@@ -54,7 +64,7 @@ export interface Scheme {
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 /** Node keeps only the first of repeated well-known headers; do the same for any array value. */
-export function header(req: VerifyRequest, name: string): string | undefined {
+export function header(req: Pick<VerifyRequest, 'headers'>, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
 }

@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Credential, Route, SignatureScheme } from '../../api/v1alpha1/index.ts';
 import { verifyBearer } from './bearer.ts';
 import {
@@ -10,6 +9,7 @@ import {
   type VerifyRequest,
   type VerifyResult,
 } from './common.ts';
+import { verifyBasic, verifyBodySecret, verifyUrlToken } from './credentials.ts';
 import { github } from './github.ts';
 import { hmacSha256 } from './hmac-sha256.ts';
 import { sharedSecret } from './shared-secret.ts';
@@ -42,23 +42,48 @@ const schemes: Record<SignatureScheme, Scheme> = {
  * The values still accepted at `now`: the current credential has no `validUntil`; a previous one
  * stops at its `validUntil`, and an unreadable `validUntil` counts as expired.
  */
-function active(credentials: Credential[], now: number): string[] {
+export function active(credentials: Credential[], now: number): string[] {
   return credentials
     .filter((c) => c.validUntil === undefined || now < Date.parse(c.validUntil))
     .map((c) => c.value);
 }
 
-/** Checks a delivery against the trigger's auth; token and signature are both required when both are set. */
+/** Checks a delivery against the trigger's auth; every credential it has is required. */
 export function verify(auth: Route['auth'], req: VerifyRequest, now: number): VerifyResult {
-  const token = verifyToken(auth, req.headers, now);
+  const token = verifyToken(auth, req, now);
   return token.ok ? verifySignature(auth, req, now) : token;
 }
 
-/** The bearer token, from the headers alone: checked before a body is read. OK when none is required. */
-export function verifyToken(auth: Route['auth'], headers: IncomingHttpHeaders, now: number): VerifyResult {
-  // The API requires one of them; a route without either is a bug and must not open the trigger.
-  if (!auth.tokens && !auth.signature) return fail('not_configured');
-  return auth.tokens ? verifyBearer(active(auth.tokens, now), { headers, body: EMPTY }) : OK;
+const configured = (auth: Route['auth']) =>
+  !!(auth.tokens || auth.basic || auth.urlTokens || auth.bodySecret || auth.signature);
+
+/**
+ * What is checked from the request line and headers alone, before a body is read: the bearer
+ * token, HTTP Basic and the URL token. OK when the trigger has none of them.
+ */
+export function verifyToken(
+  auth: Route['auth'],
+  req: Pick<VerifyRequest, 'headers' | 'urlToken'>,
+  now: number,
+): VerifyResult {
+  // The API requires one credential; a route without any is a bug and must not open the trigger.
+  if (!configured(auth)) return fail('not_configured');
+  const checks: (() => VerifyResult)[] = [
+    ...(auth.urlTokens ? [() => verifyUrlToken(active(auth.urlTokens!, now), req.urlToken)] : []),
+    ...(auth.tokens ? [() => verifyBearer(active(auth.tokens!, now), { ...req, body: EMPTY })] : []),
+    ...(auth.basic ? [() => verifyBasic(active(auth.basic!, now), req)] : []),
+  ];
+  for (const check of checks) {
+    const result = check();
+    if (!result.ok) return result;
+  }
+  return OK;
+}
+
+/** The secret in a body field, over the parsed body (OK when the trigger has none). */
+export function verifyBodyField(auth: Route['auth'], payload: unknown, now: number): VerifyResult {
+  if (!auth.bodySecret) return OK;
+  return verifyBodySecret(active(auth.bodySecret.secrets, now), payload, auth.bodySecret.field);
 }
 
 /** The signature over the body (OK when the trigger has none; the token is `verifyToken`'s). */
