@@ -13,6 +13,7 @@ import {
   CredentialKeys,
   GROUP,
   Labels,
+  resolveAuth,
   VERSION,
   WEBHOOK_TRIGGER,
   type WebhookTrigger,
@@ -214,14 +215,19 @@ async function signedRequest(kc: KubeConfig, ref: Ref, body: string, now: number
     return secretValue(kc, ref.namespace, generated, key);
   };
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  if (auth.bearer)
-    headers.Authorization = `Bearer ${await credential(auth.bearer.secretRef, CredentialKeys.token)}`;
-  if (auth.signature) {
-    const secret = await credential(auth.signature.secretRef, CredentialKeys.signingSecret);
-    Object.assign(
-      headers,
-      sign({ ...auth.signature, secrets: [{ value: secret }] }, secret, Buffer.from(body), now, id),
-    );
+  const resolved = resolveAuth(auth);
+  if (resolved.bearer)
+    headers.Authorization = `Bearer ${await credential(auth.bearer?.secretRef, CredentialKeys.token)}`;
+  if (resolved.verifier) {
+    const secret = await credential(auth.signature?.secretRef, CredentialKeys.signingSecret);
+    const signature = { verifier: resolved.verifier, secrets: [{ value: secret }] };
+    const url = trigger.status?.url;
+    const options = { ...(url ? { url } : {}), deliveryId: resolved.provider?.deliveryId };
+    try {
+      Object.assign(headers, sign(signature, secret, Buffer.from(body), now, id, options));
+    } catch (err) {
+      throw new CliError(`cannot sign for ${ref.namespace}/${ref.name}: ${(err as Error).message}`);
+    }
   }
   return { trigger, headers };
 }

@@ -1,8 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import { type Route, SHARED_SECRET_HEADER } from '../api/v1alpha1/index.ts';
+import type { Route } from '../api/v1alpha1/index.ts';
 import { SchemaCompiler } from '../lib/input-schema.ts';
-import { defaultIdempotency, replayWindowSeconds } from './verify/index.ts';
+import { fieldAt, scalarText } from './verify/common.ts';
+import { deliveryIdSource, isTimed, replayWindowSeconds, signsBody, verifierOf } from './verify/index.ts';
+
+export { fieldAt } from './verify/common.ts';
 
 // What a webhook body becomes: parsing by content type, the input mapping, the filter, the
 // delivery id and the workflow's inputSchema check. Pure except for the schema cache.
@@ -112,20 +115,6 @@ function parseForm(text: string): unknown {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Dot path ("pull_request.base.ref", "commits.0.id") into own properties only. */
-export function fieldAt(payload: unknown, path: string): unknown {
-  let value = payload;
-  for (const key of path.split('.')) {
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
-}
-
-/** Field values compare as strings; only scalars can match (an object is never "equal"). */
-const scalarText = (v: unknown) =>
-  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
-
 const headerText = (headers: IncomingHttpHeaders, name: string) => {
   const value = headers[name.toLowerCase()];
   return Array.isArray(value) ? value.join(', ') : value;
@@ -155,8 +144,8 @@ export function matchesFilter(
 function credentialHeaders(route: Route): Set<string> {
   const names = new Set(['authorization', 'proxy-authorization', 'cookie']);
   const signature = route.auth.signature;
-  if (signature?.scheme === 'shared-secret')
-    names.add((signature.header ?? SHARED_SECRET_HEADER).toLowerCase());
+  const verifier = signature && verifierOf(signature);
+  if (verifier?.type === 'secret') names.add(verifier.header.toLowerCase());
   return names;
 }
 
@@ -222,8 +211,8 @@ export interface DeliveryKey {
 
 /**
  * The dedupe key of a verified delivery, from signed material only, so that a replay with new
- * unsigned headers is the same run: the trigger's `idempotency.field` or the scheme's default
- * body field (Stripe `id`, Slack `event_id`) when present; else what the scheme signed (the
+ * unsigned headers is the same run: the trigger's `idempotency.field` or the provider's or
+ * scheme's body field (Stripe `id`, Slack `event_id`) when present in a signed body; else what the scheme signed (the
  * standard-webhooks `webhook-id`, or the hash of the signed message: verify's `signed`). When
  * nothing is signed (bearer tokens, shared secrets) it is the sender's id, and a captured request
  * can be replayed under a new id.
@@ -235,18 +224,20 @@ export function deliveryKey(
   senderId: string,
   now: number,
 ): DeliveryKey {
-  const scheme = route.auth.signature?.scheme;
-  const window = replayWindowSeconds(route.auth.signature);
+  const signature = route.auth.signature;
+  const window = replayWindowSeconds(signature);
   if (window === undefined || signed === undefined) return { key: senderId, matchSenderId: false };
-  const fallback = defaultIdempotency(scheme);
+  const fallback = deliveryIdSource(route);
   const field = route.idempotency?.field ?? ('field' in fallback ? fallback.field : undefined);
-  const value = field === undefined ? undefined : scalarText(fieldAt(payload, field));
+  // Only a field of a signed body is signed material (Mailgun signs a token, not its body).
+  const value =
+    field === undefined || !signsBody(signature) ? undefined : scalarText(fieldAt(payload, field));
   return {
     key: value !== undefined ? `field:${value}` : `signed:${signed}`,
     replayUntil: now + window * 1000,
     // Only a timestamped signature refuses a replay after its window, so only there can a replay
     // not plant a sender id on a new run that would then swallow the real delivery of that id.
-    matchSenderId: value === undefined && scheme !== 'github' && scheme !== 'hmac-sha256',
+    matchSenderId: value === undefined && isTimed(signature),
   };
 }
 

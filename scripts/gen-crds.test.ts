@@ -87,10 +87,10 @@ describe('CRD content', () => {
   it('carries the metadata extensions, defaults, descriptions and integer formats of the zod schemas', () => {
     const spec = (schemaOf('WebhookTrigger').properties.spec as Node).properties as Record<string, Node>;
     const auth = spec.auth!;
-    expect(auth['x-kubernetes-validations']).toEqual([
+    expect((auth['x-kubernetes-validations'] as unknown[]).slice(0, 2)).toEqual([
       {
-        rule: 'has(self.bearer) || has(self.basic) || has(self.urlToken) || has(self.bodySecret) || has(self.signature)',
-        message: 'auth needs at least one of bearer, basic, urlToken, bodySecret or signature',
+        rule: 'has(self.bearer) || has(self.basic) || has(self.urlToken) || has(self.bodySecret) || has(self.signature) || has(self.provider)',
+        message: 'auth needs at least one of bearer, basic, urlToken, bodySecret or signature, or a provider',
       },
       {
         rule: '!(has(self.bearer) && has(self.basic))',
@@ -98,7 +98,7 @@ describe('CRD content', () => {
       },
     ]);
     const signature = (auth.properties as Record<string, Node>).signature!;
-    expect(signature['x-kubernetes-validations']).toHaveLength(5);
+    expect(signature['x-kubernetes-validations']).toHaveLength(11);
     expect(spec.rateLimit).toMatchObject({
       default: {},
       properties: { requests: { type: 'integer', format: 'int32', default: 30, minimum: 1 } },
@@ -132,30 +132,30 @@ function celMessages(node: Node): string[] {
 
 describe('CEL rules', () => {
   const spec = (auth: Node, more: Node = {}) => ({ workflowRef: { name: 'wf' }, auth, ...more });
+  const REF = { name: 's', key: 'k' };
   const violations: Record<string, Node> = {
-    'auth needs at least one of bearer, basic, urlToken, bodySecret or signature': spec({}),
+    'auth needs at least one of bearer, basic, urlToken, bodySecret or signature, or a provider': spec({}),
     'bearer and basic both use the Authorization header: set one of them': spec({ bearer: {}, basic: {} }),
-    'verifyToken applies only to the meta handshake': spec(
+    'verifyToken applies only to the meta-verify-token handshake': spec(
       { bearer: {} },
-      { handshakes: [{ name: 'dropbox', verifyToken: {} }] },
+      { handshakes: [{ name: 'dropbox-challenge', verifyToken: {} }] },
     ),
-    'allowedOrigins is required by the cloudevents handshake and applies only to it': spec(
+    'the cloudevents-options handshake needs allowedOrigins': spec(
       { bearer: {} },
-      { handshakes: [{ name: 'cloudevents' }] },
+      { handshakes: [{ name: 'cloudevents-options' }] },
     ),
-    'allowedRate applies only to the cloudevents handshake': spec(
+    'allowedOrigins and allowedRate apply only to the cloudevents-options handshake': spec(
       { bearer: {} },
-      { handshakes: [{ name: 'dropbox', allowedRate: 5 }] },
+      { handshakes: [{ name: 'dropbox-challenge', allowedRate: 5 }] },
     ),
-    'the slack, zoom and twitch handshakes are signed: set auth.signature': spec(
-      { bearer: {} },
-      { handshakes: [{ name: 'zoom' }] },
-    ),
-    'the asana handshake captures the signing secret: set auth.signature without secretRef': spec(
-      { signature: { scheme: 'hmac-sha256', secretRef: { name: 'asana', key: 'secret' } } },
-      { handshakes: [{ name: 'asana' }] },
-    ),
-    'prefix and encoding apply only to the hmac-sha256 scheme': spec({
+    'the slack-url-verification, zoom-url-validation, twitch-callback-verification handshakes are signed: set auth.signature or auth.provider':
+      spec({ bearer: {} }, { handshakes: [{ name: 'zoom-url-validation' }] }),
+    'the asana-hook-secret handshake captures the signing secret: set auth.signature (or auth.provider) without secretRef':
+      spec(
+        { signature: { scheme: 'hmac-sha256', secretRef: { name: 'asana', key: 'secret' } } },
+        { handshakes: [{ name: 'asana-hook-secret' }] },
+      ),
+    'prefix and encoding apply only to the hmac-sha256 scheme and the generic hmac scheme': spec({
       signature: { scheme: 'github', prefix: 'x' },
     }),
     'timestampUnit applies only to the timestamped scheme': spec({
@@ -167,8 +167,51 @@ describe('CEL rules', () => {
     'toleranceSeconds applies only to timestamped schemes': spec({
       signature: { scheme: 'github', toleranceSeconds: 5 },
     }),
-    'replayWindowSeconds applies only to the github and hmac-sha256 schemes (others use toleranceSeconds)':
+    'replayWindowSeconds applies only to the github and hmac-sha256 schemes, and hmac without a timestamp (others use toleranceSeconds)':
       spec({ signature: { scheme: 'stripe', replayWindowSeconds: 60 } }),
+    'algorithm, keyEncoding, signatureList, signedContent and timestamp apply only to the hmac scheme': spec({
+      signature: { scheme: 'github', algorithm: 'sha1' },
+    }),
+    'set prefix or signatureList, not both: list entries carry their own key': spec({
+      signature: { scheme: 'hmac', prefix: 'x', signatureList: { separator: ',', assign: '=', key: 'v1' } },
+    }),
+    'the timestamp must be signed: put {timestamp} in signedContent (a timestamp field must be in a signed {body})':
+      spec({ signature: { scheme: 'hmac', timestamp: { header: 'X-T' } } }),
+    'signedContent has {timestamp}: set timestamp (header, field or listKey)': spec({
+      signature: { scheme: 'hmac', signedContent: '{timestamp}.{body}' },
+    }),
+    'signedContent: name the delivery id header as {header:Name}': spec({
+      signature: { scheme: 'hmac', signedContent: '{id}.{body}' },
+    }),
+    'timestamp.listKey needs signatureList': spec({
+      signature: { scheme: 'hmac', signedContent: '{timestamp}.{body}', timestamp: { listKey: 't' } },
+    }),
+    'timestamp: set exactly one of header, field or listKey': spec({
+      signature: {
+        scheme: 'hmac',
+        signedContent: '{timestamp}{body}',
+        timestamp: { header: 'X-T', field: 't' },
+      },
+    }),
+    'auth.signature needs a scheme, or auth.provider': spec({ signature: { secretRef: REF } }),
+    'auth.provider fixes how deliveries are signed: under auth.signature set only secretRef, toleranceSeconds or replayWindowSeconds':
+      spec({ provider: 'github', signature: { header: 'X-A' } }),
+    'this provider issues its own signing secret: set auth.signature.secretRef to the Secret key holding it':
+      spec({
+        provider: 'stripe',
+      }),
+    'this provider signs no timestamp: toleranceSeconds does not apply': spec({
+      provider: 'github',
+      signature: { toleranceSeconds: 5 },
+    }),
+    'replayWindowSeconds applies only to providers that sign without a timestamp': spec({
+      provider: 'stripe',
+      signature: { secretRef: REF, replayWindowSeconds: 60 },
+    }),
+    'this provider has no signing secret: remove auth.signature': spec({
+      provider: 'alertmanager',
+      signature: { secretRef: REF },
+    }),
     'set header or field, not both': spec({ bearer: {} }, { idempotency: { header: 'X-Id', field: 'id' } }),
     // From z.record(HeaderName, ...): zod says it in its own words.
     "each key must match ^[A-Za-z0-9!#$%&'*+.^_`|~-]+$ and have at least 1 and at most 128 characters": spec(

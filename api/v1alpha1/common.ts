@@ -2,12 +2,16 @@ import { z } from 'zod';
 
 // Metadata keys the CRD generator turns into OpenAPI extensions.
 export const preserveUnknown = { 'x-kubernetes-preserve-unknown-fields': true } as const;
-export const cel = (...rules: { rule: string; message: string }[]) => ({ 'x-kubernetes-validations': rules });
+export const cel = (...rules: { rule: string; message: string; messageExpression?: string }[]) => ({
+  'x-kubernetes-validations': rules,
+});
 
 /** A cross-field rule: CEL for the API server, the same check in TypeScript for the components. */
 export interface Rule<T> {
   rule: string;
   message: string;
+  /** CEL building the API server's message from the object (`message` stays zod's, and the fallback). */
+  messageExpression?: string;
   check: (value: T) => boolean;
 }
 /**
@@ -16,7 +20,15 @@ export interface Rule<T> {
  */
 export function withRules<S extends z.ZodType>(schema: S, ...rules: Rule<z.output<S>>[]): S {
   const checked = rules.reduce((s, { check, message }) => s.refine(check, message), schema);
-  return checked.meta(cel(...rules.map(({ rule, message }) => ({ rule, message }))));
+  return checked.meta(
+    cel(
+      ...rules.map(({ rule, message, messageExpression }) => ({
+        rule,
+        message,
+        ...(messageExpression ? { messageExpression } : {}),
+      })),
+    ),
+  );
 }
 
 export const Name = z

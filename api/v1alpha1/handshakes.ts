@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { HandshakeName } from './providers.ts';
 
 /**
  * How a handshake is trusted before the ingress answers it:
@@ -22,76 +22,73 @@ export interface HandshakeFacts {
 }
 
 /**
- * Every handshake the ingress answers, by name. Provider presets name the ones they use; a trigger
- * may also declare one in `spec.handshakes`. The answers themselves are in ingress/handshakes/.
+ * What each handshake (named in providers.ts) is, for the CRD's docs and the ingress. Provider
+ * presets name the ones they use; a trigger may also declare one in `spec.handshakes`. The answers
+ * themselves are in ingress/handshakes/.
  */
-export const HANDSHAKES = {
-  slack: {
+export const HANDSHAKE_FACTS: Record<HandshakeName, HandshakeFacts> = {
+  'slack-url-verification': {
     method: 'POST',
     trust: 'verified',
     summary: 'Slack Events API `url_verification`: the signed `challenge` echoed as JSON',
   },
-  zoom: {
+  'zoom-url-validation': {
     method: 'POST',
     trust: 'verified',
     summary:
       'Zoom `endpoint.url_validation`: `{plainToken, encryptedToken}`, the HMAC-SHA256 of `plainToken` with the signing secret',
   },
-  twitch: {
+  'twitch-callback-verification': {
     method: 'POST',
     trust: 'verified',
     summary: 'Twitch EventSub `webhook_callback_verification`: the signed `challenge` echoed as text',
   },
-  okta: {
+  'okta-verification': {
     method: 'GET',
     trust: 'verified',
     summary:
       'Okta event hook verification: GET with `X-Okta-Verification-Challenge` (and the hook\'s Authorization header), answered `{"verification": ...}`',
   },
-  'azure-event-grid': {
+  'event-grid-validation': {
     method: 'POST',
     trust: 'verified',
     summary:
       'Azure Event Grid `SubscriptionValidation` (`aeg-event-type` header): `{"validationResponse": <validationCode>}`',
   },
-  meta: {
+  'meta-verify-token': {
     method: 'GET',
     trust: 'verifyToken',
     summary:
       "Meta (WhatsApp, Instagram, Messenger) GET `hub.mode=subscribe`: `hub.challenge` echoed when `hub.verify_token` is the trigger's verify token",
   },
-  dropbox: {
+  'dropbox-challenge': {
     method: 'GET',
     trust: 'unsigned',
     summary: 'Dropbox GET `?challenge=`: the challenge echoed as text',
   },
-  'microsoft-graph': {
+  'graph-validation-token': {
     method: 'POST',
     trust: 'unsigned',
     summary: 'Microsoft Graph subscription validation, POST `?validationToken=`: the token echoed as text',
   },
-  cloudevents: {
+  'cloudevents-options': {
     method: 'OPTIONS',
     trust: 'unsigned',
     summary:
       'CloudEvents webhook abuse protection: OPTIONS with `WebHook-Request-Origin`, allowed by `WebHook-Allowed-Origin` for an origin in `allowedOrigins`',
   },
-  asana: {
+  'asana-hook-secret': {
     method: 'POST',
     trust: 'capture',
     summary:
       "Asana `X-Hook-Secret`, echoed; the trigger's signing secret is captured from it (trust on first use, once, while status.secretCapture is Waiting)",
   },
-  trello: {
+  'trello-head': {
     method: 'HEAD',
     trust: 'unsigned',
     summary: 'Trello checks a new callback URL with HEAD: answered 200',
   },
-} as const satisfies Record<string, HandshakeFacts>;
-
-export type HandshakeName = keyof typeof HANDSHAKES;
-export const HANDSHAKE_NAMES = Object.keys(HANDSHAKES) as HandshakeName[];
-export const HandshakeName = z.enum(HANDSHAKE_NAMES as [HandshakeName, ...HandshakeName[]]);
+};
 
 /** The longest value the ingress echoes (challenges, tokens, origins); longer ones are refused (400). */
 export const MAX_ECHO_LENGTH = 1024;

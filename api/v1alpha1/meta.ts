@@ -100,3 +100,5 @@ export const VERIFY_TOKEN_PREFIX = 'hgv_';
 /** The key of a capture Secret (Labels.capture) that holds the captured value. */
 export const CAPTURE_KEY = 'secret';
 export const SIGNING_SECRET_PREFIX = 'whsec_';
+/** Generated signing secrets of providers that accept only `A-Za-z0-9_-` (Telegram). */
+export const URL_SAFE_SECRET_PREFIX = 'hgs_';

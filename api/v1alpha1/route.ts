@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { HandshakeName } from './handshakes.ts';
+import { HANDSHAKES } from './providers.ts';
+import { Encoding, PingMatch, ValueSource, Verifier } from './verifier.ts';
 import { SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
 import { WorkflowSpec } from './workflow.ts';
 
@@ -42,23 +43,32 @@ export const RouteSchema = z.object({
     bodySecret: z.object({ field: z.string(), secrets: z.array(Credential) }).optional(),
     signature: z
       .object({
-        scheme: SignatureScheme,
+        /**
+         * The verifier the ingress runs, resolved by the operator (resolve.ts). A route without one
+         * (written by an older operator) states `scheme` and its knobs, resolved by the ingress.
+         */
+        verifier: Verifier.optional(),
+        scheme: SignatureScheme.optional(),
         header: z.string().optional(),
         prefix: z.string().optional(),
-        encoding: z.enum(['hex', 'base64']).optional(),
+        encoding: Encoding.optional(),
         timestampUnit: z.enum(['seconds', 'milliseconds']).optional(),
         toleranceSeconds: z.number().int().optional(),
         replayWindowSeconds: z.number().int().optional(),
         /** Empty only while a captured secret is awaited (the asana handshake): nothing verifies. */
         secrets: z.array(Credential),
       })
+      .refine((s) => s.verifier !== undefined || s.scheme !== undefined, 'a verifier or a scheme')
       .optional(),
   }),
-  /** Handshakes answered for this trigger (none start a run), with what each needs. */
+  /**
+   * Every handshake answered for this trigger (none start a run): its provider's, its scheme's and
+   * its own (spec.handshakes), each with what it needs.
+   */
   handshakes: z
     .array(
       z.object({
-        name: HandshakeName,
+        name: z.enum(HANDSHAKES),
         /** meta: the accepted verify tokens. */
         verifyTokens: z.array(Credential).optional(),
         /** cloudevents: origins allowed to deliver ("*": any); the granted rate per minute. */
@@ -69,6 +79,20 @@ export const RouteSchema = z.object({
       }),
     )
     .optional(),
+  /** The trigger's provider preset: its delivery id, pings and handshakes (its verifier is above). */
+  provider: z
+    .object({
+      name: z.string(),
+      deliveryId: ValueSource.optional(),
+      pings: z.array(PingMatch).optional(),
+      handshakes: z.array(z.enum(HANDSHAKES)).optional(),
+    })
+    .optional(),
+  /**
+   * The trigger's published URL (status.url): what providers that sign their URL (Twilio, Square,
+   * HubSpot, Trello) signed; never taken from the request's Host header.
+   */
+  url: z.string().optional(),
   rateLimit: WebhookTriggerSpec.shape.rateLimit.unwrap(),
   maxBodyBytes: z.number().int(),
   input: WebhookTriggerSpec.shape.input.unwrap(),

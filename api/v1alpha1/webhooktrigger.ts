@@ -6,10 +6,20 @@ import {
   JsonObject,
   Name,
   ObjectMeta,
+  type Rule,
   SecretKeyRef,
   withRules,
 } from './common.ts';
-import { HANDSHAKES, HandshakeName } from './handshakes.ts';
+import { HANDSHAKE_FACTS } from './handshakes.ts';
+import { HANDSHAKES, PROVIDER_NAMES, PROVIDERS, type Provider, type ProviderAuth } from './providers.ts';
+import {
+  Algorithm,
+  Encoding,
+  KeyEncoding,
+  SignatureList,
+  SignedContent,
+  TimestampFormat,
+} from './verifier.ts';
 
 export const SignatureScheme = z.enum([
   'hmac-sha256', // HMAC-SHA256 of the raw body in a header: prefix and encoding configurable
@@ -19,26 +29,66 @@ export const SignatureScheme = z.enum([
   'stripe', // Stripe-Signature: t=<s>,v1=<hex>
   'slack', // X-Slack-Signature: v0=<hex> over "v0:<ts>:<body>"
   'shared-secret', // the secret itself in a header (no signature)
+  'hmac', // any HMAC: algorithm, encodings, signature list, signed content and timestamp configurable
 ]);
 export type SignatureScheme = z.infer<typeof SignatureScheme>;
 
-const CUSTOM_HEADER: readonly SignatureScheme[] = ['hmac-sha256', 'timestamped', 'shared-secret'];
+const CUSTOM_HEADER: readonly SignatureScheme[] = ['hmac-sha256', 'timestamped', 'shared-secret', 'hmac'];
 const TIMED: readonly SignatureScheme[] = ['timestamped', 'standard-webhooks', 'stripe', 'slack'];
 const UNTIMED_HMAC: readonly SignatureScheme[] = ['github', 'hmac-sha256'];
+const HMAC_KNOBS = ['algorithm', 'keyEncoding', 'signatureList', 'signedContent', 'timestamp'] as const;
+
+const TimestampKnob = withRules(
+  z
+    .object({
+      header: HeaderName.optional().describe('The header carrying it.'),
+      field: z.string().min(1).max(256).optional().describe('A dot path into the JSON body (a signed body).'),
+      listKey: z
+        .string()
+        .min(1)
+        .max(32)
+        .optional()
+        .describe('A key of the signature list, e.g. "t" in `t=<ts>,v1=<sig>`.'),
+      format: TimestampFormat.default('seconds').describe('seconds (default), milliseconds or rfc3339.'),
+    })
+    .strict(),
+  {
+    rule: '[has(self.header), has(self.field), has(self.listKey)].filter(x, x).size() == 1',
+    message: 'timestamp: set exactly one of header, field or listKey',
+    check: (t) => [t.header, t.field, t.listKey].filter((x) => x !== undefined).length === 1,
+  },
+);
+
+const content = (s: { signedContent?: string }) => s.signedContent ?? '{body}';
 
 export const Signature = withRules(
   z
     .object({
-      scheme: SignatureScheme,
+      scheme: SignatureScheme.optional().describe(
+        'How deliveries are signed; required unless auth.provider names the sender. hmac-sha256, timestamped, standard-webhooks, github, stripe, slack, shared-secret (the secret itself in a header), or hmac (every knob below).',
+      ),
       header: HeaderName.optional().describe(
-        'Header carrying the signature (hmac-sha256, timestamped: X-Webhook-Signature; shared-secret: X-Webhook-Secret).',
+        'Header carrying the signature (hmac-sha256, timestamped, hmac: X-Webhook-Signature; shared-secret: X-Webhook-Secret).',
       ),
       prefix: z
         .string()
         .max(32)
         .optional()
-        .describe('hmac-sha256 only: text before the digest, e.g. "sha256=".'),
-      encoding: z.enum(['hex', 'base64']).optional().describe('hmac-sha256 only (default hex).'),
+        .describe('hmac-sha256 and hmac: text before the signature, e.g. "sha256=".'),
+      encoding: Encoding.optional().describe('hmac-sha256 and hmac: hex (default), base64 or base64url.'),
+      algorithm: Algorithm.optional().describe('hmac only: sha1, sha256 (default) or sha512.'),
+      keyEncoding: KeyEncoding.optional().describe(
+        "hmac only: how the secret's text becomes the HMAC key: utf8 (default, what `openssl dgst -hmac` does), base64, hex, or whsec (base64 after a whsec_ prefix).",
+      ),
+      signatureList: SignatureList.optional().describe(
+        'hmac only: several signatures in the header, e.g. {separator: ",", assign: "=", key: "v1"} for `v1=<sig>,v1=<sig>`; any one that verifies will do.',
+      ),
+      signedContent: SignedContent.optional().describe(
+        'hmac only: what is signed (default "{body}"). Placeholders: {body} (raw bytes), {timestamp} (as sent), {method}, {url} (status.url and the query string), {form} (form fields sorted by name, name then value), {header:Name}, {field:path} (a JSON body field); anything else is literal.',
+      ),
+      timestamp: TimestampKnob.optional().describe(
+        'hmac only: a signed timestamp, refused outside toleranceSeconds (then replays are refused too).',
+      ),
       timestampUnit: z
         .enum(['seconds', 'milliseconds'])
         .optional()
@@ -49,7 +99,9 @@ export const Signature = withRules(
         .min(1)
         .max(86400)
         .optional()
-        .describe('Accepted clock skew for timestamped schemes (default 300).'),
+        .describe(
+          "Accepted clock skew for timestamped schemes and providers (default 300, or the provider's).",
+        ),
       replayWindowSeconds: z
         .number()
         .int()
@@ -57,38 +109,83 @@ export const Signature = withRules(
         .max(604800)
         .optional()
         .describe(
-          'github and hmac-sha256 (no signed timestamp): how long a replayed delivery is answered as a duplicate (default 3600).',
+          'github and hmac-sha256, hmac without a timestamp, providers that sign no timestamp: how long a replayed delivery is answered as a duplicate (default 3600).',
         ),
       secretRef: SecretKeyRef.optional().describe(
-        'Use this Secret key as the signing secret instead of a generated one.',
+        'Use this Secret key as the signing secret instead of a generated one (required for providers that issue their own).',
       ),
     })
     .strict(),
   {
-    rule: "self.scheme == 'hmac-sha256' || (!has(self.prefix) && !has(self.encoding))",
-    message: 'prefix and encoding apply only to the hmac-sha256 scheme',
-    check: (s) => s.scheme === 'hmac-sha256' || (s.prefix === undefined && s.encoding === undefined),
+    rule: "!has(self.scheme) || self.scheme in ['hmac-sha256', 'hmac'] || (!has(self.prefix) && !has(self.encoding))",
+    message: 'prefix and encoding apply only to the hmac-sha256 scheme and the generic hmac scheme',
+    check: (s) =>
+      !s.scheme ||
+      s.scheme === 'hmac-sha256' ||
+      s.scheme === 'hmac' ||
+      (s.prefix === undefined && s.encoding === undefined),
   },
   {
-    rule: "self.scheme == 'timestamped' || !has(self.timestampUnit)",
+    rule: "!has(self.scheme) || self.scheme == 'timestamped' || !has(self.timestampUnit)",
     message: 'timestampUnit applies only to the timestamped scheme',
-    check: (s) => s.scheme === 'timestamped' || s.timestampUnit === undefined,
+    check: (s) => !s.scheme || s.scheme === 'timestamped' || s.timestampUnit === undefined,
   },
   {
-    rule: "self.scheme in ['hmac-sha256', 'timestamped', 'shared-secret'] || !has(self.header)",
+    rule: "!has(self.scheme) || self.scheme in ['hmac-sha256', 'timestamped', 'shared-secret', 'hmac'] || !has(self.header)",
     message: 'header is fixed by the github, stripe, slack and standard-webhooks schemes',
-    check: (s) => CUSTOM_HEADER.includes(s.scheme) || s.header === undefined,
+    check: (s) => !s.scheme || CUSTOM_HEADER.includes(s.scheme) || s.header === undefined,
   },
   {
-    rule: "self.scheme in ['timestamped', 'standard-webhooks', 'stripe', 'slack'] || !has(self.toleranceSeconds)",
+    rule: "!has(self.scheme) || self.scheme in ['timestamped', 'standard-webhooks', 'stripe', 'slack'] || (self.scheme == 'hmac' && has(self.timestamp)) || !has(self.toleranceSeconds)",
     message: 'toleranceSeconds applies only to timestamped schemes',
-    check: (s) => TIMED.includes(s.scheme) || s.toleranceSeconds === undefined,
+    check: (s) =>
+      !s.scheme ||
+      TIMED.includes(s.scheme) ||
+      (s.scheme === 'hmac' && s.timestamp !== undefined) ||
+      s.toleranceSeconds === undefined,
   },
   {
-    rule: "self.scheme in ['github', 'hmac-sha256'] || !has(self.replayWindowSeconds)",
+    rule: "!has(self.scheme) || self.scheme in ['github', 'hmac-sha256'] || (self.scheme == 'hmac' && !has(self.timestamp)) || !has(self.replayWindowSeconds)",
     message:
-      'replayWindowSeconds applies only to the github and hmac-sha256 schemes (others use toleranceSeconds)',
-    check: (s) => UNTIMED_HMAC.includes(s.scheme) || s.replayWindowSeconds === undefined,
+      'replayWindowSeconds applies only to the github and hmac-sha256 schemes, and hmac without a timestamp (others use toleranceSeconds)',
+    check: (s) =>
+      !s.scheme ||
+      UNTIMED_HMAC.includes(s.scheme) ||
+      (s.scheme === 'hmac' && s.timestamp === undefined) ||
+      s.replayWindowSeconds === undefined,
+  },
+  {
+    rule: `!has(self.scheme) || self.scheme == 'hmac' || (${HMAC_KNOBS.map((k) => `!has(self.${k})`).join(' && ')})`,
+    message:
+      'algorithm, keyEncoding, signatureList, signedContent and timestamp apply only to the hmac scheme',
+    check: (s) => !s.scheme || s.scheme === 'hmac' || HMAC_KNOBS.every((k) => s[k] === undefined),
+  },
+  {
+    rule: '!has(self.signatureList) || !has(self.prefix)',
+    message: 'set prefix or signatureList, not both: list entries carry their own key',
+    check: (s) => s.signatureList === undefined || s.prefix === undefined,
+  },
+  {
+    rule: "!has(self.timestamp) || (has(self.signedContent) ? self.signedContent : '{body}').contains(has(self.timestamp.field) ? '{body}' : '{timestamp}')",
+    message:
+      'the timestamp must be signed: put {timestamp} in signedContent (a timestamp field must be in a signed {body})',
+    check: (s) =>
+      !s.timestamp || content(s).includes(s.timestamp.field !== undefined ? '{body}' : '{timestamp}'),
+  },
+  {
+    rule: "!has(self.signedContent) || !self.signedContent.contains('{timestamp}') || has(self.timestamp)",
+    message: 'signedContent has {timestamp}: set timestamp (header, field or listKey)',
+    check: (s) => !content(s).includes('{timestamp}') || s.timestamp !== undefined,
+  },
+  {
+    rule: "!has(self.signedContent) || !self.signedContent.contains('{id}')",
+    message: 'signedContent: name the delivery id header as {header:Name}',
+    check: (s) => !content(s).includes('{id}'),
+  },
+  {
+    rule: '!has(self.timestamp) || !has(self.timestamp.listKey) || has(self.signatureList)',
+    message: 'timestamp.listKey needs signatureList',
+    check: (s) => s.timestamp?.listKey === undefined || s.signatureList !== undefined,
   },
 );
 
@@ -99,9 +196,45 @@ export const BodyFieldPath = z
   .max(256)
   .regex(/^(([^.*]+|\*)\.)*[^.*]+$/, 'must be a dot path whose last segment is a field name');
 
+/** Credentials the ingress checks; a provider needing another is refused until it can be served. */
+const SUPPORTED_AUTH = new Set<ProviderAuth['type']>([
+  'hmac',
+  'secret',
+  'bearer',
+  'basic',
+  'url-token',
+  'body-secret',
+]);
+const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(', ')}]`;
+const rows = PROVIDERS as readonly Provider[];
+const named = (test: (p: Provider) => boolean) => rows.filter(test).map((p) => p.name);
+/** Providers whose secret the trigger must reference. */
+const ISSUED = named((p) => p.secret === 'provider');
+/** Providers that sign a timestamp (toleranceSeconds), and those that sign without one (replayWindowSeconds). */
+const TIMED_PROVIDERS = named((p) => p.auth.type === 'hmac' && p.auth.timestamp !== undefined);
+const UNTIMED_PROVIDERS = named((p) => p.auth.type === 'hmac' && p.auth.timestamp === undefined);
+/** Providers with no signing secret at all (a bearer token, or credentials of their own). */
+const NO_SECRET = named((p) => p.auth.type !== 'hmac' && p.auth.type !== 'secret');
+/** Credentials this version cannot check yet: such a provider is refused rather than served open. */
+const UNSUPPORTED = named((p) => !SUPPORTED_AUTH.has(p.auth.type));
+const UNSUPPORTED_RULE: Rule<{ provider?: string }> = {
+  rule: `!has(self.provider) || !(self.provider in ${celList(UNSUPPORTED)})`,
+  messageExpression: `'provider ' + self.provider + ' needs a credential this version of hookgate cannot check yet'`,
+  message: 'this provider needs a credential this version of hookgate cannot check yet',
+  check: (a) => !a.provider || !UNSUPPORTED.includes(a.provider),
+};
+const ALLOWED_WITH_PROVIDER = ['secretRef', 'toleranceSeconds', 'replayWindowSeconds'];
+const SIGNATURE_FIELDS = Object.keys(Signature.shape);
+
 export const Auth = withRules(
   z
     .object({
+      provider: z
+        .enum(PROVIDER_NAMES)
+        .optional()
+        .describe(
+          `A sender hookgate knows by name: its headers, algorithm, signed content, timestamp, delivery id, pings and handshakes come from the preset (README "Providers"). Secrets the provider issues go in auth.signature.secretRef. One of: ${PROVIDERS.map((p) => `${p.name} (${p.title})`).join(', ')}.`,
+        ),
       bearer: z
         .object({
           secretRef: SecretKeyRef.optional().describe(
@@ -154,20 +287,68 @@ export const Auth = withRules(
       signature: Signature.optional(),
     })
     .strict(),
+  // Only while some row needs a credential this version cannot check (none now).
+  ...(UNSUPPORTED.length === 0 ? [] : [UNSUPPORTED_RULE]),
   {
-    rule: 'has(self.bearer) || has(self.basic) || has(self.urlToken) || has(self.bodySecret) || has(self.signature)',
-    message: 'auth needs at least one of bearer, basic, urlToken, bodySecret or signature',
+    rule: 'has(self.bearer) || has(self.basic) || has(self.urlToken) || has(self.bodySecret) || has(self.signature) || has(self.provider)',
+    message: 'auth needs at least one of bearer, basic, urlToken, bodySecret or signature, or a provider',
     check: (a) =>
       a.bearer !== undefined ||
       a.basic !== undefined ||
       a.urlToken !== undefined ||
       a.bodySecret !== undefined ||
-      a.signature !== undefined,
+      a.signature !== undefined ||
+      a.provider !== undefined,
   },
   {
     rule: '!(has(self.bearer) && has(self.basic))',
     message: 'bearer and basic both use the Authorization header: set one of them',
     check: (a) => a.bearer === undefined || a.basic === undefined,
+  },
+  {
+    rule: 'has(self.provider) || !has(self.signature) || has(self.signature.scheme)',
+    message: 'auth.signature needs a scheme, or auth.provider',
+    check: (a) => a.provider !== undefined || a.signature === undefined || a.signature.scheme !== undefined,
+  },
+  {
+    rule: `!has(self.provider) || !has(self.signature) || (${SIGNATURE_FIELDS.filter(
+      (k) => !ALLOWED_WITH_PROVIDER.includes(k),
+    )
+      .map((k) => `!has(self.signature.${k})`)
+      .join(' && ')})`,
+    message:
+      'auth.provider fixes how deliveries are signed: under auth.signature set only secretRef, toleranceSeconds or replayWindowSeconds',
+    check: (a) =>
+      !a.provider ||
+      !a.signature ||
+      Object.entries(a.signature).every(([k, v]) => v === undefined || ALLOWED_WITH_PROVIDER.includes(k)),
+  },
+  {
+    rule: `!has(self.provider) || !(self.provider in ${celList(ISSUED)}) || (has(self.signature) && has(self.signature.secretRef))`,
+    messageExpression: `'provider ' + self.provider + ' issues its own signing secret: set auth.signature.secretRef to the Secret key holding it'`,
+    message:
+      'this provider issues its own signing secret: set auth.signature.secretRef to the Secret key holding it',
+    check: (a) => !a.provider || !ISSUED.includes(a.provider) || !!a.signature?.secretRef,
+  },
+  {
+    rule: `!has(self.provider) || !has(self.signature) || !has(self.signature.toleranceSeconds) || self.provider in ${celList(TIMED_PROVIDERS)}`,
+    messageExpression: `'provider ' + self.provider + ' signs no timestamp: toleranceSeconds does not apply (replayWindowSeconds does)'`,
+    message: 'this provider signs no timestamp: toleranceSeconds does not apply',
+    check: (a) =>
+      !a.provider || a.signature?.toleranceSeconds === undefined || TIMED_PROVIDERS.includes(a.provider),
+  },
+  {
+    rule: `!has(self.provider) || !has(self.signature) || !has(self.signature.replayWindowSeconds) || self.provider in ${celList(UNTIMED_PROVIDERS)}`,
+    messageExpression: `'provider ' + self.provider + (self.provider in ${celList(TIMED_PROVIDERS)} ? ' signs a timestamp: set toleranceSeconds, not replayWindowSeconds' : ' signs nothing: replayWindowSeconds does not apply')`,
+    message: 'replayWindowSeconds applies only to providers that sign without a timestamp',
+    check: (a) =>
+      !a.provider || a.signature?.replayWindowSeconds === undefined || UNTIMED_PROVIDERS.includes(a.provider),
+  },
+  {
+    rule: `!has(self.provider) || !has(self.signature) || !(self.provider in ${celList(NO_SECRET)})`,
+    messageExpression: `'provider ' + self.provider + ' has no signing secret: remove auth.signature'`,
+    message: 'this provider has no signing secret: remove auth.signature',
+    check: (a) => !a.provider || !a.signature || !NO_SECRET.includes(a.provider),
   },
 );
 
@@ -180,8 +361,8 @@ const Origin = z
 export const Handshake = withRules(
   z
     .object({
-      name: HandshakeName.describe(
-        `The handshake: ${Object.entries(HANDSHAKES)
+      name: z.enum(HANDSHAKES).describe(
+        `The handshake: ${Object.entries(HANDSHAKE_FACTS)
           .map(([name, h]) => `\`${name}\` (${h.method}) ${h.summary}`)
           .join('; ')}.`,
       ),
@@ -194,7 +375,7 @@ export const Handshake = withRules(
         .strict()
         .optional()
         .describe(
-          "meta only: the verify token to paste into the app's webhook settings. Generated into the credentials Secret (key `verifyToken`) unless secretRef is set; rotated like tokens.",
+          "meta-verify-token only: the verify token to paste into the app's webhook settings. Generated into the credentials Secret (key `verifyToken`) unless secretRef is set; rotated like tokens.",
         ),
       allowedOrigins: z
         .array(Origin)
@@ -202,7 +383,7 @@ export const Handshake = withRules(
         .max(16)
         .optional()
         .describe(
-          'cloudevents only (required there): the `WebHook-Request-Origin` values allowed to deliver, e.g. eventgrid.azure.net; "*" allows any.',
+          'cloudevents-options only (required there): the `WebHook-Request-Origin` values allowed to deliver, e.g. eventgrid.azure.net; "*" allows any.',
         ),
       allowedRate: z
         .number()
@@ -211,29 +392,32 @@ export const Handshake = withRules(
         .max(1_000_000)
         .optional()
         .describe(
-          "cloudevents only: the WebHook-Allowed-Rate granted, in requests per minute (default: the trigger's rateLimit per minute).",
+          "cloudevents-options only: the WebHook-Allowed-Rate granted, in requests per minute (default: the trigger's rateLimit per minute).",
         ),
     })
     .strict(),
   {
-    rule: "self.name == 'meta' || !has(self.verifyToken)",
-    message: 'verifyToken applies only to the meta handshake',
-    check: (h) => h.name === 'meta' || h.verifyToken === undefined,
+    rule: "self.name == 'meta-verify-token' || !has(self.verifyToken)",
+    message: 'verifyToken applies only to the meta-verify-token handshake',
+    check: (h) => h.name === 'meta-verify-token' || h.verifyToken === undefined,
   },
   {
-    rule: "(self.name == 'cloudevents') == has(self.allowedOrigins)",
-    message: 'allowedOrigins is required by the cloudevents handshake and applies only to it',
-    check: (h) => (h.name === 'cloudevents') === (h.allowedOrigins !== undefined),
+    rule: "self.name != 'cloudevents-options' || has(self.allowedOrigins)",
+    message: 'the cloudevents-options handshake needs allowedOrigins',
+    check: (h) => h.name !== 'cloudevents-options' || h.allowedOrigins !== undefined,
   },
   {
-    rule: "self.name == 'cloudevents' || !has(self.allowedRate)",
-    message: 'allowedRate applies only to the cloudevents handshake',
-    check: (h) => h.name === 'cloudevents' || h.allowedRate === undefined,
+    rule: "self.name == 'cloudevents-options' || (!has(self.allowedOrigins) && !has(self.allowedRate))",
+    message: 'allowedOrigins and allowedRate apply only to the cloudevents-options handshake',
+    check: (h) =>
+      h.name === 'cloudevents-options' || (h.allowedOrigins === undefined && h.allowedRate === undefined),
   },
 );
 export type Handshake = z.infer<typeof Handshake>;
 
 type HandshakeSpec = { handshakes?: { name: string }[]; auth: z.output<typeof Auth> };
+/** Handshakes a provider signs like its deliveries, and that need its signing secret. */
+const SIGNED_HANDSHAKES = ['slack-url-verification', 'zoom-url-validation', 'twitch-callback-verification'];
 const declares = (s: HandshakeSpec, names: string[]) => !!s.handshakes?.some((h) => names.includes(h.name));
 
 export const WebhookTriggerSpec = withRules(
@@ -320,15 +504,19 @@ export const WebhookTriggerSpec = withRules(
     })
     .strict(),
   {
-    rule: "!has(self.handshakes) || !self.handshakes.exists(h, h.name in ['slack', 'zoom', 'twitch']) || has(self.auth.signature)",
-    message: 'the slack, zoom and twitch handshakes are signed: set auth.signature',
-    check: (s) => !declares(s, ['slack', 'zoom', 'twitch']) || s.auth.signature !== undefined,
+    rule: `!has(self.handshakes) || !self.handshakes.exists(h, h.name in ${celList(SIGNED_HANDSHAKES)}) || has(self.auth.signature) || has(self.auth.provider)`,
+    message: `the ${SIGNED_HANDSHAKES.join(', ')} handshakes are signed: set auth.signature or auth.provider`,
+    check: (s) =>
+      !declares(s, SIGNED_HANDSHAKES) || s.auth.signature !== undefined || s.auth.provider !== undefined,
   },
   {
-    rule: "!has(self.handshakes) || !self.handshakes.exists(h, h.name == 'asana') || (has(self.auth.signature) && !has(self.auth.signature.secretRef))",
-    message: 'the asana handshake captures the signing secret: set auth.signature without secretRef',
+    rule: "!has(self.handshakes) || !self.handshakes.exists(h, h.name == 'asana-hook-secret') || ((has(self.auth.signature) || has(self.auth.provider)) && !(has(self.auth.signature) && has(self.auth.signature.secretRef)))",
+    message:
+      'the asana-hook-secret handshake captures the signing secret: set auth.signature (or auth.provider) without secretRef',
     check: (s) =>
-      !declares(s, ['asana']) || (s.auth.signature !== undefined && s.auth.signature.secretRef === undefined),
+      !declares(s, ['asana-hook-secret']) ||
+      ((s.auth.signature !== undefined || s.auth.provider !== undefined) &&
+        s.auth.signature?.secretRef === undefined),
   },
 );
 

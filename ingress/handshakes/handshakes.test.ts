@@ -36,7 +36,7 @@ const SAFE_JSON = { 'content-type': 'application/json; charset=utf-8', 'x-conten
 
 describe('slack url_verification', () => {
   const slack = { scheme: 'slack' as const, secrets: [{ value: SECRET }] };
-  const route = { auth: { signature: slack }, handshakes: [{ name: 'slack' as const }] };
+  const route = { auth: { signature: slack }, handshakes: [{ name: 'slack-url-verification' as const }] };
   const body =
     '{"type":"url_verification","token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}';
   const post = (t: Apps, headers: Record<string, string>) =>
@@ -54,10 +54,12 @@ describe('slack url_verification', () => {
     expect(res.headers).toMatchObject(SAFE_JSON);
     expect(res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
     expectNoRun(t);
-    expect(t.handshakes).toEqual(['team-a/deploy slack']);
-    expect(await sample(t.registry, 'hookgate_ingress_requests_total', { outcome: 'handshake_slack' })).toBe(
-      1,
-    );
+    expect(t.handshakes).toEqual(['team-a/deploy slack-url-verification']);
+    expect(
+      await sample(t.registry, 'hookgate_ingress_requests_total', {
+        outcome: 'handshake_slack-url-verification',
+      }),
+    ).toBe(1);
   });
 
   it('is refused 401 without an echo when the signature is wrong or missing', async () => {
@@ -81,7 +83,7 @@ describe('okta: GET with X-Okta-Verification-Challenge and the hook Authorizatio
         secrets: [{ value: OKTA_SECRET }],
       },
     },
-    handshakes: [{ name: 'okta' as const }],
+    handshakes: [{ name: 'okta-verification' as const }],
   };
   // The request Okta documents, with the hook's authentication header.
   const request = (authorization?: string) => ({
@@ -102,7 +104,7 @@ describe('okta: GET with X-Okta-Verification-Challenge and the hook Authorizatio
     expect(res.headers).toMatchObject(SAFE_JSON);
     expect(res.json()).toEqual({ verification: 'Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg' });
     expectNoRun(t);
-    expect(t.handshakes).toEqual(['team-a/deploy okta']);
+    expect(t.handshakes).toEqual(['team-a/deploy okta-verification']);
   });
 
   it('401 without an echo for a wrong or missing secret', async () => {
@@ -119,7 +121,7 @@ describe('okta: GET with X-Okta-Verification-Challenge and the hook Authorizatio
 describe('azure-event-grid SubscriptionValidation, over the URL token', () => {
   const route = {
     auth: { urlTokens: [{ value: URL_TOKEN }] },
-    handshakes: [{ name: 'azure-event-grid' as const }],
+    handshakes: [{ name: 'event-grid-validation' as const }],
   };
   // Event Grid's documented validation event (EventGridEvent schema).
   const body = JSON.stringify([
@@ -153,7 +155,9 @@ describe('azure-event-grid SubscriptionValidation, over the URL token', () => {
     expect(res.json()).toEqual({ validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6' });
     expectNoRun(t);
     expect(
-      await sample(t.registry, 'hookgate_ingress_requests_total', { outcome: 'handshake_azure-event-grid' }),
+      await sample(t.registry, 'hookgate_ingress_requests_total', {
+        outcome: 'handshake_event-grid-validation',
+      }),
     ).toBe(1);
   });
 
@@ -170,7 +174,7 @@ describe('azure-event-grid SubscriptionValidation, over the URL token', () => {
 describe('meta: GET hub.mode=subscribe with the verify token', () => {
   const route = {
     auth: { signature: { scheme: 'github' as const, secrets: [{ value: SECRET }] } },
-    handshakes: [{ name: 'meta' as const, verifyTokens: [{ value: VERIFY_TOKEN }] }],
+    handshakes: [{ name: 'meta-verify-token' as const, verifyTokens: [{ value: VERIFY_TOKEN }] }],
   };
   const get = (t: Apps, query: string) => t.app.inject({ method: 'GET', url: `${PATH}?${query}` });
 
@@ -181,10 +185,10 @@ describe('meta: GET hub.mode=subscribe with the verify token', () => {
     expect(res.headers).toMatchObject(SAFE_TEXT);
     expect(res.body).toBe('1158201444');
     expectNoRun(t);
-    expect(t.handshakes).toEqual(['team-a/deploy meta']);
-    expect(await sample(t.registry, 'hookgate_ingress_requests_total', { outcome: 'handshake_meta' })).toBe(
-      1,
-    );
+    expect(t.handshakes).toEqual(['team-a/deploy meta-verify-token']);
+    expect(
+      await sample(t.registry, 'hookgate_ingress_requests_total', { outcome: 'handshake_meta-verify-token' }),
+    ).toBe(1);
   });
 
   it('401 without an echo for a wrong or missing verify token, counted by reason', async () => {
@@ -207,7 +211,10 @@ describe('meta: GET hub.mode=subscribe with the verify token', () => {
     const t = setup({
       ...route,
       handshakes: [
-        { name: 'meta', verifyTokens: [{ value: 'hgv_new' }, { value: VERIFY_TOKEN, validUntil: until }] },
+        {
+          name: 'meta-verify-token',
+          verifyTokens: [{ value: 'hgv_new' }, { value: VERIFY_TOKEN, validUntil: until }],
+        },
       ],
     });
     const query = `hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=42`;
@@ -219,7 +226,7 @@ describe('meta: GET hub.mode=subscribe with the verify token', () => {
 
 describe('unsigned echoes: dropbox, microsoft-graph', () => {
   it('dropbox: GET ?challenge echoed as text with nosniff, HTML included, never as HTML', async () => {
-    const t = setup({ auth: { tokens: [{ value: 'hgt_x' }] }, handshakes: [{ name: 'dropbox' }] });
+    const t = setup({ auth: { tokens: [{ value: 'hgt_x' }] }, handshakes: [{ name: 'dropbox-challenge' }] });
     const html = '<script>alert(1)</script>';
     const res = await t.app.inject({ method: 'GET', url: `${PATH}?challenge=${encodeURIComponent(html)}` });
     expect(res.statusCode).toBe(200);
@@ -231,7 +238,7 @@ describe('unsigned echoes: dropbox, microsoft-graph', () => {
   it('microsoft-graph: POST ?validationToken= echoes the decoded token as text, without a clientState', async () => {
     const t = setup({
       auth: { bodySecret: { field: 'value.*.clientState', secrets: [{ value: 'hgs_state' }] } },
-      handshakes: [{ name: 'microsoft-graph' }],
+      handshakes: [{ name: 'graph-validation-token' }],
     });
     const token = 'Validation: Testing client application reachability for subscription Request-Id: 68ad9c4f';
     const res = await t.app.inject({
@@ -246,7 +253,10 @@ describe('unsigned echoes: dropbox, microsoft-graph', () => {
   });
 
   it('where the trigger has a URL token, the handshake needs it too (it comes to the same URL)', async () => {
-    const t = setup({ auth: { urlTokens: [{ value: URL_TOKEN }] }, handshakes: [{ name: 'dropbox' }] });
+    const t = setup({
+      auth: { urlTokens: [{ value: URL_TOKEN }] },
+      handshakes: [{ name: 'dropbox-challenge' }],
+    });
     expect((await t.app.inject({ method: 'GET', url: `${PATH}?challenge=abc` })).statusCode).toBe(401);
     const res = await t.app.inject({ method: 'GET', url: `${PATH}/${URL_TOKEN}?challenge=abc` });
     expect(res.statusCode).toBe(200);
@@ -254,7 +264,7 @@ describe('unsigned echoes: dropbox, microsoft-graph', () => {
   });
 
   it(`caps every echo at ${MAX_ECHO_LENGTH} characters (400, nothing echoed) and refuses a repeated value`, async () => {
-    const t = setup({ auth: { tokens: [{ value: 'hgt_x' }] }, handshakes: [{ name: 'dropbox' }] });
+    const t = setup({ auth: { tokens: [{ value: 'hgt_x' }] }, handshakes: [{ name: 'dropbox-challenge' }] });
     const at = await t.app.inject({ method: 'GET', url: `${PATH}?challenge=${'a'.repeat(MAX_ECHO_LENGTH)}` });
     expect(at.statusCode).toBe(200);
     const over = await t.app.inject({
@@ -273,7 +283,7 @@ describe('cloudevents: OPTIONS abuse protection', () => {
   const route = {
     auth: { tokens: [{ value: 'hgt_x' }] },
     rateLimit: { requests: 30, periodSeconds: 60 },
-    handshakes: [{ name: 'cloudevents' as const, allowedOrigins: ['eventgrid.azure.net'] }],
+    handshakes: [{ name: 'cloudevents-options' as const, allowedOrigins: ['eventgrid.azure.net'] }],
   };
   const options = (t: Apps, origin: string, extra: Record<string, string> = {}) =>
     t.app.inject({ method: 'OPTIONS', url: PATH, headers: { 'webhook-request-origin': origin, ...extra } });
@@ -287,13 +297,13 @@ describe('cloudevents: OPTIONS abuse protection', () => {
     expect(res.headers['webhook-allowed-rate']).toBe('30');
     expect(res.headers.allow).toBe('POST, OPTIONS');
     expectNoRun(t);
-    expect(t.handshakes).toEqual(['team-a/deploy cloudevents']);
+    expect(t.handshakes).toEqual(['team-a/deploy cloudevents-options']);
   });
 
   it('grants allowedRate when set, and any origin for "*"', async () => {
     const t = setup({
       ...route,
-      handshakes: [{ name: 'cloudevents', allowedOrigins: ['*'], allowedRate: 500 }],
+      handshakes: [{ name: 'cloudevents-options', allowedOrigins: ['*'], allowedRate: 500 }],
     });
     const res = await options(t, 'emitter.example.com');
     expect(res.headers['webhook-allowed-origin']).toBe('emitter.example.com');
@@ -323,7 +333,7 @@ describe('asana: X-Hook-Secret, captured once while the trigger waits', () => {
   const asana = { scheme: 'hmac-sha256' as const, header: 'X-Hook-Signature' };
   const waiting = {
     auth: { signature: { ...asana, secrets: [] } },
-    handshakes: [{ name: 'asana' as const, waiting: true }],
+    handshakes: [{ name: 'asana-hook-secret' as const, waiting: true }],
   };
   const hook = (t: Apps, secret: string) =>
     t.app.inject({ method: 'POST', url: PATH, headers: { 'x-hook-secret': secret } });
@@ -344,7 +354,7 @@ describe('asana: X-Hook-Secret, captured once while the trigger waits', () => {
   it('is refused (403, nothing captured) when the trigger is not waiting', async () => {
     const captured = {
       auth: { signature: { ...asana, secrets: [{ value: 'captured' }] } },
-      handshakes: [{ name: 'asana' as const }],
+      handshakes: [{ name: 'asana-hook-secret' as const }],
     };
     const t = setup(captured);
     const res = await hook(t, 'b537207f20cbfa02357cf448134da559');
@@ -384,12 +394,12 @@ describe('asana: X-Hook-Secret, captured once while the trigger waits', () => {
 
 describe('trello: HEAD', () => {
   it('answers 200 to HEAD; GET stays 405 with Allow naming POST and HEAD', async () => {
-    const t = setup({ auth: { tokens: [{ value: 'hgt_x' }] }, handshakes: [{ name: 'trello' }] });
+    const t = setup({ auth: { tokens: [{ value: 'hgt_x' }] }, handshakes: [{ name: 'trello-head' }] });
     const head = await t.app.inject({ method: 'HEAD', url: PATH });
     expect(head.statusCode).toBe(200);
     expect(head.body).toBe('');
     expectNoRun(t);
-    expect(t.handshakes).toEqual(['team-a/deploy trello']);
+    expect(t.handshakes).toEqual(['team-a/deploy trello-head']);
     const get = await t.app.inject({ method: 'GET', url: PATH });
     expect(get.statusCode).toBe(405);
     expect(get.headers.allow).toBe('POST, HEAD');
@@ -410,7 +420,10 @@ describe('methods', () => {
   it('a trigger with GET handshakes: other methods 405 listing exactly what it accepts; a GET that is none 400', async () => {
     const t = setup({
       auth: { tokens: [{ value: 'hgt_x' }] },
-      handshakes: [{ name: 'meta', verifyTokens: [{ value: VERIFY_TOKEN }] }, { name: 'dropbox' }],
+      handshakes: [
+        { name: 'meta-verify-token', verifyTokens: [{ value: VERIFY_TOKEN }] },
+        { name: 'dropbox-challenge' },
+      ],
     });
     for (const method of ['PUT', 'DELETE', 'OPTIONS', 'HEAD'] as const) {
       const res = await t.app.inject({ method, url: PATH });
@@ -430,14 +443,16 @@ describe('hostile senders', () => {
   it('answered unsigned handshakes and refused ones count towards the flood guard; verified ones do not', async () => {
     const unsigned = handshaking({
       auth: { tokens: [{ value: 'hgt_x' }] },
-      handshakes: [{ name: 'dropbox' }],
+      handshakes: [{ name: 'dropbox-challenge' }],
     });
     apps.push(unsigned);
     const get = () => unsigned.app.inject({ method: 'GET', url: `${PATH}?challenge=c` });
     for (let i = 0; i < 3; i++) expect((await get()).statusCode).toBe(200);
     expect((await get()).statusCode).toBe(429);
 
-    const meta: Route['handshakes'] = [{ name: 'meta', verifyTokens: [{ value: VERIFY_TOKEN }] }];
+    const meta: Route['handshakes'] = [
+      { name: 'meta-verify-token', verifyTokens: [{ value: VERIFY_TOKEN }] },
+    ];
     const verified = handshaking({ auth: { tokens: [{ value: 'hgt_x' }] }, handshakes: meta });
     apps.push(verified);
     const good = `${PATH}?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1`;
@@ -453,7 +468,7 @@ describe('hostile senders', () => {
     const t = setup({
       auth: { tokens: [{ value: 'hgt_x' }] },
       rateLimit: { requests: 2, periodSeconds: 60 },
-      handshakes: [{ name: 'meta', verifyTokens: [{ value: VERIFY_TOKEN }] }],
+      handshakes: [{ name: 'meta-verify-token', verifyTokens: [{ value: VERIFY_TOKEN }] }],
     });
     const url = `${PATH}?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1`;
     const codes = [];
@@ -462,7 +477,7 @@ describe('hostile senders', () => {
   });
 
   it('a suspended or unavailable trigger answers no handshake', async () => {
-    const handshakes: Route['handshakes'] = [{ name: 'dropbox' }];
+    const handshakes: Route['handshakes'] = [{ name: 'dropbox-challenge' }];
     const suspended = setup({ suspended: true, handshakes });
     expect((await suspended.app.inject({ method: 'GET', url: `${PATH}?challenge=c` })).statusCode).toBe(403);
     const unavailable = setup({
@@ -476,7 +491,11 @@ describe('hostile senders', () => {
 
   it('a body handshake is also held to the trigger body limit', async () => {
     const slack = { scheme: 'slack' as const, secrets: [{ value: SECRET }] };
-    const t = setup({ auth: { signature: slack }, handshakes: [{ name: 'slack' }], maxBodyBytes: 64 });
+    const t = setup({
+      auth: { signature: slack },
+      handshakes: [{ name: 'slack-url-verification' }],
+      maxBodyBytes: 64,
+    });
     const body = JSON.stringify({ type: 'url_verification', challenge: 'c'.repeat(100) });
     const res = await t.app.inject({
       method: 'POST',

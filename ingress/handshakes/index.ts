@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
-  HANDSHAKES,
+  HANDSHAKE_FACTS,
   type HandshakeName,
   type HandshakeTrust,
   MAX_ECHO_LENGTH,
@@ -37,7 +37,7 @@ export interface AnswerContext {
   /** The parsed body (a malformed one is answered 400). */
   payload(): unknown;
   /** The current or previous signing secret that verified this request. */
-  signingSecret(): string | undefined;
+  signingSecret(): Promise<string | undefined>;
   /** Stores a captured secret for the operator to take in; throws an HttpError when it cannot. */
   capture(value: string): Promise<void>;
   /** The methods this trigger accepts (the Allow header). */
@@ -98,31 +98,31 @@ const refused = (message: string) => new HttpError(403, 'handshake_refused', mes
 
 const SHAPES: Record<HandshakeName, Shape> = {
   // https://api.slack.com/events/url_verification
-  slack: {
+  'slack-url-verification': {
     body: (p) => field(p, 'type') === 'url_verification',
     answer: (c) => json({ challenge: echo(field(c.payload(), 'challenge'), 'challenge') }),
   },
   // https://developers.zoom.us/docs/api/webhooks/#validate-your-webhook-endpoint: the response
   // carries HMAC-SHA256(secret token, plainToken) in hex, within 3 s.
-  zoom: {
+  'zoom-url-validation': {
     body: (p) => field(p, 'event') === 'endpoint.url_validation',
-    answer(c) {
+    async answer(c) {
       const plainToken = echo(field(field(c.payload(), 'payload'), 'plainToken'), 'plainToken');
-      const secret = c.signingSecret();
-      if (!secret) throw new Error('a verified zoom handshake without a signing secret');
+      const secret = await c.signingSecret();
+      if (!secret) throw new Error('a verified zoom-url-validation without a signing secret');
       const encryptedToken = createHmac('sha256', secret).update(plainToken).digest('hex');
       return json({ plainToken, encryptedToken });
     },
   },
   // https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#responding-to-a-challenge-request:
   // the raw challenge, text/plain, 200.
-  twitch: {
+  'twitch-callback-verification': {
     head: (h) => headerOf(h, 'twitch-eventsub-message-type') === 'webhook_callback_verification',
     answer: (c) => text(echo(field(c.payload(), 'challenge'), 'challenge')),
   },
   // https://developer.okta.com/docs/concepts/event-hooks/#one-time-verification-request: a GET with
   // the hook's Authorization header, answered {"verification": <X-Okta-Verification-Challenge>}.
-  okta: {
+  'okta-verification': {
     head: (h) => headerOf(h, 'x-okta-verification-challenge') !== undefined,
     answer: (c) =>
       json({
@@ -131,7 +131,7 @@ const SHAPES: Record<HandshakeName, Shape> = {
   },
   // https://learn.microsoft.com/azure/event-grid/webhook-event-delivery: aeg-event-type
   // SubscriptionValidation, an array holding one SubscriptionValidationEvent.
-  'azure-event-grid': {
+  'event-grid-validation': {
     head: (h) => headerOf(h, 'aeg-event-type') === 'SubscriptionValidation',
     answer(c) {
       const payload = c.payload();
@@ -145,23 +145,23 @@ const SHAPES: Record<HandshakeName, Shape> = {
     },
   },
   // https://developers.facebook.com/docs/graph-api/webhooks/getting-started#verification-requests
-  meta: {
+  'meta-verify-token': {
     head: (h) => h.query['hub.mode'] === 'subscribe',
     answer: (c) => text(echo(c.head.query['hub.challenge'], 'hub.challenge')),
   },
   // https://www.dropbox.com/developers/reference/webhooks#documentation: echo, text/plain, nosniff.
-  dropbox: {
+  'dropbox-challenge': {
     head: (h) => h.query.challenge !== undefined,
     answer: (c) => text(echo(c.head.query.challenge, 'challenge')),
   },
   // https://learn.microsoft.com/graph/change-notifications-delivery-webhooks#notificationurl-validation:
   // the decoded validationToken, text/plain, 200, within 10 s.
-  'microsoft-graph': {
+  'graph-validation-token': {
     head: (h) => h.query.validationToken !== undefined,
     answer: (c) => text(echo(c.head.query.validationToken, 'validationToken')),
   },
   // https://github.com/cloudevents/spec/blob/main/cloudevents/http-webhook.md#4-abuse-protection
-  cloudevents: {
+  'cloudevents-options': {
     head: (h) => headerOf(h, 'webhook-request-origin') !== undefined,
     answer(c) {
       const origin = headerEcho(headerOf(c.head, 'webhook-request-origin'), 'WebHook-Request-Origin');
@@ -183,7 +183,7 @@ const SHAPES: Record<HandshakeName, Shape> = {
   },
   // https://developers.asana.com/docs/webhooks-guide#the-webhook-handshake: X-Hook-Secret echoed
   // in a 200 or 204; it then signs every delivery (X-Hook-Signature).
-  asana: {
+  'asana-hook-secret': {
     head: (h) => headerOf(h, 'x-hook-secret') !== undefined,
     async answer(c) {
       const secret = headerEcho(headerOf(c.head, 'x-hook-secret'), 'X-Hook-Secret');
@@ -196,18 +196,18 @@ const SHAPES: Record<HandshakeName, Shape> = {
     },
   },
   // https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/: HEAD on creation, 200.
-  trello: {
+  'trello-head': {
     head: () => true,
     answer: () => ({ status: 200, headers: { ...SAFE } }),
   },
 };
 
-export const trustOf = (config: RouteHandshake): HandshakeTrust => HANDSHAKES[config.name].trust;
+export const trustOf = (config: RouteHandshake): HandshakeTrust => HANDSHAKE_FACTS[config.name].trust;
 
 /** The handshake this request is, from what is known before its body is read. */
 export function handshakeOf(route: Route, head: Head): RouteHandshake | undefined {
   return route.handshakes?.find(
-    (h) => HANDSHAKES[h.name].method === head.method && SHAPES[h.name].head?.(head),
+    (h) => HANDSHAKE_FACTS[h.name].method === head.method && SHAPES[h.name].head?.(head),
   );
 }
 
@@ -227,7 +227,7 @@ const METHOD_ORDER = ['POST', 'GET', 'HEAD', 'OPTIONS'];
 export function allowedMethods(route: Route): string[] {
   const methods = new Set<string>([
     'POST',
-    ...(route.handshakes ?? []).map((h) => HANDSHAKES[h.name].method),
+    ...(route.handshakes ?? []).map((h) => HANDSHAKE_FACTS[h.name].method),
   ]);
   return METHOD_ORDER.filter((m) => methods.has(m));
 }

@@ -17,12 +17,12 @@ export interface Exchange {
   route?: Route;
   /** The handshake this request is, once known (from its head on admission, or from its body). */
   handshake?: RouteHandshake;
-  /** The parsed body, once a stage needed it (payloadOf). */
-  payload?: unknown;
   /** Set once the signature (or token) checked out. */
   verified?: boolean;
   /** What the sender signed that names this delivery (verify's `signed`). */
   signed?: string;
+  /** The body as parsed (once) for a verifier that reads its fields; the input stage reuses it. */
+  parsed?: { value: unknown };
   delivery?: Delivery;
   outcome?: Outcome;
   run?: string;

@@ -12,17 +12,18 @@ import { exchangeOf } from '../http/exchange.ts';
 import { active, verifySignature } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 import { payloadOf } from './payload.ts';
-
-const EMPTY = Buffer.alloc(0);
+import { verifyRequest } from './verify.ts';
 
 /** Of the signing secrets still valid, the one this request was signed with (Zoom answers with it). */
-function signingSecretOf(request: FastifyRequest, route: Route, now: number): string | undefined {
+async function signingSecretOf(request: FastifyRequest, route: Route, now: number) {
   const signature = route.auth.signature;
   if (!signature) return undefined;
-  const req = { headers: request.headers, body: (request.body as Buffer | undefined) ?? EMPTY };
-  return active(signature.secrets, now).find(
-    (value) => verifySignature({ signature: { ...signature, secrets: [{ value }] } }, req, now).ok,
-  );
+  const req = verifyRequest(request);
+  for (const value of active(signature.secrets, now)) {
+    const one = { signature: { ...signature, secrets: [{ value }] } };
+    if ((await verifySignature(one, req, now)).ok) return value;
+  }
+  return undefined;
 }
 
 /**

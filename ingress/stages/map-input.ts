@@ -6,7 +6,7 @@ import { exchangeOf } from '../http/exchange.ts';
 import { responseHeaders } from '../http/response-headers.ts';
 import { deliveryIdOf, deliveryKey, MAX_DELIVERY_ID, mapInput, matchesFilter } from '../input.ts';
 import { stripField } from '../verify/credentials.ts';
-import { defaultIdempotency } from '../verify/index.ts';
+import { deliveryIdSource } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 import { payloadOf } from './payload.ts';
 
@@ -23,7 +23,6 @@ export const mapInputStage = fp(
       const x = exchangeOf(request);
       const route = x.route!;
       const payload = payloadOf(request);
-      const scheme = route.auth.signature?.scheme;
       if (!matchesFilter(route.filter, payload, request.headers)) {
         x.outcome = 'filtered';
         return reply
@@ -41,10 +40,7 @@ export const mapInputStage = fp(
           `input does not match the workflow's inputSchema: ${problem}`,
         );
       }
-      const source =
-        route.idempotency?.header || route.idempotency?.field
-          ? route.idempotency
-          : defaultIdempotency(scheme);
+      const source = deliveryIdSource(route);
       const senderId = deliveryIdOf(source, payload, request.headers);
       const deliveryId = senderId ?? randomUUID();
       if (deliveryId.length > MAX_DELIVERY_ID) {

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { checkVerifyToken, trustOf } from '../handshakes/index.ts';
 import { HttpError, unauthorized } from '../http/errors.ts';
 import { type Exchange, exchangeOf } from '../http/exchange.ts';
-import { type VerifyResult, verifyBodyField, verifySignature } from '../verify/index.ts';
+import { type VerifyRequest, type VerifyResult, verifyBodyField, verifySignature } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 import { payloadOf } from './payload.ts';
 
@@ -15,20 +15,15 @@ const EMPTY = Buffer.alloc(0);
  * verify token. Undefined for a handshake that proves nothing (answered because the trigger
  * declares it; it stays unverified).
  */
-function proof(request: FastifyRequest, x: Exchange, now: number): VerifyResult | undefined {
+async function proof(request: FastifyRequest, x: Exchange, now: number): Promise<VerifyResult | undefined> {
   const route = x.route!;
   const trust = x.handshake ? trustOf(x.handshake) : 'verified';
   if (trust === 'verifyToken') {
-    const head = {
-      method: request.method,
-      headers: request.headers,
-      query: request.query as Record<string, unknown>,
-    };
-    return checkVerifyToken(x.handshake!, head, now);
+    const query = request.query as Record<string, unknown>;
+    return checkVerifyToken(x.handshake!, { method: request.method, headers: request.headers, query }, now);
   }
   if (trust !== 'verified') return undefined;
-  const body = (request.body as Buffer | undefined) ?? EMPTY;
-  const verdict = verifySignature(route.auth, { headers: request.headers, body }, now);
+  const verdict = await verifySignature(route.auth, verifyRequest(request), now);
   if (!verdict.ok || x.handshake || !route.auth.bodySecret) return verdict;
   const field = verifyBodyField(route.auth, payloadOf(request), now);
   return field.ok ? verdict : field;
@@ -46,7 +41,7 @@ export const verifyStage = fp(
       const x = exchangeOf(request);
       const route = x.route!;
       const now = clock();
-      const verdict = proof(request, x, now);
+      const verdict = await proof(request, x, now);
       if (!verdict) return;
       if (!verdict.ok) {
         metrics.verificationFailed(route, verdict.reason);
@@ -80,3 +75,20 @@ export const verifyStage = fp(
   },
   { name: 'hookgate-verify' },
 );
+
+/**
+ * What the verifier may read besides headers and bytes: the method, the trigger's published URL
+ * with this request's query string (`{url}`), and the body parsed once, kept for later stages.
+ */
+export function verifyRequest(request: FastifyRequest): VerifyRequest {
+  const route = exchangeOf(request).route!;
+  const rawUrl = request.raw.url;
+  const query = rawUrl?.indexOf('?') ?? -1;
+  return {
+    headers: request.headers,
+    body: (request.body as Buffer | undefined) ?? EMPTY,
+    method: request.method,
+    ...(route.url !== undefined ? { url: route.url + (query >= 0 ? rawUrl!.slice(query) : '') } : {}),
+    json: () => payloadOf(request),
+  };
+}

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Route } from '../../api/v1alpha1/index.ts';
 
@@ -10,6 +10,12 @@ export interface VerifyRequest {
   body: Buffer;
   /** The token segment of `<url>/<token>`, when the request has one. */
   urlToken?: string;
+  /** Default POST. */
+  method?: string;
+  /** `{url}`: the trigger's published URL with the request's query string (never the Host header). */
+  url?: string;
+  /** The body as JSON, parsed once by the caller; default `JSON.parse` of the body. */
+  json?: () => unknown;
 }
 
 /**
@@ -48,31 +54,17 @@ export const OK: VerifyResult = { ok: true };
  * signature: a sender that signs with two secrets (its own rotation) sends several valid
  * signatures, and dropping one must not make a replay look new.
  */
-export function signedOk(...parts: (Buffer | string)[]): VerifyResult {
+export function signedOk(parts: (Buffer | string)[]): VerifyResult {
   const h = createHash('sha256');
   for (const part of parts) h.update(part);
   return { ok: true, signed: h.digest('hex') };
 }
 export const fail = (reason: VerifyReason): VerifyResult => ({ ok: false, reason });
 
-export interface Scheme {
-  /** `secrets`: the credential values still valid at `now` (rotation already applied). */
-  verify(sig: SignatureConfig, secrets: string[], req: VerifyRequest, now: number): VerifyResult;
-  sign(sig: SignatureConfig, secret: string, body: Buffer, now: number, id?: string): Record<string, string>;
-}
-
-export const DEFAULT_TOLERANCE_SECONDS = 300;
-
 /** Node keeps only the first of repeated well-known headers; do the same for any array value. */
-export function header(req: Pick<VerifyRequest, 'headers'>, name: string): string | undefined {
+export function header(req: { headers: IncomingHttpHeaders }, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
-}
-
-export function hmac(key: Buffer | string, ...parts: (Buffer | string)[]): Buffer {
-  const h = createHmac('sha256', key);
-  for (const part of parts) h.update(part);
-  return h.digest();
 }
 
 /** Constant time for equal lengths; callers only pass fixed-length digests, so length leaks nothing. */
@@ -86,59 +78,16 @@ export function secretsEqual(given: string, expected: string): boolean {
   return digestsEqual(sha(given), sha(expected));
 }
 
-const HEX_DIGEST = /^[0-9a-fA-F]{64}$/;
-const BASE64_DIGEST = /^[A-Za-z0-9+/]{43}=?$/;
-
-/** A 32-byte SHA-256 digest as text, strictly: Buffer.from silently drops what it cannot decode. */
-export function decodeDigest(text: string, encoding: 'hex' | 'base64'): Buffer | undefined {
-  return (encoding === 'hex' ? HEX_DIGEST : BASE64_DIGEST).test(text)
-    ? Buffer.from(text, encoding)
-    : undefined;
-}
-
-/** True when any key signs `parts` to any of the candidate digests. */
-export function signedByAny(
-  keys: (Buffer | string)[],
-  candidates: Buffer[],
-  ...parts: (Buffer | string)[]
-): boolean {
-  return keys.some((key) => {
-    const expected = hmac(key, ...parts);
-    return candidates.some((candidate) => digestsEqual(expected, candidate));
-  });
-}
-
-/** A non-negative integer timestamp as sent; the signed text uses the string, not a re-formatted number. */
-export function parseTimestamp(text: string | undefined): number | undefined {
-  return text !== undefined && /^\d{1,16}$/.test(text) ? Number(text) : undefined;
-}
-
-/** Stale and future timestamps alike: a replay window in both directions. */
-export function withinTolerance(timestampMs: number, now: number, toleranceSeconds?: number): boolean {
-  return Math.abs(now - timestampMs) <= (toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS) * 1000;
-}
-
-/**
- * Parses `t=<ts>,v1=<sig>[,v1=<sig>...]` (Stripe's layout) into the single timestamp and all values of
- * `scheme`. Other keys (e.g. Stripe's `v0`) are ignored; a repeated `t` is ambiguous and refused.
- */
-export function parseTimestampedHeader(
-  text: string,
-  scheme: string,
-): { timestamp: string; signatures: string[] } | undefined {
-  let timestamp: string | undefined;
-  const signatures: string[] = [];
-  for (const item of text.split(',')) {
-    const eq = item.indexOf('=');
-    if (eq < 0) continue;
-    const key = item.slice(0, eq).trim();
-    const value = item.slice(eq + 1).trim();
-    if (key === 't') {
-      if (timestamp !== undefined) return undefined;
-      timestamp = value;
-    } else if (key === scheme) {
-      signatures.push(value);
-    }
+/** Dot path ("pull_request.base.ref", "commits.0.id") into own properties only. */
+export function fieldAt(payload: unknown, path: string): unknown {
+  let value = payload;
+  for (const key of path.split('.')) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
   }
-  return timestamp === undefined ? undefined : { timestamp, signatures };
+  return value;
 }
+
+/** Field values compare as strings; only scalars have one. */
+export const scalarText = (v: unknown) =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;

@@ -1,25 +1,20 @@
-import type { Credential, Route, SignatureScheme } from '../../api/v1alpha1/index.ts';
-import { verifyBearer } from './bearer.ts';
 import {
-  DEFAULT_TOLERANCE_SECONDS,
-  fail,
-  OK,
-  type Scheme,
-  type SignatureConfig,
-  type VerifyRequest,
-  type VerifyResult,
-} from './common.ts';
+  type Credential,
+  DEFAULT_REPLAY_WINDOW_SECONDS,
+  type Route,
+  type SignatureScheme,
+  schemeDeliveryId,
+  signatureVerifier,
+  type ValueSource,
+  type Verifier,
+} from '../../api/v1alpha1/index.ts';
+import { verifyBearer } from './bearer.ts';
+import { fail, OK, type SignatureConfig, type VerifyRequest, type VerifyResult } from './common.ts';
 import { verifyBasic, verifyBodySecret, verifyUrlToken } from './credentials.ts';
-import { github } from './github.ts';
-import { hmacSha256 } from './hmac-sha256.ts';
-import { sharedSecret } from './shared-secret.ts';
-import { slack } from './slack.ts';
-import { standardWebhooks } from './standard-webhooks.ts';
-import { stripe } from './stripe.ts';
-import { timestamped } from './timestamped.ts';
+import { type SignOptions, signHmac, verifyHmac } from './hmac.ts';
+import { signSecret, verifySecret } from './secret.ts';
 
-const EMPTY = Buffer.alloc(0);
-
+export { DEFAULT_REPLAY_WINDOW_SECONDS } from '../../api/v1alpha1/index.ts';
 export {
   type SignatureConfig,
   VERIFY_REASONS,
@@ -28,15 +23,36 @@ export {
   type VerifyResult,
 } from './common.ts';
 
-const schemes: Record<SignatureScheme, Scheme> = {
-  'hmac-sha256': hmacSha256,
-  timestamped,
-  'standard-webhooks': standardWebhooks,
-  github,
-  stripe,
-  slack,
-  'shared-secret': sharedSecret,
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One engine per verifier type. `verify` may answer with a Promise where it must fetch something
+ * (issue 19's certificates and key sets); the symmetric ones never do, and the stage awaits only a
+ * Promise, so their path stays synchronous.
+ */
+interface Engine<V extends Verifier> {
+  verify(v: V, secrets: string[], req: VerifyRequest, now: number): VerifyResult | Promise<VerifyResult>;
+  sign(v: V, secret: string, body: Buffer, now: number, options: SignOptions): Record<string, string>;
+}
+const engines: { [T in Verifier['type']]: Engine<Extract<Verifier, { type: T }>> } = {
+  hmac: { verify: verifyHmac, sign: signHmac },
+  secret: { verify: verifySecret, sign: signSecret },
 };
+const engine = <V extends Verifier>(v: V) => engines[v.type] as unknown as Engine<V>;
+
+// A route written by an older operator states a scheme and its knobs: resolved once per route.
+const resolved = new WeakMap<SignatureConfig, Verifier>();
+
+/** The verifier a route's signature runs: the operator's resolution, or the same made here. */
+export function verifierOf(signature: SignatureConfig): Verifier {
+  if (signature.verifier) return signature.verifier;
+  let v = resolved.get(signature);
+  if (!v) {
+    v = signatureVerifier(signature);
+    resolved.set(signature, v);
+  }
+  return v;
+}
 
 /**
  * The values still accepted at `now`: the current credential has no `validUntil`; a previous one
@@ -48,10 +64,16 @@ export function active(credentials: Credential[], now: number): string[] {
     .map((c) => c.value);
 }
 
-/** Checks a delivery against the trigger's auth; every credential it has is required. */
+/**
+ * Token and signature (both required when both are set), for callers whose verifier is synchronous
+ * (every symmetric one): tests and the CLI. The ingress runs the two stages apart.
+ */
 export function verify(auth: Route['auth'], req: VerifyRequest, now: number): VerifyResult {
   const token = verifyToken(auth, req, now);
-  return token.ok ? verifySignature(auth, req, now) : token;
+  if (!token.ok) return token;
+  const verdict = verifySignature(auth, req, now);
+  if (verdict instanceof Promise) throw new Error('this verifier is asynchronous: use verifySignature');
+  return verdict;
 }
 
 const configured = (auth: Route['auth']) =>
@@ -87,49 +109,60 @@ export function verifyBodyField(auth: Route['auth'], payload: unknown, now: numb
 }
 
 /** The signature over the body (OK when the trigger has none; the token is `verifyToken`'s). */
-export function verifySignature(auth: Route['auth'], req: VerifyRequest, now: number): VerifyResult {
+export function verifySignature(
+  auth: Route['auth'],
+  req: VerifyRequest,
+  now: number,
+): VerifyResult | Promise<VerifyResult> {
   if (!auth.signature) return OK;
-  return schemes[auth.signature.scheme].verify(auth.signature, active(auth.signature.secrets, now), req, now);
+  const v = verifierOf(auth.signature);
+  return engine(v).verify(v, active(auth.signature.secrets, now), req, now);
 }
 
-/** Schemes whose signature covers a timestamp: a replay is refused once it is out of tolerance. */
-const TIMED = new Set<SignatureScheme>(['timestamped', 'standard-webhooks', 'stripe', 'slack']);
-export const DEFAULT_REPLAY_WINDOW_SECONDS = 3600;
+const timed = (v: Verifier) => v.type === 'hmac' && v.timestamp !== undefined;
 
 /**
  * How long a verified delivery can be replayed, so how long its run must be kept to answer replays
- * as duplicates: the timestamp tolerance of timestamped schemes, `replayWindowSeconds` of the
- * others that sign; undefined when nothing is signed (bearer, shared-secret: a captured request
+ * as duplicates: the timestamp tolerance of timed verifiers, `replayWindowSeconds` of the others
+ * that sign; undefined when nothing is signed (bearer, a secret in a header: a captured request
  * can be replayed for as long as the credential is valid).
  */
 export function replayWindowSeconds(signature: SignatureConfig | undefined): number | undefined {
-  if (!signature || signature.scheme === 'shared-secret') return undefined;
-  if (TIMED.has(signature.scheme)) return signature.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  return signature.replayWindowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS;
+  if (!signature) return undefined;
+  const v = verifierOf(signature);
+  if (v.type !== 'hmac') return undefined;
+  return v.timestamp?.toleranceSeconds ?? v.replayWindowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS;
 }
 
-export type IdempotencySource = { header: string } | { field: string };
+/** Whether a replay is refused once out of tolerance (so a sender id cannot be planted by one). */
+export const isTimed = (signature: SignatureConfig | undefined) =>
+  !!signature && timed(verifierOf(signature));
+
+/** Whether the body is signed, so that a field of it may name the delivery. */
+export function signsBody(signature: SignatureConfig | undefined): boolean {
+  const v = signature && verifierOf(signature);
+  return v?.type === 'hmac' && (v.content.includes('{body}') || v.content.includes('{form}'));
+}
+
+export type IdempotencySource = ValueSource;
+const IDEMPOTENCY_KEY = { header: 'Idempotency-Key' };
 
 /** Where a scheme's senders put the delivery id (a header, or a dot path into the JSON body). */
-export function defaultIdempotency(scheme: SignatureScheme | undefined): IdempotencySource {
-  switch (scheme) {
-    case 'standard-webhooks':
-      return { header: 'webhook-id' };
-    case 'github':
-      return { header: 'X-GitHub-Delivery' };
-    case 'stripe':
-      return { field: 'id' };
-    case 'slack':
-      return { field: 'event_id' };
-    default:
-      return { header: 'Idempotency-Key' };
-  }
+export const defaultIdempotency = (scheme: SignatureScheme | undefined): IdempotencySource =>
+  schemeDeliveryId(scheme) ?? IDEMPOTENCY_KEY;
+
+/** Where this route's deliveries carry their id: the trigger's choice, its provider's, its scheme's. */
+export function deliveryIdSource(route: Route): IdempotencySource {
+  const own = route.idempotency;
+  if (own?.header) return { header: own.header };
+  if (own?.field) return { field: own.field };
+  return route.provider?.deliveryId ?? defaultIdempotency(route.auth.signature?.scheme);
 }
 
 /**
  * The headers a sender sets so `verify` accepts `body` at `now` (for the CLI, the demo and tests).
- * With `id`, the scheme's delivery-id header is set too; body-field ids (stripe, slack) are the
- * caller's to put in the body.
+ * With `id`, the delivery-id header is set too (`options.deliveryId`, else the scheme's); body-field
+ * ids (stripe, slack) are the caller's to put in the body.
  */
 export function sign(
   signature: SignatureConfig,
@@ -137,9 +170,11 @@ export function sign(
   body: Buffer,
   now: number,
   id?: string,
+  options: Omit<SignOptions, 'id'> & { deliveryId?: ValueSource } = {},
 ): Record<string, string> {
-  const headers = schemes[signature.scheme].sign(signature, secret, body, now, id);
-  const source = defaultIdempotency(signature.scheme);
+  const v = verifierOf(signature);
+  const headers = engine(v).sign(v, secret, body, now, { ...options, ...(id !== undefined ? { id } : {}) });
+  const source = options.deliveryId ?? defaultIdempotency(signature.scheme);
   if (id !== undefined && 'header' in source && !(source.header in headers)) headers[source.header] = id;
   return headers;
 }

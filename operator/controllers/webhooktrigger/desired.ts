@@ -10,6 +10,7 @@ import {
   ROUTE_KEY,
   type Route,
   RouteSchema,
+  resolveAuth,
   routePath,
   WEBHOOK_TRIGGER,
   type WebhookTriggerSpec,
@@ -32,19 +33,25 @@ export const triggerURL = (publicBaseURL: string, namespace: string, name: strin
 
 export interface Generators {
   token(): string;
-  signingSecret(): string;
+  /** `urlSafe`: only `A-Za-z0-9_-`, for providers that refuse other characters (Telegram). */
+  signingSecret(urlSafe?: boolean): string;
 }
 
-/** Which credentials the operator generates: those without a `secretRef`. */
+/** Which credentials the operator generates: those the trigger needs without a `secretRef`. */
 export interface Parts {
   token: boolean;
   signingSecret: boolean;
+  urlSafeSecret?: boolean;
 }
 
-export const generatedParts = (spec: WebhookTriggerSpec): Parts => ({
-  token: !!spec.auth.bearer && !spec.auth.bearer.secretRef,
-  signingSecret: !!spec.auth.signature && !spec.auth.signature.secretRef,
-});
+export function generatedParts(spec: WebhookTriggerSpec): Parts {
+  const needs = resolveAuth(spec.auth);
+  return {
+    token: needs.bearer && !spec.auth.bearer?.secretRef,
+    signingSecret: !!needs.verifier && !spec.auth.signature?.secretRef,
+    ...(needs.urlSafeSecret ? { urlSafeSecret: true } : {}),
+  };
+}
 
 export interface StoredCredentials {
   /** Decoded `data` of the credentials Secret. */
@@ -85,6 +92,8 @@ export function planCredentials(input: {
   generate: Generators;
 }): CredentialsPlan | undefined {
   const { parts, existing, rotate, now, generate } = input;
+  const fresh = (p: (typeof PART_KEYS)[number]) =>
+    p === 'token' ? generate.token() : generate.signingSecret(parts.urlSafeSecret);
   if (!existing && !parts.token && !parts.signingSecret) return undefined;
   const data = { ...existing?.data };
   const annotations = { ...existing?.annotations };
@@ -115,7 +124,7 @@ export function planCredentials(input: {
     if (existing && rotating.length > 0) {
       for (const p of rotating) {
         data[PREVIOUS[p]] = data[p]!;
-        data[p] = generate[p]();
+        data[p] = fresh(p);
       }
       data[CredentialKeys.previousValidUntil] = timestamp(new Date(now.getTime() + input.graceMs));
       plan.requeueAfter = input.graceMs;
@@ -128,7 +137,7 @@ export function planCredentials(input: {
 
   for (const p of PART_KEYS) {
     if (parts[p] && !data[p]) {
-      data[p] = generate[p]();
+      data[p] = fresh(p);
       plan.generated.push(p);
     }
   }
@@ -215,6 +224,8 @@ export interface RouteInput {
   trigger: { namespace: string; name: string; uid: string; generation: number; spec: WebhookTriggerSpec };
   workflow: { name: string; uid: string; spec: WorkflowSpec };
   credentials: ResolvedCredentials;
+  /** status.url: what providers that sign their URL signed. */
+  url?: string;
 }
 
 /** What every route of a trigger carries, served or not. */
@@ -233,33 +244,52 @@ const routeOf = ({ namespace, name, uid, generation, spec }: RouteInput['trigger
   response: spec.response,
 });
 
-/** The route the ingress serves for a Ready trigger, validated against the schema the ingress reads. */
-export function desiredRoute({ trigger, workflow, credentials: c }: RouteInput): Route {
+/** What a route of the version before states of a scheme (it resolves them itself). */
+const LEGACY_KNOBS = [
+  'scheme',
+  'header',
+  'prefix',
+  'encoding',
+  'timestampUnit',
+  'toleranceSeconds',
+  'replayWindowSeconds',
+] as const;
+const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]) =>
+  Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Pick<T, K>;
+
+/**
+ * The route the ingress serves for a Ready trigger, validated against the schema the ingress reads:
+ * the trigger's provider or scheme resolved into one verifier. A scheme and its knobs are written
+ * too, so an ingress of the version before still serves the seven schemes during an upgrade.
+ */
+export function desiredRoute({ trigger, workflow, credentials: c, url }: RouteInput): Route {
   const { spec } = trigger;
   const list = (current: string | undefined, previous: string | undefined) => [
     ...(current ? [{ value: current }] : []),
     ...(previous && c.previousValidUntil ? [{ value: previous, validUntil: c.previousValidUntil }] : []),
   ];
+  const auth = resolveAuth(spec.auth);
   const sig = spec.auth.signature;
+  const knobs = sig?.scheme && sig.scheme !== 'hmac' ? pick(sig, LEGACY_KNOBS) : {};
+  const secrets = list(c.signingSecret, c.previousSigningSecret);
+  // The route schema allows none (a secret awaited from a handshake); nothing else may lack one.
+  if (auth.verifier && secrets.length === 0) throw new Error('a signature without a signing secret');
   return RouteSchema.parse({
     ...routeOf(trigger),
     auth: {
-      ...(spec.auth.bearer ? { tokens: list(c.token, c.previousToken) } : {}),
-      ...(sig
+      ...(auth.bearer ? { tokens: list(c.token, c.previousToken) } : {}),
+      ...(auth.verifier
         ? {
             signature: {
-              scheme: sig.scheme,
-              header: sig.header,
-              prefix: sig.prefix,
-              encoding: sig.encoding,
-              timestampUnit: sig.timestampUnit,
-              toleranceSeconds: sig.toleranceSeconds,
-              replayWindowSeconds: sig.replayWindowSeconds,
-              secrets: list(c.signingSecret, c.previousSigningSecret),
+              ...knobs,
+              verifier: auth.verifier,
+              secrets,
             },
           }
         : {}),
     },
+    ...(auth.provider ? { provider: auth.provider } : {}),
+    ...(url ? { url } : {}),
     workflow: { name: workflow.name, uid: workflow.uid, spec: workflow.spec },
   });
 }
@@ -360,7 +390,7 @@ export function credentialStatus(
   return {
     ...(stored ? { credentialsSecret: credentialsSecretName(trigger) } : {}),
     ...(parts.token && resolved.token ? { tokenPrefix: resolved.token.slice(0, 8) } : {}),
-    signingSecretSet: !!spec.auth.signature && !!resolved.signingSecret,
+    signingSecretSet: !!resolveAuth(spec.auth).verifier && !!resolved.signingSecret,
     ...(stored?.annotations[ROTATED_AT] ? { lastRotationTime: stored.annotations[ROTATED_AT] } : {}),
     ...(resolved.previousValidUntil ? { previousCredentialsValidUntil: resolved.previousValidUntil } : {}),
   };

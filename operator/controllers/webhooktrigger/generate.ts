@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { SIGNING_SECRET_PREFIX, TOKEN_PREFIX } from '../../../api/v1alpha1/index.ts';
+import { SIGNING_SECRET_PREFIX, TOKEN_PREFIX, URL_SAFE_SECRET_PREFIX } from '../../../api/v1alpha1/index.ts';
 import type { Generators } from './desired.ts';
 
 /** Credentials from the CSPRNG, 256 bits each; `whsec_` + base64 is the Standard Webhooks form. */
 export const cryptoGenerators: Generators = {
   token: () => TOKEN_PREFIX + randomBytes(32).toString('base64url'),
-  signingSecret: () => SIGNING_SECRET_PREFIX + randomBytes(32).toString('base64'),
+  signingSecret: (urlSafe) =>
+    urlSafe
+      ? URL_SAFE_SECRET_PREFIX + randomBytes(32).toString('base64url')
+      : SIGNING_SECRET_PREFIX + randomBytes(32).toString('base64'),
 };

@@ -148,7 +148,7 @@ export class WebhookTriggerReconciler implements Reconciler {
       creds = credentialStatus(key.name, parts, stored, resolved, spec);
       const workflow = this.readyWorkflow(key.namespace, spec.workflowRef.name);
       await this.publish(
-        desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved }),
+        desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved, url }),
       );
       // Suspended is a state the user asked for and the operator reached (the route answers 403),
       // so Ready=True: `kubectl wait --for=condition=Ready` and GitOps health stay green.
