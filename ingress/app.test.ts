@@ -499,19 +499,6 @@ describe('input', () => {
     const { app } = setup();
     expect((await post(app, { headers: { 'idempotency-key': 'k'.repeat(1025) } })).statusCode).toBe(400);
   });
-
-  it("answers Slack's url_verification challenge once signed, starting nothing", async () => {
-    const slack = { scheme: 'slack' as const, secrets: [{ value: SECRET }] };
-    const { app, launcher } = setup({ auth: { signature: slack } });
-    const body =
-      '{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}';
-    const signed = sign(slack, SECRET, Buffer.from(body), NOW);
-    const res = await post(app, { body, headers: { ...signed, authorization: '' } });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
-    expect(launcher.runs.size).toBe(0);
-    expect((await post(app, { body, headers: { authorization: '' } })).statusCode).toBe(401);
-  });
 });
 
 describe('duplicates and responses', () => {

@@ -7,9 +7,10 @@ import Fastify, {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
-import type { Route } from '../api/v1alpha1/index.ts';
+import type { HandshakeName, Route } from '../api/v1alpha1/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { FloodGuard } from './flood-guard.ts';
+import { NO_CAPTURES, type SecretCaptures } from './handshakes/capture.ts';
 import { trustedProxies } from './http/client-ip.ts';
 import { HttpError, toHttpError } from './http/errors.ts';
 import { exchanges } from './http/exchange.ts';
@@ -18,6 +19,7 @@ import { ingressMetrics } from './metrics.ts';
 import { type RateLimit, RateLimiter } from './ratelimit.ts';
 import { admit } from './stages/admit.ts';
 import type { StageContext } from './stages/context.ts';
+import { handshakeStage } from './stages/handshake.ts';
 import { launch } from './stages/launch.ts';
 import { mapInputStage } from './stages/map-input.ts';
 import { readBody } from './stages/read-body.ts';
@@ -36,6 +38,10 @@ export interface AppDeps {
   trustedProxies?: readonly string[];
   /** Called once per verified delivery (records the trigger's last use). */
   recordUse?: (route: Route) => void;
+  /** Called once per handshake answered (records it in the trigger's status). */
+  recordHandshake?: (route: Route, name: HandshakeName) => void;
+  /** Where a secret captured from a handshake is stored (default: nowhere, answered 503). */
+  captures?: SecretCaptures;
   /** Default: a fresh in-memory limiter per app. */
   limiter?: Pick<RateLimiter, 'take'>;
   /** This replica's share of a trigger's rate limit (default: all of it, as a lone replica). */
@@ -50,7 +56,8 @@ export interface AppDeps {
 /**
  * The ingress as a Fastify plugin: probes, error answers, metrics and the request log, and the
  * webhook route in its own context (its raw-body parser), where the request path runs as named
- * stages, each a plugin of its own: admit (headers only), read body, verify, map input, launch.
+ * stages, each a plugin of its own: admit (headers only), read body, verify, handshake, map input,
+ * launch.
  */
 export const ingress = fp(
   async (app: FastifyInstance, deps: AppDeps) => {
@@ -68,6 +75,8 @@ export const ingress = fp(
       recordUse: deps.recordUse,
       identities: deps.identities ?? new Identities(),
       recordSns: deps.recordSns,
+      recordHandshake: deps.recordHandshake,
+      captures: deps.captures ?? NO_CAPTURES,
     };
 
     app.get('/healthz', async () => ({ ok: true }));
@@ -102,6 +111,7 @@ export const ingress = fp(
       webhooks.register(admit, ctx);
       webhooks.register(readBody);
       webhooks.register(verifyStage, ctx);
+      webhooks.register(handshakeStage, ctx);
       webhooks.register(mapInputStage, ctx);
       webhooks.register(launch, ctx);
     });

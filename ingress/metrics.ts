@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { HandshakeName } from '../api/v1alpha1/index.ts';
 
 const PREFIX = 'hookgate_ingress_';
 
@@ -10,8 +11,11 @@ export type Outcome =
   | 'accepted'
   | 'duplicate'
   | 'filtered'
-  | 'challenge'
   | 'ping'
+  | 'subscription'
+  | 'sender_unreachable'
+  | `handshake_${HandshakeName}`
+  | 'handshake_refused'
   | 'not_found'
   | 'method_not_allowed'
   | 'suspended'
@@ -30,7 +34,6 @@ export type Outcome =
   | 'run_rejected'
   | 'input_schema_unusable'
   | 'run_timeout'
-  | 'sender_unreachable'
   | 'internal_error';
 
 /** Anything with a namespace and name (a Route). Only known triggers may be labelled. */

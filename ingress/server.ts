@@ -5,12 +5,13 @@ import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
+import { KubeCaptures } from './handshakes/capture.ts';
 import { ConfigError, type IngressConfig, loadIngressConfig, USAGE } from './http/config.ts';
-import { LastUsedRecorder } from './last-used.ts';
 import { ingressMetrics } from './metrics.ts';
 import { Peers } from './peers.ts';
 import { RouteStore } from './routes-store.ts';
 import { KubeLauncher } from './run/launcher.ts';
+import { StatusWriter } from './status-writer.ts';
 import type { RouteTable } from './types.ts';
 
 /**
@@ -40,7 +41,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     { onJobCreated: metrics.jobCreated, onRunFinished: metrics.runFinished },
     log.child({ component: 'launcher' }),
   );
-  const lastUsed = new LastUsedRecorder(kc, log.child({ component: 'last-used' }));
+  const status = new StatusWriter(kc, log.child({ component: 'status' }));
   const peers = config.peersService
     ? new Peers(kc, config.namespace, config.peersService, config.podIp, log.child({ component: 'peers' }))
     : undefined;
@@ -61,13 +62,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       logger: log,
       trustedProxies: config.trustedProxies,
       floodLimit: { requests: config.floodLimit, periodSeconds: Math.ceil(config.floodPeriod / 1000) },
-      recordUse: (route) => lastUsed.recordUse(route),
+      recordUse: (route) => status.recordUse(route),
+      recordHandshake: (route, name) => status.recordHandshake(route, name),
+      captures: new KubeCaptures(kc, config.namespace, log.child({ component: 'captures' })),
       ...(peers ? { share: (limit: number) => peers.share(limit) } : {}),
     },
     serverOptions(config),
   );
 
-  lastUsed.start();
+  status.start();
   peers?.start();
   // Both resolve after their first list and retry on their own; readiness waits for them.
   void store.start().then(() => {
@@ -86,7 +89,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight requests');
     await drain(app, config.shutdownTimeout, log);
-    await Promise.allSettled([lastUsed.stop(), launcher.stop(), store.stop(), peers?.stop()]);
+    await Promise.allSettled([status.stop(), launcher.stop(), store.stop(), peers?.stop()]);
     await probes?.close();
     log.info('stopped');
     await new Promise<void>((done) => log.flush(() => done()));

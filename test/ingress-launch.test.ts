@@ -24,9 +24,9 @@ import {
   WORKFLOW,
   WorkflowSpec,
 } from '../api/v1alpha1/index.ts';
-import { LastUsedRecorder } from '../ingress/last-used.ts';
 import { RouteStore } from '../ingress/routes-store.ts';
 import { KubeLauncher, type LauncherHooks } from '../ingress/run/launcher.ts';
+import { StatusWriter } from '../ingress/status-writer.ts';
 import { ApiUnavailableError, type Delivery, JobRejectedError, RunActiveError } from '../ingress/types.ts';
 import { isNotFound } from '../lib/kube.ts';
 import { Env, finishedAs, INPUT_KEY, runName, termination } from '../lib/run.ts';
@@ -638,7 +638,7 @@ describe('RouteStore', () => {
   });
 });
 
-describe('LastUsedRecorder', () => {
+describe('StatusWriter: lastTriggeredTime', () => {
   const custom = () => admin.makeApiClient(CustomObjectsApi);
   const triggers = () => ({
     group: GROUP,
@@ -662,7 +662,7 @@ describe('LastUsedRecorder', () => {
   it('writes lastTriggeredTime on the status subresource as hookgate-ingress, never creating a trigger', async () => {
     await trigger('used');
     const now = new Date('2026-05-01T12:00:00.500Z');
-    const recorder = new LastUsedRecorder(asIngress, log, { now: () => now });
+    const recorder = new StatusWriter(asIngress, log, { now: () => now });
     recorder.recordUse(route('allow', 'used'));
     recorder.recordUse(route('allow', 'deleted-meanwhile'));
     await recorder.stop();
@@ -693,7 +693,7 @@ describe('LastUsedRecorder', () => {
     );
     try {
       let now = new Date('2026-05-02T10:00:00.123Z');
-      const recorder = new LastUsedRecorder(asIngress, log, { now: () => now });
+      const recorder = new StatusWriter(asIngress, log, { now: () => now });
       recorder.recordUse(route('allow', 'once-a'));
       recorder.recordUse(route('allow', 'once-b'));
       now = new Date('2026-05-02T10:00:05Z');
@@ -726,7 +726,7 @@ describe('LastUsedRecorder', () => {
     let server = await startApiServer();
     let up = true;
     try {
-      const recorder = new LastUsedRecorder(asIngressVia(server), log, {
+      const recorder = new StatusWriter(asIngressVia(server), log, {
         now: () => new Date('2026-05-03T08:00:00Z'),
       });
       await server.stop();
@@ -746,7 +746,7 @@ describe('LastUsedRecorder', () => {
   });
 
   it('drops a write for a trigger that is gone', async () => {
-    const recorder = new LastUsedRecorder(asIngress, log);
+    const recorder = new StatusWriter(asIngress, log);
     recorder.recordUse(route('allow', 'gone'));
     await recorder.flush();
     // Were the failed write kept, the next flush would land on a trigger of the same name.

@@ -22,6 +22,8 @@ export const Labels = {
   /** Marks the per-trigger route Secrets the operator publishes for the ingress. */
   route: 'hookgate.io/route',
   triggerNamespace: 'hookgate.io/trigger-namespace',
+  /** Marks a secret the ingress captured from a handshake (Asana), for the operator to take in. */
+  capture: 'hookgate.io/capture',
 } as const;
 export const MANAGED_BY = 'hookgate';
 
@@ -69,8 +71,20 @@ export interface Condition {
 export const CredentialKeys = {
   token: 'token',
   signingSecret: 'signingSecret',
+  /** HTTP Basic (auth.basic); the keys of a kubernetes.io/basic-auth Secret. */
+  username: 'username',
+  password: 'password',
+  urlToken: 'urlToken',
+  bodySecret: 'bodySecret',
+  /** Meta's hub.verify_token (the meta handshake). */
+  verifyToken: 'verifyToken',
   previousToken: 'previousToken',
   previousSigningSecret: 'previousSigningSecret',
+  previousUsername: 'previousUsername',
+  previousPassword: 'previousPassword',
+  previousUrlToken: 'previousUrlToken',
+  previousBodySecret: 'previousBodySecret',
+  previousVerifyToken: 'previousVerifyToken',
   /** RFC 3339 time until which the previous credentials are still accepted. */
   previousValidUntil: 'previousValidUntil',
 } as const;
@@ -79,6 +93,12 @@ export const CredentialKeys = {
 export const SHARED_SECRET_HEADER = 'X-Webhook-Secret';
 
 export const TOKEN_PREFIX = 'hgt_';
+export const URL_TOKEN_PREFIX = 'hgu_';
+export const BODY_SECRET_PREFIX = 'hgs_';
+export const VERIFY_TOKEN_PREFIX = 'hgv_';
+
+/** The key of a capture Secret (Labels.capture) that holds the captured value. */
+export const CAPTURE_KEY = 'secret';
 export const SIGNING_SECRET_PREFIX = 'whsec_';
 /** Generated signing secrets of providers that accept only `A-Za-z0-9_-` (Telegram). */
 export const URL_SAFE_SECRET_PREFIX = 'hgs_';

@@ -119,10 +119,8 @@ describe('selecting a provider', () => {
       'replayWindowSeconds applies only',
     ],
     [{ provider: 'alertmanager', signature: { secretRef: REF } }, 'has no signing secret'],
-    [{ provider: 'docker-hub' }, 'cannot check yet'],
-    [{ provider: 'quay' }, 'cannot check yet'],
-    [{ provider: 'microsoft-graph' }, 'cannot check yet'],
-    [{ provider: 'asana' }, 'cannot check yet'],
+    [{ provider: 'discord' }, 'auth.publicKeys is required'],
+    [{ provider: 'aws-sns' }, 'auth.sns is required'],
     [{ provider: 'nope' }, 'Invalid option'],
     [{ signature: { secretRef: REF } }, 'auth.signature needs a scheme, or auth.provider'],
   ])('refuses %j: %s', (auth, message) => {

@@ -6,11 +6,13 @@ import {
   JsonObject,
   Name,
   ObjectMeta,
+  type Rule,
   SecretKeyRef,
   withRules,
 } from './common.ts';
+import { HANDSHAKE_FACTS } from './handshakes.ts';
 import { OidcAuth, PaypalAuth, PublicKeys, SnsAuth } from './identity.ts';
-import { PROVIDER_NAMES, PROVIDERS, type Provider, type ProviderAuth } from './providers.ts';
+import { HANDSHAKES, PROVIDER_NAMES, PROVIDERS, type Provider, type ProviderAuth } from './providers.ts';
 import {
   Algorithm,
   Encoding,
@@ -188,6 +190,13 @@ export const Signature = withRules(
   },
 );
 
+/** A dot path into the JSON body where `*` is every element of an array, e.g. `value.*.clientState`. */
+export const BodyFieldPath = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^(([^.*]+|\*)\.)*[^.*]+$/, 'must be a dot path whose last segment is a field name');
+
 /** Credentials the ingress checks; a provider needing another is refused until it can be served. */
 const SUPPORTED_AUTH = new Set<ProviderAuth['type']>([
   'hmac',
@@ -197,6 +206,9 @@ const SUPPORTED_AUTH = new Set<ProviderAuth['type']>([
   'aws-sns',
   'paypal',
   'oidc',
+  'basic',
+  'url-token',
+  'body-secret',
 ]);
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(', ')}]`;
 const rows = PROVIDERS as readonly Provider[];
@@ -209,7 +221,13 @@ const UNTIMED_PROVIDERS = named((p) => p.auth.type === 'hmac' && p.auth.timestam
 /** Providers with no signing secret at all (a bearer token, or credentials of their own). */
 const NO_SECRET = named((p) => p.auth.type !== 'hmac' && p.auth.type !== 'secret');
 /** Credentials this version cannot check yet: such a provider is refused rather than served open. */
-const UNSUPPORTED = named((p) => !SUPPORTED_AUTH.has(p.auth.type) || p.secret === 'handshake');
+const UNSUPPORTED = named((p) => !SUPPORTED_AUTH.has(p.auth.type));
+const UNSUPPORTED_RULE: Rule<{ provider?: string }> = {
+  rule: `!has(self.provider) || !(self.provider in ${celList(UNSUPPORTED)})`,
+  messageExpression: `'provider ' + self.provider + ' needs a credential this version of hookgate cannot check yet'`,
+  message: 'this provider needs a credential this version of hookgate cannot check yet',
+  check: (a) => !a.provider || !UNSUPPORTED.includes(a.provider),
+};
 const ALLOWED_WITH_PROVIDER = ['secretRef', 'toleranceSeconds', 'replayWindowSeconds'];
 /** Providers whose public keys the trigger pins, whose certificates sign (SNS, PayPal), or who send OIDC tokens. */
 const PUBLIC_KEY = named((p) => p.auth.type === 'public-key');
@@ -245,6 +263,46 @@ export const Auth = withRules(
         .strict()
         .optional()
         .describe('Require `Authorization: Bearer <token>`.'),
+      basic: z
+        .object({
+          secretRef: z
+            .object({ name: Name.describe('Name of a Secret in the same namespace.') })
+            .strict()
+            .optional()
+            .describe(
+              'Use the keys `username` and `password` of this Secret (as in a kubernetes.io/basic-auth Secret) instead of generated ones.',
+            ),
+        })
+        .strict()
+        .optional()
+        .describe(
+          'Require HTTP Basic authentication (`Authorization: Basic`), for senders that can only send a user and password (Alertmanager, Grafana, Argo CD, Bitbucket Data Center, Postmark). Generated into the credentials Secret (keys `username`, `password`) and rotated like tokens; 401 answers carry `WWW-Authenticate: Basic realm="hookgate"`.',
+        ),
+      urlToken: z
+        .object({
+          secretRef: SecretKeyRef.optional().describe(
+            'Use this Secret key as the URL token instead of a generated one.',
+          ),
+        })
+        .strict()
+        .optional()
+        .describe(
+          "Require a token as one more path segment, `<status.url>/<token>`, for senders that can carry nothing else (Docker Hub, Quay). Generated into the credentials Secret (key `urlToken`, named by status.urlTokenRef) and rotated like tokens; `hookgate url --with-token` prints the full URL. Anyone who sees the URL (proxy logs, the sender's settings page) has the credential: prefer a header or a signature where the sender has one.",
+        ),
+      bodySecret: z
+        .object({
+          field: BodyFieldPath.describe(
+            'Where the secret is in the JSON body; `*` is every element of an array, and every element must carry it (Microsoft Graph: `value.*.clientState`).',
+          ),
+          secretRef: SecretKeyRef.optional().describe(
+            'Use this Secret key as the secret instead of a generated one.',
+          ),
+        })
+        .strict()
+        .optional()
+        .describe(
+          'Require a shared secret in a body field (Microsoft Graph change notifications: `clientState`), compared in constant time. Generated into the credentials Secret (key `bodySecret`) and rotated like tokens; removed from the run input.',
+        ),
       signature: Signature.optional(),
       publicKeys: PublicKeys.optional(),
       sns: SnsAuth.optional().describe(
@@ -256,11 +314,25 @@ export const Auth = withRules(
       ),
     })
     .strict(),
+  // Only while some row needs a credential this version cannot check (none now).
+  ...(UNSUPPORTED.length === 0 ? [] : [UNSUPPORTED_RULE]),
   {
-    rule: 'has(self.bearer) || has(self.signature) || has(self.provider) || has(self.oidc)',
-    message: 'auth needs bearer, signature or both, a provider, or oidc',
+    rule: 'has(self.bearer) || has(self.basic) || has(self.urlToken) || has(self.bodySecret) || has(self.signature) || has(self.provider) || has(self.oidc)',
+    message:
+      'auth needs at least one of bearer, basic, urlToken, bodySecret, signature or oidc, or a provider',
     check: (a) =>
-      a.bearer !== undefined || a.signature !== undefined || a.provider !== undefined || a.oidc !== undefined,
+      a.bearer !== undefined ||
+      a.basic !== undefined ||
+      a.urlToken !== undefined ||
+      a.bodySecret !== undefined ||
+      a.signature !== undefined ||
+      a.provider !== undefined ||
+      a.oidc !== undefined,
+  },
+  {
+    rule: '!(has(self.bearer) && has(self.basic))',
+    message: 'bearer and basic both use the Authorization header: set one of them',
+    check: (a) => a.bearer === undefined || a.basic === undefined,
   },
   blockRule('publicKeys', PUBLIC_KEY, 'the keys its deliveries are signed with'),
   blockRule('sns', ['aws-sns'], 'the topics it may deliver'),
@@ -340,96 +412,186 @@ export const Auth = withRules(
     message: 'this provider has no signing secret: remove auth.signature',
     check: (a) => !a.provider || !a.signature || !NO_SECRET.includes(a.provider),
   },
-  {
-    rule: `!has(self.provider) || !(self.provider in ${celList(UNSUPPORTED)})`,
-    messageExpression: `'provider ' + self.provider + ' needs a credential this version of hookgate cannot check yet'`,
-    message: 'this provider needs a credential this version of hookgate cannot check yet',
-    check: (a) => !a.provider || !UNSUPPORTED.includes(a.provider),
-  },
 );
 
-export const WebhookTriggerSpec = z
-  .object({
-    workflowRef: z.object({ name: Name }).strict().describe('The Workflow in the same namespace that runs.'),
-    suspend: z.boolean().default(false).describe('A suspended trigger answers 403 and starts nothing.'),
-    auth: Auth,
-    rateLimit: z
-      .object({
-        requests: z.number().int().min(1).max(1_000_000).default(30),
-        periodSeconds: z.number().int().min(1).max(86400).default(60),
-      })
-      .strict()
-      .prefault({})
-      .describe(
-        'Verified deliveries allowed per client address (IPv6: per /64) and period, per ingress replica.',
+const Origin = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\*|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, 'must be a DNS name or "*"');
+
+export const Handshake = withRules(
+  z
+    .object({
+      name: z.enum(HANDSHAKES).describe(
+        `The handshake: ${Object.entries(HANDSHAKE_FACTS)
+          .map(([name, h]) => `\`${name}\` (${h.method}) ${h.summary}`)
+          .join('; ')}.`,
       ),
-    maxBodyBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
-    input: z
-      .object({
-        defaults: JsonObject.optional().describe('Values merged under the payload.'),
-        query: z.boolean().default(true).describe('Add query parameters as `_query`.'),
-        headers: z.array(HeaderName).max(32).optional().describe('Request headers copied into `_headers`.'),
-      })
-      .strict()
-      .prefault({}),
-    filter: z
-      .object({
-        headers: HeaderMap(z.array(z.string()).min(1).max(64))
-          .optional()
-          .describe('Each header must equal one of the values.'),
-        fields: z
-          .array(
-            z
-              .object({
-                path: z.string().min(1).max(256).describe('Dot path into the JSON payload, e.g. "ref".'),
-                values: z.array(z.string()).min(1).max(64),
-              })
-              .strict(),
-          )
-          .max(16)
-          .optional()
-          .describe('Each payload field must equal one of the values.'),
-      })
-      .strict()
-      .optional()
-      .describe('Deliveries that do not match are acknowledged (202) and start nothing.'),
-    idempotency: withRules(
-      z
+      verifyToken: z
         .object({
-          header: HeaderName.optional(),
-          field: z.string().min(1).max(256).optional().describe('Dot path into the payload.'),
+          secretRef: SecretKeyRef.optional().describe(
+            'Use this Secret key as the verify token instead of a generated one.',
+          ),
         })
-        .strict(),
-      {
-        rule: '!(has(self.header) && has(self.field))',
-        message: 'set header or field, not both',
-        check: (i) => i.header === undefined || i.field === undefined,
-      },
-    )
-      .optional()
-      .describe("Where the delivery id comes from (default: the scheme's own, e.g. X-GitHub-Delivery)."),
-    response: withRules(
-      z
+        .strict()
+        .optional()
+        .describe(
+          "meta-verify-token only: the verify token to paste into the app's webhook settings. Generated into the credentials Secret (key `verifyToken`) unless secretRef is set; rotated like tokens.",
+        ),
+      allowedOrigins: z
+        .array(Origin)
+        .min(1)
+        .max(16)
+        .optional()
+        .describe(
+          'cloudevents-options only (required there): the `WebHook-Request-Origin` values allowed to deliver, e.g. eventgrid.azure.net; "*" allows any.',
+        ),
+      allowedRate: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_000_000)
+        .optional()
+        .describe(
+          "cloudevents-options only: the WebHook-Allowed-Rate granted, in requests per minute (default: the trigger's rateLimit per minute).",
+        ),
+    })
+    .strict(),
+  {
+    rule: "self.name == 'meta-verify-token' || !has(self.verifyToken)",
+    message: 'verifyToken applies only to the meta-verify-token handshake',
+    check: (h) => h.name === 'meta-verify-token' || h.verifyToken === undefined,
+  },
+  {
+    rule: "self.name != 'cloudevents-options' || has(self.allowedOrigins)",
+    message: 'the cloudevents-options handshake needs allowedOrigins',
+    check: (h) => h.name !== 'cloudevents-options' || h.allowedOrigins !== undefined,
+  },
+  {
+    rule: "self.name == 'cloudevents-options' || (!has(self.allowedOrigins) && !has(self.allowedRate))",
+    message: 'allowedOrigins and allowedRate apply only to the cloudevents-options handshake',
+    check: (h) =>
+      h.name === 'cloudevents-options' || (h.allowedOrigins === undefined && h.allowedRate === undefined),
+  },
+);
+export type Handshake = z.infer<typeof Handshake>;
+
+type HandshakeSpec = { handshakes?: { name: string }[]; auth: z.output<typeof Auth> };
+/** Handshakes a provider signs like its deliveries, and that need its signing secret. */
+const SIGNED_HANDSHAKES = ['slack-url-verification', 'zoom-url-validation', 'twitch-callback-verification'];
+const declares = (s: HandshakeSpec, names: string[]) => !!s.handshakes?.some((h) => names.includes(h.name));
+
+export const WebhookTriggerSpec = withRules(
+  z
+    .object({
+      workflowRef: z
+        .object({ name: Name })
+        .strict()
+        .describe('The Workflow in the same namespace that runs.'),
+      suspend: z.boolean().default(false).describe('A suspended trigger answers 403 and starts nothing.'),
+      auth: Auth,
+      rateLimit: z
         .object({
-          mode: z.enum(['async', 'wait']).default('async'),
-          timeoutSeconds: z.number().int().min(1).max(300).default(30),
-          statusCode: z.number().int().min(200).max(299).optional(),
-          headers: HeaderMap(z.string().max(4096)).optional(),
-          body: JsonObject.refine((b) => JSON.stringify(b).length <= 4096, 'at most 4 KiB of JSON')
+          requests: z.number().int().min(1).max(1_000_000).default(30),
+          periodSeconds: z.number().int().min(1).max(86400).default(60),
+        })
+        .strict()
+        .prefault({})
+        .describe(
+          'Verified deliveries allowed per client address (IPv6: per /64) and period, per ingress replica.',
+        ),
+      maxBodyBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
+      input: z
+        .object({
+          defaults: JsonObject.optional().describe('Values merged under the payload.'),
+          query: z.boolean().default(true).describe('Add query parameters as `_query`.'),
+          headers: z.array(HeaderName).max(32).optional().describe('Request headers copied into `_headers`.'),
+        })
+        .strict()
+        .prefault({}),
+      filter: z
+        .object({
+          headers: HeaderMap(z.array(z.string()).min(1).max(64))
             .optional()
-            .describe(
-              'async mode: answer every accepted delivery with this JSON instead of {accepted, run, ...} (the run is in the Hookgate-Run header), e.g. Discord\'s deferred interaction response {"type": 5}.',
-            ),
+            .describe('Each header must equal one of the values.'),
+          fields: z
+            .array(
+              z
+                .object({
+                  path: z.string().min(1).max(256).describe('Dot path into the JSON payload, e.g. "ref".'),
+                  values: z.array(z.string()).min(1).max(64),
+                })
+                .strict(),
+            )
+            .max(16)
+            .optional()
+            .describe('Each payload field must equal one of the values.'),
         })
-        .strict(),
-      {
-        rule: "!has(self.body) || self.mode == 'async'",
-        message: 'response.body applies only to async mode',
-        check: (r) => r.body === undefined || r.mode === 'async',
-      },
-    ).prefault({}),
-  })
-  .strict();
+        .strict()
+        .optional()
+        .describe('Deliveries that do not match are acknowledged (202) and start nothing.'),
+      idempotency: withRules(
+        z
+          .object({
+            header: HeaderName.optional(),
+            field: z.string().min(1).max(256).optional().describe('Dot path into the payload.'),
+          })
+          .strict(),
+        {
+          rule: '!(has(self.header) && has(self.field))',
+          message: 'set header or field, not both',
+          check: (i) => i.header === undefined || i.field === undefined,
+        },
+      )
+        .optional()
+        .describe("Where the delivery id comes from (default: the scheme's own, e.g. X-GitHub-Delivery)."),
+      response: withRules(
+        z
+          .object({
+            mode: z.enum(['async', 'wait']).default('async'),
+            timeoutSeconds: z.number().int().min(1).max(300).default(30),
+            statusCode: z.number().int().min(200).max(299).optional(),
+            headers: HeaderMap(z.string().max(4096)).optional(),
+            body: JsonObject.refine((b) => JSON.stringify(b).length <= 4096, 'at most 4 KiB of JSON')
+              .optional()
+              .describe(
+                'async mode: answer every accepted delivery with this JSON instead of {accepted, run, ...} (the run is in the Hookgate-Run header), e.g. Discord\'s deferred interaction response {"type": 5}.',
+              ),
+          })
+          .strict(),
+        {
+          rule: "!has(self.body) || self.mode == 'async'",
+          message: 'response.body applies only to async mode',
+          check: (r) => r.body === undefined || r.mode === 'async',
+        },
+      ).prefault({}),
+      handshakes: z
+        .array(Handshake)
+        .max(8)
+        .optional()
+        .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+        .describe(
+          "Handshakes the ingress answers for this trigger besides its deliveries, never starting a run (a provider's own are implied; the slack scheme implies slack). A method other than POST reaches the trigger only through one of these.",
+        ),
+    })
+    .strict(),
+  {
+    rule: `!has(self.handshakes) || !self.handshakes.exists(h, h.name in ${celList(SIGNED_HANDSHAKES)}) || has(self.auth.signature) || has(self.auth.provider)`,
+    message: `the ${SIGNED_HANDSHAKES.join(', ')} handshakes are signed: set auth.signature or auth.provider`,
+    check: (s) =>
+      !declares(s, SIGNED_HANDSHAKES) || s.auth.signature !== undefined || s.auth.provider !== undefined,
+  },
+  {
+    rule: "!has(self.handshakes) || !self.handshakes.exists(h, h.name == 'asana-hook-secret') || ((has(self.auth.signature) || has(self.auth.provider)) && !(has(self.auth.signature) && has(self.auth.signature.secretRef)))",
+    message:
+      'the asana-hook-secret handshake captures the signing secret: set auth.signature (or auth.provider) without secretRef',
+    check: (s) =>
+      !declares(s, ['asana-hook-secret']) ||
+      ((s.auth.signature !== undefined || s.auth.provider !== undefined) &&
+        s.auth.signature?.secretRef === undefined),
+  },
+);
 
 export const WebhookTriggerStatus = z
   .object({
@@ -443,6 +605,27 @@ export const WebhookTriggerStatus = z
     lastRotationTime: z.string().optional(),
     previousCredentialsValidUntil: z.string().optional(),
     lastTriggeredTime: z.string().optional(),
+    urlTokenRef: SecretKeyRef.optional().describe(
+      'The Secret key holding the URL token: the full URL is `<url>/<token>` (`hookgate url --with-token`).',
+    ),
+    secretCapture: z
+      .object({
+        state: z.enum(['Waiting', 'Captured']),
+        capturedTime: z.string().optional(),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'The asana handshake: Waiting until the first X-Hook-Secret is captured as the signing secret, then Captured (annotate hookgate.io/rotate to wait for a new one).',
+      ),
+    handshakes: z
+      .array(z.object({ name: z.string().max(63), lastAnsweredTime: z.string() }).strict())
+      .max(16)
+      .optional()
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+      .describe(
+        'Handshakes the ingress answered, each with the time of its last answer (written in batches).',
+      ),
   })
   .strict();
 
@@ -458,3 +641,4 @@ export type WebhookTriggerSpec = z.infer<typeof WebhookTriggerSpec>;
 export type WebhookTriggerStatus = z.infer<typeof WebhookTriggerStatus>;
 export type WebhookTrigger = z.infer<typeof WebhookTriggerSchema>;
 export type Signature = z.infer<typeof Signature>;
+export type Auth = z.infer<typeof Auth>;

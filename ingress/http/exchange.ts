@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Route } from '../../api/v1alpha1/index.ts';
+import type { RouteHandshake } from '../handshakes/index.ts';
 import type { IngressMetrics, Outcome } from '../metrics.ts';
 import type { Delivery } from '../types.ts';
 
@@ -14,6 +15,8 @@ export interface Exchange {
   /** The client address as the limiters key it (an IPv6 address by its /64). */
   client?: string;
   route?: Route;
+  /** The handshake this request is, once known (from its head on admission, or from its body). */
+  handshake?: RouteHandshake;
   /** Set once the signature (or token) checked out. */
   verified?: boolean;
   /** What the sender signed that names this delivery (verify's `signed`). */

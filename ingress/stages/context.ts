@@ -1,6 +1,7 @@
 import type { BlockList } from 'node:net';
-import type { Route } from '../../api/v1alpha1/index.ts';
+import type { HandshakeName, Route } from '../../api/v1alpha1/index.ts';
 import type { FloodGuard } from '../flood-guard.ts';
+import type { SecretCaptures } from '../handshakes/capture.ts';
 import type { InputSchemas } from '../input.ts';
 import type { IngressMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../ratelimit.ts';
@@ -23,4 +24,8 @@ export interface StageContext {
   identities: Identities;
   /** An SNS subscription's state changed (shown in the trigger's status). */
   recordSns?: (route: Route, sns: { topic: string; state: string }) => void;
+  /** Called once per handshake answered (the trigger's status shows it). */
+  recordHandshake?: (route: Route, name: HandshakeName) => void;
+  /** Where a secret captured from a handshake (Asana) is stored for the operator. */
+  captures: SecretCaptures;
 }

@@ -274,6 +274,9 @@ export function desiredRoute({ trigger, workflow, credentials: c, url, identity 
   const auth = resolveAuth(spec.auth);
   const sig = spec.auth.signature;
   const knobs = sig?.scheme && sig.scheme !== 'hmac' ? pick(sig, LEGACY_KNOBS) : {};
+  const secrets = list(c.signingSecret, c.previousSigningSecret);
+  // The route schema allows none (a secret awaited from a handshake); nothing else may lack one.
+  if (auth.verifier && secrets.length === 0) throw new Error('a signature without a signing secret');
   return RouteSchema.parse({
     ...routeOf(trigger),
     auth: {
@@ -283,7 +286,7 @@ export function desiredRoute({ trigger, workflow, credentials: c, url, identity 
             signature: {
               ...knobs,
               verifier: auth.verifier,
-              secrets: list(c.signingSecret, c.previousSigningSecret),
+              secrets,
             },
           }
         : {}),

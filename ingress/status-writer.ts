@@ -1,4 +1,4 @@
-import { API_VERSION, GROUP, type Route, VERSION, WEBHOOK_TRIGGER } from '../api/v1alpha1/index.ts';
+import { API_VERSION, GROUP, type HandshakeName, VERSION, WEBHOOK_TRIGGER } from '../api/v1alpha1/index.ts';
 import { APPLY_PATCH, apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
@@ -6,7 +6,7 @@ import { timestamp } from '../lib/time.ts';
 
 export const FIELD_MANAGER = 'hookgate-ingress';
 
-export interface LastUsedOptions {
+export interface StatusWriterOptions {
   /** Default 10 s. */
   intervalMs?: number;
   /** Writes in flight at once during a flush (default 8). */
@@ -14,19 +14,27 @@ export interface LastUsedOptions {
   now?: () => Date;
 }
 
-interface Use {
+/** A known trigger (a Route). */
+interface TriggerRef {
   namespace: string;
   name: string;
-  time: Date;
+}
+
+interface Write extends TriggerRef {
+  manager: string;
+  status: Record<string, unknown>;
 }
 
 /**
- * Records when each trigger was last used and writes `status.lastTriggeredTime` in a batch every
- * interval, one server-side apply per trigger used since the last flush, instead of a write per
- * request. The field manager owns only that field, beside the operator's.
+ * The status fields the ingress writes (`webhooktriggers/status`, server-side apply), in a batch
+ * every interval: one apply per trigger and field group changed since the last flush, instead of a
+ * write per request, the latest value of each winning. Each group has a field manager of its own,
+ * so that an apply, which removes what its manager set before and left out, never touches another
+ * group's fields (nor the operator's), whichever replica writes it. To add a field: a method that
+ * records it under a manager of its own, and the field in the API's WebhookTriggerStatus.
  */
-export class LastUsedRecorder {
-  private pending = new Map<string, Use>();
+export class StatusWriter {
+  private pending = new Map<string, Write>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private readonly api: KubeClient;
@@ -35,18 +43,27 @@ export class LastUsedRecorder {
   constructor(
     kc: KubeAccess,
     private readonly log: Logger,
-    private readonly opts: LastUsedOptions = {},
+    private readonly opts: StatusWriterOptions = {},
   ) {
     this.api = new KubeClient(kc);
     this.now = opts.now ?? (() => new Date());
   }
 
-  recordUse(route: Route): void {
-    this.pending.set(`${route.namespace}/${route.name}`, {
-      namespace: route.namespace,
-      name: route.name,
-      time: this.now(),
-    });
+  /** A verified delivery: `lastTriggeredTime`. */
+  recordUse(trigger: TriggerRef): void {
+    this.record(trigger, FIELD_MANAGER, { lastTriggeredTime: timestamp(this.now()) });
+  }
+
+  /** A handshake answered: its entry in `handshakes` (one manager per handshake, so entries add up). */
+  recordHandshake(trigger: TriggerRef, name: HandshakeName): void {
+    const status = { handshakes: [{ name, lastAnsweredTime: timestamp(this.now()) }] };
+    this.record(trigger, `${FIELD_MANAGER}-handshake-${name}`, status);
+  }
+
+  /** Sets `status` (fields of one group, under `manager`) at the next flush. */
+  record(trigger: TriggerRef, manager: string, status: Record<string, unknown>): void {
+    const { namespace, name } = trigger;
+    this.pending.set(`${manager}\n${namespace}/${name}`, { namespace, name, manager, status });
   }
 
   start(): void {
@@ -61,7 +78,7 @@ export class LastUsedRecorder {
     await this.flush();
   }
 
-  /** Writes the pending uses; a failed write is kept for the next flush unless a newer use replaced it. */
+  /** Writes what is pending; a failed write is kept for the next flush unless a newer one replaced it. */
   flush(): Promise<void> {
     // One flush at a time; a call during one waits for it and then writes what came in meanwhile.
     const run = (this.flushing ?? Promise.resolve()).then(() => this.writeAll());
@@ -82,15 +99,15 @@ export class LastUsedRecorder {
     await Promise.all(workers);
   }
 
-  private async write(key: string, use: Use): Promise<void> {
-    const { namespace, name } = use;
+  private async write(key: string, write: Write): Promise<void> {
+    const { namespace, name, manager } = write;
     // By name, not uid (the status subresource ignores a uid here): a trigger re-created under the
     // same name keeps its URL, so a use of the URL is a use of it.
     const body = {
       apiVersion: API_VERSION,
       kind: WEBHOOK_TRIGGER.kind,
       metadata: { namespace, name },
-      status: { lastTriggeredTime: timestamp(use.time) },
+      status: write.status,
     };
     try {
       await this.api.request({
@@ -103,22 +120,20 @@ export class LastUsedRecorder {
           name,
           subresource: 'status',
         }),
-        query: { fieldManager: FIELD_MANAGER, force: 'true' },
+        query: { fieldManager: manager, force: 'true' },
         contentType: APPLY_PATCH,
         body,
       });
     } catch (err) {
       const code = statusOf(err);
       // Gone or refused for good: a retry would fail the same way.
+      const trigger = `${namespace}/${name}`;
       if (code === 404 || code === 409 || code === 422) {
-        this.log.debug({ trigger: key, error: errorMessage(err) }, 'lastTriggeredTime not written');
+        this.log.debug({ trigger, manager, error: errorMessage(err) }, 'status not written');
         return;
       }
-      this.log.warn(
-        { trigger: key, error: errorMessage(err) },
-        'could not write lastTriggeredTime, will retry',
-      );
-      if (!this.pending.has(key)) this.pending.set(key, use);
+      this.log.warn({ trigger, manager, error: errorMessage(err) }, 'could not write status, will retry');
+      if (!this.pending.has(key)) this.pending.set(key, write);
     }
   }
 }

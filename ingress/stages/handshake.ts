@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Route } from '../../api/v1alpha1/index.ts';
+import {
+  allowedMethods,
+  answer,
+  bodyHandshakeOf,
+  hasBodyHandshakes,
+  type RouteHandshake,
+} from '../handshakes/index.ts';
+import { exchangeOf } from '../http/exchange.ts';
+import { active, verifySignature } from '../verify/index.ts';
+import type { StageContext } from './context.ts';
+import { payloadOf } from './payload.ts';
+import { verifyRequest } from './verify.ts';
+
+/** Of the signing secrets still valid, the one this request was signed with (Zoom answers with it). */
+async function signingSecretOf(request: FastifyRequest, route: Route, now: number) {
+  const signature = route.auth.signature;
+  if (!signature) return undefined;
+  const req = verifyRequest(request);
+  for (const value of active(signature.secrets, now)) {
+    const one = { signature: { ...signature, secrets: [{ value }] } };
+    if ((await verifySignature(one, req, now)).ok) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Stage 4: a handshake is answered here and never starts a run. One recognised from the head was
+ * found on admission; a POST that looked like a delivery is checked against its trigger's body
+ * handshakes (Slack's, Zoom's) once verified. Anything else is a delivery, which counts as a use.
+ */
+export const handshakeStage = fp(
+  async (app: FastifyInstance, ctx: StageContext) => {
+    const { clock, recordUse, recordHandshake, captures } = ctx;
+    app.addHook('preHandler', async (request, reply) => {
+      const x = exchangeOf(request);
+      const route = x.route!;
+      let config: RouteHandshake | undefined = x.handshake;
+      if (!config && request.method === 'POST' && hasBodyHandshakes(route))
+        config = bodyHandshakeOf(route, payloadOf(request));
+      if (!config) {
+        recordUse?.(route);
+        return;
+      }
+      const now = clock();
+      const a = await answer({
+        head: {
+          method: request.method,
+          headers: request.headers,
+          query: request.query as Record<string, unknown>,
+        },
+        route,
+        config,
+        payload: () => payloadOf(request),
+        signingSecret: () => signingSecretOf(request, route, now),
+        capture: (value) => captures.capture(route, value),
+        allow: allowedMethods(route).join(', '),
+      });
+      x.handshake = config;
+      x.outcome = `handshake_${config.name}`;
+      recordHandshake?.(route, config.name);
+      return reply.code(a.status).headers(a.headers).send(a.body);
+    });
+  },
+  { name: 'hookgate-handshake' },
+);
