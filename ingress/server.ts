@@ -8,17 +8,27 @@ import { buildApp } from './app.ts';
 import { KubeCaptures } from './handshakes/capture.ts';
 import { ConfigError, type IngressConfig, loadIngressConfig, USAGE } from './http/config.ts';
 import { ingressMetrics } from './metrics.ts';
+import type { OutboundTesting } from './outbound/client.ts';
 import { Peers } from './peers.ts';
 import { RouteStore } from './routes-store.ts';
 import { KubeLauncher } from './run/launcher.ts';
 import { StatusWriter } from './status-writer.ts';
 import type { RouteTable } from './types.ts';
+import { Identities } from './verify/identity.ts';
 
 /**
  * Reads the configuration, builds the real dependencies, listens, and on SIGTERM/SIGINT stops
  * accepting and lets in-flight requests finish (at most `--shutdown-timeout`) before exiting.
  */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  /**
+   * Test-only trust anchors and loopback hosts for outbound calls (SNS, PayPal, OIDC stand-ins).
+   * Only code passes it (test/harness/ingress-with-stand-ins.ts): no flag or variable sets it.
+   */
+  testing?: OutboundTesting,
+): Promise<void> {
   let config: IngressConfig;
   try {
     config = loadIngressConfig(argv, env);
@@ -64,6 +74,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       floodLimit: { requests: config.floodLimit, periodSeconds: Math.ceil(config.floodPeriod / 1000) },
       recordUse: (route) => status.recordUse(route),
       recordHandshake: (route, name) => status.recordHandshake(route, name),
+      recordSns: (route, sns) => status.recordSns(route, sns),
+      identities: new Identities(testing ? { testing } : {}),
       captures: new KubeCaptures(kc, config.namespace, log.child({ component: 'captures' })),
       ...(peers ? { share: (limit: number) => peers.share(limit) } : {}),
     },

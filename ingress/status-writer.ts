@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { API_VERSION, GROUP, type HandshakeName, VERSION, WEBHOOK_TRIGGER } from '../api/v1alpha1/index.ts';
 import { APPLY_PATCH, apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
@@ -58,6 +59,13 @@ export class StatusWriter {
   recordHandshake(trigger: TriggerRef, name: HandshakeName): void {
     const status = { handshakes: [{ name, lastAnsweredTime: timestamp(this.now()) }] };
     this.record(trigger, `${FIELD_MANAGER}-handshake-${name}`, status);
+  }
+
+  /** An SNS subscription confirmed or ended: its entry in `snsSubscriptions` (one manager per topic). */
+  recordSns(trigger: TriggerRef, sns: { topic: string; state: string }): void {
+    const entry = { topicArn: sns.topic, state: sns.state, lastTransitionTime: timestamp(this.now()) };
+    const topic = createHash('sha256').update(sns.topic).digest('hex').slice(0, 16);
+    this.record(trigger, `${FIELD_MANAGER}-sns-${topic}`, { snsSubscriptions: [entry] });
   }
 
   /** Sets `status` (fields of one group, under `manager`) at the next flush. */

@@ -626,6 +626,22 @@ export const WebhookTriggerStatus = z
       .describe(
         'Handshakes the ingress answered, each with the time of its last answer (written in batches).',
       ),
+    snsSubscriptions: z
+      .array(
+        z
+          .object({
+            topicArn: z.string().max(400),
+            state: z.enum(['Confirmed', 'Unconfirmed', 'Unsubscribed']),
+            lastTransitionTime: z.string(),
+          })
+          .strict(),
+      )
+      .max(32)
+      .optional()
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['topicArn'] })
+      .describe(
+        'provider aws-sns: each topic whose SubscriptionConfirmation (Confirmed: its SubscribeURL was fetched) or UnsubscribeConfirmation the ingress received.',
+      ),
   })
   .strict();
 
