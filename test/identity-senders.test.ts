@@ -1,8 +1,10 @@
-// AWS SNS end to end: the operator and the ingress as processes under the chart's RBAC, a loopback
+// Identity senders on the local cluster. Their example manifests turn Ready under the real operator
+// (keys parsed, CEL compiled, presets resolved). AWS SNS end to end: the operator and the ingress as processes under the chart's RBAC, a loopback
 // https stand-in for SNS (a CA of the test's own, trusted by this ingress alone through the test
 // harness) serving the signing certificate and receiving the confirmation GET. A subscription is
 // confirmed without a Job, shown in the trigger's status, and a notification then runs.
 import { sign as cryptoSign, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveHttps, TestCa, type TestServer } from '../ingress/outbound/tls.test-helper.ts';
 import { canonicalString, type SnsMessage } from '../ingress/verify/sns.ts';
@@ -139,5 +141,33 @@ describe('an AWS SNS subscription', () => {
     expect(notification.status).toBe(202);
     const { run } = (await notification.json()) as { run: string };
     expect(await jobs()).toEqual([run]);
+  });
+});
+
+const IDENTITY_EXAMPLES = [
+  'discord',
+  'sendgrid',
+  'standard-webhooks-v1a',
+  'aws-sns',
+  'paypal',
+  'google-pubsub',
+  'github-actions-oidc',
+  'entra',
+];
+
+describe('the identity senders’ examples', () => {
+  it.each(IDENTITY_EXAMPLES)('examples/providers/%s.yaml applies as it is and turns Ready', async (name) => {
+    const file = new URL(`../examples/providers/${name}.yaml`, import.meta.url);
+    const r = await kubectl(['apply', '-n', ns.name, '-f', '-'], { input: readFileSync(file, 'utf8') });
+    expect(r.stderr).toBe('');
+    const ready = await waitFor(
+      async () => {
+        const t = await get('webhooktrigger', name);
+        const c = t?.status?.conditions?.find((x: { type: string }) => x.type === 'Ready');
+        return c?.status === 'True' ? c : c?.reason === 'InvalidSpec' ? c : undefined;
+      },
+      { timeoutMs: 60_000, what: `${name} Ready` },
+    );
+    expect(ready).toMatchObject({ status: 'True' });
   });
 });
