@@ -241,7 +241,10 @@ describe('WebhookTrigger CRD', () => {
     [
       'auth with neither bearer nor signature',
       trigger({}),
-      ['spec.auth: Invalid value', 'auth needs bearer, signature or both'],
+      [
+        'spec.auth: Invalid value',
+        'auth needs at least one of bearer, basic, urlToken, bodySecret, signature or oidc, or a provider',
+      ],
     ],
     [
       'prefix on a non-hmac scheme',
