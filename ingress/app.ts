@@ -13,7 +13,7 @@ import { FloodGuard } from './flood-guard.ts';
 import { NO_CAPTURES, type SecretCaptures } from './handshakes/capture.ts';
 import { trustedProxies } from './http/client-ip.ts';
 import { HttpError, toHttpError } from './http/errors.ts';
-import { exchanges } from './http/exchange.ts';
+import { exchanges, type RejectionSink } from './http/exchange.ts';
 import { InputSchemas } from './input.ts';
 import { ingressMetrics } from './metrics.ts';
 import { type RateLimit, RateLimiter } from './ratelimit.ts';
@@ -24,6 +24,7 @@ import { launch } from './stages/launch.ts';
 import { mapInputStage } from './stages/map-input.ts';
 import { readBody } from './stages/read-body.ts';
 import { verifyStage } from './stages/verify.ts';
+import type { RequestTracer } from './tracing.ts';
 import type { Launcher, RouteTable } from './types.ts';
 import { Identities } from './verify/identity.ts';
 
@@ -42,6 +43,8 @@ export interface AppDeps {
   recordHandshake?: (route: Route, name: HandshakeName) => void;
   /** Where a secret captured from a handshake is stored (default: nowhere, answered 503). */
   captures?: SecretCaptures;
+  /** Called for every refused delivery to a known trigger (its status, Warning Events). */
+  recordRejection?: RejectionSink;
   /** Default: a fresh in-memory limiter per app. */
   limiter?: Pick<RateLimiter, 'take'>;
   /** This replica's share of a trigger's rate limit (default: all of it, as a lone replica). */
@@ -51,6 +54,8 @@ export interface AppDeps {
   /** Verifiers of senders without a shared secret, and their outbound client (default: production's). */
   identities?: Identities;
   recordSns?: StageContext['recordSns'];
+  /** Traces requests and hands their context to the runs (ingress/tracing.ts); off when undefined. */
+  tracer?: RequestTracer;
 }
 
 /**
@@ -83,7 +88,7 @@ export const ingress = fp(
     app.get('/readyz', async (_request, reply) =>
       deps.routes.ready ? { ready: true } : reply.code(503).send({ ready: false }),
     );
-    app.register(exchanges, { metrics });
+    app.register(exchanges, { metrics, rejected: deps.recordRejection, tracer: deps.tracer });
 
     // While the app closes, answers in flight ask their clients to close the connection; otherwise a
     // kept-alive socket would hold the drain open until its deadline.
@@ -101,7 +106,13 @@ export const ingress = fp(
     });
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
       const answer = toHttpError(error);
-      if (answer.statusCode >= 500) request.log.error({ err: error }, 'webhook request failed');
+      if (answer.statusCode >= 500) {
+        const x = request.exchange;
+        request.log.error(
+          { err: error, deliveryId: x?.delivery?.deliveryId, trace_id: x?.trace?.traceId },
+          'webhook request failed',
+        );
+      }
       if (request.exchange) request.exchange.outcome = answer.code;
       return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
     });

@@ -43,4 +43,50 @@ describe('ingressMetrics', () => {
     expect(triggerLabel(undefined)).toBe('unknown');
     expect(triggerLabel(route)).toBe('team-a/deploy');
   });
+
+  it("has a trigger's counters at zero from the moment its route exists, and drops them when it goes", async () => {
+    const registry = new Registry();
+    const metrics = ingressMetrics(registry);
+    const signed = { namespace: 'team-a', name: 'signed', auth: { signature: {} } };
+    const token = { namespace: 'team-a', name: 'token', auth: {} };
+    metrics.addTrigger(signed);
+    metrics.addTrigger(token);
+    const text = await registry.metrics();
+    for (const line of [
+      'hookgate_ingress_requests_total{trigger="team-a/signed",outcome="accepted"} 0',
+      'hookgate_ingress_verification_failures_total{trigger="team-a/signed",reason="invalid_signature"} 0',
+      'hookgate_ingress_verification_failures_total{trigger="team-a/token",reason="invalid_token"} 0',
+      'hookgate_ingress_rate_limited_total{trigger="team-a/token"} 0',
+      'hookgate_ingress_duplicates_total{trigger="team-a/token"} 0',
+      'hookgate_ingress_runs_started_total{trigger="team-a/signed"} 0',
+      'hookgate_ingress_runs_finished_total{trigger="team-a/signed",result="Succeeded"} 0',
+      'hookgate_ingress_runs_finished_total{trigger="team-a/signed",result="Failed"} 0',
+    ])
+      expect(text).toContain(line);
+    // Seven series per trigger, not one per outcome and reason: 10,000 triggers are a shard.
+    expect(text.split('\n').filter((l) => l.includes('trigger="team-a/signed"'))).toHaveLength(7);
+
+    metrics.request(signed, 'unauthorized', 0.001);
+    metrics.removeTrigger(signed);
+    metrics.request(signed, 'accepted', 0.001); // in flight when its route went: counted nowhere
+    const after = await registry.metrics();
+    expect(after).not.toContain('team-a/signed');
+    expect(after).toContain('hookgate_ingress_requests_total{trigger="team-a/token",outcome="accepted"} 0');
+  });
+
+  it('keeps counting across a new version of the route', async () => {
+    const registry = new Registry();
+    const metrics = ingressMetrics(registry);
+    const v1 = { namespace: 'team-a', name: 'deploy', auth: {} };
+    const v2 = { namespace: 'team-a', name: 'deploy', auth: { signature: {} } };
+    metrics.addTrigger(v1);
+    metrics.request(v1, 'accepted', 0.001);
+    metrics.addTrigger(v2);
+    metrics.request(v2, 'accepted', 0.001);
+    const text = await registry.metrics();
+    expect(text).toContain('hookgate_ingress_requests_total{trigger="team-a/deploy",outcome="accepted"} 2');
+    expect(text).toContain(
+      'hookgate_ingress_verification_failures_total{trigger="team-a/deploy",reason="invalid_signature"} 0',
+    );
+  });
 });

@@ -6,14 +6,20 @@ import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 import type { RouteTable } from './types.ts';
 
+/** A route Secret as the cache keeps it: its route parsed once, not the Secret's base64 copy of it. */
+type RouteSecret = KubernetesObject & { route?: Route };
+
+/** Told when a trigger gets a route (also a new version of it) and when its last route goes. */
+export interface RouteListener {
+  served(route: Route): void;
+  gone(route: Route): void;
+}
+
 /**
  * The routes the operator publishes as Secrets (label `hookgate.io/route=true`) in the ingress's own
  * namespace, indexed by path. Each change swaps in a new Route object and never edits one, so a
  * request keeps the route it matched while the table moves on.
  */
-/** A route Secret as the cache keeps it: its route parsed once, not the Secret's base64 copy of it. */
-type RouteSecret = KubernetesObject & { route?: Route };
-
 export class RouteStore implements RouteTable {
   private readonly byPath = new Map<string, { secret: string; route: Route }>();
   private readonly pathOf = new Map<string, string>();
@@ -29,6 +35,7 @@ export class RouteStore implements RouteTable {
     kc: KubeAccess,
     readonly namespace: string,
     private readonly log: Logger,
+    private readonly listener?: RouteListener,
   ) {
     const secrets = {
       ...SECRETS,
@@ -45,7 +52,7 @@ export class RouteStore implements RouteTable {
     this.informer.addEventHandler({
       add: (s) => this.upsert(s),
       update: (_old, s) => this.upsert(s),
-      delete: (s) => this.remove(s.metadata?.name ?? ''),
+      delete: (s) => this.announceGone(this.remove(s.metadata?.name ?? '')),
     });
   }
 
@@ -75,12 +82,19 @@ export class RouteStore implements RouteTable {
     const name = secret.metadata?.name ?? '';
     const { route } = secret;
     // An unusable update drops the old route too: serving stale credentials is worse than a 404.
-    this.remove(name);
+    const old = this.remove(name);
+    if (old && old.path !== route?.path) this.announceGone(old);
     if (!route) return;
     // Before the route is served: once served, a route is never edited.
     route.workflow.spec = this.shared(name, route.workflow.spec);
     this.byPath.set(route.path, { secret: name, route });
     this.pathOf.set(name, route.path);
+    this.listener?.served(route);
+  }
+
+  /** A route removed: gone for its trigger unless another Secret serves the same path. */
+  private announceGone(route: Route | undefined) {
+    if (route && !this.byPath.has(route.path)) this.listener?.gone(route);
   }
 
   private shared(secret: string, spec: Route['workflow']['spec']): Route['workflow']['spec'] {
@@ -92,7 +106,8 @@ export class RouteStore implements RouteTable {
     return entry.spec;
   }
 
-  private remove(secret: string) {
+  /** Drops what `secret` served; returns the route it served. */
+  private remove(secret: string): Route | undefined {
     const key = this.specOf.get(secret);
     if (key !== undefined) {
       this.specOf.delete(secret);
@@ -101,9 +116,12 @@ export class RouteStore implements RouteTable {
       if (entry?.secrets.size === 0) this.specs.delete(key);
     }
     const path = this.pathOf.get(secret);
-    if (path === undefined) return;
+    if (path === undefined) return undefined;
     this.pathOf.delete(secret);
-    if (this.byPath.get(path)?.secret === secret) this.byPath.delete(path);
+    const served = this.byPath.get(path);
+    if (served?.secret !== secret) return undefined;
+    this.byPath.delete(path);
+    return served.route;
   }
 
   /** Logs what is wrong, never the content: a route holds credentials. */

@@ -1,18 +1,24 @@
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { wantsHelp } from '../lib/config.ts';
+import { eventRecorder } from '../lib/events.ts';
+import { KubeClient } from '../lib/kube.ts';
 import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
+import { componentMetrics, hookgateVersion } from '../lib/metrics.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
 import { KubeCaptures } from './handshakes/capture.ts';
-import { ConfigError, type IngressConfig, loadIngressConfig, USAGE } from './http/config.ts';
+import { ConfigError, FLAGS, type IngressConfig, loadIngressConfig } from './http/config.ts';
 import { ingressMetrics } from './metrics.ts';
 import type { OutboundTesting } from './outbound/client.ts';
 import { Peers } from './peers.ts';
+import { RejectionReporter } from './rejections.ts';
 import { RouteStore } from './routes-store.ts';
 import { KubeLauncher } from './run/launcher.ts';
-import { StatusWriter } from './status-writer.ts';
+import { FIELD_MANAGER, StatusWriter } from './status-writer.ts';
+import { type RequestTracer, tracerFromEnv } from './tracing.ts';
 import type { RouteTable } from './types.ts';
 import { Identities } from './verify/identity.ts';
 
@@ -29,22 +35,40 @@ export async function main(
    */
   testing?: OutboundTesting,
 ): Promise<void> {
+  if (wantsHelp(argv)) {
+    console.log(FLAGS.usage());
+    return;
+  }
   let config: IngressConfig;
   try {
     config = loadIngressConfig(argv, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    console.error(`${err.message}\n\n${USAGE}`);
+    console.error(`hookgate-ingress: ${err.message}\n\n${FLAGS.usage()}`);
     process.exitCode = 2;
     return;
   }
   const log = createLogger('hookgate-ingress', config.logLevel, { async: true });
+  let tracer: RequestTracer | undefined;
+  try {
+    tracer = await tracerFromEnv(env, hookgateVersion());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`hookgate-ingress: ${err.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (tracer) log.info('tracing requests (OpenTelemetry, configured by OTEL_* variables)');
   const kc = await loadKubeAccess(config.kubeconfig);
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  componentMetrics(registry, 'ingress', kc);
   const metrics = ingressMetrics(registry);
-  const store = new RouteStore(kc, config.namespace, log.child({ component: 'routes' }));
+  // Every trigger's counters exist, at zero, as long as its route does.
+  const store = new RouteStore(kc, config.namespace, log.child({ component: 'routes' }), {
+    served: (route) => metrics.addTrigger(route),
+    gone: (route) => metrics.removeTrigger(route),
+  });
   // Runs started are counted by the app (it sees every launch); the launcher reports what only it sees.
   const launcher = new KubeLauncher(
     kc,
@@ -52,6 +76,10 @@ export async function main(
     log.child({ component: 'launcher' }),
   );
   const status = new StatusWriter(kc, log.child({ component: 'status' }));
+  const rejections = new RejectionReporter(
+    status,
+    eventRecorder(new KubeClient(kc), log.child({ component: 'events' }), FIELD_MANAGER),
+  );
   const peers = config.peersService
     ? new Peers(kc, config.namespace, config.peersService, config.podIp, log.child({ component: 'peers' }))
     : undefined;
@@ -77,6 +105,8 @@ export async function main(
       recordSns: (route, sns) => status.recordSns(route, sns),
       identities: new Identities(testing ? { testing } : {}),
       captures: new KubeCaptures(kc, config.namespace, log.child({ component: 'captures' })),
+      recordRejection: (route, outcome, code, reason) => rejections.record(route, outcome, code, reason),
+      ...(tracer ? { tracer } : {}),
       ...(peers ? { share: (limit: number) => peers.share(limit) } : {}),
     },
     serverOptions(config),
@@ -101,7 +131,13 @@ export async function main(
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight requests');
     await drain(app, config.shutdownTimeout, log);
-    await Promise.allSettled([status.stop(), launcher.stop(), store.stop(), peers?.stop()]);
+    await Promise.allSettled([
+      status.stop(),
+      launcher.stop(),
+      store.stop(),
+      peers?.stop(),
+      tracer?.shutdown(),
+    ]);
     await probes?.close();
     log.info('stopped');
     await new Promise<void>((done) => log.flush(() => done()));

@@ -1,41 +1,71 @@
 import { createHash } from 'node:crypto';
-import { API_VERSION, GROUP, type HandshakeName, VERSION, WEBHOOK_TRIGGER } from '../api/v1alpha1/index.ts';
+import {
+  API_VERSION,
+  GROUP,
+  type HandshakeName,
+  type Rejection,
+  type RejectionOutcome,
+  type Route,
+  VERSION,
+  WEBHOOK_TRIGGER,
+  type WebhookTriggerStatus,
+} from '../api/v1alpha1/index.ts';
 import { APPLY_PATCH, apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 import { timestamp } from '../lib/time.ts';
 
 export const FIELD_MANAGER = 'hookgate-ingress';
+const MERGE_PATCH = 'application/merge-patch+json';
 
 export interface StatusWriterOptions {
-  /** Default 10 s. */
+  /** How often pending fields are written (default 10 s). */
   intervalMs?: number;
+  /** A trigger's rejections are written at most once per this (default 60 s). */
+  rejectionIntervalMs?: number;
+  /** Triggers written in one flush for rejections alone (default 100): junk sent to many URLs must not become a storm of writes. */
+  maxRejectionWrites?: number;
   /** Writes in flight at once during a flush (default 8). */
   concurrency?: number;
   now?: () => Date;
 }
 
-/** A known trigger (a Route). */
-interface TriggerRef {
+/** The fields of one trigger's status waiting to be written. */
+interface Pending {
   namespace: string;
   name: string;
+  lastTriggeredTime?: Date;
+  rejections: Map<RejectionOutcome, { time: Date; count: number; statusCode: number; reason?: string }>;
 }
 
-interface Write extends TriggerRef {
+/** A list entry of a trigger's status, applied under a field manager of its own. */
+interface Applied {
+  namespace: string;
+  name: string;
   manager: string;
   status: Record<string, unknown>;
 }
 
+/** The part of a trigger's status the ingress writes, as a JSON merge patch. */
+type Fields = Pick<WebhookTriggerStatus, 'lastTriggeredTime' | 'rejections'>;
+
 /**
- * The status fields the ingress writes (`webhooktriggers/status`, server-side apply), in a batch
- * every interval: one apply per trigger and field group changed since the last flush, instead of a
- * write per request, the latest value of each winning. Each group has a field manager of its own,
- * so that an apply, which removes what its manager set before and left out, never touches another
- * group's fields (nor the operator's), whichever replica writes it. To add a field: a method that
- * records it under a manager of its own, and the field in the API's WebhookTriggerStatus.
+ * The ingress's writer of trigger status: what it learns from requests (the last use, the latest
+ * rejections), kept in memory and written in a batch every interval, one write per trigger at
+ * most, never a write per request. Each write is a JSON merge patch of the status subresource:
+ * every replica writes only the fields it has news for and removes nothing another replica wrote
+ * (a server-side apply by a field manager that all replicas share would drop the fields another
+ * replica applied). New fields are one more entry in `Pending` and in `fields()`.
+ *
+ * Entries of list fields (`handshakes`, `snsSubscriptions`) are the exception: a merge patch
+ * replaces a list whole, so each entry is a server-side apply under a field manager of its own (one
+ * per handshake, one per topic), which adds or updates that entry and touches nothing else.
  */
 export class StatusWriter {
-  private pending = new Map<string, Write>();
+  private pending = new Map<string, Pending>();
+  private applies = new Map<string, Applied>();
+  /** When each trigger's rejections were last written, for their own interval. */
+  private readonly rejectionsWritten = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private readonly api: KubeClient;
@@ -50,28 +80,53 @@ export class StatusWriter {
     this.now = opts.now ?? (() => new Date());
   }
 
-  /** A verified delivery: `lastTriggeredTime`. */
-  recordUse(trigger: TriggerRef): void {
-    this.record(trigger, FIELD_MANAGER, { lastTriggeredTime: timestamp(this.now()) });
+  private entry(route: Pick<Route, 'namespace' | 'name'>): Pending {
+    const key = `${route.namespace}/${route.name}`;
+    let p = this.pending.get(key);
+    if (!p) {
+      p = { namespace: route.namespace, name: route.name, rejections: new Map() };
+      this.pending.set(key, p);
+    }
+    return p;
   }
 
-  /** A handshake answered: its entry in `handshakes` (one manager per handshake, so entries add up). */
-  recordHandshake(trigger: TriggerRef, name: HandshakeName): void {
+  /** A verified delivery was let through: `status.lastTriggeredTime`. */
+  recordUse(route: Pick<Route, 'namespace' | 'name'>): void {
+    this.entry(route).lastTriggeredTime = this.now();
+  }
+
+  /** A delivery was refused: `status.rejections.<outcome>`. `reason` must come from a fixed set. */
+  recordRejection(
+    route: Pick<Route, 'namespace' | 'name'>,
+    outcome: RejectionOutcome,
+    statusCode: number,
+    reason?: string,
+  ): void {
+    const r = this.entry(route).rejections;
+    const seen = r.get(outcome);
+    r.set(outcome, { time: this.now(), count: (seen?.count ?? 0) + 1, statusCode, reason });
+  }
+
+  /** A handshake answered: its entry in `handshakes`. */
+  recordHandshake(route: Pick<Route, 'namespace' | 'name'>, name: HandshakeName): void {
     const status = { handshakes: [{ name, lastAnsweredTime: timestamp(this.now()) }] };
-    this.record(trigger, `${FIELD_MANAGER}-handshake-${name}`, status);
+    this.apply(route, `${FIELD_MANAGER}-handshake-${name}`, status);
   }
 
-  /** An SNS subscription confirmed or ended: its entry in `snsSubscriptions` (one manager per topic). */
-  recordSns(trigger: TriggerRef, sns: { topic: string; state: string }): void {
+  /** An SNS subscription confirmed or ended: its entry in `snsSubscriptions`. */
+  recordSns(route: Pick<Route, 'namespace' | 'name'>, sns: { topic: string; state: string }): void {
     const entry = { topicArn: sns.topic, state: sns.state, lastTransitionTime: timestamp(this.now()) };
     const topic = createHash('sha256').update(sns.topic).digest('hex').slice(0, 16);
-    this.record(trigger, `${FIELD_MANAGER}-sns-${topic}`, { snsSubscriptions: [entry] });
+    this.apply(route, `${FIELD_MANAGER}-sns-${topic}`, { snsSubscriptions: [entry] });
   }
 
-  /** Sets `status` (fields of one group, under `manager`) at the next flush. */
-  record(trigger: TriggerRef, manager: string, status: Record<string, unknown>): void {
-    const { namespace, name } = trigger;
-    this.pending.set(`${manager}\n${namespace}/${name}`, { namespace, name, manager, status });
+  private apply(
+    route: Pick<Route, 'namespace' | 'name'>,
+    manager: string,
+    status: Record<string, unknown>,
+  ): void {
+    const { namespace, name } = route;
+    this.applies.set(`${manager}\n${namespace}/${name}`, { namespace, name, manager, status });
   }
 
   start(): void {
@@ -79,17 +134,17 @@ export class StatusWriter {
     this.timer.unref();
   }
 
-  /** Stops the timer and writes what is pending once more. */
+  /** Stops the timer and writes what is pending once more, rejections whatever their interval. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.flush();
+    await this.flush(true);
   }
 
-  /** Writes what is pending; a failed write is kept for the next flush unless a newer one replaced it. */
-  flush(): Promise<void> {
+  /** Writes what is due; a failed write is kept for the next flush, merged with what came since. */
+  flush(all = false): Promise<void> {
     // One flush at a time; a call during one waits for it and then writes what came in meanwhile.
-    const run = (this.flushing ?? Promise.resolve()).then(() => this.writeAll());
+    const run = (this.flushing ?? Promise.resolve()).then(() => this.writeAll(all));
     this.flushing = run;
     const done = () => {
       if (this.flushing === run) this.flushing = undefined;
@@ -98,26 +153,93 @@ export class StatusWriter {
     return run;
   }
 
-  private async writeAll(): Promise<void> {
-    const batch = [...this.pending.entries()];
-    this.pending = new Map();
-    const workers = Array.from({ length: Math.min(this.opts.concurrency ?? 8, batch.length) }, async () => {
-      for (let next = batch.shift(); next; next = batch.shift()) await this.write(...next);
+  private async writeAll(all: boolean): Promise<void> {
+    const now = this.now().getTime();
+    const interval = this.opts.rejectionIntervalMs ?? 60_000;
+    for (const [key, at] of this.rejectionsWritten)
+      if (now - at >= interval) this.rejectionsWritten.delete(key);
+    let rejectionWrites = this.opts.maxRejectionWrites ?? 100;
+    const batch: [string, Pending][] = [];
+    for (const [key, p] of this.pending) {
+      const due = p.rejections.size > 0 && (all || !this.rejectionsWritten.has(key));
+      const used = p.lastTriggeredTime !== undefined;
+      if (!due && !used) continue;
+      // Over the cap of writes for rejections alone: the next flush.
+      if (due && !used && !all && rejectionWrites-- <= 0) continue;
+      batch.push([key, due ? p : { ...p, rejections: new Map() }]);
+      if (due) {
+        this.rejectionsWritten.set(key, now);
+        this.pending.delete(key);
+      } else p.lastTriggeredTime = undefined; // its rejections wait for their interval
+    }
+    const applies = [...this.applies];
+    this.applies = new Map();
+    const writes = [
+      ...batch.map(
+        ([key, p]) =>
+          () =>
+            this.write(key, p),
+      ),
+      ...applies.map(
+        ([key, a]) =>
+          () =>
+            this.writeApplied(key, a),
+      ),
+    ];
+    const workers = Array.from({ length: Math.min(this.opts.concurrency ?? 8, writes.length) }, async () => {
+      for (let next = writes.shift(); next; next = writes.shift()) await next();
     });
     await Promise.all(workers);
   }
 
-  private async write(key: string, write: Write): Promise<void> {
-    const { namespace, name, manager } = write;
-    // By name, not uid (the status subresource ignores a uid here): a trigger re-created under the
-    // same name keeps its URL, so a use of the URL is a use of it.
+  private fields(p: Pending): Fields {
+    const rejections = Object.fromEntries(
+      [...p.rejections].map(([outcome, r]): [string, Rejection] => [
+        outcome,
+        {
+          lastTime: timestamp(r.time),
+          count: r.count,
+          statusCode: r.statusCode,
+          ...(r.reason ? { reason: r.reason } : {}),
+        },
+      ]),
+    );
+    return {
+      ...(p.lastTriggeredTime ? { lastTriggeredTime: timestamp(p.lastTriggeredTime) } : {}),
+      ...(p.rejections.size > 0 ? { rejections } : {}),
+    };
+  }
+
+  private async write(key: string, p: Pending): Promise<void> {
+    // A merge patch of a status that is gone is a 404, never a create.
+    const body = { status: this.fields(p) };
+    const query = { fieldManager: FIELD_MANAGER };
+    if (!(await this.patch(p, MERGE_PATCH, query, body))) this.restore(key, p);
+  }
+
+  private async writeApplied(key: string, a: Applied): Promise<void> {
+    const { namespace, name, manager, status } = a;
     const body = {
       apiVersion: API_VERSION,
       kind: WEBHOOK_TRIGGER.kind,
       metadata: { namespace, name },
-      status: write.status,
+      status,
     };
+    const query = { fieldManager: manager, force: 'true' };
+    if (!(await this.patch(a, APPLY_PATCH, query, body)) && !this.applies.has(key)) this.applies.set(key, a);
+  }
+
+  /** False when the write failed but may succeed later; gone or refused for good counts as done. */
+  private async patch(
+    trigger: { namespace: string; name: string },
+    contentType: string,
+    query: Record<string, string>,
+    body: unknown,
+  ): Promise<boolean> {
+    const { namespace, name } = trigger;
     try {
+      // By name, not uid: a trigger re-created under the same name keeps its URL, so a request to
+      // the URL is one to it.
       await this.api.request({
         method: 'PATCH',
         path: apiPath({
@@ -128,20 +250,32 @@ export class StatusWriter {
           name,
           subresource: 'status',
         }),
-        query: { fieldManager: manager, force: 'true' },
-        contentType: APPLY_PATCH,
+        query,
+        contentType,
         body,
       });
+      return true;
     } catch (err) {
       const code = statusOf(err);
+      const log = { trigger: `${namespace}/${name}`, manager: query.fieldManager, err: errorMessage(err) };
       // Gone or refused for good: a retry would fail the same way.
-      const trigger = `${namespace}/${name}`;
       if (code === 404 || code === 409 || code === 422) {
-        this.log.debug({ trigger, manager, error: errorMessage(err) }, 'status not written');
-        return;
+        this.log.debug(log, 'trigger status not written');
+        return true;
       }
-      this.log.warn({ trigger, manager, error: errorMessage(err) }, 'could not write status, will retry');
-      if (!this.pending.has(key)) this.pending.set(key, write);
+      this.log.warn(log, 'could not write trigger status, will retry');
+      return false;
     }
+  }
+
+  /** Puts back what a failed write carried, unless newer values came in meanwhile. */
+  private restore(key: string, failed: Pending): void {
+    const p = this.entry(failed);
+    p.lastTriggeredTime ??= failed.lastTriggeredTime;
+    for (const [outcome, r] of failed.rejections) {
+      const since = p.rejections.get(outcome);
+      p.rejections.set(outcome, since ? { ...since, count: since.count + r.count } : r);
+    }
+    this.rejectionsWritten.delete(key);
   }
 }

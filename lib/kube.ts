@@ -1,6 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
+import { performance } from 'node:perf_hooks';
 import { ApiError } from './api-error.ts';
+import { kubeObserver } from './kube-metrics.ts';
 import type { KubeAccess } from './kubeconfig.ts';
 
 // No value import of @kubernetes/client-node here or in anything the components load: its index
@@ -18,6 +20,15 @@ export function statusOf(err: unknown): number | undefined {
 
 export const isNotFound = (err: unknown) => statusOf(err) === 404;
 export const isConflict = (err: unknown) => statusOf(err) === 409;
+
+/**
+ * The API server refused the object itself: 400 (undecodable, or unknown fields under strict
+ * validation), 403 (RBAC or an admission policy), 422 (invalid). Sending it again fails the same way.
+ */
+export function isRefused(err: unknown): boolean {
+  const code = statusOf(err);
+  return code === 400 || code === 403 || code === 422;
+}
 
 /** The message of the Status an API error carries (its body, parsed or not), or ''. */
 export function statusMessage(err: unknown): string {
@@ -47,6 +58,22 @@ export function errorMessage(err: unknown): string {
   const name = e?.name === 'Error' ? undefined : e?.name;
   const text = [name, e?.code, e?.message].filter((x) => x !== undefined && x !== '').join(': ');
   return (text || String(err)).slice(0, 500);
+}
+
+/**
+ * `err` for a log line or a condition: `action` and the status with the API server's message, never
+ * the request or the response body. It is still an API error to `statusOf` and `statusMessage`.
+ */
+export function apiError(action: string, err: unknown): Error {
+  const code = statusOf(err);
+  if (code === undefined) return err instanceof Error ? err : new Error(String(err));
+  const body = (err as { body?: unknown }).body;
+  return new ApiError(
+    code,
+    action,
+    typeof body === 'string' ? body : JSON.stringify(body ?? ''),
+    statusMessage(err),
+  );
 }
 
 /** Resolves after `ms`, or at once when `signal` is (or gets) aborted. */
@@ -100,7 +127,9 @@ export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T>
       : {}),
   };
   const what = `${r.method} ${r.path}`;
-  return new Promise<T>((resolve, reject) => {
+  let answered: number | undefined;
+  const t0 = performance.now();
+  const answer = new Promise<T>((resolve, reject) => {
     const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -108,6 +137,7 @@ export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T>
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const code = res.statusCode ?? 0;
+        answered = code;
         if (code < 200 || code >= 300) return reject(new ApiError(code, what, text));
         try {
           resolve((text ? JSON.parse(text) : undefined) as T);
@@ -122,6 +152,12 @@ export async function requestJSON<T>(kc: KubeAccess, r: JSONRequest): Promise<T>
     req.on('error', reject);
     req.end(payload);
   });
+  const observer = kubeObserver(kc);
+  if (observer) {
+    const report = () => observer.observe(r, answered, (performance.now() - t0) / 1000);
+    answer.then(report, report);
+  }
+  return answer;
 }
 
 /** One TLS connection kept alive per client: client-node builds a new agent, so a new handshake, per call. */

@@ -18,6 +18,9 @@ export const Env = {
   workflow: 'HOOKGATE_WORKFLOW',
   deliveryId: 'HOOKGATE_DELIVERY_ID',
   inputFile: 'HOOKGATE_INPUT_FILE',
+  // OpenTelemetry's environment carrier: the run continues the request's trace.
+  traceparent: 'TRACEPARENT',
+  tracestate: 'TRACESTATE',
 } as const;
 
 /** What a run is built for: a trigger's namespace and name, and the Workflow it is bound to. */
@@ -34,6 +37,8 @@ export interface Delivery<R extends RunTarget = RunTarget> {
   replayUntil?: string;
   /** Mapped input: `{...defaults, ...payload, _query, _headers}`. */
   input: unknown;
+  /** W3C trace context the run continues (the ingress's launch span), when tracing is on. */
+  trace?: { traceparent: string; tracestate?: string };
 }
 
 export interface Run {
@@ -107,7 +112,15 @@ export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): R
     { name: Env.workflow, value: workflow.name },
     { name: Env.deliveryId, value: escapeEnv(deliveryId) },
     { name: Env.inputFile, value: escapeEnv(inputPath) },
+    // tracestate carries members the sender chose (validated, at most 512 characters).
+    ...(delivery.trace ? [{ name: Env.traceparent, value: escapeEnv(delivery.trace.traceparent) }] : []),
+    ...(delivery.trace?.tracestate
+      ? [{ name: Env.tracestate, value: escapeEnv(delivery.trace.tracestate) }]
+      : []),
   ];
+  const traced: Record<string, string> = delivery.trace
+    ? { [Annotations.traceId]: delivery.trace.traceparent.split('-')[1] ?? '' }
+    : {};
   const chosen = workflow.spec.input.containers;
   const receives = (c: V1Container) => !chosen || chosen.includes(c.name);
   for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])].filter(receives)) {
@@ -129,6 +142,7 @@ export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): R
         ...template.metadata?.annotations,
         [Annotations.deliveryId]: deliveryId,
         ...(delivery.replayUntil ? { [Annotations.replayUntil]: delivery.replayUntil } : {}),
+        ...traced,
       },
       // No blockOwnerDeletion: setting it needs update on workflows/finalizers, which the ingress lacks
       // (OwnerReferencesPermissionEnforcement); garbage collection works without it.
@@ -156,6 +170,7 @@ export function buildRun(delivery: Delivery, maxInputBytes = MAX_INPUT_BYTES): R
         name: inputSecretName(name),
         namespace: route.namespace,
         labels,
+        ...(delivery.trace ? { annotations: traced } : {}),
         ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: jobUid, controller: true }],
       },
       data: { [INPUT_KEY]: data },

@@ -67,6 +67,7 @@ const INGRESS_RULES = table({
   'batch/jobs': ['create', 'get', 'list', 'watch', 'delete'],
   'core/secrets': ['create'],
   'hookgate.io/webhooktriggers/status': ['patch'],
+  'events.k8s.io/events': ['create'],
 });
 const INGRESS_LOCAL_RULES = table({
   'core/secrets': ['list', 'watch'],
@@ -250,6 +251,7 @@ describe('helm template, default values', () => {
       'HorizontalPodAutoscaler',
       'PodDisruptionBudget',
       'ServiceMonitor',
+      'PrometheusRule',
     ]) {
       expect(byKind(objs, kind), kind).toEqual([]);
     }
@@ -318,7 +320,9 @@ describe('helm template, non-default values', () => {
     ]);
     for (const m of monitors) {
       expect(m.metadata.labels.release).toBe('kps');
-      expect(m.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+      // The operator's hookgate_condition labels objects by their own namespace (honorLabels).
+      const honor = m.metadata.name.endsWith('-operator') ? { honorLabels: true } : {};
+      expect(m.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', ...honor }]);
       const services = byKind(objs, 'Service').filter((s) =>
         Object.entries(m.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels[k] === v),
       );
@@ -328,7 +332,12 @@ describe('helm template, non-default values', () => {
 
   it('uses Roles in each watched namespace instead of ClusterRoles', async () => {
     const objs = await render({ watchNamespaces: ['team-a', 'team-b'] });
-    expect(byKind(objs, 'ClusterRole')).toEqual([]);
+    // The components' rights; the roles that only add to the built-in user roles stay cluster-wide.
+    const aggregated = (r: Obj) =>
+      Object.keys(r.metadata.labels ?? {}).some((l) =>
+        l.startsWith('rbac.authorization.k8s.io/aggregate-to-'),
+      );
+    expect(byKind(objs, 'ClusterRole').filter((r) => !aggregated(r))).toEqual([]);
     expect(byKind(objs, 'ClusterRoleBinding')).toEqual([]);
     for (const ns of ['team-a', 'team-b']) {
       const roles = byKind(objs, 'Role').filter((r) => r.metadata.namespace === ns);
@@ -566,8 +575,14 @@ describe('helm install into the local control plane', () => {
         ['watch', 'secrets', 'release'],
         ['watch', 'endpointslices.discovery.k8s.io', 'release'],
         ['patch', 'webhooktriggers.hookgate.io/status', 'app'],
+        ['create', 'events.events.k8s.io', 'app'],
       ],
       [
+        ['get', 'events.events.k8s.io', 'app'],
+        ['list', 'events.events.k8s.io', 'app'],
+        ['patch', 'events.events.k8s.io', 'app'],
+        ['delete', 'events.events.k8s.io', 'app'],
+        ['create', 'events', 'app'],
         ['list', 'endpointslices.discovery.k8s.io', 'app'],
         ['get', 'secrets', 'app'],
         ['list', 'secrets', 'app'],

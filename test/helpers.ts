@@ -1,12 +1,16 @@
 // Helpers for tests against the local control plane. They run in vitest workers, which only get
 // the serializable ClusterInfo from the global setup (test/harness/global-setup.ts).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import https from 'node:https';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
 
 export function clusterInfo(): controlplane.ClusterInfo {
   const info = inject('cluster');
@@ -173,4 +177,84 @@ export async function apiServerMetric(server: KubeConfig, name: string, labels: 
     if (Object.entries(labels).every(([k, v]) => series[k] === v)) sum += Number(m[3]);
   }
   return sum;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a manifest's metadata and spec are free-form here
+type Manifest = Record<string, any>;
+
+/** A Workflow whose runs are one busybox container (kwok completes them); `extra` goes into metadata and spec. */
+export function workflowObject(
+  name: string,
+  extra: { metadata?: Manifest; spec?: Manifest; jobMetadata?: Manifest; restartPolicy?: string } = {},
+): Manifest {
+  const pod = {
+    restartPolicy: extra.restartPolicy ?? 'Never',
+    containers: [{ name: 'main', image: 'busybox:1.37' }],
+  };
+  return {
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: { name, ...extra.metadata },
+    spec: {
+      jobTemplate: {
+        ...(extra.jobMetadata ? { metadata: extra.jobMetadata } : {}),
+        spec: { backoffLimit: 0, template: { spec: pod } },
+      },
+      ...extra.spec,
+    },
+  };
+}
+
+/** A WebhookTrigger of `workflow` with a generated bearer token unless `spec` says otherwise. */
+export function triggerObject(
+  name: string,
+  workflow: string,
+  extra: { metadata?: Manifest; spec?: Manifest } = {},
+): Manifest {
+  return {
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'WebhookTrigger',
+    metadata: { name, ...extra.metadata },
+    spec: { workflowRef: { name: workflow }, auth: { bearer: {} }, ...extra.spec },
+  };
+}
+
+/** Server-side applies `objects` into `namespace` (as one List); throws with kubectl's message. */
+export async function applyObjects(namespace: string, objects: object[]): Promise<void> {
+  const r = await kubectl(
+    ['apply', '--server-side', '--field-manager=hookgate-test', '-n', namespace, '-f', '-'],
+    {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+    },
+  );
+  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+}
+
+/**
+ * The path of promtool (test/harness/build.sh extracts it from Debian's prometheus package), or
+ * undefined with the reason printed: tests that need it then skip, except under CI=true, where a
+ * missing promtool fails the run instead.
+ */
+export function promtoolPath(): string | undefined {
+  const path = join(clusterInfo().binDir, 'promtool');
+  if (existsSync(path)) return path;
+  const reason = `promtool is missing from ${clusterInfo().binDir} (test/harness/build.sh fetches it with apt-get)`;
+  if (process.env.CI === 'true') throw new Error(reason);
+  console.warn(`skipping the promtool checks: ${reason}`);
+  return undefined;
+}
+
+/** Runs promtool with `input` on stdin. Never throws on a non-zero exit. */
+export function promtool(args: string[], input = ''): Promise<RunResult> {
+  return runBinary('promtool', args, input);
+}
+
+/** `helm template` of the chart (release "hookgate" in "hookgate-system"): the documents of `showOnly`. */
+export async function renderChart(showOnly: string, set: string[] = []): Promise<Record<string, unknown>[]> {
+  const r = await runBinary('helm', [
+    ...['template', 'hookgate', join(ROOT, 'charts/hookgate'), '--namespace', 'hookgate-system'],
+    ...['--kube-version', 'v1.35.4', ...set.flatMap((s) => ['--set', s]), '--show-only', showOnly],
+  ]);
+  if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
+  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, unknown>);
 }

@@ -1,6 +1,6 @@
 // The ingress's Kubernetes side against a real API server, running as a ServiceAccount with exactly
-// the ingress RBAC of docs/design.md: launching Jobs, waiting for them, the route Secret store and
-// the lastTriggeredTime writer.
+// the ingress RBAC of docs/design.md: launching Jobs, waiting for them, the route Secret store. The
+// status writer is in test/ingress-status.test.ts.
 import { Writable } from 'node:stream';
 import {
   BatchV1Api,
@@ -11,22 +11,12 @@ import {
   RbacAuthorizationV1Api,
   setHeaderOptions,
   type V1Job,
-  Watch,
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  GROUP,
-  type Route,
-  RouteSchema,
-  VERSION,
-  WEBHOOK_TRIGGER,
-  WORKFLOW,
-  WorkflowSpec,
-} from '../api/v1alpha1/index.ts';
+import { GROUP, type Route, RouteSchema, VERSION, WORKFLOW, WorkflowSpec } from '../api/v1alpha1/index.ts';
 import { RouteStore } from '../ingress/routes-store.ts';
 import { KubeLauncher, type LauncherHooks } from '../ingress/run/launcher.ts';
-import { StatusWriter } from '../ingress/status-writer.ts';
 import { ApiUnavailableError, type Delivery, JobRejectedError, RunActiveError } from '../ingress/types.ts';
 import { isNotFound } from '../lib/kube.ts';
 import { Env, finishedAs, INPUT_KEY, runName, termination } from '../lib/run.ts';
@@ -635,123 +625,5 @@ describe('RouteStore', () => {
     } finally {
       await store.stop();
     }
-  });
-});
-
-describe('StatusWriter: lastTriggeredTime', () => {
-  const custom = () => admin.makeApiClient(CustomObjectsApi);
-  const triggers = () => ({
-    group: GROUP,
-    version: VERSION,
-    namespace: app.name,
-    plural: WEBHOOK_TRIGGER.plural,
-  });
-  const trigger = (name: string) =>
-    custom().createNamespacedCustomObject({
-      ...triggers(),
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: WEBHOOK_TRIGGER.kind,
-        metadata: { name },
-        spec: { workflowRef: { name: 'allow' }, auth: { bearer: {} } },
-      },
-    });
-  const read = (name: string) => custom().getNamespacedCustomObject({ ...triggers(), name });
-  const lastTriggered = async (name: string) => (await read(name)).status?.lastTriggeredTime;
-
-  it('writes lastTriggeredTime on the status subresource as hookgate-ingress, never creating a trigger', async () => {
-    await trigger('used');
-    const now = new Date('2026-05-01T12:00:00.500Z');
-    const recorder = new StatusWriter(asIngress, log, { now: () => now });
-    recorder.recordUse(route('allow', 'used'));
-    recorder.recordUse(route('allow', 'deleted-meanwhile'));
-    await recorder.stop();
-
-    const written = await read('used');
-    expect(written.status?.lastTriggeredTime).toBe('2026-05-01T12:00:00Z');
-    expect(written.spec.workflowRef).toEqual({ name: 'allow' });
-    const managers = (written.metadata.managedFields ?? []) as { manager: string; subresource?: string }[];
-    expect(managers).toContainEqual(
-      expect.objectContaining({ manager: 'hookgate-ingress', subresource: 'status' }),
-    );
-    await expect(read('deleted-meanwhile')).rejects.toMatchObject({ code: 404 });
-  });
-
-  it('writes once per used trigger per flush, the latest use, and nothing for triggers not used since', async () => {
-    await trigger('once-a');
-    await trigger('once-b');
-    const { metadata } = await custom().listNamespacedCustomObject(triggers());
-    const writes: string[] = [];
-    const watch = await new Watch(admin).watch(
-      `/apis/${GROUP}/${VERSION}/namespaces/${app.name}/${WEBHOOK_TRIGGER.plural}`,
-      { resourceVersion: metadata.resourceVersion },
-      (type, obj) => {
-        if (type === 'MODIFIED' && obj.metadata.name.startsWith('once-'))
-          writes.push(`${obj.metadata.name} ${obj.status?.lastTriggeredTime}`);
-      },
-      () => {},
-    );
-    try {
-      let now = new Date('2026-05-02T10:00:00.123Z');
-      const recorder = new StatusWriter(asIngress, log, { now: () => now });
-      recorder.recordUse(route('allow', 'once-a'));
-      recorder.recordUse(route('allow', 'once-b'));
-      now = new Date('2026-05-02T10:00:05Z');
-      recorder.recordUse(route('allow', 'once-a'));
-      await recorder.flush();
-
-      // Someone else's value, which a needless write would overwrite (the ingress applies with
-      // force). Its event also comes after every write of the flush.
-      const other = '2000-01-01T00:00:00Z';
-      await custom().patchNamespacedCustomObjectStatus(
-        { ...triggers(), name: 'once-a', body: { status: { lastTriggeredTime: other } } },
-        mergePatch,
-      );
-      await waitFor(() => writes.includes(`once-a ${other}`), { what: 'the watch to catch up' });
-      expect(writes.sort()).toEqual([
-        `once-a ${other}`,
-        'once-a 2026-05-02T10:00:05Z',
-        'once-b 2026-05-02T10:00:00Z',
-      ]);
-
-      await recorder.flush();
-      expect(await lastTriggered('once-a')).toBe(other);
-    } finally {
-      watch.abort();
-    }
-  });
-
-  it('retries a write that failed at the next flush', async () => {
-    await trigger('retried');
-    let server = await startApiServer();
-    let up = true;
-    try {
-      const recorder = new StatusWriter(asIngressVia(server), log, {
-        now: () => new Date('2026-05-03T08:00:00Z'),
-      });
-      await server.stop();
-      up = false;
-      recorder.recordUse(route('allow', 'retried'));
-      await recorder.flush();
-      expect(await lastTriggered('retried')).toBeUndefined();
-
-      // Back at the same address, as after a restart of the API server.
-      server = await startApiServer({ port: server.port });
-      up = true;
-      await recorder.flush();
-      expect(await lastTriggered('retried')).toBe('2026-05-03T08:00:00Z');
-    } finally {
-      if (up) await server.stop();
-    }
-  });
-
-  it('drops a write for a trigger that is gone', async () => {
-    const recorder = new StatusWriter(asIngress, log);
-    recorder.recordUse(route('allow', 'gone'));
-    await recorder.flush();
-    // Were the failed write kept, the next flush would land on a trigger of the same name.
-    await trigger('gone');
-    await recorder.flush();
-    expect(await lastTriggered('gone')).toBeUndefined();
   });
 });

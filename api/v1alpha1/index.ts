@@ -2,6 +2,7 @@ export * from './common.ts';
 export * from './handshakes.ts';
 export * from './identity.ts';
 export * from './meta.ts';
+export * from './outcomes.ts';
 export * from './providers.ts';
 export * from './resolve.ts';
 export * from './route.ts';

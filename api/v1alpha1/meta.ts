@@ -38,6 +38,8 @@ export const Annotations = {
   result: 'hookgate.io/result',
   /** On a run's Job: until when (RFC 3339) it must be kept as the record that blocks replays. */
   replayUntil: 'hookgate.io/replay-until',
+  /** On a run's Job and input Secret: the trace id of the request that started it (tracing on). */
+  traceId: 'hookgate.io/trace-id',
 } as const;
 
 export const ConditionType = { Ready: 'Ready', Reconciling: 'Reconciling', Stalled: 'Stalled' } as const;
@@ -51,12 +53,23 @@ export const Reason = {
   WorkflowNotReady: 'WorkflowNotReady',
   SecretNotFound: 'SecretNotFound',
   SecretKeyNotFound: 'SecretKeyNotFound',
+  /** A signing secret that is not a key of the encoding its verifier reads (base64, hex, whsec_). */
+  InvalidSecret: 'InvalidSecret',
   InvalidSpec: 'InvalidSpec',
   InvalidJobTemplate: 'InvalidJobTemplate',
   InvalidInputSchema: 'InvalidInputSchema',
   ReconcileFailed: 'ReconcileFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Reasons of the Events the operator records beyond the condition reasons (`kubectl describe`). */
+export const EventReason = {
+  CredentialsGenerated: 'CredentialsGenerated',
+  CredentialsRotated: 'CredentialsRotated',
+  PreviousCredentialsExpired: 'PreviousCredentialsExpired',
+  RunSucceeded: 'RunSucceeded',
+  RunFailed: 'RunFailed',
+} as const;
 
 export interface Condition {
   type: string;

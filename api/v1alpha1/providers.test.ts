@@ -102,7 +102,7 @@ describe('selecting a provider', () => {
     expect(resolveAuth({ provider: 'telegram' })).toMatchObject({
       bearer: false,
       verifier: { type: 'secret', header: 'X-Telegram-Bot-Api-Secret-Token' },
-      urlSafeSecret: true,
+      secretFormat: 'url-safe',
     });
   });
 
@@ -127,6 +127,12 @@ describe('selecting a provider', () => {
     const parsed = spec(auth);
     expect(parsed.success).toBe(false);
     expect(parsed.error!.message).toContain(message);
+  });
+
+  it('a generated secret is a key of the encoding the verifier reads', () => {
+    expect(resolveAuth({ signature: { scheme: 'hmac', keyEncoding: 'hex' } }).secretFormat).toBe('hex');
+    expect(resolveAuth({ signature: { scheme: 'hmac', keyEncoding: 'base64' } }).secretFormat).toBe('base64');
+    expect(resolveAuth({ provider: 'github' }).secretFormat).toBeUndefined();
   });
 
   it('keeps the seven schemes as they were', () => {

@@ -125,9 +125,8 @@ const V0 = (signature: string, timestamp: string) =>
     content: 'v0:{timestamp}:{body}',
     timestamp: seconds({ header: timestamp }),
   });
-const PASTE =
-  'the signingSecret (kubectl get secret <trigger>-credentials -o jsonpath={.data.signingSecret} | base64 -d)';
-const TOKEN = 'the token (kubectl get secret <trigger>-credentials -o jsonpath={.data.token} | base64 -d)';
+const PASTE = 'the signingSecret';
+const TOKEN = 'the token';
 
 export const PROVIDERS = [
   // Source control
@@ -843,6 +842,24 @@ export const PROVIDERS = [
       'Event Grid subscription: enable Microsoft Entra authentication with your app registration; auth.oidc.issuer = https://login.microsoftonline.com/<tenant>/v2.0, audiences = the app ID URI, claims = [{claim: tid, value: <tenant id>}].',
   },
 ] as const satisfies readonly Provider[];
+
+/**
+ * Credentials this version checks. A row needing another is refused by the CRD rather than served
+ * open.
+ */
+const SERVED_AUTH = new Set<ProviderAuth['type']>([
+  'hmac',
+  'secret',
+  'bearer',
+  'public-key',
+  'aws-sns',
+  'paypal',
+  'oidc',
+  'basic',
+  'url-token',
+  'body-secret',
+]);
+export const isServed = (p: Provider) => SERVED_AUTH.has(p.auth.type);
 
 export type ProviderName = (typeof PROVIDERS)[number]['name'];
 export const PROVIDER_NAMES = PROVIDERS.map((p) => p.name) as [ProviderName, ...ProviderName[]];

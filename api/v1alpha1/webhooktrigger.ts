@@ -8,11 +8,13 @@ import {
   ObjectMeta,
   type Rule,
   SecretKeyRef,
+  UNOBSERVED,
   withRules,
 } from './common.ts';
 import { HANDSHAKE_FACTS } from './handshakes.ts';
 import { OidcAuth, PaypalAuth, PublicKeys, SnsAuth } from './identity.ts';
-import { HANDSHAKES, PROVIDER_NAMES, PROVIDERS, type Provider, type ProviderAuth } from './providers.ts';
+import { REJECTION_OUTCOMES, type RejectionOutcome } from './outcomes.ts';
+import { HANDSHAKES, isServed, PROVIDER_NAMES, PROVIDERS, type Provider } from './providers.ts';
 import {
   Algorithm,
   Encoding,
@@ -197,19 +199,6 @@ export const BodyFieldPath = z
   .max(256)
   .regex(/^(([^.*]+|\*)\.)*[^.*]+$/, 'must be a dot path whose last segment is a field name');
 
-/** Credentials the ingress checks; a provider needing another is refused until it can be served. */
-const SUPPORTED_AUTH = new Set<ProviderAuth['type']>([
-  'hmac',
-  'secret',
-  'bearer',
-  'public-key',
-  'aws-sns',
-  'paypal',
-  'oidc',
-  'basic',
-  'url-token',
-  'body-secret',
-]);
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(', ')}]`;
 const rows = PROVIDERS as readonly Provider[];
 const named = (test: (p: Provider) => boolean) => rows.filter(test).map((p) => p.name);
@@ -221,7 +210,7 @@ const UNTIMED_PROVIDERS = named((p) => p.auth.type === 'hmac' && p.auth.timestam
 /** Providers with no signing secret at all (a bearer token, or credentials of their own). */
 const NO_SECRET = named((p) => p.auth.type !== 'hmac' && p.auth.type !== 'secret');
 /** Credentials this version cannot check yet: such a provider is refused rather than served open. */
-const UNSUPPORTED = named((p) => !SUPPORTED_AUTH.has(p.auth.type));
+const UNSUPPORTED = named((p) => !isServed(p));
 const UNSUPPORTED_RULE: Rule<{ provider?: string }> = {
   rule: `!has(self.provider) || !(self.provider in ${celList(UNSUPPORTED)})`,
   messageExpression: `'provider ' + self.provider + ' needs a credential this version of hookgate cannot check yet'`,
@@ -252,7 +241,7 @@ export const Auth = withRules(
         .enum(PROVIDER_NAMES)
         .optional()
         .describe(
-          `A sender hookgate knows by name: its headers, algorithm, signed content, timestamp, delivery id, pings and handshakes come from the preset (README "Providers"). Secrets the provider issues go in auth.signature.secretRef. One of: ${PROVIDERS.map((p) => `${p.name} (${p.title})`).join(', ')}.`,
+          `A sender hookgate knows by name: its headers, algorithm, signed content, timestamp, delivery id, pings and handshakes come from the preset (README "Providers"). Secrets the provider issues go in auth.signature.secretRef. One of: ${PROVIDER_NAMES.join(', ')}.`,
         ),
       bearer: z
         .object({
@@ -593,6 +582,40 @@ export const WebhookTriggerSpec = withRules(
   },
 );
 
+/** How one kind of rejection was last seen (status.rejections.<outcome>). */
+export const Rejection = z
+  .object({
+    lastTime: z.string().describe('When the ingress last refused a delivery this way (RFC 3339).'),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .describe(
+        'How many deliveries the ingress replica that wrote this entry refused this way since it last wrote it (rejections are written at most once a minute per trigger).',
+      ),
+    statusCode: z.number().int().min(400).max(599).describe('The HTTP status the sender got.'),
+    reason: z
+      .string()
+      .max(63)
+      .optional()
+      .describe(
+        "Why, from a fixed set: the verification failure (e.g. invalid_signature, timestamp_out_of_tolerance) or the trigger's not-Ready reason. Never anything the sender sent.",
+      ),
+  })
+  .strict();
+
+export const Rejections = z
+  .object(
+    Object.fromEntries(REJECTION_OUTCOMES.map((o) => [o, Rejection.optional()])) as Record<
+      RejectionOutcome,
+      z.ZodOptional<typeof Rejection>
+    >,
+  )
+  .strict()
+  .describe(
+    'The latest delivery refused, per outcome (the error.code the sender got; docs/troubleshooting.md says what each means). Written by the ingress.',
+  );
+
 export const WebhookTriggerStatus = z
   .object({
     observedGeneration: z.number().int().default(-1),
@@ -642,8 +665,10 @@ export const WebhookTriggerStatus = z
       .describe(
         'provider aws-sns: each topic whose SubscriptionConfirmation (Confirmed: its SubscribeURL was fetched) or UnsubscribeConfirmation the ingress received.',
       ),
+    rejections: Rejections.optional(),
   })
-  .strict();
+  .strict()
+  .default(UNOBSERVED);
 
 export const WebhookTriggerSchema = z.object({
   apiVersion: z.literal('hookgate.io/v1alpha1'),
@@ -655,6 +680,9 @@ export const WebhookTriggerSchema = z.object({
 
 export type WebhookTriggerSpec = z.infer<typeof WebhookTriggerSpec>;
 export type WebhookTriggerStatus = z.infer<typeof WebhookTriggerStatus>;
+export type Rejection = z.infer<typeof Rejection>;
+/** The status fields the operator owns: the others are written by the ingress. */
+export type OperatorTriggerStatus = Omit<WebhookTriggerStatus, 'lastTriggeredTime' | 'rejections'>;
 export type WebhookTrigger = z.infer<typeof WebhookTriggerSchema>;
 export type Signature = z.infer<typeof Signature>;
 export type Auth = z.infer<typeof Auth>;

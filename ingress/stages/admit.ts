@@ -56,6 +56,7 @@ export const admit = fp(
 
     app.addHook('onRequest', async (request: HookRequest) => {
       const x = exchangeOf(request);
+      x.trace?.stage('admit');
       const now = clock();
       x.client = limitKey(
         clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], proxies),
@@ -76,6 +77,7 @@ export const admit = fp(
       // 404 whatever the method, so probing reveals nothing more than a POST would.
       if (request.method !== 'POST' && !x.handshake) throw wrongMethod(route, request.method);
       if (route.unavailable) {
+        x.reason = route.unavailable.reason;
         throw new HttpError(503, 'trigger_unavailable', route.unavailable.message, {
           'retry-after': RETRY_AFTER_NOT_RUNNABLE,
         });
@@ -96,6 +98,7 @@ export const admit = fp(
       const token =
         auth && verifyToken(auth, { headers: request.headers, urlToken: request.params.token }, now);
       if (token && !token.ok) {
+        x.reason = token.reason;
         metrics.verificationFailed(route, token.reason);
         throw unauthorized(route.auth, token.reason);
       }

@@ -13,7 +13,8 @@ export const launch = fp(
   async (app: FastifyInstance, { launcher, metrics }: StageContext) => {
     async function deliver(request: FastifyRequest, reply: FastifyReply) {
       const x = exchangeOf(request);
-      const delivery = x.delivery!;
+      x.trace?.stage('launch');
+      const delivery = x.trace ? { ...x.delivery!, trace: x.trace.carrier() } : x.delivery!;
       const { route, deliveryId } = delivery;
       const { run, duplicate } = await launcher.launch(delivery);
       x.run = run;

@@ -22,6 +22,7 @@ export const mapInputStage = fp(
     const { clock, schemas } = ctx;
     app.addHook('preHandler', async (request, reply) => {
       const x = exchangeOf(request);
+      x.trace?.stage('map input');
       const route = x.route!;
       const payload = payloadOf(request);
       // A provider's ping (sent when a webhook is created or tested) is answered and starts nothing.

@@ -15,7 +15,9 @@ export const readBody = fp(
   async (app: FastifyInstance) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (request: FastifyRequest, payload, done) => {
-      const route = exchangeOf(request).route!;
+      const x = exchangeOf(request);
+      x.trace?.stage('read body');
+      const route = x.route!;
       const limit = route.maxBodyBytes;
       const declared = Number(request.headers['content-length']);
       const chunks: Buffer[] = [];

@@ -75,11 +75,13 @@ export const verifyStage = fp(
     const { clock, limiter, share, metrics } = ctx;
     app.addHook('preHandler', async (request, reply) => {
       const x = exchangeOf(request);
+      x.trace?.stage('verify');
       const route = x.route!;
       const now = clock();
       const verdict = await proof(ctx, request, x, now);
       if (!verdict) return;
       if (!verdict.ok) {
+        x.reason = verdict.reason;
         metrics.verificationFailed(route, verdict.reason);
         throw unauthorized(route.auth, verdict.reason);
       }

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConditionMetrics, ObjectKey } from './types.ts';
 
-export type ReconcileResult = 'success' | 'error' | 'requeue' | 'requeue_after' | 'terminal';
+export const RECONCILE_RESULTS = ['success', 'error', 'requeue', 'requeue_after', 'terminal'] as const;
+export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 
 /** The operator's metrics, all in one injected Registry so tests can read them. */
 export class Metrics {

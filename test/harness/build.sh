@@ -98,10 +98,51 @@ build_install() { # name version package
   stamp "$1" "$2"
 }
 
+# hookgate's own small Go programs (test/harness/tools/<name>: a main package and a go.mod pinning
+# its libraries), rebuilt when their sources change; built to a temp file and renamed into the
+# shared cache, so a reader never sees half a binary.
+build_tool() {
+  local src="$here/tools/$1" version
+  version=$(cat "$src"/go.mod "$src"/go.sum "$src"/*.go | sha256sum | cut -c1-16)
+  stamp_ok "$1" "$version" && return
+  log "building $1 ($version)"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$bin/.$1.tmp" .)
+  mv -f "$bin/.$1.tmp" "$bin/$1"
+  stamp "$1" "$version"
+}
+
+# promtool, for the alerting rules and the metrics lint in the tests: the one binary of Debian's
+# prometheus package (about 20 MB to fetch, a second or two; nothing is installed and no service
+# starts), extracted into the cache and renamed into place. A Go build from the module proxy would
+# take minutes for its dependencies. Not fatal here: the tests that need it say it is missing, and
+# fail under CI=true.
+install_promtool() {
+  [ -x "$bin/promtool" ] && return
+  if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
+    log "promtool: no apt-get and dpkg-deb on this machine; the tests that need it will say so"
+    return
+  fi
+  log "fetching promtool from Debian's prometheus package (first run only)"
+  local d
+  d=$(mktemp -d "$cache/build/promtool.XXXXXX")
+  # apt-get download needs the package lists; a fresh machine has none until apt-get update.
+  if ! (cd "$d" && { apt-get download prometheus >&2 || { apt-get update -q >&2 && apt-get download prometheus >&2; }; }); then
+    log "promtool: could not fetch Debian's prometheus package"
+    rm -rf "$d"
+    return
+  fi
+  dpkg-deb --fsys-tarfile "$d"/prometheus_*.deb | tar -x -C "$d" ./usr/bin/promtool
+  mv "$d/usr/bin/promtool" "$bin/.promtool.tmp" && mv "$bin/.promtool.tmp" "$bin/promtool"
+  rm -rf "$d"
+}
+
 build_etcd
+install_promtool
 build_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
 build_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 build_k8s
 build_kubelet
+build_tool argocd-lua # Argo CD's Lua engine (gopher-lua) for deploy/argocd
+build_tool kstatus    # sigs.k8s.io/cli-utils kstatus, as Flux computes health
 log "control plane binaries ready in $bin"
 echo "$bin"

@@ -193,6 +193,8 @@ export async function startHookgate(
     operatorArgs?: string[];
     ingressArgs?: string[];
     compiled?: boolean;
+    /** Environment variables for the ingress beside this process's (e.g. OTEL_* for tracing). */
+    ingressEnv?: NodeJS.ProcessEnv;
     /**
      * Flags for node itself, before the script (e.g. --cpu-prof, --heapsnapshot-signal), after the
      * chart's (`chartNodeOptions`).
@@ -234,15 +236,21 @@ export async function startHookgate(
         standIns,
       ]
     : script('ingress/server.ts');
-  const ingress = spawnLogged(logDir, `ingress-${namespace}`, node, [
-    ...ingressScript,
-    `--kubeconfig=${kubeconfigs.ingress}`,
-    `--namespace=${namespace}`,
-    '--address=127.0.0.1',
-    `--port=${port}`,
-    `--metrics-port=${metricsPort}`,
-    ...(opts.ingressArgs ?? []),
-  ]);
+  const ingress = spawnLogged(
+    logDir,
+    `ingress-${namespace}`,
+    node,
+    [
+      ...ingressScript,
+      `--kubeconfig=${kubeconfigs.ingress}`,
+      `--namespace=${namespace}`,
+      '--address=127.0.0.1',
+      `--port=${port}`,
+      `--metrics-port=${metricsPort}`,
+      ...(opts.ingressArgs ?? []),
+    ],
+    opts.ingressEnv,
+  );
   let starts = 0;
   const spawnOperator = () =>
     spawnLogged(logDir, `operator-${namespace}${starts++ ? `-${starts}` : ''}`, node, [

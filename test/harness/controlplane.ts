@@ -115,6 +115,8 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       // So that Deployments (the chart's) get pods, which kwok then marks Running.
       'deployment-controller',
       'replicaset-controller',
+      // Fills the built-in view/edit/admin ClusterRoles from the roles labelled to aggregate to them.
+      'clusterrole-aggregation-controller',
     ];
     const components = [
       spawnLogged(dir, 'kube-controller-manager', join(binDir, 'kube-controller-manager'), [
@@ -412,14 +414,24 @@ function hookExit() {
 // crashed test run cannot leave servers behind.
 const SETPRIV = existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : undefined;
 
-export function spawnLogged(dir: string, name: string, bin: string, args: string[]): Proc {
+export function spawnLogged(
+  dir: string,
+  name: string,
+  bin: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Proc {
   hookExit();
   const logPath = join(dir, `${name}.log`);
   const fd = openSync(logPath, 'a');
   const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
   // Own process group when the kernel guards its lifetime: a terminal's Ctrl-C then reaches only
   // us, and we stop everything in order instead of racing the servers' own shutdowns.
-  const child = spawn(cmd, argv, { stdio: ['ignore', fd, fd], detached: SETPRIV !== undefined });
+  const child = spawn(cmd, argv, {
+    stdio: ['ignore', fd, fd],
+    detached: SETPRIV !== undefined,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   closeSync(fd);
   const proc: Proc = { name, child, logPath, stopping: false, exited: Promise.resolve() };
   proc.exited = new Promise<void>((resolve) => {

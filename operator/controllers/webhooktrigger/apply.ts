@@ -1,7 +1,17 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../../api/v1alpha1/index.ts';
-import { apiPath, type KubeClient, metadataAccept, SECRETS } from '../../../lib/kube.ts';
-import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
+import { type OperatorTriggerStatus, WEBHOOK_TRIGGER } from '../../../api/v1alpha1/index.ts';
+import {
+  apiError,
+  apiPath,
+  isConflict,
+  type KubeClient,
+  metadataAccept,
+  SECRETS,
+} from '../../../lib/kube.ts';
+import { FIELD_MANAGER, Writer } from '../ssa.ts';
+
+/** The status fields the operator writes: all but the ingress's (`OperatorTriggerStatus`). */
+export type OwnedStatus = Partial<OperatorTriggerStatus>;
 
 /** Every API write the WebhookTrigger reconciler makes. */
 export interface TriggerApi {
@@ -10,10 +20,7 @@ export interface TriggerApi {
   /** Server-side apply; a `metadata.resourceVersion` in the object makes it conditional. */
   applySecret(secret: V1Secret): Promise<void>;
   deleteSecret(namespace: string, name: string): Promise<void>;
-  applyStatus(
-    meta: { namespace: string; name: string; uid: string },
-    status: Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>,
-  ): Promise<void>;
+  applyStatus(meta: { namespace: string; name: string; uid: string }, status: OwnedStatus): Promise<void>;
 }
 
 export function triggerApi(client: KubeClient): TriggerApi {
@@ -30,7 +37,7 @@ export function triggerApi(client: KubeClient): TriggerApi {
           body: secret,
         });
       } catch (err) {
-        if (codeOf(apiError('', err)) === 409)
+        if (isConflict(err))
           throw new Error(`Secret ${namespace}/${name} exists but is not in the cache yet`);
         throw apiError(`create Secret ${namespace}/${name}`, err);
       }

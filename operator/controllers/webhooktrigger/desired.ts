@@ -13,6 +13,7 @@ import {
   RouteSchema,
   resolveAuth,
   routePath,
+  type SecretFormat,
   WEBHOOK_TRIGGER,
   type WebhookTriggerSpec,
   type WebhookTriggerStatus,
@@ -34,15 +35,15 @@ export const triggerURL = (publicBaseURL: string, namespace: string, name: strin
 
 export interface Generators {
   token(): string;
-  /** `urlSafe`: only `A-Za-z0-9_-`, for providers that refuse other characters (Telegram). */
-  signingSecret(urlSafe?: boolean): string;
+  /** In `format` (whsec_ + base64 by default; url-safe: only `A-Za-z0-9_-`, for Telegram). */
+  signingSecret(format?: SecretFormat): string;
 }
 
 /** Which credentials the operator generates: those the trigger needs without a `secretRef`. */
 export interface Parts {
   token: boolean;
   signingSecret: boolean;
-  urlSafeSecret?: boolean;
+  secretFormat?: SecretFormat;
 }
 
 export function generatedParts(spec: WebhookTriggerSpec): Parts {
@@ -50,7 +51,7 @@ export function generatedParts(spec: WebhookTriggerSpec): Parts {
   return {
     token: needs.bearer && !spec.auth.bearer?.secretRef,
     signingSecret: !!needs.verifier && !spec.auth.signature?.secretRef,
-    ...(needs.urlSafeSecret ? { urlSafeSecret: true } : {}),
+    ...(needs.secretFormat ? { secretFormat: needs.secretFormat } : {}),
   };
 }
 
@@ -94,7 +95,7 @@ export function planCredentials(input: {
 }): CredentialsPlan | undefined {
   const { parts, existing, rotate, now, generate } = input;
   const fresh = (p: (typeof PART_KEYS)[number]) =>
-    p === 'token' ? generate.token() : generate.signingSecret(parts.urlSafeSecret);
+    p === 'token' ? generate.token() : generate.signingSecret(parts.secretFormat);
   if (!existing && !parts.token && !parts.signingSecret) return undefined;
   const data = { ...existing?.data };
   const annotations = { ...existing?.annotations };
