@@ -26,6 +26,10 @@ function counting(): Generators & { calls: number } {
     calls: 0,
     token: () => `hgt_token${++g.calls}`,
     signingSecret: () => `whsec_secret${++g.calls}`,
+    basic: () => ({ username: `hguser${++g.calls}`, password: `pass${g.calls}` }),
+    urlToken: () => `hgu_url${++g.calls}`,
+    bodySecret: () => `hgs_body${++g.calls}`,
+    verifyToken: () => `hgv_verify${++g.calls}`,
   };
   return g;
 }
