@@ -72,7 +72,7 @@ const make = (p: PartName, g: Generators, parts: Parts): Record<string, string> 
 };
 
 /** A part's value as the route serves it (`<username>:<password>` for Basic), if all its keys are set. */
-const valueOf = (data: Record<string, string | undefined>, keys: readonly string[]) =>
+const partValue = (data: Record<string, string | undefined>, keys: readonly string[]) =>
   keys.every((k) => data[k]) ? keys.map((k) => data[k]).join(':') : undefined;
 
 /**
@@ -180,7 +180,7 @@ export function planCredentials(input: {
   }
 
   if (rotate && rotate !== annotations[ROTATED_FOR]) {
-    const rotating = PART_NAMES.filter((p) => rotates(p, parts) && valueOf(data, PART_TABLE[p].keys));
+    const rotating = PART_NAMES.filter((p) => rotates(p, parts) && partValue(data, PART_TABLE[p].keys));
     if (existing && rotating.length > 0) {
       for (const p of rotating) {
         const { keys, previous } = PART_TABLE[p];
@@ -202,7 +202,7 @@ export function planCredentials(input: {
   }
 
   for (const p of needed) {
-    if (!valueOf(data, PART_TABLE[p].keys)) {
+    if (!partValue(data, PART_TABLE[p].keys)) {
       Object.assign(data, make(p, generate, parts));
       plan.generated.push(p);
     }
@@ -292,9 +292,9 @@ export function resolveCredentials(
   const r: ResolvedCredentials = {};
   for (const p of PART_NAMES) {
     const mine = rotates(p, parts);
-    const current = mine ? valueOf(stored ?? {}, PART_TABLE[p].keys) : referenced[p];
+    const current = mine ? partValue(stored ?? {}, PART_TABLE[p].keys) : referenced[p];
     if (current) r[p] = current;
-    const previous = mine ? valueOf(stored ?? {}, PART_TABLE[p].previous) : undefined;
+    const previous = mine ? partValue(stored ?? {}, PART_TABLE[p].previous) : undefined;
     if (previous) {
       r[previousName(p)] = previous;
       r.previousValidUntil = stored?.[CredentialKeys.previousValidUntil];
