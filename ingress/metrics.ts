@@ -13,6 +13,7 @@ export type Outcome =
   | 'filtered'
   | `handshake_${HandshakeName}`
   | 'handshake_refused'
+  | 'ping'
   | 'not_found'
   | 'method_not_allowed'
   | 'suspended'

@@ -51,6 +51,8 @@ export const Reason = {
   WorkflowNotReady: 'WorkflowNotReady',
   SecretNotFound: 'SecretNotFound',
   SecretKeyNotFound: 'SecretKeyNotFound',
+  /** A signing secret that is not a key of the encoding its verifier reads (base64, hex, whsec_). */
+  InvalidSecret: 'InvalidSecret',
   InvalidSpec: 'InvalidSpec',
   InvalidJobTemplate: 'InvalidJobTemplate',
   InvalidInputSchema: 'InvalidInputSchema',

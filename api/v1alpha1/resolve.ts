@@ -1,5 +1,5 @@
 import { type HandshakeName, type Provider, providerNamed } from './providers.ts';
-import type { HmacVerifier, PingMatch, ValueSource, Verifier } from './verifier.ts';
+import type { HmacVerifier, PingMatch, SecretFormat, ValueSource, Verifier } from './verifier.ts';
 import type { SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
 
 // From what a trigger says (a provider, a scheme and its knobs) to what the ingress runs: one
@@ -29,8 +29,8 @@ export interface ResolvedAuth {
   /** How the signing secret (or header secret) is checked; absent when the trigger has none. */
   verifier?: Verifier;
   provider?: ProviderFacts;
-  /** Generated signing secrets use only `A-Za-z0-9_-`. */
-  urlSafeSecret?: boolean;
+  /** How a generated signing secret is written (whsec_ + base64 when absent). */
+  secretFormat?: SecretFormat;
 }
 
 const row = (name: string): Provider => {
@@ -41,10 +41,8 @@ const row = (name: string): Provider => {
 
 export function resolveAuth(auth: Auth): ResolvedAuth {
   if (!auth.provider) {
-    return {
-      bearer: !!auth.bearer,
-      ...(auth.signature ? { verifier: signatureVerifier(auth.signature) } : {}),
-    };
+    const verifier = auth.signature && signatureVerifier(auth.signature);
+    return { bearer: !!auth.bearer, ...(verifier ? { verifier } : {}), ...formatOf(verifier) };
   }
   const p = row(auth.provider);
   const verifier =
@@ -55,8 +53,16 @@ export function resolveAuth(auth: Auth): ResolvedAuth {
     bearer: !!auth.bearer || p.auth.type === 'bearer',
     ...(verifier ? { verifier } : {}),
     provider: facts(p),
-    ...(p.urlSafeSecret ? { urlSafeSecret: true } : {}),
+    ...formatOf(verifier, p.urlSafeSecret),
   };
+}
+
+/** A generated secret must be a key of the verifier's key encoding (and what the provider accepts). */
+function formatOf(v: Verifier | undefined, urlSafe?: boolean): { secretFormat?: SecretFormat } {
+  if (urlSafe) return { secretFormat: 'url-safe' };
+  if (v?.type === 'hmac' && (v.keyEncoding === 'base64' || v.keyEncoding === 'hex'))
+    return { secretFormat: v.keyEncoding };
+  return {};
 }
 
 const facts = (p: Provider): ProviderFacts => ({

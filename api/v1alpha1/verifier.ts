@@ -21,6 +21,20 @@ export type Encoding = z.infer<typeof Encoding>;
 export const KeyEncoding = z.enum(['utf8', 'base64', 'hex', 'whsec']);
 export type KeyEncoding = z.infer<typeof KeyEncoding>;
 
+/**
+ * The text a secret of each key encoding must be (the ingress decodes it strictly; the operator
+ * refuses a referenced secret that is not this, rather than serve a trigger nothing can sign for).
+ */
+export const KEY_SHAPES: Record<KeyEncoding, RegExp> = {
+  utf8: /^[\s\S]+$/,
+  hex: /^(?:[0-9a-fA-F]{2})+$/,
+  base64: /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/,
+  whsec: /^(?:whsec_)?(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/,
+};
+
+/** How hookgate generates a signing secret: whsec_ + base64 unless the key or the provider needs another form. */
+export type SecretFormat = 'whsec' | 'base64' | 'hex' | 'url-safe';
+
 export const TimestampFormat = z.enum(['seconds', 'milliseconds', 'rfc3339']);
 export type TimestampFormat = z.infer<typeof TimestampFormat>;
 

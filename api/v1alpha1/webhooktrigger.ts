@@ -11,7 +11,7 @@ import {
   withRules,
 } from './common.ts';
 import { HANDSHAKE_FACTS } from './handshakes.ts';
-import { HANDSHAKES, PROVIDER_NAMES, PROVIDERS, type Provider, type ProviderAuth } from './providers.ts';
+import { HANDSHAKES, isServed, PROVIDER_NAMES, PROVIDERS, type Provider } from './providers.ts';
 import {
   Algorithm,
   Encoding,
@@ -195,16 +195,6 @@ export const BodyFieldPath = z
   .min(1)
   .max(256)
   .regex(/^(([^.*]+|\*)\.)*[^.*]+$/, 'must be a dot path whose last segment is a field name');
-
-/** Credentials the ingress checks; a provider needing another is refused until it can be served. */
-const SUPPORTED_AUTH = new Set<ProviderAuth['type']>([
-  'hmac',
-  'secret',
-  'bearer',
-  'basic',
-  'url-token',
-  'body-secret',
-]);
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(', ')}]`;
 const rows = PROVIDERS as readonly Provider[];
 const named = (test: (p: Provider) => boolean) => rows.filter(test).map((p) => p.name);
@@ -216,7 +206,7 @@ const UNTIMED_PROVIDERS = named((p) => p.auth.type === 'hmac' && p.auth.timestam
 /** Providers with no signing secret at all (a bearer token, or credentials of their own). */
 const NO_SECRET = named((p) => p.auth.type !== 'hmac' && p.auth.type !== 'secret');
 /** Credentials this version cannot check yet: such a provider is refused rather than served open. */
-const UNSUPPORTED = named((p) => !SUPPORTED_AUTH.has(p.auth.type));
+const UNSUPPORTED = named((p) => !isServed(p));
 const UNSUPPORTED_RULE: Rule<{ provider?: string }> = {
   rule: `!has(self.provider) || !(self.provider in ${celList(UNSUPPORTED)})`,
   messageExpression: `'provider ' + self.provider + ' needs a credential this version of hookgate cannot check yet'`,
@@ -233,7 +223,7 @@ export const Auth = withRules(
         .enum(PROVIDER_NAMES)
         .optional()
         .describe(
-          `A sender hookgate knows by name: its headers, algorithm, signed content, timestamp, delivery id, pings and handshakes come from the preset (README "Providers"). Secrets the provider issues go in auth.signature.secretRef. One of: ${PROVIDERS.map((p) => `${p.name} (${p.title})`).join(', ')}.`,
+          `A sender hookgate knows by name: its headers, algorithm, signed content, timestamp, delivery id, pings and handshakes come from the preset (README "Providers"). Secrets the provider issues go in auth.signature.secretRef. One of: ${PROVIDER_NAMES.join(', ')}.`,
         ),
       bearer: z
         .object({

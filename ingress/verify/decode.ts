@@ -1,4 +1,9 @@
-import type { Encoding, KeyEncoding, TimestampFormat } from '../../api/v1alpha1/index.ts';
+import {
+  type Encoding,
+  KEY_SHAPES,
+  type KeyEncoding,
+  type TimestampFormat,
+} from '../../api/v1alpha1/index.ts';
 
 // Strict decoding of what senders send and what secrets hold: Buffer.from silently drops what it
 // cannot decode, so every text is matched against its exact shape first.
@@ -28,8 +33,6 @@ export function decodeDigest(text: string, encoding: Encoding, bytes: number): B
   return shapeOf(encoding, bytes).test(text) ? Buffer.from(text, encoding) : undefined;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 const WHSEC = 'whsec_';
 
 /**
@@ -38,14 +41,11 @@ const WHSEC = 'whsec_';
  * signature computable by anyone.
  */
 export function decodeKey(secret: string, encoding: KeyEncoding): Buffer | string | undefined {
-  let key: Buffer | string | undefined;
-  if (encoding === 'utf8') key = secret;
-  else if (encoding === 'hex') key = HEX.test(secret) ? Buffer.from(secret, 'hex') : undefined;
-  else {
-    const text = encoding === 'whsec' && secret.startsWith(WHSEC) ? secret.slice(WHSEC.length) : secret;
-    key = BASE64.test(text) ? Buffer.from(text, 'base64') : undefined;
-  }
-  return key !== undefined && key.length > 0 ? key : undefined;
+  if (!KEY_SHAPES[encoding].test(secret)) return undefined;
+  if (encoding === 'utf8') return secret;
+  const text = encoding === 'whsec' && secret.startsWith(WHSEC) ? secret.slice(WHSEC.length) : secret;
+  const key = Buffer.from(text, encoding === 'hex' ? 'hex' : 'base64');
+  return key.length > 0 ? key : undefined;
 }
 
 const INTEGER = /^\d{1,16}$/;

@@ -13,6 +13,7 @@ import {
   RouteSchema,
   resolveAuth,
   routePath,
+  type SecretFormat,
   WEBHOOK_TRIGGER,
   type WebhookTriggerSpec,
   type WebhookTriggerStatus,
@@ -34,8 +35,8 @@ export const triggerURL = (publicBaseURL: string, namespace: string, name: strin
 
 export interface Generators {
   token(): string;
-  /** `urlSafe`: only `A-Za-z0-9_-`, for providers that refuse other characters (Telegram). */
-  signingSecret(urlSafe?: boolean): string;
+  /** In `format` (whsec_ + base64 by default; url-safe: only `A-Za-z0-9_-`, for Telegram). */
+  signingSecret(format?: SecretFormat): string;
   basic(): { username: string; password: string };
   urlToken(): string;
   bodySecret(): string;
@@ -65,7 +66,7 @@ const make = (p: PartName, g: Generators, parts: Parts): Record<string, string> 
     case 'basic':
       return g.basic();
     case 'signingSecret':
-      return { signingSecret: g.signingSecret(parts.urlSafeSecret) };
+      return { signingSecret: g.signingSecret(parts.secretFormat) };
     default:
       return { [p]: g[p]() };
   }
@@ -87,7 +88,7 @@ export interface Parts {
   urlToken?: boolean;
   bodySecret?: boolean;
   verifyToken?: boolean;
-  urlSafeSecret?: boolean;
+  secretFormat?: SecretFormat;
   capture?: boolean;
 }
 
@@ -100,12 +101,12 @@ export function generatedParts(spec: WebhookTriggerSpec): Parts {
     urlToken: !!extra.urlToken && !extra.urlToken.secretRef,
     bodySecret: !!extra.bodySecret && !extra.bodySecret.secretRef,
     verifyToken: !!meta && !meta.verifyToken?.secretRef,
-    urlSafeSecret: !!needs.urlSafeSecret,
     capture: extra.captureSecret,
   };
   return {
     token: needs.bearer && !spec.auth.bearer?.secretRef,
     signingSecret: !!needs.verifier && !spec.auth.signature?.secretRef && !extra.captureSecret,
+    ...(needs.secretFormat ? { secretFormat: needs.secretFormat } : {}),
     ...Object.fromEntries(Object.entries(flags).filter(([, on]) => on)),
   };
 }

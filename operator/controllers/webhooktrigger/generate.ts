@@ -17,8 +17,12 @@ const random = () => randomBytes(32).toString('base64url');
  */
 export const cryptoGenerators: Generators = {
   token: () => TOKEN_PREFIX + random(),
-  signingSecret: (urlSafe) =>
-    urlSafe ? URL_SAFE_SECRET_PREFIX + random() : SIGNING_SECRET_PREFIX + randomBytes(32).toString('base64'),
+  signingSecret: (format = 'whsec') => {
+    const bytes = randomBytes(32);
+    if (format === 'url-safe') return URL_SAFE_SECRET_PREFIX + bytes.toString('base64url');
+    if (format === 'base64' || format === 'hex') return bytes.toString(format);
+    return SIGNING_SECRET_PREFIX + bytes.toString('base64');
+  },
   basic: () => ({ username: `hg${randomBytes(6).toString('hex')}`, password: random() }),
   urlToken: () => URL_TOKEN_PREFIX + random(),
   bodySecret: () => URL_SAFE_SECRET_PREFIX + random(),

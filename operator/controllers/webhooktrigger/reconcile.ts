@@ -4,9 +4,11 @@ import {
   ConditionType,
   CredentialKeys,
   extraCredentials,
+  KEY_SHAPES,
   Labels,
   Reason,
   type Route,
+  resolveAuth,
   routePath,
   type WebhookTrigger as TriggerObject,
   WEBHOOK_TRIGGER,
@@ -159,13 +161,6 @@ export class WebhookTriggerReconciler implements Reconciler {
       const parsed = WebhookTriggerSpec.safeParse(trigger.spec);
       if (!parsed.success) throw new Blocked(Reason.InvalidSpec, parsed.error.message);
       spec = parsed.data;
-      if (
-        extraCredentials(spec).handshakes.some((h) => h.name === 'cloudevents-options' && !h.allowedOrigins)
-      )
-        throw new Blocked(
-          Reason.InvalidSpec,
-          'the cloudevents-options handshake needs the origins allowed to deliver: add spec.handshakes [{name: cloudevents-options, allowedOrigins: [...]}]',
-        );
       const parts = generatedParts(spec);
       // A new trigger's first credentials are part of it turning Ready, which status shows; generating
       // again (a part added, the Secret deleted) is a change worth an Event.
@@ -178,6 +173,7 @@ export class WebhookTriggerReconciler implements Reconciler {
       creds = credentialStatus(key.name, parts, stored, resolveCredentials(parts, stored?.data, {}), spec);
       const resolved = resolveCredentials(parts, stored?.data, await this.referenced(key.namespace, spec));
       creds = credentialStatus(key.name, parts, stored, resolved, spec);
+      checkSigningKey(spec, parts, resolved.signingSecret);
       const workflow = this.readyWorkflow(key.namespace, spec.workflowRef.name);
       await this.publish(
         desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved, url }),
@@ -430,6 +426,26 @@ export class WebhookTriggerReconciler implements Reconciler {
   private event(trigger: WebhookTrigger, type: 'Normal' | 'Warning', reason: string, note: string): void {
     this.d.events.record(trigger, type, reason, note);
   }
+}
+
+/**
+ * A signing secret must be a key of the encoding its verifier reads: a provider's base64 token
+ * (Teams) that is not base64 would make the trigger refuse every delivery, so it is Stalled instead.
+ */
+function checkSigningKey(spec: WebhookTriggerSpec, parts: Parts, secret: string | undefined): void {
+  const verifier = resolveAuth(spec.auth).verifier;
+  if (verifier?.type !== 'hmac' || secret === undefined || KEY_SHAPES[verifier.keyEncoding].test(secret))
+    return;
+  const ref = spec.auth.signature?.secretRef;
+  const where =
+    parts.signingSecret || !ref ? 'the generated signing secret' : `Secret ${ref.name} key "${ref.key}"`;
+  const fix = parts.signingSecret
+    ? 'rotate it to generate one that is'
+    : 'put the secret there as the provider shows it';
+  throw new Blocked(
+    Reason.InvalidSecret,
+    `${where} is not a ${verifier.keyEncoding} key, which this trigger's signatures need: ${fix}`,
+  ).unavailableAs(unavailableMessage(Reason.InvalidSecret));
 }
 
 /** Route Secret → its trigger (also how orphans are swept: the informer's initial adds land here). */
