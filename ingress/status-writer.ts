@@ -1,4 +1,4 @@
-import { API_VERSION, GROUP, type HandshakeName, VERSION, WEBHOOK_TRIGGER } from '../api/v1alpha1/index.ts';
+import { type AnsweredName, API_VERSION, GROUP, VERSION, WEBHOOK_TRIGGER } from '../api/v1alpha1/index.ts';
 import { APPLY_PATCH, apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
@@ -54,8 +54,8 @@ export class StatusWriter {
     this.record(trigger, FIELD_MANAGER, { lastTriggeredTime: timestamp(this.now()) });
   }
 
-  /** A handshake answered: its entry in `handshakes` (one manager per handshake, so entries add up). */
-  recordHandshake(trigger: TriggerRef, name: HandshakeName): void {
+  /** A handshake or ping answered: its entry in `handshakes` (a manager per name, so entries add up). */
+  recordHandshake(trigger: TriggerRef, name: AnsweredName): void {
     const status = { handshakes: [{ name, lastAnsweredTime: timestamp(this.now()) }] };
     this.record(trigger, `${FIELD_MANAGER}-handshake-${name}`, status);
   }

@@ -9,6 +9,7 @@ import {
   type RouteHandshake,
 } from '../handshakes/index.ts';
 import { exchangeOf } from '../http/exchange.ts';
+import { isPing } from '../pings.ts';
 import { active, verifySignature } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 import { payloadOf } from './payload.ts';
@@ -29,7 +30,8 @@ async function signingSecretOf(request: FastifyRequest, route: Route, now: numbe
 /**
  * Stage 4: a handshake is answered here and never starts a run. One recognised from the head was
  * found on admission; a POST that looked like a delivery is checked against its trigger's body
- * handshakes (Slack's, Zoom's) once verified. Anything else is a delivery, which counts as a use.
+ * handshakes (Slack's, Zoom's) and its provider's pings once verified. Anything else is a
+ * delivery, which counts as a use.
  */
 export const handshakeStage = fp(
   async (app: FastifyInstance, ctx: StageContext) => {
@@ -40,6 +42,12 @@ export const handshakeStage = fp(
       let config: RouteHandshake | undefined = x.handshake;
       if (!config && request.method === 'POST' && hasBodyHandshakes(route))
         config = bodyHandshakeOf(route, payloadOf(request));
+      // A provider's ping (sent when a webhook is created or tested) is answered and starts nothing.
+      if (!config && route.provider?.pings && isPing(route, payloadOf(request), request.headers)) {
+        x.outcome = 'ping';
+        recordHandshake?.(route, 'ping');
+        return reply.code(200).send({ accepted: true, run: null, ping: true });
+      }
       if (!config) {
         recordUse?.(route);
         return;
