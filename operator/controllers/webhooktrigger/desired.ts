@@ -187,7 +187,9 @@ export function planCredentials(input: {
         const { keys, previous } = PART_TABLE[p];
         keys.forEach((k, i) => {
           data[previous[i]!] = data[k]!;
-          delete data[k];
+          // Emptied, not deleted: a key the Secret was created with is the create's to own, and
+          // server-side apply never removes what another manager owns.
+          data[k] = '';
         });
         // A captured secret is not made here: the next handshake brings it.
         if (parts[p]) Object.assign(data, make(p, generate, parts));
@@ -195,7 +197,7 @@ export function planCredentials(input: {
       data[CredentialKeys.previousValidUntil] = timestamp(new Date(now.getTime() + input.graceMs));
       plan.requeueAfter = input.graceMs;
       annotations[ROTATED_AT] = timestamp(now);
-      if (rotating.includes('signingSecret') && parts.capture) delete annotations[CAPTURED_AT];
+      if (rotating.includes('signingSecret') && parts.capture) annotations[CAPTURED_AT] = '';
       plan.rotated = true;
     }
     // Recorded even when there was nothing to rotate: a fresh Secret already honours the request.
