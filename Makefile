@@ -3,10 +3,15 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: demo test test-unit test-cluster test-realnode node-deps images check gen bench bench-scale cluster build
+.PHONY: help demo test test-unit test-cluster test-realnode node-deps images check gen bench bench-scale cluster build
 
 $(NPM_STAMP): package-lock.json
 	npm ci --no-audit --no-fund
+
+## help: list the targets (from their `## target: what it does` comments)
+help:
+	@awk '/^## [a-z-]+:/ { t = $$2; sub(/:$$/, "", t); sub(/^## [a-z-]+: /, ""); printf "  %-14s %s\n", t, $$0; next } \
+	  /^## / { sub(/^## /, ""); printf "  %-14s %s\n", "", $$0 }' $(MAKEFILE_LIST)
 
 ## demo: build and start a local control plane with a real node, run operator + ingress, send deliveries
 demo: $(NPM_STAMP) node-deps
@@ -28,13 +33,16 @@ node-deps:
 images: $(NPM_STAMP) node-deps
 	npx tsx test/harness/images.ts
 
+## test-realnode: only the real-node tests
 test-realnode: $(NPM_STAMP) node-deps
 	bash test/harness/build.sh >/dev/null
 	npx vitest run --project realnode
 
+## test-unit: only the unit tests (no cluster)
 test-unit: $(NPM_STAMP)
 	npx vitest run --project unit
 
+## test-cluster: only the cluster tests
 test-cluster: $(NPM_STAMP)
 	bash test/harness/build.sh >/dev/null
 	npx vitest run --project cluster
@@ -45,6 +53,7 @@ check: $(NPM_STAMP)
 	npx biome check .
 	npm run --silent gen:check
 
+## gen: write the generated files (CRDs and the chart's copy from api/v1alpha1, docs/flags.md)
 gen: $(NPM_STAMP)
 	npm run --silent gen
 
@@ -63,6 +72,7 @@ bench-scale: build
 cluster: $(NPM_STAMP)
 	npx tsx test/harness/main.ts
 
+## build: compile to dist/ (what the image and the benchmarks run)
 build: $(NPM_STAMP)
 	npm run build
 

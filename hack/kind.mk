@@ -1,7 +1,4 @@
 # kind targets (need Docker, kind, kubectl and helm). Included from the Makefile.
-#   make kind-up       create the cluster (hack/kind-config.yaml)
-#   make kind-deploy   build and load the image, install the chart, apply the quickstart
-#   make kind-down     delete the cluster
 KIND ?= kind
 KIND_CLUSTER ?= hookgate
 KIND_IMAGE ?= hookgate:dev
@@ -11,9 +8,11 @@ KUBECTL ?= kubectl
 
 .PHONY: kind-up kind-deploy kind-down
 
+## kind-up: create a kind cluster (needs Docker and kind; hack/kind-config.yaml)
 kind-up:
 	$(KIND) create cluster --name $(KIND_CLUSTER) --config hack/kind-config.yaml
 
+## kind-deploy: build and load the image, install the chart, apply the quickstart
 kind-deploy:
 	docker build -t $(KIND_IMAGE) .
 	$(KIND) load docker-image $(KIND_IMAGE) --name $(KIND_CLUSTER)
@@ -29,5 +28,6 @@ kind-deploy:
 	@echo "URL:   $$($(KUBECTL) --context $(KIND_CONTEXT) get -n default webhooktrigger quickstart -o jsonpath='{.status.url}')"
 	@echo "Token: kubectl --context $(KIND_CONTEXT) get -n default secret quickstart-credentials -o jsonpath='{.data.token}' | base64 -d"
 
+## kind-down: delete the kind cluster
 kind-down:
 	$(KIND) delete cluster --name $(KIND_CLUSTER)

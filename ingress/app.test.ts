@@ -559,7 +559,8 @@ describe('wait mode', () => {
   it('a run finishing while the sender waits', async () => {
     const { app, launcher } = setup(wait);
     const pending = post(app, { headers: { 'idempotency-key': 'w' } });
-    await new Promise((r) => setTimeout(r, 50));
+    // The run exists once the request has passed every stage: wait for that, not for a fixed time.
+    while (launcher.runs.size === 0) await new Promise((r) => setTimeout(r, 5));
     const [run] = [...launcher.runs.keys()];
     launcher.finish(run!, { result: 'Succeeded', exitCode: 0 });
     expect((await pending).json()).toMatchObject({ run, result: 'Succeeded' });

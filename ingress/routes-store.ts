@@ -6,14 +6,14 @@ import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 import type { RouteTable } from './types.ts';
 
+/** A route Secret as the cache keeps it: its route parsed once, not the Secret's base64 copy of it. */
+type RouteSecret = KubernetesObject & { route?: Route };
+
 /**
  * The routes the operator publishes as Secrets (label `hookgate.io/route=true`) in the ingress's own
  * namespace, indexed by path. Each change swaps in a new Route object and never edits one, so a
  * request keeps the route it matched while the table moves on.
  */
-/** A route Secret as the cache keeps it: its route parsed once, not the Secret's base64 copy of it. */
-type RouteSecret = KubernetesObject & { route?: Route };
-
 export class RouteStore implements RouteTable {
   private readonly byPath = new Map<string, { secret: string; route: Route }>();
   private readonly pathOf = new Map<string, string>();

@@ -1,10 +1,11 @@
 import { connect } from 'node:net';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.ts';
+import { FLAGS } from './http/config.ts';
 import { MemoryLauncher, MemoryRoutes, TOKEN, testRoute } from './http/fakes.test-helper.ts';
-import { drain, serverOptions } from './server.ts';
+import { drain, main, serverOptions } from './server.ts';
 
 // The server's own behaviour over real sockets: header caps, request timeouts and draining.
 
@@ -95,5 +96,21 @@ describe('drain', () => {
     await drain(app, 200, silent);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(await inFlight).toBe('closed');
+  });
+});
+
+describe('main', () => {
+  it('prints the usage for --help and exits 0, starting nothing', async () => {
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+    const exitCode = process.exitCode;
+    try {
+      await main(['--help'], {});
+    } finally {
+      log.mockRestore();
+    }
+    expect(printed).toEqual([FLAGS.usage()]);
+    for (const flag of Object.keys(FLAGS.flags)) expect(printed[0]).toContain(`--${flag} `);
+    expect(process.exitCode).toBe(exitCode);
   });
 });

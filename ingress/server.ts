@@ -1,12 +1,13 @@
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { wantsHelp } from '../lib/config.ts';
 import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
 import { KubeCaptures } from './handshakes/capture.ts';
-import { ConfigError, type IngressConfig, loadIngressConfig, USAGE } from './http/config.ts';
+import { ConfigError, FLAGS, type IngressConfig, loadIngressConfig } from './http/config.ts';
 import { ingressMetrics } from './metrics.ts';
 import { Peers } from './peers.ts';
 import { RouteStore } from './routes-store.ts';
@@ -19,12 +20,16 @@ import type { RouteTable } from './types.ts';
  * accepting and lets in-flight requests finish (at most `--shutdown-timeout`) before exiting.
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (wantsHelp(argv)) {
+    console.log(FLAGS.usage());
+    return;
+  }
   let config: IngressConfig;
   try {
     config = loadIngressConfig(argv, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    console.error(`${err.message}\n\n${USAGE}`);
+    console.error(`hookgate-ingress: ${err.message}\n\n${FLAGS.usage()}`);
     process.exitCode = 2;
     return;
   }

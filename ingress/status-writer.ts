@@ -129,10 +129,10 @@ export class StatusWriter {
       // Gone or refused for good: a retry would fail the same way.
       const trigger = `${namespace}/${name}`;
       if (code === 404 || code === 409 || code === 422) {
-        this.log.debug({ trigger, manager, error: errorMessage(err) }, 'status not written');
+        this.log.debug({ trigger, manager, err: errorMessage(err) }, 'status not written');
         return;
       }
-      this.log.warn({ trigger, manager, error: errorMessage(err) }, 'could not write status, will retry');
+      this.log.warn({ trigger, manager, err: errorMessage(err) }, 'could not write status, will retry');
       if (!this.pending.has(key)) this.pending.set(key, write);
     }
   }

@@ -1,6 +1,7 @@
 // What the caches keep of an object, applied as it arrives (informer transform). At 10,000 triggers
 // and 10,000 runs whole objects were most of both components' heap (BENCHMARKS.md, bench-scale).
 import type { KubernetesObject, V1Job, V1ObjectMeta } from '@kubernetes/client-node';
+import { pick } from './pick.ts';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -14,12 +15,6 @@ export function withoutLastApplied<T extends KubernetesObject>(obj: T): T {
   const { [LAST_APPLIED]: _, ...rest } = annotations;
   return { ...obj, metadata: { ...obj.metadata, annotations: rest } };
 }
-
-const pick = <T extends object, K extends keyof T>(o: T | undefined, keys: readonly K[]): Pick<T, K> => {
-  const out = {} as Pick<T, K>;
-  if (o) for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out;
-};
 
 const META: readonly (keyof V1ObjectMeta)[] = [
   'name',

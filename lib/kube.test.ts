@@ -1,6 +1,15 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { errorMessage } from './kube.ts';
+import { ApiError } from './api-error.ts';
+import {
+  apiError,
+  errorMessage,
+  isConflict,
+  isNotFound,
+  isRefused,
+  statusMessage,
+  statusOf,
+} from './kube.ts';
 
 describe('errorMessage', () => {
   it('keeps only the Status message of an API error, never the body or headers', () => {
@@ -28,5 +37,40 @@ describe('errorMessage', () => {
     }
     expect(errorMessage(parseError)).toBe('SyntaxError');
     expect(errorMessage(new TypeError('x is undefined'))).toBe('TypeError: x is undefined');
+  });
+});
+
+describe('reading an API error, one way for every kind of error', () => {
+  const status = (message: string) =>
+    JSON.stringify({ kind: 'Status', message, details: { data: 'c2VjcmV0' } });
+  const ours = new ApiError(422, 'POST /apis/batch/v1/namespaces/a/jobs', status('spec.template: Required'));
+  const theirs = new ApiException(422, 'Unsuccessful', status('spec.template: Required'), {});
+
+  it('statusOf and statusMessage read our ApiError and client-node’s ApiException alike', () => {
+    for (const err of [ours, theirs]) {
+      expect(statusOf(err)).toBe(422);
+      expect(statusMessage(err)).toBe('spec.template: Required');
+      expect(isRefused(err)).toBe(true);
+    }
+    expect(statusOf(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBeUndefined();
+    expect([400, 403, 404, 409, 500].map((c) => isRefused(new ApiError(c, 'x', '')))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect(isNotFound(new ApiError(404, 'x', ''))).toBe(true);
+    expect(isConflict(new ApiError(409, 'x', ''))).toBe(true);
+  });
+
+  it('apiError puts the action and the Status message in front, never the body, and stays readable', () => {
+    const e = apiError('dry-run Job in a', theirs);
+    expect(e.message).toBe('dry-run Job in a: HTTP 422: spec.template: Required');
+    expect(e.message).not.toContain('c2VjcmV0');
+    expect(statusOf(e)).toBe(422);
+    expect(statusMessage(e)).toBe('spec.template: Required');
+    const network = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(apiError('x', network)).toBe(network);
   });
 });

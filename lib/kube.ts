@@ -19,6 +19,15 @@ export function statusOf(err: unknown): number | undefined {
 export const isNotFound = (err: unknown) => statusOf(err) === 404;
 export const isConflict = (err: unknown) => statusOf(err) === 409;
 
+/**
+ * The API server refused the object itself: 400 (undecodable, or unknown fields under strict
+ * validation), 403 (RBAC or an admission policy), 422 (invalid). Sending it again fails the same way.
+ */
+export function isRefused(err: unknown): boolean {
+  const code = statusOf(err);
+  return code === 400 || code === 403 || code === 422;
+}
+
 /** The message of the Status an API error carries (its body, parsed or not), or ''. */
 export function statusMessage(err: unknown): string {
   let body = (err as { body?: unknown } | undefined)?.body;
@@ -47,6 +56,22 @@ export function errorMessage(err: unknown): string {
   const name = e?.name === 'Error' ? undefined : e?.name;
   const text = [name, e?.code, e?.message].filter((x) => x !== undefined && x !== '').join(': ');
   return (text || String(err)).slice(0, 500);
+}
+
+/**
+ * `err` for a log line or a condition: `action` and the status with the API server's message, never
+ * the request or the response body. It is still an API error to `statusOf` and `statusMessage`.
+ */
+export function apiError(action: string, err: unknown): Error {
+  const code = statusOf(err);
+  if (code === undefined) return err instanceof Error ? err : new Error(String(err));
+  const body = (err as { body?: unknown }).body;
+  return new ApiError(
+    code,
+    action,
+    typeof body === 'string' ? body : JSON.stringify(body ?? ''),
+    statusMessage(err),
+  );
 }
 
 /** Resolves after `ms`, or at once when `signal` is (or gets) aborted. */

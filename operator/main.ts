@@ -1,8 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import type { Registry } from 'prom-client';
+import { wantsHelp } from '../lib/config.ts';
 import { loadKubeAccess } from '../lib/kubeconfig.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
-import { type Config, ConfigError, loadConfig, USAGE } from './config.ts';
+import { type Config, ConfigError, FLAGS, loadConfig } from './config.ts';
 import { register as registerWebhookTrigger } from './controllers/webhooktrigger/index.ts';
 import { register as registerWorkflow } from './controllers/workflow/index.ts';
 import { Manager } from './runtime/manager.ts';
@@ -62,8 +63,8 @@ export async function startOperator(config: Config, opts: StartOptions = {}): Pr
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
+  if (wantsHelp(argv)) {
+    console.log(FLAGS.usage());
     return;
   }
   let config: Config;
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
     config = loadConfig(argv);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    console.error(`hookgate-operator: ${err.message}\n\n${USAGE}`);
+    console.error(`hookgate-operator: ${err.message}\n\n${FLAGS.usage()}`);
     process.exit(2);
   }
   const manager = await startOperator(config);

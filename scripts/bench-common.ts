@@ -1,8 +1,111 @@
-// What both benchmarks (scripts/bench.ts, scripts/bench-scale.ts) measure with: a small load
-// generator, one POST, percentiles, and a process's CPU time and peak RSS from /proc.
+// What both benchmarks (scripts/bench.ts, scripts/bench-scale.ts) are built from: hookgate on the
+// local control plane for the length of a run, a small load generator, one POST, measurements in
+// alternating blocks, percentiles, and a process's CPU time and peak RSS from /proc.
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { resolve } from 'node:path';
+import {
+  type ControlPlane,
+  type Hookgate,
+  installCrds,
+  type StartOptions,
+  startControlPlane,
+  startHookgate,
+} from '../test/harness/index.ts';
+
+export const SYSTEM_NS = 'hookgate-system';
+
+/** The Workflow both benchmarks run: one busybox container running `command`. */
+export const workflowSpec = (command: string[]) => ({
+  jobTemplate: {
+    spec: {
+      backoffLimit: 0,
+      template: {
+        spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.37', command }] },
+      },
+    },
+  },
+});
+
+export interface BenchOptions {
+  /** Prefix of progress lines on stderr, e.g. `bench`. */
+  name: string;
+  controlPlane?: Omit<StartOptions, 'log'>;
+  operatorArgs?: string[];
+  ingressArgs?: string[];
+  /** A directory for CPU profiles (written at exit) and heap snapshots (on SIGUSR2) of both components. */
+  profile?: string;
+  /** Stop, failing, after this long. */
+  deadlineMs?: number;
+}
+
+export interface Bench {
+  cp: ControlPlane;
+  hg: Hookgate;
+  log(line: string): void;
+  /** Runs `fn` when the benchmark stops, however it stops, before hookgate and the control plane. */
+  onStop(fn: () => unknown): void;
+}
+
+/**
+ * Runs `body` against hookgate (operator and ingress as compiled JS, as the image runs them) on a
+ * fresh local control plane, and stops everything when it ends, fails, is interrupted or runs past
+ * the deadline. A failure prints the components' last log lines. Exits the process when done.
+ */
+export async function runBench(o: BenchOptions, body: (b: Bench) => Promise<void>): Promise<never> {
+  const log = (line: string) => process.stderr.write(`[${o.name}] ${line}\n`);
+  const stops: (() => unknown)[] = [];
+  let cp: ControlPlane | undefined;
+  let hg: Hookgate | undefined;
+  let stopping: Promise<void> | undefined;
+  const cleanup = () => {
+    stopping ??= (async () => {
+      for (const fn of stops.reverse()) await Promise.resolve(fn()).catch((err) => log(`stopping: ${err}`));
+      await hg?.stop().catch((err) => log(`stopping hookgate: ${err}`));
+      await cp?.stop().catch((err) => log(`stopping the control plane: ${err}`));
+    })();
+    return stopping;
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      log(`${sig}: stopping`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  const deadline =
+    o.deadlineMs &&
+    setTimeout(() => {
+      log(`not done after ${o.deadlineMs! / 60_000} minutes: stopping`);
+      void cleanup().finally(() => process.exit(1));
+    }, o.deadlineMs);
+  try {
+    cp = await startControlPlane({ ...o.controlPlane, log });
+    await installCrds(cp);
+    hg = await startHookgate(cp, {
+      namespace: SYSTEM_NS,
+      compiled: true,
+      operatorArgs: o.operatorArgs,
+      ingressArgs: o.ingressArgs,
+      ...(o.profile ? { nodeArgs: profileArgs(o.profile) } : {}),
+    });
+    await body({ cp, hg, log, onStop: (fn) => stops.push(fn) });
+  } catch (err) {
+    process.exitCode = 1;
+    log(`failed: ${(err as Error).stack ?? err}`);
+    if (hg) log(`operator:\n${await hg.operator.logs()}\ningress:\n${await hg.ingress.logs()}`);
+  } finally {
+    clearTimeout(deadline || undefined);
+    await cleanup();
+  }
+  process.exit(process.exitCode ?? 0);
+}
+
+const profileArgs = (dir: string) => [
+  '--cpu-prof',
+  `--cpu-prof-dir=${resolve(dir)}`,
+  `--diagnostic-dir=${resolve(dir)}`,
+  '--heapsnapshot-signal=SIGUSR2',
+];
 
 export interface Result {
   requests: number;
@@ -42,6 +145,49 @@ export async function load(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return { requests: latenciesMs.length, elapsedMs: performance.now() - started, latenciesMs, statuses };
+}
+
+const merge = (a: Result, b: Result): Result => {
+  const statuses = new Map(a.statuses);
+  for (const [k, v] of b.statuses) statuses.set(k, (statuses.get(k) ?? 0) + v);
+  return {
+    requests: a.requests + b.requests,
+    elapsedMs: a.elapsedMs + b.elapsedMs,
+    latenciesMs: [...a.latenciesMs, ...b.latenciesMs],
+    statuses,
+  };
+};
+
+/**
+ * Measures `a` and `b` in alternating blocks (a b, b a, a b, ...), so that drift on a shared machine,
+ * and the background work one side leaves behind, falls on both alike; each side's blocks merged.
+ */
+export async function alternate(
+  rounds: number,
+  a: (round: number) => Promise<Result>,
+  b: (round: number) => Promise<Result>,
+): Promise<[Result, Result]> {
+  const empty = (): Result => ({ requests: 0, elapsedMs: 0, latenciesMs: [], statuses: new Map() });
+  const merged = [empty(), empty()] as [Result, Result];
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const);
+    for (const side of order) merged[side] = merge(merged[side], await [a, b][side]!(round));
+  }
+  return merged;
+}
+
+/** Runs `fn` for 0..count-1 on `concurrency` workers; throws the first failure. */
+export async function pool(
+  count: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
 }
 
 /** One POST; `localAddress` picks the client address (127.0.0.x), as rate limits count per client. */

@@ -19,19 +19,13 @@ import https from 'node:https';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { RouteSchema } from '../api/v1alpha1/index.ts';
-import { mapInput } from '../ingress/input.ts';
+import { Labels, ROUTE_KEY, type Route, RouteSchema } from '../api/v1alpha1/index.ts';
 import { sign } from '../ingress/verify/index.ts';
 import { buildRun } from '../lib/run.ts';
+import { type ControlPlane, RELEASE, serviceAccountKubeconfig } from '../test/harness/index.ts';
 import {
-  type ControlPlane,
-  installCrds,
-  RELEASE,
-  serviceAccountKubeconfig,
-  startControlPlane,
-  startHookgate,
-} from '../test/harness/index.ts';
-import {
+  alternate,
+  type Bench,
   CpuMeter,
   childPids,
   load,
@@ -39,7 +33,10 @@ import {
   percentile,
   type Result,
   request,
+  runBench,
+  SYSTEM_NS,
   until,
+  workflowSpec,
 } from './bench-common.ts';
 
 const { values: args } = parseArgs({
@@ -54,7 +51,6 @@ if (args.only !== undefined && args.only !== 'http' && args.only !== 'api') {
   throw new Error(`--only must be http or api, got ${args.only}`);
 }
 const ROOT = resolve(import.meta.dirname, '..');
-const SYSTEM_NS = 'hookgate-system';
 const APP_NS = 'bench';
 const TRIGGER = 'bench';
 const SIGNATURE = { scheme: 'hmac-sha256' as const, prefix: 'sha256=' };
@@ -74,8 +70,6 @@ const API_ROUNDS = 8;
 const API_MAX_MS = 60_000;
 /** The ingress as `childPids` names it: compiled JS, as the image runs it. */
 const INGRESS = 'ingress/server.js';
-
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function summary(r: Result) {
   const sorted = [...r.latenciesMs].sort((a, b) => a - b);
@@ -159,13 +153,12 @@ await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(app.server.address().port + '\\n');
 `;
 
-async function startBare(children: Set<ChildProcess>): Promise<{ url: URL; child: ChildProcess }> {
+async function startBare(b: Bench): Promise<{ url: URL; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', BARE_APP], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  b.onStop(() => child.exitCode === null && child.kill('SIGTERM'));
   const port = await new Promise<number>((done, fail) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -179,65 +172,43 @@ async function startBare(children: Set<ChildProcess>): Promise<{ url: URL; child
 
 // --- setup ---------------------------------------------------------------------------------------
 
+const WORKFLOW_SPEC = workflowSpec(['sh', '-c', 'cat "$HOOKGATE_INPUT_FILE"']);
+
+/** The Workflow and the trigger, as a user applies them; the trigger's URL and signing secret once Ready. */
 async function applyTrigger(kc: KubeConfig) {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   await core.createNamespace({ body: { metadata: { name: APP_NS } } });
   const base = { group: 'hookgate.io', version: 'v1alpha1', namespace: APP_NS };
+  const object = (kind: string, spec: object) => ({
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind,
+    metadata: { name: TRIGGER },
+    spec,
+  });
   await custom.createNamespacedCustomObject({
     ...base,
     plural: 'workflows',
-    body: {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'Workflow',
-      metadata: { name: TRIGGER },
-      spec: {
-        jobTemplate: {
-          spec: {
-            backoffLimit: 0,
-            template: {
-              spec: {
-                restartPolicy: 'Never',
-                containers: [
-                  {
-                    name: 'main',
-                    image: 'busybox:1.37',
-                    command: ['sh', '-c', 'cat "$HOOKGATE_INPUT_FILE"'],
-                  },
-                ],
-              },
-            },
-          },
-        },
-      },
-    },
+    body: object('Workflow', WORKFLOW_SPEC),
   });
   await custom.createNamespacedCustomObject({
     ...base,
     plural: 'webhooktriggers',
-    body: {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'WebhookTrigger',
-      metadata: { name: TRIGGER },
-      spec: {
-        workflowRef: { name: TRIGGER },
-        auth: { signature: SIGNATURE },
-        // High enough that the benchmark measures the work, not the limiter.
-        rateLimit: { requests: 1_000_000, periodSeconds: 60 },
-      },
-    },
+    body: object('WebhookTrigger', {
+      workflowRef: { name: TRIGGER },
+      auth: { signature: SIGNATURE },
+      // High enough that the benchmark measures the work, not the limiter.
+      rateLimit: { requests: 1_000_000, periodSeconds: 60 },
+    }),
   });
+  type Status = { url?: string; credentialsSecret?: string; conditions?: { type: string; status: string }[] };
   const status = await until('the WebhookTrigger Ready', 60_000, async () => {
     const t = (await custom.getNamespacedCustomObject({
       ...base,
       plural: 'webhooktriggers',
       name: TRIGGER,
     })) as {
-      status?: {
-        url?: string;
-        credentialsSecret?: string;
-        conditions?: { type: string; status: string }[];
-      };
+      status?: Status;
     };
     const ready = t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     return ready && t.status?.url ? t.status : undefined;
@@ -250,241 +221,215 @@ async function applyTrigger(kc: KubeConfig) {
   return { url: new URL(status.url!), signingSecret };
 }
 
-function merge(a: Result, b: Result): Result {
-  const statuses = new Map(a.statuses);
-  for (const [k, v] of b.statuses) statuses.set(k, (statuses.get(k) ?? 0) + v);
-  return {
-    requests: a.requests + b.requests,
-    elapsedMs: a.elapsedMs + b.elapsedMs,
-    latenciesMs: [...a.latenciesMs, ...b.latenciesMs],
-    statuses,
-  };
+/** What the measurements share: the trigger, a body, and the headers of a bad signature. */
+interface Target {
+  b: Bench;
+  hookUrl: URL;
+  signingSecret: string;
+  ingressPid: number;
+  body: Buffer;
+  badHeaders: Record<string, string>;
 }
 
-const empty = (): Result => ({ requests: 0, elapsedMs: 0, latenciesMs: [], statuses: new Map() });
+const json = { 'content-type': 'application/json' };
+const httpAgent = (sockets = HTTP_CONCURRENCY) => new http.Agent({ keepAlive: true, maxSockets: sockets });
+
+async function setUp(b: Bench): Promise<Target> {
+  const t0 = Date.now();
+  const { url: hookUrl, signingSecret } = await applyTrigger(b.cp.kubeConfig());
+  b.log(`set up in ${((Date.now() - t0) / 1000).toFixed(1)} s; trigger at ${hookUrl}`);
+  if (hookUrl.hostname !== '127.0.0.1') throw new Error(`the trigger URL is not on loopback: ${hookUrl}`);
+  const body = Buffer.from(JSON.stringify(payload(0)));
+  // A well-formed signature made with the wrong secret: the ingress does the full HMAC work.
+  const badHeaders = { ...json, ...sign(SIGNING, 'whsec_not-the-secret', body, Date.now()) };
+  // The route reaches the ingress a moment after the trigger turns Ready.
+  await until('the ingress to serve the trigger', 30_000, async () => {
+    const res = await request(httpAgent(), hookUrl, badHeaders, body);
+    return res.status === 401 ? true : undefined;
+  });
+  return { b, hookUrl, signingSecret, ingressPid: b.hg.ingress.proc.child.pid!, body, badHeaders };
+}
+
+// --- 1. and 2. HTTP: bare Fastify against the ingress rejecting bad signatures ----------------------
+
+async function httpPhases(t: Target): Promise<number> {
+  const bare = await startBare(t.b);
+  const bareAgent = httpAgent();
+  const rejAgent = httpAgent();
+  const sendBare = async () => (await request(bareAgent, bare.url, json, t.body)).status;
+  const sendBad = async () => (await request(rejAgent, t.hookUrl, t.badHeaders, t.body)).status;
+  await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBare);
+  await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBad);
+  const meters = {
+    bare: new CpuMeter(new Map([['bare', bare.child.pid!]])),
+    rej: new CpuMeter(new Map([['ingress', t.ingressPid]])),
+  };
+  const slice = HTTP_DURATION_MS / HTTP_ROUNDS;
+  const block = (meter: CpuMeter, send: () => Promise<number>) => () =>
+    meter.measure(() => load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, slice, send));
+  const [bareRes, rejRes] = await alternate(
+    HTTP_ROUNDS,
+    block(meters.bare, sendBare),
+    block(meters.rej, sendBad),
+  );
+  bare.child.kill('SIGTERM');
+  for (const a of [bareAgent, rejAgent]) a.destroy();
+  const bareStats = report(
+    'bare Fastify (202)',
+    { ...bareRes, cpu: meters.bare.line(bareRes.requests) },
+    202,
+  );
+  const rejStats = report(
+    'ingress, bad signature (401)',
+    { ...rejRes, cpu: meters.rej.line(rejRes.requests) },
+    401,
+  );
+  const rejectedRatio = rejStats.rps / bareStats.rps;
+  const serverCpuRatio =
+    meters.bare.seconds('bare') / bareRes.requests / (meters.rej.seconds('ingress') / rejRes.requests);
+  console.log(
+    `${''.padEnd(34)} ratio to bare: ${rejectedRatio.toFixed(2)} (floor ≥ 0.60, goal ≥ 0.85); ` +
+      `server CPU per request, bare/ingress: ${serverCpuRatio.toFixed(2)}`,
+  );
+  return rejectedRatio;
+}
+
+// --- 3. API: accepted deliveries against a plain client creating the same Job and Secret -----------
+
+/**
+ * The input the ingress maps this trigger's deliveries to: the body's fields and, by the
+ * WebhookTrigger's default `spec.input`, the (empty) query under `_query`. Checked against what the
+ * ingress itself wrote before anything is measured.
+ */
+const directInput = (body: object) => ({ ...body, _query: {} });
+
+async function routeOf(kc: KubeConfig): Promise<Route> {
+  const secrets = await kc.makeApiClient(CoreV1Api).listNamespacedSecret({
+    namespace: SYSTEM_NS,
+    labelSelector: `${Labels.route}=true,${Labels.trigger}=${TRIGGER}`,
+  });
+  const data = secrets.items[0]?.data?.[ROUTE_KEY];
+  if (!data) throw new Error('no route Secret found');
+  return RouteSchema.parse(JSON.parse(Buffer.from(data, 'base64').toString()));
+}
+
+/**
+ * Creates a run's Job and input Secret directly, as the ingress's ServiceAccount, over one
+ * keep-alive HTTPS agent (what the ingress's client does).
+ */
+async function directSender(cp: ControlPlane, route: Route, runId: string) {
+  const sa = JSON.parse(
+    readFileSync(await serviceAccountKubeconfig(cp, SYSTEM_NS, `${RELEASE}-ingress`), 'utf8'),
+  ) as {
+    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+    users: { user: { token: string } }[];
+  };
+  const server = new URL(sa.clusters[0]!.cluster.server);
+  if (server.hostname !== '127.0.0.1') throw new Error(`the API server is not on loopback: ${server}`);
+  const agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: API_CONCURRENCY,
+    ca: Buffer.from(sa.clusters[0]!.cluster['certificate-authority-data'], 'base64'),
+  });
+  const auth = { ...json, authorization: `Bearer ${sa.users[0]!.user.token}` };
+  const jobsUrl = new URL(`/apis/batch/v1/namespaces/${APP_NS}/jobs`, server);
+  const secretsUrl = new URL(`/api/v1/namespaces/${APP_NS}/secrets`, server);
+  const send = (prefix: string) => async (i: number) => {
+    const id = `${prefix}-${runId}-${i}`;
+    const run = buildRun({ route, deliveryId: id, input: directInput(payload(i, id)) });
+    const job = await request(agent, jobsUrl, auth, JSON.stringify(run.job));
+    if (job.status !== 201) return `job ${job.status}`;
+    const uid = (JSON.parse(job.body) as { metadata: { uid: string } }).metadata.uid;
+    const secret = await request(agent, secretsUrl, auth, JSON.stringify(run.inputSecret(uid)));
+    return secret.status === 201 ? 202 : `secret ${secret.status}`;
+  };
+  return { send, agent };
+}
+
+/** Fails unless the ingress wrote, for a delivery, the input the direct client writes for it. */
+async function checkDirectInput(kc: KubeConfig, run: string, body: object) {
+  const secret = await kc
+    .makeApiClient(CoreV1Api)
+    .readNamespacedSecret({ namespace: APP_NS, name: `${run}-input` });
+  const written = Buffer.from(secret.data!['input.json']!, 'base64').toString('utf8');
+  if (written !== JSON.stringify(directInput(body)))
+    throw new Error(`the direct client's input differs from the ingress's: ${written.slice(0, 200)}`);
+}
+
+async function apiPhases(t: Target): Promise<number> {
+  const kc = t.b.cp.kubeConfig();
+  const accAgent = httpAgent(API_CONCURRENCY);
+  const runId = randomUUID().slice(0, 8);
+  const deliver = async (id: string, i: number) => {
+    const b = Buffer.from(JSON.stringify(payload(i, id)));
+    return request(accAgent, t.hookUrl, { ...json, ...sign(SIGNING, t.signingSecret, b, Date.now(), id) }, b);
+  };
+  const sendGood = (prefix: string) => async (i: number) =>
+    (await deliver(`${prefix}-${runId}-${i}`, i)).status;
+  const first = await deliver(`check-${runId}`, 0);
+  if (first.status !== 202) throw new Error(`a delivery was answered ${first.status}: ${first.body}`);
+  await checkDirectInput(kc, (JSON.parse(first.body) as { run: string }).run, payload(0, `check-${runId}`));
+  const direct = await directSender(t.b.cp, await routeOf(kc), runId);
+  // Both warmed up, then measured in alternating blocks, so that the background work every Job
+  // causes (Job controller, scheduler, kwok, the operator's history pruning) falls on both alike.
+  await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendGood('warm'));
+  await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, direct.send('dwarm'));
+  const pids = childPids();
+  const meters = { acc: new CpuMeter(pids), direct: new CpuMeter(pids) };
+  const block = Math.ceil(API_COUNT / API_ROUNDS);
+  const [acc, dir] = await alternate(
+    API_ROUNDS,
+    (round) => meters.acc.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, sendGood(`acc${round}`))),
+    (round) =>
+      meters.direct.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, direct.send(`direct${round}`))),
+  );
+  for (const a of [accAgent, direct.agent]) a.destroy();
+  return reportApi(acc, dir, meters);
+}
+
+function reportApi(acc: Result, direct: Result, meters: { acc: CpuMeter; direct: CpuMeter }): number {
+  const accStats = report('ingress, accepted (202)', { ...acc, cpu: meters.acc.line(acc.requests) }, 202);
+  const directStats = report(
+    'direct Job + Secret (201, 201)',
+    { ...direct, cpu: meters.direct.line(direct.requests) },
+    202,
+  );
+  const acceptedRatio = accStats.rps / directStats.rps;
+  console.log(`${''.padEnd(34)} accepted/direct: ${acceptedRatio.toFixed(2)} (floor ≥ 0.80, goal ≥ 0.92)`);
+  const ingressCpuMs = (meters.acc.seconds(INGRESS) * 1000) / acc.requests;
+  // What the same two creates cost a plain client (this process in the direct phase: building the
+  // run and POSTing Job and Secret over node:https), beside the ingress's whole request.
+  const directCpuMs = (meters.direct.seconds('load generator') * 1000) / direct.requests;
+  console.log(
+    `ingress CPU per accepted run: ${ingressCpuMs.toFixed(2)} ms (goal ≤ 1.20); ` +
+      `the direct client's per run: ${directCpuMs.toFixed(2)} ms`,
+  );
+  return acceptedRatio;
+}
 
 // --- main ----------------------------------------------------------------------------------------
 
-async function main() {
-  const children = new Set<ChildProcess>();
-  let cp: ControlPlane | undefined;
-  let hg: Awaited<ReturnType<typeof startHookgate>> | undefined;
-  let stopping: Promise<void> | undefined;
-  const cleanup = () => {
-    stopping ??= (async () => {
-      for (const c of children) c.kill('SIGTERM');
-      await hg?.stop().catch((err) => log(`[bench] stopping hookgate: ${err}`));
-      await cp?.stop().catch((err) => log(`[bench] stopping the control plane: ${err}`));
-    })();
-    return stopping;
-  };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      log(`[bench] ${sig}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-
-  try {
-    const t0 = Date.now();
-    const plane = await startControlPlane({ log });
-    cp = plane;
-    await installCrds(plane);
+await runBench(
+  {
+    name: 'bench',
     // The rejected phase measures verifying a bad signature; the flood guard would soon answer all
     // of it (one address, hundreds of thousands of unverified requests) from the headers instead.
-    hg = await startHookgate(plane, {
-      namespace: SYSTEM_NS,
-      compiled: true,
-      ingressArgs: ['--flood-limit=1000000', '--flood-period=1s'],
-      ...(args.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`] } : {}),
-    });
-    const admin = plane.kubeConfig();
-    const { url: hookUrl, signingSecret } = await applyTrigger(admin);
-    const ingressPid = hg.ingress.proc.child.pid!;
-    log(`[bench] set up in ${((Date.now() - t0) / 1000).toFixed(1)} s; trigger at ${hookUrl}`);
-    if (hookUrl.hostname !== '127.0.0.1') throw new Error(`the trigger URL is not on loopback: ${hookUrl}`);
-
-    const body = Buffer.from(JSON.stringify(payload(0)));
-    const json = { 'content-type': 'application/json' };
-    // A well-formed signature made with the wrong secret: the ingress does the full HMAC work.
-    const badHeaders = { ...json, ...sign(SIGNING, 'whsec_not-the-secret', body, Date.now()) };
-    const agent = () => new http.Agent({ keepAlive: true, maxSockets: HTTP_CONCURRENCY });
-
-    // The route reaches the ingress a moment after the trigger turns Ready.
-    await until('the ingress to serve the trigger', 30_000, async () => {
-      const res = await request(agent(), hookUrl, badHeaders, body);
-      return res.status === 401 ? true : undefined;
-    });
-
+    ingressArgs: ['--flood-limit=1000000', '--flood-period=1s'],
+    profile: args.profile,
+  },
+  async (b) => {
+    const t = await setUp(b);
     console.log(`hookgate ingress benchmark — ${new Date().toISOString()}`);
     console.log(
-      `body ${body.length} bytes JSON; HTTP phases: concurrency ${HTTP_CONCURRENCY}, ${HTTP_DURATION_MS / 1000} s each in ` +
+      `body ${t.body.length} bytes JSON; HTTP phases: concurrency ${HTTP_CONCURRENCY}, ${HTTP_DURATION_MS / 1000} s each in ` +
         `${HTTP_ROUNDS * 2} alternating blocks after ${HTTP_WARMUP_MS / 1000} s warm-up; API phases: ${API_COUNT} runs each at concurrency ${API_CONCURRENCY} ` +
         `in ${API_ROUNDS} alternating blocks after ${API_WARMUP} warm-up runs each`,
     );
-
-    const httpPhases = async () => {
-      // 1. and 2. The bare Fastify baseline and the ingress rejecting bad signatures: both warmed up,
-      // then measured in alternating blocks (A B B A ...) so that drift on a shared machine falls on both.
-      const bare = await startBare(children);
-      const bareAgent = agent();
-      const rejAgent = agent();
-      const sendBare = async () => (await request(bareAgent, bare.url, json, body)).status;
-      const sendBad = async () => (await request(rejAgent, hookUrl, badHeaders, body)).status;
-      await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBare);
-      await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBad);
-      const httpMeters = {
-        bare: new CpuMeter(new Map([['bare', bare.child.pid!]])),
-        rej: new CpuMeter(new Map([['ingress', ingressPid]])),
-      };
-      let bareRes = empty();
-      let rejRes = empty();
-      const slice = HTTP_DURATION_MS / HTTP_ROUNDS;
-      for (let round = 0; round < HTTP_ROUNDS; round++) {
-        const order = round % 2 === 0 ? (['bare', 'rej'] as const) : (['rej', 'bare'] as const);
-        for (const kind of order) {
-          const send = kind === 'bare' ? sendBare : sendBad;
-          const r = await httpMeters[kind].measure(() =>
-            load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, slice, send),
-          );
-          if (kind === 'bare') bareRes = merge(bareRes, r);
-          else rejRes = merge(rejRes, r);
-        }
-      }
-      bare.child.kill('SIGTERM');
-      const bareStats = report(
-        'bare Fastify (202)',
-        { ...bareRes, cpu: httpMeters.bare.line(bareRes.requests) },
-        202,
-      );
-      const rejStats = report(
-        'ingress, bad signature (401)',
-        { ...rejRes, cpu: httpMeters.rej.line(rejRes.requests) },
-        401,
-      );
-      const rejectedRatio = rejStats.rps / bareStats.rps;
-      const serverCpuRatio =
-        httpMeters.bare.seconds('bare') /
-        bareRes.requests /
-        (httpMeters.rej.seconds('ingress') / rejRes.requests);
-      console.log(
-        `${''.padEnd(34)} ratio to bare: ${rejectedRatio.toFixed(2)} (floor ≥ 0.60, goal ≥ 0.85); ` +
-          `server CPU per request, bare/ingress: ${serverCpuRatio.toFixed(2)}`,
-      );
-      for (const a of [bareAgent, rejAgent]) a.destroy();
-      return rejectedRatio;
-    };
-
-    const apiPhases = async () => {
-      // 3a. Accepted deliveries end to end.
-      const accAgent = new http.Agent({ keepAlive: true, maxSockets: API_CONCURRENCY });
-      const runId = randomUUID().slice(0, 8);
-      const sendGood = (prefix: string) => async (i: number) => {
-        const id = `${prefix}-${runId}-${i}`;
-        const b = Buffer.from(JSON.stringify(payload(i, id)));
-        const headers = { ...json, ...sign(SIGNING, signingSecret, b, Date.now(), id) };
-        return (await request(accAgent, hookUrl, headers, b)).status;
-      };
-      // 3b. The same Jobs + input Secrets created directly, as the ingress's ServiceAccount, over one
-      // keep-alive HTTPS agent (what the ingress's client does).
-      const routeSecret = (
-        await admin.makeApiClient(CoreV1Api).listNamespacedSecret({
-          namespace: SYSTEM_NS,
-          labelSelector: 'hookgate.io/route=true',
-        })
-      ).items.find((s) => s.data?.['route.json']);
-      if (!routeSecret) throw new Error('no route Secret found');
-      const route = RouteSchema.parse(
-        JSON.parse(Buffer.from(routeSecret.data!['route.json']!, 'base64').toString()),
-      );
-      const sa = JSON.parse(
-        readFileSync(await serviceAccountKubeconfig(plane, SYSTEM_NS, `${RELEASE}-ingress`), 'utf8'),
-      ) as {
-        clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
-        users: { user: { token: string } }[];
-      };
-      const server = new URL(sa.clusters[0]!.cluster.server);
-      if (server.hostname !== '127.0.0.1') throw new Error(`the API server is not on loopback: ${server}`);
-      const apiAgent = new https.Agent({
-        keepAlive: true,
-        maxSockets: API_CONCURRENCY,
-        ca: Buffer.from(sa.clusters[0]!.cluster['certificate-authority-data'], 'base64'),
-      });
-      const auth = { ...json, authorization: `Bearer ${sa.users[0]!.user.token}` };
-      const jobsUrl = new URL(`/apis/batch/v1/namespaces/${APP_NS}/jobs`, server);
-      const secretsUrl = new URL(`/api/v1/namespaces/${APP_NS}/secrets`, server);
-      const sendDirect = (prefix: string) => async (i: number) => {
-        const id = `${prefix}-${runId}-${i}`;
-        const input = mapInput(route, payload(i, id), {}, {});
-        const run = buildRun({ route, deliveryId: id, input });
-        const job = await request(apiAgent, jobsUrl, auth, JSON.stringify(run.job));
-        if (job.status !== 201) return `job ${job.status}`;
-        const uid = (JSON.parse(job.body) as { metadata: { uid: string } }).metadata.uid;
-        const secret = await request(apiAgent, secretsUrl, auth, JSON.stringify(run.inputSecret(uid)));
-        return secret.status === 201 ? 202 : `secret ${secret.status}`;
-      };
-      // Both warmed up, then measured in alternating blocks (A B B A ...), so that the background work
-      // every Job causes (Job controller, scheduler, kwok, the operator's history pruning) and any
-      // other drift falls on both alike.
-      await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendGood('warm'));
-      await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendDirect('dwarm'));
-      const pids = childPids();
-      const meters = { acc: new CpuMeter(pids), direct: new CpuMeter(pids) };
-      let acc = empty();
-      let direct = empty();
-      const block = Math.ceil(API_COUNT / API_ROUNDS);
-      for (let round = 0; round < API_ROUNDS; round++) {
-        const order = round % 2 === 0 ? (['acc', 'direct'] as const) : (['direct', 'acc'] as const);
-        for (const kind of order) {
-          if (kind === 'acc') {
-            const send = sendGood(`acc${round}`);
-            acc = merge(acc, await meters.acc.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, send)));
-          } else {
-            const send = sendDirect(`direct${round}`);
-            direct = merge(
-              direct,
-              await meters.direct.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, send)),
-            );
-          }
-        }
-      }
-      const accStats = report('ingress, accepted (202)', { ...acc, cpu: meters.acc.line(acc.requests) }, 202);
-      const directStats = report(
-        'direct Job + Secret (201, 201)',
-        { ...direct, cpu: meters.direct.line(direct.requests) },
-        202,
-      );
-      const acceptedRatio = accStats.rps / directStats.rps;
-      console.log(
-        `${''.padEnd(34)} accepted/direct: ${acceptedRatio.toFixed(2)} (floor ≥ 0.80, goal ≥ 0.92)`,
-      );
-      const ingressCpuMs = (meters.acc.seconds(INGRESS) * 1000) / acc.requests;
-      // What the same two creates cost a plain client (this process in the direct phase: building
-      // the run and POSTing Job and Secret over node:https), beside the ingress's whole request.
-      const directCpuMs = (meters.direct.seconds('load generator') * 1000) / direct.requests;
-      console.log(
-        `ingress CPU per accepted run: ${ingressCpuMs.toFixed(2)} ms (goal ≤ 1.20); ` +
-          `the direct client's per run: ${directCpuMs.toFixed(2)} ms`,
-      );
-      for (const a of [accAgent, apiAgent]) a.destroy();
-      return acceptedRatio;
-    };
-
-    const rejectedRatio = args.only === 'api' ? undefined : await httpPhases();
-    const acceptedRatio = args.only === 'http' ? undefined : await apiPhases();
-
+    const rejectedRatio = args.only === 'api' ? undefined : await httpPhases(t);
+    const acceptedRatio = args.only === 'http' ? undefined : await apiPhases(t);
     // 4. Peak RSS.
-    console.log(`ingress peak RSS (VmHWM): ${peakRssMiB(ingressPid).toFixed(1)} MiB`);
+    console.log(`ingress peak RSS (VmHWM): ${peakRssMiB(t.ingressPid).toFixed(1)} MiB`);
     if (rejectedRatio !== undefined) console.log(`rejected/bare ratio: ${rejectedRatio.toFixed(2)}`);
     if (acceptedRatio !== undefined) console.log(`accepted/direct ratio: ${acceptedRatio.toFixed(2)}`);
-  } catch (err) {
-    process.exitCode = 1;
-    log(`[bench] failed: ${(err as Error).stack ?? err}`);
-    if (hg) log(await hg.ingress.logs());
-  } finally {
-    await cleanup();
-  }
-}
-
-await main();
-process.exit(process.exitCode ?? 0);
+  },
+);

@@ -237,21 +237,273 @@ async function showContainer(real: RealNode, core: CoreV1Api, run: string) {
   for (const line of (stdout ?? '').trimEnd().split('\n')) detail(`  | ${line}`);
 }
 
+// --- the tour -------------------------------------------------------------------------------------
+
+/** What the steps after the first four use. */
+interface Demo {
+  cp: ControlPlane;
+  hg: Hookgate;
+  kc: KubeConfig;
+  custom: CustomObjectsApi;
+  core: CoreV1Api;
+  batch: BatchV1Api;
+}
+
+const getTrigger = async (d: Demo, name = NAME) =>
+  (await d.custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: WEBHOOK_TRIGGER.plural,
+    namespace: NS,
+    name,
+  })) as WebhookTrigger;
+
+const isReady = (t: WebhookTrigger) =>
+  t.status?.observedGeneration === t.metadata.generation &&
+  t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** Steps 1–4: the control plane, a real node where one can start, the CRDs, operator and ingress. */
+async function startEverything(): Promise<Demo> {
+  step(
+    1,
+    'Building/starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)',
+  );
+  detail('The first run builds the binaries from source (~30 minutes); later runs reuse the cache.');
+  logDir = await mkdtemp(join(tmpdir(), 'hookgate-demo-logs-'));
+  cp = await startControlPlane({ log: (line) => detail(line) });
+  const kc = cp.kubeConfig();
+  done(`API server ${kc.getCurrentCluster()!.server}`);
+
+  step(2, 'Starting a real node: containerd and a kubelet, beside the kwok node');
+  const unsupported = realNodeUnsupported();
+  if (unsupported) {
+    detail(`NO REAL NODE on this machine (${unsupported}): kwok simulates the runs' pods instead.`);
+    done('skipped');
+  } else {
+    node = await startRealNode(cp, (line) => detail(line));
+    done(`node ${node.name} Ready; images ${node.images.map((i) => i.ref).join(', ')}`);
+  }
+
+  step(3, 'Installing the CRDs (Workflow, WebhookTrigger)');
+  await installCrds(cp);
+  done();
+
+  step(4, `Starting the operator and the ingress under the chart's ServiceAccounts/RBAC in "${SYSTEM_NS}"`);
+  hg = await startHookgate(cp, { namespace: SYSTEM_NS, logDir });
+  detail(`ingress:  ${hg.url}   (metrics ${hg.metricsUrl})`);
+  detail(`operator: metrics ${hg.operatorMetricsUrl}`);
+  done();
+  return {
+    cp,
+    hg,
+    kc,
+    custom: kc.makeApiClient(CustomObjectsApi),
+    core: kc.makeApiClient(CoreV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+  };
+}
+
+/** Step 5: the quickstart applied, until its trigger is Ready. */
+async function applyQuickstart(d: Demo): Promise<void> {
+  step(5, `Applying examples/quickstart.yaml into namespace "${NS}"`);
+  await kubectl(['create', 'namespace', NS]).catch((err) => {
+    if (!String(err).includes('AlreadyExists')) throw err;
+  });
+  for (const line of await applyExample('quickstart.yaml')) detail(line);
+  const trigger = await until('the WebhookTrigger to be Ready', 60_000, async () => {
+    const t = await getTrigger(d);
+    return isReady(t) ? t : undefined;
+  }).catch(async (err) => {
+    const t = await getTrigger(d).catch(() => undefined);
+    throw new Error(`${err.message}; conditions: ${JSON.stringify(t?.status?.conditions ?? [])}`);
+  });
+  detail(`webhooktrigger/${NAME} is Ready`);
+  detail(`URL:          ${trigger.status?.url}`);
+  detail(
+    `token prefix: ${trigger.status?.tokenPrefix}… (the token itself is in Secret ${trigger.status?.credentialsSecret})`,
+  );
+  done();
+}
+
+const PAYLOAD = JSON.stringify({ hello: 'world', sentBy: 'make demo' });
+
+/** Step 6: one delivery with the CLI; the run's name. */
+async function sendDelivery(d: Demo): Promise<string> {
+  step(6, `Sending a delivery with the CLI: hookgate send ${NAME} -n ${NS} --data '…'`);
+  const sent = await hookgate(['send', NAME, '-n', NS, '--data', PAYLOAD], d.kc);
+  for (const line of sent.lines) detail(line);
+  if (sent.code !== 0) throw new Error(`hookgate send exited with ${sent.code}`);
+  const run = (JSON.parse(sent.lines.slice(1).join('\n')) as { run: string }).run;
+  done(`run ${run} started`);
+  return run;
+}
+
+/** Step 7: the run's Job to its end, its container's output, and its input file. */
+async function watchRun(d: Demo, run: string): Promise<void> {
+  step(7, `Watching job/${run} (${node ? `its container runs on the real node` : 'kwok simulates its pod'})`);
+  const job = await until(`job/${run} to finish`, 60_000, async () => {
+    const j = await d.batch.readNamespacedJob({ namespace: NS, name: run });
+    const cond = j.status?.conditions?.find(
+      (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    );
+    return cond ? { j, cond } : undefined;
+  });
+  detail(
+    `job/${run}: ${job.cond.type}=True at ${job.cond.lastTransitionTime?.toISOString?.() ?? job.cond.lastTransitionTime}`,
+  );
+  if (job.cond.type !== 'Complete') throw new Error(`job/${run} failed: ${job.cond.message}`);
+  if (node) await showContainer(node, d.core, run);
+  const secret = await d.core.readNamespacedSecret({ namespace: NS, name: `${run}-input` });
+  for (const [key, value] of Object.entries(secret.data ?? {})) {
+    detail(`input file (Secret ${run}-input, key ${key}): ${Buffer.from(value, 'base64').toString('utf8')}`);
+  }
+  done();
+}
+
+/** Step 8: the run history, from the CLI and from the Workflow's status. */
+async function runHistory(d: Demo, run: string): Promise<void> {
+  step(8, `Run history of workflow/${NAME}`);
+  detail(`$ hookgate runs ${NAME} -n ${NS}`);
+  for (const line of (await hookgate(['runs', NAME, '-n', NS], d.kc)).lines) detail(`  ${line}`);
+  const workflow = await until(`workflow/${NAME} status.recentRuns to list ${run}`, 30_000, async () => {
+    const w = (await d.custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: WORKFLOW.plural,
+      namespace: NS,
+      name: NAME,
+    })) as Workflow;
+    return w.status?.recentRuns?.some((r) => r.name === run && r.result !== 'Running') ? w : undefined;
+  });
+  detail('status.recentRuns:');
+  for (const r of workflow.status?.recentRuns ?? []) {
+    detail(
+      `  ${r.name}  result=${r.result}  trigger=${r.trigger ?? '-'}  start=${r.startTime ?? '-'}  completion=${r.completionTime ?? '-'}`,
+    );
+  }
+  done();
+}
+
+/** Step 9: a wait-mode trigger answers with the container's termination message. */
+async function waitMode(d: Demo): Promise<void> {
+  step(9, "A wait-mode trigger answers with the run's result (examples/wait-mode.yaml)");
+  for (const line of await applyExample('wait-mode.yaml')) detail(line);
+  await until('webhooktrigger/add to be Ready', 60_000, async () =>
+    isReady(await getTrigger(d, 'add')) ? true : undefined,
+  );
+  detail(`$ hookgate send add -n ${NS} --data '{"a":2,"b":3}'   (the answer waits for the run)`);
+  const added = await hookgate(['send', 'add', '-n', NS, '--data', '{"a":2,"b":3}'], d.kc);
+  for (const line of added.lines) detail(line);
+  const answer = JSON.parse(added.lines.slice(1).join('\n')) as { output?: string; exitCode?: number };
+  if (node) {
+    if (answer.output?.trim() !== '{"sum":5}')
+      throw new Error(`expected output {"sum":5}, got ${answer.output}`);
+    detail(
+      "output is the container's own termination message (/dev/termination-log), exit code " +
+        answer.exitCode,
+    );
+  } else {
+    detail('(kwok simulates the pod: no container wrote a termination message)');
+  }
+  done();
+}
+
+/** Steps 10 and 11: a few lines of /metrics, and a wrong token refused. */
+async function metricsAndRefusal(d: Demo): Promise<void> {
+  step(10, 'A few lines of /metrics');
+  const show = async (who: string, url: string, names: string[]) => {
+    detail(`${who} (${url}):`);
+    for (const line of await metricLines(url, names)) detail(`  ${line}`);
+  };
+  await show('ingress', d.hg.metricsUrl, [
+    'hookgate_ingress_requests_total',
+    'hookgate_ingress_runs_started_total',
+    'hookgate_ingress_runs_finished_total',
+  ]);
+  await show('operator', d.hg.operatorMetricsUrl, [
+    'hookgate_reconcile_total',
+    'hookgate_reconcile_errors_total',
+    'hookgate_leader',
+  ]);
+  done();
+
+  step(11, 'A delivery with a wrong token is refused');
+  const bad = await hookgate(['send', NAME, '-n', NS, '--data', PAYLOAD], d.kc, withWrongToken);
+  for (const line of bad.lines) detail(line);
+  if (!bad.lines[0]?.startsWith('401')) throw new Error(`expected 401, got: ${bad.lines[0]}`);
+  done('401 as expected');
+}
+
 /**
- * A provider's handshake: GitHub pings a new webhook. The ping is signed like any delivery, answered
- * 200 without a run, counted under its own outcome, and shown in the trigger's status.
+ * Patches the trigger's rate limit and waits until the ingress reports it in RateLimit-Limit on
+ * verified deliveries (only those count). It probes from another loopback source address (a
+ * rate-limit window of its own) with the CLI's real token but a body that is not JSON: verified,
+ * counted, refused 400, so no probe starts a run.
  */
-async function pingStep(n: number, custom: CustomObjectsApi, batch: BatchV1Api) {
-  step(n, 'A GitHub ping is answered without a run (examples/providers/github.yaml)');
-  for (const line of await applyExample('providers/github.yaml')) detail(line);
-  const github = () =>
-    custom.getNamespacedCustomObject({
+async function setRateLimit(d: Demo, limit: { requests: number; periodSeconds: number }): Promise<void> {
+  await d.custom.patchNamespacedCustomObject(
+    {
       group: GROUP,
       version: VERSION,
       plural: WEBHOOK_TRIGGER.plural,
       namespace: NS,
-      name: 'github',
-    }) as Promise<WebhookTrigger>;
+      name: NAME,
+      body: { spec: { rateLimit: limit } },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  detail(`patched spec.rateLimit to ${limit.requests} requests per ${limit.periodSeconds}s`);
+  await until('the operator to reconcile the change', 30_000, async () =>
+    isReady(await getTrigger(d)) ? true : undefined,
+  );
+  const probe = fetchFrom('127.0.0.2');
+  let seenLimit: string | null = null;
+  const malformed: typeof fetch = async (input, init) => {
+    const res = await probe(input, { ...init, body: '{' });
+    seenLimit = res.headers.get('ratelimit-limit');
+    return res;
+  };
+  await until('the ingress to apply the new limit', 30_000, async () => {
+    await hookgate(['send', NAME, '-n', NS, '--data', '{}'], d.kc, malformed);
+    return seenLimit === String(limit.requests) ? true : undefined;
+  });
+  detail('the ingress answers with RateLimit-Limit: 5');
+}
+
+/** Step 12: a burst past the rate limit. */
+async function burst(d: Demo): Promise<void> {
+  step(12, 'A burst beyond the rate limit');
+  const limit = { requests: 5, periodSeconds: 60 };
+  await setRateLimit(d, limit);
+  const sends = 12;
+  detail(`sending ${sends} deliveries in a row with hookgate send (from a fresh client address, 127.0.0.3):`);
+  const from3 = fetchFrom('127.0.0.3');
+  const counts = new Map<string, number>();
+  let first429: string[] | undefined;
+  for (let i = 0; i < sends; i++) {
+    const r = await hookgate(['send', NAME, '-n', NS, '--data', JSON.stringify({ burst: i })], d.kc, from3);
+    const status = r.lines[0]?.split(' ')[0] ?? '?';
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+    if (status === '429') first429 ??= r.lines;
+  }
+  detail(`results: ${[...counts].map(([s, n]) => `${n} × ${s}`).join(', ')}`);
+  if (first429) detail(`a 429 answer: ${first429.join(' ')}`);
+  if (counts.get('202') !== limit.requests || counts.get('429') !== sends - limit.requests) {
+    throw new Error(`expected ${limit.requests} × 202 and ${sends - limit.requests} × 429`);
+  }
+  const limited = await metricLines(d.hg.metricsUrl, ['hookgate_ingress_rate_limited_total']);
+  for (const line of limited) detail(`metrics: ${line}`);
+  done();
+}
+
+/**
+ * A provider's handshake: GitHub pings a new webhook. The ping is signed like any delivery, answered
+ * 200 without a run, counted under its own outcome, and shown in the trigger's status.
+ */
+async function pingStep(d: Demo) {
+  step(13, 'A GitHub ping is answered without a run (examples/providers/github.yaml)');
+  for (const line of await applyExample('providers/github.yaml')) detail(line);
+  const github = () => getTrigger(d, 'github');
   const url = await until(
     'webhooktrigger/github to be Ready',
     60_000,
@@ -274,10 +526,13 @@ async function pingStep(n: number, custom: CustomObjectsApi, batch: BatchV1Api) 
     return r.status === 404 ? undefined : r;
   });
   detail(`${res.status} ${res.statusText} ${await res.text()}`);
-  const runs = await batch.listNamespacedJob({ namespace: NS, labelSelector: 'hookgate.io/trigger=github' });
+  const runs = await d.batch.listNamespacedJob({
+    namespace: NS,
+    labelSelector: 'hookgate.io/trigger=github',
+  });
   detail(`runs of webhooktrigger/github: ${runs.items.length}`);
   if (res.status !== 200 || runs.items.length !== 0) throw new Error('expected 200 and no run');
-  for (const line of await metricLines(hg!.metricsUrl, [
+  for (const line of await metricLines(d.hg.metricsUrl, [
     'hookgate_ingress_requests_total{trigger="demo/github"',
   ])) {
     detail(`metrics: ${line}`);
@@ -290,229 +545,24 @@ async function pingStep(n: number, custom: CustomObjectsApi, batch: BatchV1Api) 
   done();
 }
 
-// --- the tour -------------------------------------------------------------------------------------
-
 async function tour() {
   say(
     `hookgate demo: a local control plane with a real node, the operator and the ingress, and webhooks end to end`,
   );
-
-  step(
-    1,
-    'Building/starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)',
-  );
-  detail('The first run builds the binaries from source (~30 minutes); later runs reuse the cache.');
-  logDir = await mkdtemp(join(tmpdir(), 'hookgate-demo-logs-'));
-  cp = await startControlPlane({ log: (line) => detail(line) });
-  const kc = cp.kubeConfig();
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const batch = kc.makeApiClient(BatchV1Api);
-  done(`API server ${kc.getCurrentCluster()!.server}`);
-
-  step(2, 'Starting a real node: containerd and a kubelet, beside the kwok node');
-  const unsupported = realNodeUnsupported();
-  if (unsupported) {
-    detail(`NO REAL NODE on this machine (${unsupported}): kwok simulates the runs' pods instead.`);
-    done('skipped');
-  } else {
-    node = await startRealNode(cp, (line) => detail(line));
-    done(`node ${node.name} Ready; images ${node.images.map((i) => i.ref).join(', ')}`);
-  }
-
-  step(3, 'Installing the CRDs (Workflow, WebhookTrigger)');
-  await installCrds(cp);
-  done();
-
-  step(4, `Starting the operator and the ingress under the chart's ServiceAccounts/RBAC in "${SYSTEM_NS}"`);
-  hg = await startHookgate(cp, { namespace: SYSTEM_NS, logDir });
-  detail(`ingress:  ${hg.url}   (metrics ${hg.metricsUrl})`);
-  detail(`operator: metrics ${hg.operatorMetricsUrl}`);
-  done();
-
-  step(5, `Applying examples/quickstart.yaml into namespace "${NS}"`);
-  await kubectl(['create', 'namespace', NS]).catch((err) => {
-    if (!String(err).includes('AlreadyExists')) throw err;
-  });
-  for (const line of await applyExample('quickstart.yaml')) detail(line);
-  const getTrigger = async (name = NAME) =>
-    (await custom.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: WEBHOOK_TRIGGER.plural,
-      namespace: NS,
-      name,
-    })) as WebhookTrigger;
-  const isReady = (t: WebhookTrigger) =>
-    t.status?.observedGeneration === t.metadata.generation &&
-    t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  const trigger = await until('the WebhookTrigger to be Ready', 60_000, async () => {
-    const t = await getTrigger();
-    return isReady(t) ? t : undefined;
-  }).catch(async (err) => {
-    const t = await getTrigger().catch(() => undefined);
-    throw new Error(`${err.message}; conditions: ${JSON.stringify(t?.status?.conditions ?? [])}`);
-  });
-  detail(`webhooktrigger/${NAME} is Ready`);
-  detail(`URL:          ${trigger.status?.url}`);
-  detail(
-    `token prefix: ${trigger.status?.tokenPrefix}… (the token itself is in Secret ${trigger.status?.credentialsSecret})`,
-  );
-  done();
-
-  step(6, `Sending a delivery with the CLI: hookgate send ${NAME} -n ${NS} --data '…'`);
-  const payload = JSON.stringify({ hello: 'world', sentBy: 'make demo' });
-  const sent = await hookgate(['send', NAME, '-n', NS, '--data', payload], kc);
-  for (const line of sent.lines) detail(line);
-  if (sent.code !== 0) throw new Error(`hookgate send exited with ${sent.code}`);
-  const run = (JSON.parse(sent.lines.slice(1).join('\n')) as { run: string }).run;
-  done(`run ${run} started`);
-
-  step(7, `Watching job/${run} (${node ? `its container runs on the real node` : 'kwok simulates its pod'})`);
-  const job = await until(`job/${run} to finish`, 60_000, async () => {
-    const j = await batch.readNamespacedJob({ namespace: NS, name: run });
-    const cond = j.status?.conditions?.find(
-      (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-    );
-    return cond ? { j, cond } : undefined;
-  });
-  detail(
-    `job/${run}: ${job.cond.type}=True at ${job.cond.lastTransitionTime?.toISOString?.() ?? job.cond.lastTransitionTime}`,
-  );
-  if (job.cond.type !== 'Complete') throw new Error(`job/${run} failed: ${job.cond.message}`);
-  if (node) await showContainer(node, core, run);
-  const secret = await core.readNamespacedSecret({ namespace: NS, name: `${run}-input` });
-  for (const [key, value] of Object.entries(secret.data ?? {})) {
-    detail(`input file (Secret ${run}-input, key ${key}): ${Buffer.from(value, 'base64').toString('utf8')}`);
-  }
-  done();
-
-  step(8, `Run history of workflow/${NAME}`);
-  detail(`$ hookgate runs ${NAME} -n ${NS}`);
-  for (const line of (await hookgate(['runs', NAME, '-n', NS], kc)).lines) detail(`  ${line}`);
-  const workflow = await until(`workflow/${NAME} status.recentRuns to list ${run}`, 30_000, async () => {
-    const w = (await custom.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: WORKFLOW.plural,
-      namespace: NS,
-      name: NAME,
-    })) as Workflow;
-    return w.status?.recentRuns?.some((r) => r.name === run && r.result !== 'Running') ? w : undefined;
-  });
-  detail('status.recentRuns:');
-  for (const r of workflow.status?.recentRuns ?? []) {
-    detail(
-      `  ${r.name}  result=${r.result}  trigger=${r.trigger ?? '-'}  start=${r.startTime ?? '-'}  completion=${r.completionTime ?? '-'}`,
-    );
-  }
-  done();
-
-  step(9, "A wait-mode trigger answers with the run's result (examples/wait-mode.yaml)");
-  for (const line of await applyExample('wait-mode.yaml')) detail(line);
-  await until('webhooktrigger/add to be Ready', 60_000, async () =>
-    isReady(await getTrigger('add')) ? true : undefined,
-  );
-  detail(`$ hookgate send add -n ${NS} --data '{"a":2,"b":3}'   (the answer waits for the run)`);
-  const added = await hookgate(['send', 'add', '-n', NS, '--data', '{"a":2,"b":3}'], kc);
-  for (const line of added.lines) detail(line);
-  const answer = JSON.parse(added.lines.slice(1).join('\n')) as { output?: string; exitCode?: number };
-  if (node) {
-    if (answer.output?.trim() !== '{"sum":5}')
-      throw new Error(`expected output {"sum":5}, got ${answer.output}`);
-    detail(
-      "output is the container's own termination message (/dev/termination-log), exit code " +
-        answer.exitCode,
-    );
-  } else {
-    detail('(kwok simulates the pod: no container wrote a termination message)');
-  }
-  done();
-
-  step(10, 'A few lines of /metrics');
-  detail(`ingress (${hg.metricsUrl}):`);
-  for (const line of await metricLines(hg.metricsUrl, [
-    'hookgate_ingress_requests_total',
-    'hookgate_ingress_runs_started_total',
-    'hookgate_ingress_runs_finished_total',
-  ])) {
-    detail(`  ${line}`);
-  }
-  detail(`operator (${hg.operatorMetricsUrl}):`);
-  for (const line of await metricLines(hg.operatorMetricsUrl, [
-    'hookgate_reconcile_total',
-    'hookgate_reconcile_errors_total',
-    'hookgate_leader',
-  ])) {
-    detail(`  ${line}`);
-  }
-  done();
-
-  step(11, 'A delivery with a wrong token is refused');
-  const bad = await hookgate(['send', NAME, '-n', NS, '--data', payload], kc, withWrongToken);
-  for (const line of bad.lines) detail(line);
-  if (!bad.lines[0]?.startsWith('401')) throw new Error(`expected 401, got: ${bad.lines[0]}`);
-  done('401 as expected');
-
-  step(12, 'A burst beyond the rate limit');
-  const limit = { requests: 5, periodSeconds: 60 };
-  await custom.patchNamespacedCustomObject(
-    {
-      group: GROUP,
-      version: VERSION,
-      plural: WEBHOOK_TRIGGER.plural,
-      namespace: NS,
-      name: NAME,
-      body: { spec: { rateLimit: limit } },
-    },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
-  detail(`patched spec.rateLimit to ${limit.requests} requests per ${limit.periodSeconds}s`);
-  await until('the operator to reconcile the change', 30_000, async () =>
-    isReady(await getTrigger()) ? true : undefined,
-  );
-  // The ingress reports the limit in RateLimit-Limit on verified deliveries (only those count). Probe
-  // it from another loopback source address (a rate-limit window of its own) with the CLI's real
-  // token but a body that is not JSON: verified, counted, refused 400, so no probe starts a run.
-  const probe = fetchFrom('127.0.0.2');
-  let seenLimit: string | null = null;
-  const malformed: typeof fetch = async (input, init) => {
-    const res = await probe(input, { ...init, body: '{' });
-    seenLimit = res.headers.get('ratelimit-limit');
-    return res;
-  };
-  await until('the ingress to apply the new limit', 30_000, async () => {
-    await hookgate(['send', NAME, '-n', NS, '--data', '{}'], kc, malformed);
-    return seenLimit === String(limit.requests) ? true : undefined;
-  });
-  detail('the ingress answers with RateLimit-Limit: 5');
-  const burst = 12;
-  detail(`sending ${burst} deliveries in a row with hookgate send (from a fresh client address, 127.0.0.3):`);
-  const from3 = fetchFrom('127.0.0.3');
-  const counts = new Map<string, number>();
-  let first429: string[] | undefined;
-  for (let i = 0; i < burst; i++) {
-    const r = await hookgate(['send', NAME, '-n', NS, '--data', JSON.stringify({ burst: i })], kc, from3);
-    const status = r.lines[0]?.split(' ')[0] ?? '?';
-    counts.set(status, (counts.get(status) ?? 0) + 1);
-    if (status === '429') first429 ??= r.lines;
-  }
-  detail(`results: ${[...counts].map(([s, n]) => `${n} × ${s}`).join(', ')}`);
-  if (first429) detail(`a 429 answer: ${first429.join(' ')}`);
-  if (counts.get('202') !== limit.requests || counts.get('429') !== burst - limit.requests) {
-    throw new Error(`expected ${limit.requests} × 202 and ${burst - limit.requests} × 429`);
-  }
-  const limited = await metricLines(hg.metricsUrl, ['hookgate_ingress_rate_limited_total']);
-  for (const line of limited) detail(`metrics: ${line}`);
-  done();
-
-  await pingStep(13, custom, batch);
-
+  const d = await startEverything();
+  await applyQuickstart(d);
+  const run = await sendDelivery(d);
+  await watchRun(d, run);
+  await runHistory(d, run);
+  await waitMode(d);
+  await metricsAndRefusal(d);
+  await burst(d);
+  await pingStep(d);
   if (keep) {
     tourDone = true;
     say('\n[keep] everything stays up until Ctrl-C. To use it:');
-    say(`export KUBECONFIG=${cp.kubeconfigPath}`);
-    say(`[keep] ingress ${hg.url}, logs ${cp.dir}/*.log and ${logDir}/*.log`);
+    say(`export KUBECONFIG=${d.cp.kubeconfigPath}`);
+    say(`[keep] ingress ${d.hg.url}, logs ${d.cp.dir}/*.log and ${logDir}/*.log`);
     await new Promise(() => {});
   }
 }

@@ -1,4 +1,6 @@
-// Generates the CRDs (crds/ and the chart's copy) from the zod schemas, the one source of truth.
+// Generates the CRDs (crds/ and the chart's copy) from the zod schemas, the one source of truth, and
+// the other generated files: the API reference (scripts/gen-api-docs.ts) and Argo CD's
+// customizations (scripts/gen-argocd.ts).
 //   tsx scripts/gen-crds.ts          write the files
 //   tsx scripts/gen-crds.ts --check  exit 1 if a checked-in file differs from what would be written
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,6 +18,8 @@ import {
   WorkflowSpec,
   WorkflowStatus,
 } from '../api/v1alpha1/index.ts';
+import { API_DOCS, renderApiDocs } from './gen-api-docs.ts';
+import { renderArgoCd } from './gen-argocd.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -244,6 +248,8 @@ export function render(): Map<string, string> {
     );
     files.set(`${CHART_CRD_DIR}/${file}`, `{{- if .Values.crds.enabled }}\n${HEADER}${chart}{{- end }}\n`);
   }
+  files.set(API_DOCS, renderApiDocs(crds()));
+  for (const [path, content] of renderArgoCd()) files.set(path, content);
   return files;
 }
 
@@ -279,7 +285,7 @@ async function main() {
     const problems = await drift(files);
     if (problems.length > 0) {
       console.error(
-        `CRDs are out of date with api/v1alpha1; run \`npm run gen\`:\n  ${problems.join('\n  ')}`,
+        `generated files are out of date with their sources; run \`npm run gen\`:\n  ${problems.join('\n  ')}`,
       );
       process.exit(1);
     }

@@ -48,7 +48,8 @@ export function verified(p: Provider): string {
   const time = a.timestamp
     ? `; timestamp (${a.timestamp.format}) from ${'entry' in a.timestamp.source ? `entry ${code(a.timestamp.source.entry)}` : source(a.timestamp.source)} within ${a.timestamp.toleranceSeconds} s`
     : '';
-  return `HMAC-${a.algorithm.toUpperCase()} (${a.encoding}) of ${code(a.content)} in ${where}${shape}${key}${time}`;
+  const unsigned = /\{(body|form)\}/.test(a.content) ? '' : ' (the body itself is not signed)';
+  return `HMAC-${a.algorithm.toUpperCase()} (${a.encoding}) of ${code(a.content)}${unsigned} in ${where}${shape}${key}${time}`;
 }
 
 /** What a replay of a verified delivery can do. */

@@ -1,6 +1,7 @@
 // The rooms of the house and which way imports may point (docs/design.md "Layout"): api/ imports
 // only zod; lib/ only api/; the components (operator/, ingress/, cli/) lib/ and api/ and never each
-// other; everything outside test/harness/ reaches the harness through its public module.
+// other; scripts drive the product from outside, through its API, the CLI and the harness; everything
+// outside test/harness/ reaches the harness through its public module.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,7 +51,14 @@ const ALLOWED: Record<string, (to: string) => boolean> = {
   // The CLI signs deliveries with the ingress's own signature code, so what it sends is what the
   // ingress verifies: the one sideways import, and only of that pure module.
   cli: (to) => ['api', 'lib'].includes(room(to)) || to.startsWith('ingress/verify/'),
-  scripts: () => true,
+  // Scripts drive the product through its API (api/, the CLI, HTTP, the harness), never through the
+  // controllers, the runtime or the ingress's request path. Besides: lib/ (the run builder and the
+  // API client are what a plain client would write too), the signature code the CLI also uses, and
+  // each component's flag table (for docs/flags.md).
+  scripts: (to) =>
+    ['api', 'lib', 'cli', 'scripts'].includes(room(to)) ||
+    to.startsWith('ingress/verify/') ||
+    ['operator/config.ts', 'ingress/http/config.ts', 'test/harness/index.ts'].includes(to),
   test: () => true,
 };
 
@@ -77,6 +85,15 @@ describe('imports', () => {
     expect(
       all.filter(({ from, to }) => inside(to) && !inside(from) && to !== 'test/harness/index.ts'),
     ).toEqual([]);
+  });
+
+  it('keep scripts out of the controllers, the runtime and the ingress', () => {
+    const inside = all.filter(
+      ({ from, to }) =>
+        room(from) === 'scripts' &&
+        /^(operator\/(controllers|runtime)|ingress\/(?!verify\/|http\/config\.ts$))/.test(to),
+    );
+    expect(inside).toEqual([]);
   });
 
   it('finds what it checks', () => {

@@ -358,12 +358,12 @@ describe('kubectl', () => {
     expect(row!.split(/\s+/).slice(0, 5)).toEqual(['listed', 'wf', 'False', 'WorkflowNotFound', status.url]);
   });
 
-  it('ignores status sent with the object (status subresource)', async () => {
+  it('ignores status sent with the object (status subresource): it is served as not yet observed', async () => {
     await apply({
       ...manifest('Workflow', 'wf-status', workflowSpec),
       status: { lastRunTime: '2026-01-01T00:00:00Z' },
     });
-    expect((await getJson('workflow', 'wf-status')).status).toBeUndefined();
+    expect((await getJson('workflow', 'wf-status')).status).toEqual({ observedGeneration: -1 });
   });
 
   it('lists workflows by short name with their columns', async () => {

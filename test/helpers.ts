@@ -174,3 +174,54 @@ export async function apiServerMetric(server: KubeConfig, name: string, labels: 
   }
   return sum;
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: a manifest's metadata and spec are free-form here
+type Manifest = Record<string, any>;
+
+/** A Workflow whose runs are one busybox container (kwok completes them); `extra` goes into metadata and spec. */
+export function workflowObject(
+  name: string,
+  extra: { metadata?: Manifest; spec?: Manifest; jobMetadata?: Manifest; restartPolicy?: string } = {},
+): Manifest {
+  const pod = {
+    restartPolicy: extra.restartPolicy ?? 'Never',
+    containers: [{ name: 'main', image: 'busybox:1.37' }],
+  };
+  return {
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: { name, ...extra.metadata },
+    spec: {
+      jobTemplate: {
+        ...(extra.jobMetadata ? { metadata: extra.jobMetadata } : {}),
+        spec: { backoffLimit: 0, template: { spec: pod } },
+      },
+      ...extra.spec,
+    },
+  };
+}
+
+/** A WebhookTrigger of `workflow` with a generated bearer token unless `spec` says otherwise. */
+export function triggerObject(
+  name: string,
+  workflow: string,
+  extra: { metadata?: Manifest; spec?: Manifest } = {},
+): Manifest {
+  return {
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'WebhookTrigger',
+    metadata: { name, ...extra.metadata },
+    spec: { workflowRef: { name: workflow }, auth: { bearer: {} }, ...extra.spec },
+  };
+}
+
+/** Server-side applies `objects` into `namespace` (as one List); throws with kubectl's message. */
+export async function applyObjects(namespace: string, objects: object[]): Promise<void> {
+  const r = await kubectl(
+    ['apply', '--server-side', '--field-manager=hookgate-test', '-n', namespace, '-f', '-'],
+    {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+    },
+  );
+  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+}

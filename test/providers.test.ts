@@ -13,6 +13,7 @@ import Stripe from 'stripe';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, Labels, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
+import { CliError, main } from '../cli/hookgate.ts';
 import { type Hookgate, startHookgate } from './harness/index.ts';
 import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
 
@@ -150,6 +151,43 @@ describe('deliveries the providers way, over HTTP', () => {
     const body = JSON.stringify({ update_id: 7, message: { text: '/deploy' } });
     const headers = { 'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': secret };
     expect((await deliver(url, body, headers)).status).toBe(202);
+  });
+});
+
+/** The CLI in-process; a thrown CliError becomes its exit code, as bin/hookgate.js does. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string[]; error?: string }> {
+  const out: string[] = [];
+  try {
+    return { code: await main(argv, { out: (line) => out.push(line), kubeConfig: kubeConfig() }), out };
+  } catch (err) {
+    if (err instanceof CliError) return { code: err.exitCode, out, error: err.message };
+    throw err;
+  }
+}
+
+describe('hookgate send signs as the provider does', () => {
+  it.each(['github', 'hubspot', 'svix', 'paddle', 'teams', 'alertmanager', 'telegram'])(
+    '%s: 202 and a run',
+    async (provider) => {
+      await ready(provider);
+      const before = await jobs(provider);
+      const r = await waitFor(
+        async () => {
+          const r = await cli('send', provider, '-n', app.name, '--data', `{"n":"${provider}"}`);
+          return !r.out[0]?.startsWith('404') && r;
+        },
+        { what: `hookgate send ${provider}` },
+      );
+      expect(r.out[0], r.out.join('\n')).toMatch(/^202\b/);
+      expect(await jobs(provider)).toBe(before + 1);
+    },
+  );
+
+  it('mailgun signs a field of its body: the CLI says it cannot', async () => {
+    await ready('mailgun');
+    const r = await cli('send', 'mailgun', '-n', app.name, '--data', '{}');
+    expect(r.code).toBe(1);
+    expect(r.error).toContain('signs a field of its body');
   });
 });
 

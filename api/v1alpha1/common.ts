@@ -74,6 +74,14 @@ export const ConditionSchema = z
   })
   .strict();
 
+/**
+ * The status an object is served with before the operator has written one (the API server applies
+ * a CRD's defaults when it reads an object, and drops the status of a create): observedGeneration
+ * -1 never equals metadata.generation, so kstatus (Flux, `kubectl wait`-style tools) and Argo CD
+ * see a new object as in progress instead of current. Flux's own CRDs do the same.
+ */
+export const UNOBSERVED = { observedGeneration: -1 };
+
 export const Conditions = z
   .array(ConditionSchema)
   .max(16)

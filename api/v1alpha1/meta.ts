@@ -60,6 +60,16 @@ export const Reason = {
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
+/** Reasons of the Events the operator records beyond the condition reasons (`kubectl describe`). */
+export const EventReason = {
+  CredentialsGenerated: 'CredentialsGenerated',
+  CredentialsRotated: 'CredentialsRotated',
+  PreviousCredentialsExpired: 'PreviousCredentialsExpired',
+  SecretCaptured: 'SecretCaptured',
+  RunSucceeded: 'RunSucceeded',
+  RunFailed: 'RunFailed',
+} as const;
+
 export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';

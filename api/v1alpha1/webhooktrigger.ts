@@ -8,6 +8,7 @@ import {
   ObjectMeta,
   type Rule,
   SecretKeyRef,
+  UNOBSERVED,
   withRules,
 } from './common.ts';
 import { HANDSHAKE_FACTS } from './handshakes.ts';
@@ -544,7 +545,8 @@ export const WebhookTriggerStatus = z
         'Handshakes the ingress answered, each with the time of its last answer (written in batches).',
       ),
   })
-  .strict();
+  .strict()
+  .default(UNOBSERVED);
 
 export const WebhookTriggerSchema = z.object({
   apiVersion: z.literal('hookgate.io/v1alpha1'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Conditions, JsonObject, ObjectMeta, preserveUnknown } from './common.ts';
+import { Conditions, JsonObject, ObjectMeta, preserveUnknown, UNOBSERVED } from './common.ts';
 
 export const DEFAULT_INPUT_PATH = '/var/run/hookgate/input.json';
 
@@ -70,7 +70,8 @@ export const WorkflowStatus = z
     recentRuns: z.array(RunRef).max(100).optional(),
     lastRunTime: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .default(UNOBSERVED);
 
 export const WorkflowSchema = z.object({
   apiVersion: z.literal('hookgate.io/v1alpha1'),

@@ -312,8 +312,6 @@ export class KubeLauncher implements Launcher {
   }
 }
 
-/** A pod of the Job got as far as running (it mounted the input Secret), or the Job finished. */
-
 const senderKey = (namespace: string, labels: Record<string, string>) =>
   `${namespace}/${labels[Labels.trigger]}/${labels[Labels.delivery]}`;
 

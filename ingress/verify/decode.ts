@@ -16,7 +16,7 @@ const ALPHABET: Record<Encoding, string> = {
 const shapes = new Map<string, RegExp>();
 
 /** The exact text of `bytes` bytes in `encoding` (base64: with or without its padding). */
-function shapeOf(encoding: Encoding, bytes: number): RegExp {
+export function shapeOf(encoding: Encoding, bytes: number): RegExp {
   const id = `${encoding}/${bytes}`;
   let shape = shapes.get(id);
   if (!shape) {
@@ -28,9 +28,14 @@ function shapeOf(encoding: Encoding, bytes: number): RegExp {
   return shape;
 }
 
-/** A digest of exactly `bytes` bytes, or undefined. */
-export function decodeDigest(text: string, encoding: Encoding, bytes: number): Buffer | undefined {
-  return shapeOf(encoding, bytes).test(text) ? Buffer.from(text, encoding) : undefined;
+/** A digest of exactly `bytes` bytes, or undefined (`shape`: shapeOf's, when the caller has it). */
+export function decodeDigest(
+  text: string,
+  encoding: Encoding,
+  bytes: number,
+  shape = shapeOf(encoding, bytes),
+): Buffer | undefined {
+  return shape.test(text) ? Buffer.from(text, encoding) : undefined;
 }
 
 const WHSEC = 'whsec_';
@@ -41,8 +46,8 @@ const WHSEC = 'whsec_';
  * signature computable by anyone.
  */
 export function decodeKey(secret: string, encoding: KeyEncoding): Buffer | string | undefined {
+  if (encoding === 'utf8') return secret.length > 0 ? secret : undefined;
   if (!KEY_SHAPES[encoding].test(secret)) return undefined;
-  if (encoding === 'utf8') return secret;
   const text = encoding === 'whsec' && secret.startsWith(WHSEC) ? secret.slice(WHSEC.length) : secret;
   const key = Buffer.from(text, encoding === 'hex' ? 'hex' : 'base64');
   return key.length > 0 ? key : undefined;

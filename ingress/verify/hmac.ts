@@ -16,7 +16,7 @@ import {
   type VerifyRequest,
   type VerifyResult,
 } from './common.ts';
-import { decodeDigest, decodeKey, formatTimestamp, parseTimestamp } from './decode.ts';
+import { decodeDigest, decodeKey, formatTimestamp, parseTimestamp, shapeOf } from './decode.ts';
 import { sortedForm } from './form.ts';
 
 // The one symmetric verifier: every HMAC sender, whatever its headers, algorithm, encodings,
@@ -28,12 +28,22 @@ export const MAX_SIGNATURE_ENTRIES = 16;
 interface Compiled {
   parts: TemplatePart[];
   bytes: number;
+  /** The text of one signature (shapeOf), built once per verifier. */
+  shape: RegExp;
+  /** Whether anything is read from the parsed body (most verifiers never parse it). */
+  readsFields: boolean;
 }
 const compiledOf = new WeakMap<HmacVerifier, Compiled>();
 function compile(v: HmacVerifier): Compiled {
   let c = compiledOf.get(v);
   if (!c) {
-    c = { parts: templateParts(v.content), bytes: DIGEST_BYTES[v.algorithm] };
+    const parts = templateParts(v.content);
+    const readsFields =
+      'field' in v.signature ||
+      (v.timestamp !== undefined && 'field' in v.timestamp.source) ||
+      parts.some((p) => 'field' in p);
+    const bytes = DIGEST_BYTES[v.algorithm];
+    c = { parts, bytes, shape: shapeOf(v.encoding, bytes), readsFields };
     compiledOf.set(v, c);
   }
   return c;
@@ -61,10 +71,10 @@ interface Read {
 }
 
 /** The decodable signatures in the values; undefined when a value is not of the verifier's shape. */
-function readSignatures(values: string[], v: HmacVerifier, bytes: number): Read | undefined {
+function readSignatures(values: string[], v: HmacVerifier, { bytes, shape }: Compiled): Read | undefined {
   const read: Read = { candidates: [] };
   const add = (text: string) => {
-    const digest = decodeDigest(text, v.encoding, bytes);
+    const digest = decodeDigest(text, v.encoding, bytes, shape);
     if (digest) read.candidates.push(digest);
   };
   const stamp = v.timestamp && 'entry' in v.timestamp.source ? v.timestamp.source.entry : undefined;
@@ -131,19 +141,39 @@ function digest(v: HmacVerifier, key: Buffer | string, parts: (Buffer | string)[
   return h.digest();
 }
 
+/** True when any secret, as a key, signs `message` to any candidate. */
+function signedByAny(v: HmacVerifier, secrets: string[], candidates: Buffer[], message: (Buffer | string)[]) {
+  for (const secret of secrets) {
+    const key = decodeKey(secret, v.keyEncoding);
+    if (key === undefined) continue;
+    const expected = digest(v, key, message);
+    for (const candidate of candidates) if (digestsEqual(expected, candidate)) return true;
+  }
+  return false;
+}
+
+const NO_JSON = () => undefined;
+
 export function verifyHmac(
   v: HmacVerifier,
   secrets: string[],
   req: VerifyRequest,
   now: number,
 ): VerifyResult {
-  const { parts, bytes } = compile(v);
-  const json = jsonOf(req);
+  const compiled = compile(v);
+  const { parts, readsFields } = compiled;
+  const json = readsFields ? jsonOf(req) : NO_JSON;
   // Presence first (missing_signature), then shape (malformed_signature), then the HMAC.
-  const values =
-    'headers' in v.signature
-      ? v.signature.headers.flatMap((name) => header(req, name) ?? [])
-      : [scalarText(fieldAt(json(), v.signature.field))].flatMap((s) => s ?? []);
+  const values: string[] = [];
+  if ('headers' in v.signature) {
+    for (const name of v.signature.headers) {
+      const value = header(req, name);
+      if (value !== undefined) values.push(value);
+    }
+  } else {
+    const value = scalarText(fieldAt(json(), v.signature.field));
+    if (value !== undefined) values.push(value);
+  }
   const source = v.timestamp?.source;
   const stampHeader = source && 'header' in source ? header(req, source.header) : undefined;
   const id = v.id ? header(req, v.id.header) : undefined;
@@ -151,7 +181,7 @@ export function verifyHmac(
     return fail('missing_signature');
   }
   if (v.id && id === undefined) return fail('missing_signature');
-  const read = readSignatures(values, v, bytes);
+  const read = readSignatures(values, v, compiled);
   if (!read || read.candidates.length === 0) return fail('malformed_signature');
   let stamp: string | undefined;
   let at: number | undefined;
@@ -167,12 +197,7 @@ export function verifyHmac(
   }
   const message = content(parts, req, { timestamp: stamp, id, json });
   if (typeof message === 'string') return fail(message);
-  const keys = secrets.flatMap((s) => decodeKey(s, v.keyEncoding) ?? []);
-  const good = keys.some((key) => {
-    const expected = digest(v, key, message);
-    return read.candidates.some((candidate) => digestsEqual(expected, candidate));
-  });
-  if (!good) return fail('invalid_signature');
+  if (!signedByAny(v, secrets, read.candidates, message)) return fail('invalid_signature');
   // Signature before time, so timestamp_out_of_tolerance only ever describes a genuine (replayed or
   // skewed) delivery. Stale and future timestamps alike: a replay window in both directions.
   if (v.timestamp && Math.abs(now - at!) > v.timestamp.toleranceSeconds * 1000) {

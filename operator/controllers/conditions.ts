@@ -11,29 +11,6 @@ export interface Summary {
   reconciling?: boolean;
 }
 
-/**
- * A condition that a reconcile cannot fix by retrying. `stalled: false` is for a wait on
- * something that will happen by itself (a Workflow not reconciled yet, garbage collection).
- */
-export class Blocked extends Error {
-  /** Set when the object should keep answering, with this public message, rather than vanish. */
-  unavailable?: string;
-
-  constructor(
-    readonly reason: string,
-    message: string,
-    readonly stalled = true,
-    readonly requeueAfter?: number,
-  ) {
-    super(message);
-  }
-
-  unavailableAs(publicMessage: string): this {
-    this.unavailable = publicMessage;
-    return this;
-  }
-}
-
 import { timestamp } from '../../lib/time.ts';
 
 export { timestamp };

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { type Condition, ConditionType } from '../../api/v1alpha1/index.ts';
-import { apiPath, type KubeClient } from '../../lib/kube.ts';
+import { apiError, apiPath, type KubeClient } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 import { findCondition, type Summary } from './conditions.ts';
-import { apiError, FIELD_MANAGER } from './ssa.ts';
+import { FIELD_MANAGER } from './ssa.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -42,7 +42,7 @@ export function eventRecorder(client: KubeClient, log: Logger): EventRecorder {
         })
         .catch((err: unknown) =>
           log.warn(
-            { reason, object: `${namespace}/${name}`, err: apiError('create Event', err).message },
+            { reason, namespace, name, err: apiError('create Event', err).message },
             'event not recorded',
           ),
         );

@@ -2,29 +2,17 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/v1alpha1/index.ts';
 import {
   APPLY_PATCH,
+  apiError,
   apiPath,
+  isConflict,
+  isNotFound,
   JOBS,
   type KubeClient,
   metadataAccept,
   SECRETS,
-  statusMessage,
-  statusOf,
 } from '../../lib/kube.ts';
 
 export const FIELD_MANAGER = 'hookgate-operator';
-
-/** The HTTP status and the API server's own message; never the request or the response body. */
-export function apiError(action: string, err: unknown): Error {
-  const code = statusOf(err);
-  if (code === undefined) return err instanceof Error ? err : new Error(String(err));
-  const message = statusMessage(err);
-  return Object.assign(new Error(`${action}: HTTP ${code}${message ? `: ${message}` : ''}`), {
-    code,
-    apiMessage: message,
-  });
-}
-
-export const codeOf = (err: unknown) => (err as { code?: unknown })?.code;
 
 /** The core and batch kinds the operator writes, by kind. */
 const RESOURCES: Record<string, { group: string; version: string; plural: string }> = {
@@ -81,7 +69,7 @@ export class Writer {
         ...(Object.keys(body).length > 0 ? { body } : {}),
       });
     } catch (err) {
-      if (statusOf(err) === 404 || (uid && statusOf(err) === 409)) return;
+      if (isNotFound(err) || (uid && isConflict(err))) return;
       throw apiError(`delete ${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name}`, err);
     }
   }

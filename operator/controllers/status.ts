@@ -3,17 +3,20 @@
 // changed, through the /status subresource.
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition } from '../../api/v1alpha1/index.ts';
+import { errorMessage } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
+import { pick } from '../../lib/pick.ts';
 import { type ConditionMetrics, keyOf, keyString, type Result } from '../runtime/types.ts';
 import { markFailed, type Summary, summarize } from './conditions.ts';
 import { type EventRecorder, ReadyAnnouncer } from './events.ts';
 import { canonical } from './ssa.ts';
 
 type Obj = KubernetesObject & { metadata: V1ObjectMeta; status?: object };
-type Owned = { conditions?: Condition[]; observedGeneration?: number };
+/** What every status this patcher writes has. */
+type Conditioned = { conditions?: Condition[]; observedGeneration?: number };
 type Meta = { namespace: string; name: string; uid: string };
 
-export interface StatusPatcherOptions<S extends Owned> {
+export interface StatusPatcherOptions<S extends Conditioned> {
   kind: string;
   /** The status fields this operator owns; the rest (another manager's) is never compared or written. */
   fields: readonly (keyof S & string)[];
@@ -26,7 +29,7 @@ export interface StatusPatcherOptions<S extends Owned> {
 /** How long a status this replica wrote stands in for a cache that has not shown it yet. */
 const WRITTEN_TTL_MS = 60_000;
 
-export class StatusPatcher<S extends Owned> {
+export class StatusPatcher<S extends Conditioned> {
   private readonly ready: ReadyAnnouncer;
   /**
    * The status last written per object, with the resourceVersion it was computed from. A reconcile
@@ -45,10 +48,7 @@ export class StatusPatcher<S extends Owned> {
     const written = this.written.get(key);
     if (written && written.basedOn === obj.metadata.resourceVersion) return written.status;
     this.written.delete(key);
-    const status = (obj.status ?? {}) as Record<string, unknown>;
-    return Object.fromEntries(
-      this.o.fields.filter((k) => status[k] !== undefined).map((k) => [k, status[k]]),
-    ) as Partial<S>;
+    return pick(obj.status as Partial<S> | undefined, this.o.fields) as Partial<S>;
   }
 
   /**
@@ -72,14 +72,14 @@ export class StatusPatcher<S extends Owned> {
   }
 
   /** A transient error: status says why (the rest of it unchanged) before the queue retries. */
-  async fail(obj: Obj, before: Partial<S>, err: unknown, now: Date): Promise<void> {
+  async fail(obj: Obj, before: Partial<S>, err: unknown, now: Date, log = this.o.log): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     const conditions = markFailed(before.conditions, message, obj.metadata.generation ?? 0, now);
     try {
       await this.write(obj, before, { ...before, conditions });
       this.o.conditions.set(this.o.kind, keyOf(obj), conditions);
     } catch (writeErr) {
-      this.o.log.warn({ err: (writeErr as Error).message }, 'could not record the failure in status');
+      log.warn({ err: errorMessage(writeErr) }, 'could not record the failure in status');
     }
   }
 

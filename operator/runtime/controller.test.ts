@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Controller } from './controller.ts';
 import { Metrics } from './metrics.ts';
-import type { ObjectKey, Reconciler, Result } from './types.ts';
+import type { Reconciler } from './types.ts';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -12,7 +12,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function setup(reconcile: (key: ObjectKey) => Promise<Result | undefined>, workers = 1) {
+function setup(reconcile: Reconciler['reconcile'], workers = 1) {
   const registry = new Registry();
   const metrics = new Metrics(registry);
   const lines: Record<string, unknown>[] = [];
@@ -44,9 +44,35 @@ describe('Controller', () => {
     expect(await count('success')).toBe(1);
     const errors = (await registry.getSingleMetric('hookgate_reconcile_errors_total')!.get()).values;
     expect(errors[0]?.value).toBe(3);
-    expect(controller.queue.limiter.retries('ns/a')).toBe(0);
+    expect(controller.queue.backoff.retries('ns/a')).toBe(0);
     const failed = lines.filter((l) => l.msg === 'reconcile failed');
-    expect(failed[0]).toMatchObject({ controller: 'test', key: 'ns/a', err: 'boom' });
+    expect(failed[0]).toMatchObject({ controller: 'test', namespace: 'ns', name: 'a', err: 'boom' });
+    await controller.stop();
+  });
+
+  it('gives each reconcile a logger with controller, namespace, name and its own reconcileID', async () => {
+    let n = 0;
+    const { controller, lines } = setup(async (_key, log) => {
+      log.info({ n: ++n }, 'working');
+      if (n === 1) throw new Error('boom');
+      return undefined;
+    });
+    controller.start();
+    controller.enqueue({ namespace: 'ns', name: 'a' });
+    await vi.advanceTimersByTimeAsync(1000);
+    const working = lines.filter((l) => l.msg === 'working');
+    const failed = lines.find((l) => l.msg === 'reconcile failed');
+    expect(working).toHaveLength(2);
+    for (const l of [...working, failed])
+      expect(l).toMatchObject({
+        controller: 'test',
+        namespace: 'ns',
+        name: 'a',
+        reconcileID: expect.any(String),
+      });
+    // One id per reconcile: the failed attempt's lines share it, the retry has another.
+    expect(failed!.reconcileID).toBe(working[0]!.reconcileID);
+    expect(working[1]!.reconcileID).not.toBe(working[0]!.reconcileID);
     await controller.stop();
   });
 

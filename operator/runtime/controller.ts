@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics, ReconcileResult } from './metrics.ts';
@@ -63,8 +64,10 @@ export class Controller {
   private async reconcileOne(key: string): Promise<void> {
     const labels = { controller: this.name };
     const end = this.metrics.reconcileDuration.startTimer(labels);
+    const object = parseKey(key);
+    const log = this.log.child({ ...labels, ...object, reconcileID: randomUUID() });
     try {
-      const result = await this.reconciler.reconcile(parseKey(key));
+      const result = await this.reconciler.reconcile(object, log);
       let outcome: ReconcileResult = 'success';
       if (result?.requeueAfter && result.requeueAfter > 0) {
         this.queue.forget(key);
@@ -78,16 +81,13 @@ export class Controller {
       }
       if (result?.terminal) {
         outcome = 'terminal';
-        this.log.debug({ controller: this.name, key, reason: result.terminal }, 'stalled until it changes');
+        log.debug({ reason: result.terminal }, 'stalled until it changes');
       }
       this.metrics.reconcileTotal.inc({ ...labels, result: outcome });
     } catch (err) {
       this.metrics.reconcileTotal.inc({ ...labels, result: 'error' });
       this.metrics.reconcileErrors.inc(labels);
-      this.log.error(
-        { controller: this.name, key, retries: this.queue.limiter.retries(key), err: errorMessage(err) },
-        'reconcile failed',
-      );
+      log.error({ retries: this.queue.backoff.retries(key), err: errorMessage(err) }, 'reconcile failed');
       this.queue.addRateLimited(key);
     } finally {
       end();

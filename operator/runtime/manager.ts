@@ -18,57 +18,6 @@ import {
   type Resource,
 } from './types.ts';
 
-/**
- * The Manager: shared informers, controllers, leader election, metrics and graceful shutdown.
- *
- * Each controller package exports `register(manager: ControllerManager, config: Config): void`
- * (`operator/controllers/<kind>/index.ts`); main.ts calls both before `manager.start()`.
- * A controller asks for the caches it reads, builds its reconciler, then adds itself:
- *
- *   import type { Config } from '../../config.ts';
- *   import { type ControllerManager, type Resource, keyOf } from '../../runtime/types.ts';
- *
- *   const WORKFLOWS: Resource = { group: 'hookgate.io', version: 'v1alpha1', plural: 'workflows', kind: 'Workflow' };
- *   const JOBS: Resource = { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job',
- *     labelSelector: 'app.kubernetes.io/managed-by=hookgate' };
- *
- *   export function register(mgr: ControllerManager, config: Config): void {
- *     const workflows = mgr.cache<Workflow>(WORKFLOWS);   // Cache<T>: get(key), list(namespace?)
- *     const jobs = mgr.cache<V1Job>(JOBS);                // same informer as the watch below
- *     const reconciler = new WorkflowReconciler({ kc: mgr.kubeConfig, workflows, jobs,
- *       conditions: mgr.conditions, log: mgr.log.child({ controller: 'workflow' }) });
- *     mgr.add({
- *       for: WORKFLOWS,                                   // enqueues the Workflow's own key
- *       watches: [{                                       // a Job event → its Workflow, by label
- *         resource: JOBS,
- *         map: (job) => { const wf = job.metadata?.labels?.['hookgate.io/workflow'];
- *           return wf ? [{ namespace: job.metadata!.namespace!, name: wf }] : []; },
- *       }],
- *       reconciler,                                       // reconciler.name labels metrics and logs
- *       workers: 2,
- *     });
- *   }
- *
- * Rules the runtime guarantees: handlers only enqueue keys; reconcile runs only after every cache
- * has synced and only while this replica holds the Lease; one key is never reconciled by two
- * workers at once; a thrown error is logged (message only) and retried with per-key exponential
- * backoff (5 ms doubling to 1000 s); `{ requeueAfter: ms }` reconciles again after that delay; a
- * success resets the backoff; `{ requeue: true }` retries with that backoff without counting an
- * error. A deleted object is still enqueued: `cache.get(key)` is then undefined and the reconciler
- * cleans up (and calls `conditions.delete`). Watch maps receive the old and the new object on
- * update, the last known state on delete. `changed(old, new)`, on the controller (its own objects)
- * or on a watch, lets through only the updates that matter (controller-runtime's predicates). Resources default to the watched namespaces
- * (`--namespaces`); set `namespaces: [config.ingressNamespace]` for route Secrets. Cached objects
- * are the raw JSON from the API server (timestamps are strings), without managedFields, and shared:
- * never mutate them.
- *
- * Leadership: caches run on every replica (a standby is warm); workers run only on the leader. On
- * losing the Lease the workers stop taking keys at once and `onLeaderLost` runs, which by default
- * exits the process (as controller-runtime), so a reconcile in flight dies with it. SIGTERM/SIGINT
- * stop gracefully: stop taking keys, wait for reconciles in flight (queued keys are dropped: the
- * next leader lists everything), release the Lease so failover takes one retry period, exit 0.
- */
-
 export interface LeaderElectionConfig {
   namespace: string;
   /** Default 'hookgate-operator-leader'. */
@@ -106,6 +55,14 @@ export interface ManagerOptions {
 const informerId = (r: Resource, namespaces: readonly string[]) =>
   `${r.group}/${r.version}/${r.plural}${r.metadataOnly ? '#metadata' : ''}?${r.labelSelector ?? ''}@${[...new Set(namespaces)].sort().join(',')}`;
 
+/**
+ * The Manager: shared informers, controllers, leader election, metrics and graceful shutdown. Each
+ * controller package's `register` (`operator/controllers/<kind>/index.ts`) asks it for caches and
+ * adds a controller. Caches run on every replica (a standby is warm); reconciles start once they
+ * have synced, and only on the replica holding the Lease. Losing the Lease stops the workers and,
+ * by default, exits (as controller-runtime); SIGTERM/SIGINT finish the reconciles in flight and
+ * release the Lease, so a failover takes one retry period.
+ */
 export class Manager implements ControllerManager {
   readonly kubeConfig: KubeAccess;
   readonly client: KubeClient;
@@ -166,13 +123,15 @@ export class Manager implements ControllerManager {
     const enqueue = (keys: ObjectKey[]) => {
       for (const k of keys) controller.enqueue(k);
     };
+    const failed = (o: KubernetesObject, err: unknown, what: string) =>
+      this.log.error({ controller: reconciler.name, ...keyOf(o), err: errorMessage(err) }, what);
     // A predicate that throws counts the update as a change: a missed reconcile is worse.
     const guarded =
       (predicate: ControllerOptions['changed']) => (a: KubernetesObject, b: KubernetesObject) => {
         try {
           return predicate?.(a, b) ?? true;
         } catch (err) {
-          this.log.error({ controller: reconciler.name, err: errorMessage(err) }, 'predicate failed');
+          failed(b, err, 'predicate failed');
           return true;
         }
       };
@@ -191,7 +150,7 @@ export class Manager implements ControllerManager {
         try {
           enqueue(w.map(o));
         } catch (err) {
-          this.log.error({ controller: reconciler.name, err: errorMessage(err) }, 'watch map failed');
+          failed(o, err, 'watch map failed');
         }
       };
       const changed = guarded(w.changed);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RateLimiter, WorkQueue } from './queue.ts';
+import { RetryBackoff, WorkQueue } from './queue.ts';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -69,7 +69,7 @@ describe('WorkQueue', () => {
   });
 
   it('backs off exponentially per key on failure and starts over after forget', async () => {
-    const q = new WorkQueue(new RateLimiter(5, 1_000_000, 1e9, 1e9));
+    const q = new WorkQueue(new RetryBackoff(5, 1_000_000, 1e9, 1e9));
     const delays: number[] = [];
     for (let i = 0; i < 4; i++) {
       const before = Date.now();
@@ -80,12 +80,12 @@ describe('WorkQueue', () => {
       q.done('a');
     }
     expect(delays).toEqual([5, 10, 20, 40]);
-    expect(q.limiter.retries('a')).toBe(4);
+    expect(q.backoff.retries('a')).toBe(4);
     q.forget('a');
-    expect(q.limiter.retries('a')).toBe(0);
-    expect(q.limiter.when('a')).toBe(5);
+    expect(q.backoff.retries('a')).toBe(0);
+    expect(q.backoff.when('a')).toBe(5);
     // Other keys have their own count.
-    expect(q.limiter.when('b')).toBe(5);
+    expect(q.backoff.when('b')).toBe(5);
   });
 
   it('reports depth changes', async () => {
@@ -149,16 +149,16 @@ describe('WorkQueue', () => {
   });
 });
 
-describe('RateLimiter', () => {
+describe('RetryBackoff', () => {
   it('caps the per-key backoff at 1000 s', () => {
-    const r = new RateLimiter(5, 1_000_000, 1e9, 1e9);
+    const r = new RetryBackoff(5, 1_000_000, 1e9, 1e9);
     let last = 0;
     for (let i = 0; i < 40; i++) last = r.when('k');
     expect(last).toBe(1_000_000);
   });
 
   it('limits overall retries with a token bucket (10 qps, burst 100)', () => {
-    const r = new RateLimiter();
+    const r = new RetryBackoff();
     // 100 different keys use up the burst without waiting beyond their own 5 ms.
     for (let i = 0; i < 100; i++) expect(r.when(`k${i}`)).toBe(5);
     // The next ones wait for refills at 10 per second.

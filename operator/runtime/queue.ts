@@ -2,8 +2,12 @@
 // it is added; a key is handed to one worker at a time; a key added while it is being processed is
 // handed out again only after `done`; failures back off per key.
 
-/** client-go's DefaultControllerRateLimiter: the slower of per-key exponential backoff and an overall token bucket. */
-export class RateLimiter {
+/**
+ * When a failed key is tried again: client-go's DefaultControllerRateLimiter (named for what it
+ * does here, not to be taken for the ingress's RateLimiter), the slower of per-key exponential
+ * backoff and an overall token bucket.
+ */
+export class RetryBackoff {
   private failures = new Map<string, number>();
   private tokens: number;
   private updated: number;
@@ -56,7 +60,7 @@ export class WorkQueue {
   private shuttingDown = false;
 
   constructor(
-    readonly limiter = new RateLimiter(),
+    readonly backoff = new RetryBackoff(),
     /** Called whenever the number of queued keys changes (the depth gauge). */
     private readonly onDepth: (depth: number) => void = () => {},
   ) {}
@@ -88,12 +92,12 @@ export class WorkQueue {
   }
 
   addRateLimited(key: string): void {
-    this.addAfter(key, this.limiter.when(key));
+    this.addAfter(key, this.backoff.when(key));
   }
 
   /** Clears the key's failure count: call after a successful reconcile. */
   forget(key: string): void {
-    this.limiter.forget(key);
+    this.backoff.forget(key);
   }
 
   /** The next key to process, or undefined once shut down and empty. Call `done(key)` after. */

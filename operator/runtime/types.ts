@@ -22,7 +22,11 @@ export interface Result {
 export interface Reconciler {
   /** The controller name used in metrics and logs, e.g. "webhooktrigger". */
   readonly name: string;
-  reconcile(key: ObjectKey): Promise<Result | undefined>;
+  /**
+   * `log` carries the keys every line of this reconcile is found by: `controller`, `namespace`,
+   * `name` and `reconcileID` (controller-runtime's); errors go under `err`.
+   */
+  reconcile(key: ObjectKey, log: Logger): Promise<Result | undefined>;
 }
 
 /**

@@ -98,10 +98,25 @@ build_install() { # name version package
   stamp "$1" "$2"
 }
 
+# hookgate's own small Go programs (test/harness/tools/<name>: a main package and a go.mod pinning
+# its libraries), rebuilt when their sources change; built to a temp file and renamed into the
+# shared cache, so a reader never sees half a binary.
+build_tool() {
+  local src="$here/tools/$1" version
+  version=$(cat "$src"/go.mod "$src"/go.sum "$src"/*.go | sha256sum | cut -c1-16)
+  stamp_ok "$1" "$version" && return
+  log "building $1 ($version)"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$bin/.$1.tmp" .)
+  mv -f "$bin/.$1.tmp" "$bin/$1"
+  stamp "$1" "$version"
+}
+
 build_etcd
 build_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
 build_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 build_k8s
 build_kubelet
+build_tool argocd-lua # Argo CD's Lua engine (gopher-lua) for deploy/argocd
+build_tool kstatus    # sigs.k8s.io/cli-utils kstatus, as Flux computes health
 log "control plane binaries ready in $bin"
 echo "$bin"

@@ -115,6 +115,8 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       // So that Deployments (the chart's) get pods, which kwok then marks Running.
       'deployment-controller',
       'replicaset-controller',
+      // Fills the built-in view/edit/admin ClusterRoles from the roles labelled to aggregate to them.
+      'clusterrole-aggregation-controller',
     ];
     const components = [
       spawnLogged(dir, 'kube-controller-manager', join(binDir, 'kube-controller-manager'), [

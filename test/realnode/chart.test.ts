@@ -83,6 +83,39 @@ describe.skipIf(skip)('the chart as pods on the real node', () => {
     expect(holders.filter((h) => operators.some((o) => h.includes(o)))).toHaveLength(1);
   });
 
+  it('passes `helm test`: a pod of its own finds the ingress ready and an unknown trigger 404', async () => {
+    // This node has no Service proxy or DNS: the test pod is pointed at the ingress pod itself.
+    const [ingress] = await pods('ingress');
+    const ip = ingress!.status!.podIP;
+    const notFound = async () => {
+      const text = await (await fetch(`http://${ip}:9090/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('hookgate_ingress_requests_total{trigger="unknown",outcome="not_found"}'));
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    const before = await notFound();
+    const url = `tests.ingressURL=http://${ip}:8080`;
+    const up = await runBinary('helm', [
+      'upgrade',
+      'hookgate',
+      CHART,
+      '-n',
+      system.name,
+      kubeconfig(),
+      '--reuse-values',
+      '--set',
+      url,
+    ]);
+    expect(up.code, up.stderr).toBe(0);
+    // No --logs: kubectl logs cannot reach this kubelet, and a passed test pod is deleted.
+    const r = await runBinary('helm', ['test', 'hookgate', '-n', system.name, kubeconfig(), '--timeout=2m']);
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/TEST SUITE: +hookgate-test-ingress[\s\S]*Phase: +Succeeded/);
+    // The test pod's request for an unknown trigger reached the ingress.
+    expect(await notFound()).toBe(before + 1);
+  });
+
   it('runs a delivery sent to the ingress pod as a real container', async () => {
     const name = `chart-${randomBytes(3).toString('hex')}`;
     const objects = [

@@ -1,7 +1,18 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { WEBHOOK_TRIGGER, type WebhookTriggerStatus } from '../../../api/v1alpha1/index.ts';
-import { apiPath, type KubeClient, metadataAccept, SECRETS } from '../../../lib/kube.ts';
-import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
+import {
+  apiError,
+  apiPath,
+  isConflict,
+  type KubeClient,
+  metadataAccept,
+  SECRETS,
+} from '../../../lib/kube.ts';
+import { FIELD_MANAGER, Writer } from '../ssa.ts';
+
+/** The status fields the operator writes: all but the ingress's `lastTriggeredTime`. */
+/** Status fields the ingress writes (ingress/status-writer.ts), never the operator, are left out. */
+export type OwnedStatus = Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime' | 'handshakes'>>;
 
 /** Every API write the WebhookTrigger reconciler makes. */
 export interface TriggerApi {
@@ -11,10 +22,7 @@ export interface TriggerApi {
   applySecret(secret: V1Secret): Promise<void>;
   /** With `uid`: only that very Secret (a capture replaced meanwhile is another's to judge). */
   deleteSecret(namespace: string, name: string, uid?: string): Promise<void>;
-  applyStatus(
-    meta: { namespace: string; name: string; uid: string },
-    status: Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime'>>,
-  ): Promise<void>;
+  applyStatus(meta: { namespace: string; name: string; uid: string }, status: OwnedStatus): Promise<void>;
 }
 
 export function triggerApi(client: KubeClient): TriggerApi {
@@ -31,7 +39,7 @@ export function triggerApi(client: KubeClient): TriggerApi {
           body: secret,
         });
       } catch (err) {
-        if (codeOf(apiError('', err)) === 409)
+        if (isConflict(err))
           throw new Error(`Secret ${namespace}/${name} exists but is not in the cache yet`);
         throw apiError(`create Secret ${namespace}/${name}`, err);
       }

@@ -318,3 +318,86 @@ describe('WebhookTriggerReconciler', () => {
     expect(s.triggers.get(key)!.status!.secretCapture).toMatchObject({ state: 'Captured' });
   });
 });
+
+describe('WebhookTriggerReconciler: what each kind of error does', () => {
+  const conditions = (s: ReturnType<typeof setup>) =>
+    s.triggers.get(key)!.status!.conditions!.map((c) => [c.type, c.status, c.reason]);
+  const route = (s: ReturnType<typeof setup>) => {
+    const secret = s.routes.list()[0];
+    return secret && JSON.parse(Buffer.from(secret.data![ROUTE_KEY]!, 'base64').toString());
+  };
+  const withWorkflow = (s: ReturnType<typeof setup>, change: (wf: Cached<Workflow>) => Cached<Workflow>) => {
+    const wf = s.workflows.get({ namespace: 'ns', name: 'wf' })!;
+    s.workflows.put(change(structuredClone(wf)));
+  };
+  const waiting = (reason: string) => [
+    ['Ready', 'False', reason],
+    ['Reconciling', 'True', reason],
+    ['Stalled', 'False', reason],
+  ];
+
+  it('waits (not stalled, not terminal) for a Workflow that has not been reconciled, serving 503', async () => {
+    const s = setup();
+    withWorkflow(s, (wf) => ({ ...wf, status: {} }) as Cached<Workflow>);
+    const result = await s.reconciler.reconcile(key);
+    expect(result).toEqual({});
+    expect(conditions(s)).toEqual(waiting('WorkflowNotReady'));
+    expect(route(s).unavailable).toMatchObject({ reason: 'WorkflowNotReady' });
+  });
+
+  it('a Workflow not Ready stalls the trigger only when the Workflow itself is Stalled', async () => {
+    const notReady = (stalled: 'True' | 'False') => (wf: Cached<Workflow>) =>
+      ({
+        ...wf,
+        status: {
+          conditions: [
+            { type: 'Ready', status: 'False', reason: 'X', message: 'm', lastTransitionTime: 'x' },
+            { type: 'Stalled', status: stalled, reason: 'X', message: 'm', lastTransitionTime: 'x' },
+          ],
+        },
+      }) as Cached<Workflow>;
+    const s = setup();
+    withWorkflow(s, notReady('False'));
+    expect(await s.reconciler.reconcile(key)).toEqual({});
+    expect(conditions(s)).toEqual(waiting('WorkflowNotReady'));
+    const t = setup();
+    withWorkflow(t, notReady('True'));
+    expect(await t.reconciler.reconcile(key)).toEqual({ terminal: 'WorkflowNotReady' });
+    expect(route(t).unavailable).toMatchObject({ reason: 'WorkflowNotReady' });
+  });
+
+  it('a Ready Workflow whose new spec does not parse: the trigger waits for its verdict and answers 503, not 404', async () => {
+    const s = setup();
+    await s.reconciler.reconcile(key);
+    withWorkflow(s, (wf) => ({ ...wf, spec: { jobTemplate: 'not a template' } }) as never);
+    expect(await s.reconciler.reconcile(key)).toEqual({});
+    expect(conditions(s)).toEqual(waiting('WorkflowNotReady'));
+    expect(route(s)).toMatchObject({ unavailable: { reason: 'WorkflowNotReady' }, auth: {} });
+  });
+
+  it('waits for garbage collection of a deleted namesake’s credentials: retried in 2 s, no route', async () => {
+    const s = setup();
+    const owner = { apiVersion: 'hookgate.io/v1alpha1', kind: 'WebhookTrigger', name: 't', uid: 'old' };
+    s.identities.put({
+      metadata: { namespace: 'ns', name: 't-credentials', ownerReferences: [{ ...owner, controller: true }] },
+    });
+    expect(await s.reconciler.reconcile(key)).toEqual({ requeueAfter: 2000 });
+    expect(conditions(s)).toEqual(waiting('Progressing'));
+    expect(s.routes.list()).toEqual([]);
+    expect(s.generated()).toBe(0);
+  });
+
+  it('stalls on an unusable spec: terminal, no route', async () => {
+    const s = setup();
+    await s.reconciler.reconcile(key);
+    const t = s.triggers.get(key)!;
+    s.triggers.put({ ...t, spec: { ...t.spec, auth: {} } } as never);
+    expect(await s.reconciler.reconcile(key)).toEqual({ terminal: 'InvalidSpec' });
+    expect(conditions(s)).toEqual([
+      ['Ready', 'False', 'InvalidSpec'],
+      ['Reconciling', 'False', 'InvalidSpec'],
+      ['Stalled', 'True', 'InvalidSpec'],
+    ]);
+    expect(s.routes.list()).toEqual([]);
+  });
+});

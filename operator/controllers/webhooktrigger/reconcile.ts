@@ -3,6 +3,7 @@ import {
   Annotations,
   ConditionType,
   CredentialKeys,
+  EventReason,
   extraCredentials,
   KEY_SHAPES,
   Labels,
@@ -13,18 +14,19 @@ import {
   type WebhookTrigger as TriggerObject,
   WEBHOOK_TRIGGER,
   WebhookTriggerSpec,
-  type WebhookTriggerStatus,
   type Workflow as WorkflowObject,
   WorkflowSpec,
 } from '../../../api/v1alpha1/index.ts';
 import { captureSecretName, readCapture } from '../../../lib/capture.ts';
 import type { Logger } from '../../../lib/log.ts';
+import { pick } from '../../../lib/pick.ts';
 import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
-import { Blocked, findCondition, isTrue, type Summary } from '../conditions.ts';
+import { findCondition, isTrue, type Summary } from '../conditions.ts';
+import { StalledError, UnavailableError, verdictOf, WaitingError } from '../errors.ts';
 import type { EventRecorder } from '../events.ts';
 import type { Cached } from '../resources.ts';
 import { StatusPatcher } from '../status.ts';
-import type { TriggerApi } from './apply.ts';
+import type { OwnedStatus, TriggerApi } from './apply.ts';
 import {
   CAPTURED_AT,
   credentialStatus,
@@ -87,16 +89,6 @@ export interface TriggerDeps {
   now?: () => Date;
 }
 
-/** Event reasons beyond the condition reasons. */
-export const EventReason = {
-  CredentialsGenerated: 'CredentialsGenerated',
-  CredentialsRotated: 'CredentialsRotated',
-  PreviousCredentialsExpired: 'PreviousCredentialsExpired',
-  SecretCaptured: 'SecretCaptured',
-} as const;
-
-/** Status fields the ingress writes (ingress/status-writer.ts), never this reconciler. */
-type Owned = Partial<Omit<WebhookTriggerStatus, 'lastTriggeredTime' | 'handshakes'>>;
 const CREDENTIAL_FIELDS = [
   'credentialsSecret',
   'tokenPrefix',
@@ -107,10 +99,7 @@ const CREDENTIAL_FIELDS = [
   'secretCapture',
 ] as const;
 const OWNED_FIELDS = ['observedGeneration', 'conditions', 'url', 'path', ...CREDENTIAL_FIELDS] as const;
-type CredentialFields = Pick<Owned, (typeof CREDENTIAL_FIELDS)[number]>;
-
-const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]) =>
-  Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Pick<T, K>;
+type CredentialFields = Pick<OwnedStatus, (typeof CREDENTIAL_FIELDS)[number]>;
 
 const decode = (v: string | undefined) =>
   v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
@@ -120,11 +109,11 @@ const controllerOf = (o: KubernetesObject) => o.metadata?.ownerReferences?.find(
 export class WebhookTriggerReconciler implements Reconciler {
   readonly name = 'webhooktrigger';
   private readonly now: () => Date;
-  private readonly status: StatusPatcher<Owned>;
+  private readonly status: StatusPatcher<OwnedStatus>;
 
   constructor(private readonly d: TriggerDeps) {
     this.now = d.now ?? (() => new Date());
-    this.status = new StatusPatcher<Owned>({
+    this.status = new StatusPatcher<OwnedStatus>({
       kind: WEBHOOK_TRIGGER.kind,
       fields: OWNED_FIELDS,
       applyStatus: (meta, status) => d.api.applyStatus(meta, status),
@@ -134,7 +123,7 @@ export class WebhookTriggerReconciler implements Reconciler {
     });
   }
 
-  async reconcile(key: ObjectKey): Promise<Result | undefined> {
+  async reconcile(key: ObjectKey, log: Logger = this.d.log): Promise<Result | undefined> {
     const trigger = this.d.triggers.get(key);
     // Read once: one that arrives during this pass is the next pass's (deletes below name this one).
     const capture = this.d.captures.get(this.captureKey(key));
@@ -154,17 +143,17 @@ export class WebhookTriggerReconciler implements Reconciler {
 
     try {
       if (key.name.length > 63)
-        throw new Blocked(
+        throw new StalledError(
           Reason.InvalidSpec,
           'name must be at most 63 characters: it is used as a label value',
         );
       const parsed = WebhookTriggerSpec.safeParse(trigger.spec);
-      if (!parsed.success) throw new Blocked(Reason.InvalidSpec, parsed.error.message);
+      if (!parsed.success) throw new StalledError(Reason.InvalidSpec, parsed.error.message);
       spec = parsed.data;
       const parts = generatedParts(spec);
       // A new trigger's first credentials are part of it turning Ready, which status shows; generating
       // again (a part added, the Secret deleted) is a change worth an Event.
-      const announce = before.observedGeneration !== undefined;
+      const announce = (before.observedGeneration ?? -1) >= 0;
       const captured = parts.capture ? this.captured(capture, trigger.metadata.uid ?? '') : undefined;
       const stored = await this.ensureCredentials(trigger, parts, now, announce, captured, (ms) => {
         requeueAfter = ms;
@@ -186,26 +175,22 @@ export class WebhookTriggerReconciler implements Reconciler {
         ? { ready: true, reason: Reason.Suspended, message: `Suspended: ${url} answers 403` }
         : { ready: true, reason: Reason.Succeeded, message: `Serving ${url}` };
     } catch (err) {
-      if (!(err instanceof Blocked)) {
-        await this.status.fail(trigger, before, err, now);
+      const verdict = verdictOf(err);
+      if (!verdict) {
+        await this.status.fail(trigger, before, err, now, log);
         throw err;
       }
-      // A trigger whose spec is usable but that cannot start runs keeps its URL answering 503 (its
-      // senders retry, and nothing is lost once the owner fixes it); an unusable spec has no route.
-      if (spec && err.unavailable) {
-        const unavailable = { reason: err.reason, message: err.unavailable };
+      // A trigger whose spec is usable but that cannot start runs keeps its URL answering 503; an
+      // unusable spec has no route.
+      if (spec && err instanceof UnavailableError) {
+        const unavailable = { reason: err.reason, message: err.publicMessage };
         await this.publish(unavailableRoute(this.identity(trigger, spec), unavailable));
       } else {
         await this.removeRoute(key);
       }
-      summary = {
-        ready: false,
-        reason: err.reason,
-        message: err.message,
-        stalled: err.stalled,
-        reconciling: !err.stalled,
-      };
-      if (err.requeueAfter !== undefined) requeueAfter = Math.min(err.requeueAfter, requeueAfter ?? Infinity);
+      summary = verdict.summary;
+      if (verdict.requeueAfter !== undefined)
+        requeueAfter = Math.min(verdict.requeueAfter, requeueAfter ?? Infinity);
     }
 
     const rest = { url, path: routePath(key.namespace, key.name), ...creds };
@@ -243,13 +228,12 @@ export class WebhookTriggerReconciler implements Reconciler {
     const controller = secret && controllerOf(secret);
     if (secret && controller?.uid !== uid) {
       if (controller?.kind === WEBHOOK_TRIGGER.kind && controller.name === name)
-        throw new Blocked(
+        throw new WaitingError(
           Reason.Progressing,
           `Secret ${secretName} belongs to a deleted WebhookTrigger of the same name; waiting for garbage collection`,
-          false,
           2000,
         );
-      throw new Blocked(
+      throw new StalledError(
         Reason.InvalidSpec,
         `Secret ${secretName} exists and is not controlled by this WebhookTrigger; delete or rename it`,
       );
@@ -335,16 +319,19 @@ export class WebhookTriggerReconciler implements Reconciler {
         identity &&
         (await this.d.secrets.values.value(key, ref.key, identity.metadata?.resourceVersion ?? ''));
       if (!found?.exists)
-        throw new Blocked(
-          Reason.SecretNotFound,
-          `Secret ${ref.name} not found in namespace ${namespace}`,
-        ).unavailableAs(unavailableMessage(Reason.SecretNotFound));
+        throw new UnavailableError(
+          new StalledError(Reason.SecretNotFound, `Secret ${ref.name} not found in namespace ${namespace}`),
+          unavailableMessage(Reason.SecretNotFound),
+        );
       const value = found.value;
       if (!value)
-        throw new Blocked(
-          Reason.SecretKeyNotFound,
-          `Secret ${ref.name} has no key "${ref.key}" (or it is empty)`,
-        ).unavailableAs(unavailableMessage(Reason.SecretKeyNotFound));
+        throw new UnavailableError(
+          new StalledError(
+            Reason.SecretKeyNotFound,
+            `Secret ${ref.name} has no key "${ref.key}" (or it is empty)`,
+          ),
+          unavailableMessage(Reason.SecretKeyNotFound),
+        );
       return value;
     };
     const extra = extraCredentials(spec);
@@ -367,28 +354,35 @@ export class WebhookTriggerReconciler implements Reconciler {
   private readyWorkflow(namespace: string, name: string): { name: string; uid: string; spec: WorkflowSpec } {
     const wf = this.d.workflows.get({ namespace, name });
     if (!wf)
-      throw new Blocked(
-        Reason.WorkflowNotFound,
-        `Workflow ${name} not found in namespace ${namespace}`,
-      ).unavailableAs(unavailableMessage(Reason.WorkflowNotFound));
+      throw new UnavailableError(
+        new StalledError(Reason.WorkflowNotFound, `Workflow ${name} not found in namespace ${namespace}`),
+        unavailableMessage(Reason.WorkflowNotFound),
+      );
     const ready = findCondition(wf.status?.conditions, ConditionType.Ready);
     // Ready=True of an older generation still counts: dropping the route for each Workflow edit
     // would make the trigger answer 404 until the Workflow is validated again.
     if (!ready || ready.status === 'Unknown')
-      throw new Blocked(
-        Reason.WorkflowNotReady,
-        `Workflow ${name} has not been reconciled yet`,
-        false,
-      ).unavailableAs(unavailableMessage(Reason.WorkflowNotReady));
-    if (ready.status !== 'True')
-      throw new Blocked(
-        Reason.WorkflowNotReady,
-        `Workflow ${name} is not ready (${ready.reason}): ${ready.message}`,
-        isTrue(wf.status?.conditions, ConditionType.Stalled),
-      ).unavailableAs(unavailableMessage(Reason.WorkflowNotReady, ready.reason));
+      throw new UnavailableError(
+        new WaitingError(Reason.WorkflowNotReady, `Workflow ${name} has not been reconciled yet`),
+        unavailableMessage(Reason.WorkflowNotReady),
+      );
+    if (ready.status !== 'True') {
+      const why = `Workflow ${name} is not ready (${ready.reason}): ${ready.message}`;
+      throw new UnavailableError(
+        isTrue(wf.status?.conditions, ConditionType.Stalled)
+          ? new StalledError(Reason.WorkflowNotReady, why)
+          : new WaitingError(Reason.WorkflowNotReady, why),
+        unavailableMessage(Reason.WorkflowNotReady, ready.reason),
+      );
+    }
+    // A spec edited since its Ready verdict, that this operator cannot read: its own reconcile will
+    // say why; until then the URL answers 503 (not 404, as if the trigger were gone).
     const spec = WorkflowSpec.safeParse(wf.spec);
     if (!spec.success)
-      throw new Blocked(Reason.WorkflowNotReady, `Workflow ${name} is invalid: ${spec.error.message}`);
+      throw new UnavailableError(
+        new WaitingError(Reason.WorkflowNotReady, `Workflow ${name} is invalid: ${spec.error.message}`),
+        unavailableMessage(Reason.WorkflowNotReady),
+      );
     return { name, uid: wf.metadata.uid ?? '', spec: spec.data };
   }
 
@@ -442,10 +436,13 @@ function checkSigningKey(spec: WebhookTriggerSpec, parts: Parts, secret: string 
   const fix = parts.signingSecret
     ? 'rotate it to generate one that is'
     : 'put the secret there as the provider shows it';
-  throw new Blocked(
-    Reason.InvalidSecret,
-    `${where} is not a ${verifier.keyEncoding} key, which this trigger's signatures need: ${fix}`,
-  ).unavailableAs(unavailableMessage(Reason.InvalidSecret));
+  throw new UnavailableError(
+    new StalledError(
+      Reason.InvalidSecret,
+      `${where} is not a ${verifier.keyEncoding} key, which this trigger's signatures need: ${fix}`,
+    ),
+    unavailableMessage(Reason.InvalidSecret),
+  );
 }
 
 /** Route Secret → its trigger (also how orphans are swept: the informer's initial adds land here). */

@@ -1,8 +1,18 @@
 import type { V1Job, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { Annotations, WORKFLOW, type WorkflowStatus } from '../../../api/v1alpha1/index.ts';
-import { apiPath, JOBS, type KubeClient, metadataAccept, PODS } from '../../../lib/kube.ts';
+import {
+  apiError,
+  apiPath,
+  isNotFound,
+  isRefused,
+  JOBS,
+  type KubeClient,
+  metadataAccept,
+  PODS,
+  statusMessage,
+} from '../../../lib/kube.ts';
 import type { Termination } from '../../../lib/run.ts';
-import { apiError, codeOf, FIELD_MANAGER, Writer } from '../ssa.ts';
+import { FIELD_MANAGER, Writer } from '../ssa.ts';
 
 /** Every API call the Workflow reconciler makes beyond its caches. */
 export interface WorkflowApi {
@@ -36,11 +46,10 @@ export function workflowApi(client: KubeClient): WorkflowApi {
         });
         return undefined;
       } catch (err) {
-        const e = apiError(`dry-run Job in ${namespace}`, err) as Error & { apiMessage?: string };
-        // 400: undecodable or unknown fields (strict); 422: invalid; 403: refused by an admission
-        // policy. Anything else may pass on a retry.
-        const code = codeOf(e);
-        if (code === 400 || code === 422 || code === 403) return e.apiMessage || e.message;
+        const e = apiError(`dry-run Job in ${namespace}`, err);
+        // Refused: the template is the problem (an admission policy's 403 too). Anything else may
+        // pass on a retry.
+        if (isRefused(err)) return statusMessage(err) || e.message;
         throw e;
       }
     },
@@ -67,7 +76,7 @@ export function workflowApi(client: KubeClient): WorkflowApi {
           body: { metadata: { uid, annotations: { [Annotations.result]: JSON.stringify(result) } } },
         });
       } catch (err) {
-        if (codeOf(apiError('', err)) === 404) return;
+        if (isNotFound(err)) return;
         throw apiError(`annotate Job ${namespace}/${name}`, err);
       }
     },

@@ -1,6 +1,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import {
   ConditionType,
+  EventReason,
   Labels,
   Reason,
   WORKFLOW,
@@ -12,7 +13,8 @@ import { InputSchemaError, SchemaCompiler } from '../../../lib/input-schema.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { termination, validationRun } from '../../../lib/run.ts';
 import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
-import { Blocked, findCondition, isTrue, type Summary } from '../conditions.ts';
+import { findCondition, isTrue, type Summary } from '../conditions.ts';
+import { StalledError, verdictOf } from '../errors.ts';
 import type { EventRecorder } from '../events.ts';
 import type { Cached } from '../resources.ts';
 import { StatusPatcher } from '../status.ts';
@@ -30,8 +32,6 @@ export interface WorkflowDeps {
   log: Logger;
   now?: () => Date;
 }
-
-export const EventReason = { RunSucceeded: 'RunSucceeded', RunFailed: 'RunFailed' } as const;
 
 /** Results published at once per reconcile. */
 const PUBLISH_PARALLEL = 8;
@@ -59,7 +59,7 @@ export class WorkflowReconciler implements Reconciler {
     });
   }
 
-  async reconcile(key: ObjectKey): Promise<Result | undefined> {
+  async reconcile(key: ObjectKey, log: Logger = this.d.log): Promise<Result | undefined> {
     const wf = this.d.workflows.get(key);
     if (!wf || wf.metadata.deletionTimestamp) {
       // Its Jobs are owned by it: the garbage collector removes them.
@@ -76,7 +76,7 @@ export class WorkflowReconciler implements Reconciler {
       // Runs are tracked whatever the template's state: Jobs launched before an edit still run.
       runs = await this.runs(key, wf, parsed.success ? parsed.data : undefined, before, now);
     } catch (err) {
-      await this.status.fail(wf, before, err, now);
+      await this.status.fail(wf, before, err, now, log);
       throw err;
     }
     const { active, recentRuns, lastRunTime, retryPruneAfter } = runs;
@@ -112,34 +112,35 @@ export class WorkflowReconciler implements Reconciler {
         stalled: isTrue(before.conditions, ConditionType.Stalled),
       };
     try {
-      if (!parsed.success) throw new Blocked(Reason.InvalidSpec, parsed.error.message);
+      if (!parsed.success) throw new StalledError(Reason.InvalidSpec, parsed.error.message);
       if (key.name.length > 63)
-        throw new Blocked(
+        throw new StalledError(
           Reason.InvalidSpec,
           'name must be at most 63 characters: it is used as a label value',
         );
       const spec = parsed.data;
       const problem = templateProblem(spec);
-      if (problem) throw new Blocked(Reason.InvalidJobTemplate, problem);
+      if (problem) throw new StalledError(Reason.InvalidJobTemplate, problem);
       if (spec.inputSchema) {
         try {
           this.schemas.check(spec.inputSchema);
         } catch (err) {
-          if (err instanceof InputSchemaError) throw new Blocked(Reason.InvalidInputSchema, err.message);
+          if (err instanceof InputSchemaError) throw new StalledError(Reason.InvalidInputSchema, err.message);
           throw err;
         }
       }
       const job = validationRun(key.namespace, { name: key.name, uid: wf.metadata.uid ?? '', spec });
       const rejected = await this.d.api.dryRunJob(job);
-      if (rejected) throw new Blocked(Reason.InvalidJobTemplate, trimJobMessage(rejected));
+      if (rejected) throw new StalledError(Reason.InvalidJobTemplate, trimJobMessage(rejected));
       return {
         ready: true,
         reason: Reason.Succeeded,
         message: 'A run of this Workflow passed a server-side dry run',
       };
     } catch (err) {
-      if (!(err instanceof Blocked)) throw err;
-      return { ready: false, reason: err.reason, message: err.message, stalled: true };
+      const verdict = verdictOf(err);
+      if (!verdict) throw err;
+      return verdict.summary;
     }
   }
 

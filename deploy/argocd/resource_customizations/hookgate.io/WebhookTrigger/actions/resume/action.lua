@@ -1,0 +1,3 @@
+-- Resume a suspended trigger.
+obj.spec.suspend = false
+return obj

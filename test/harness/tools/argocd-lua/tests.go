@@ -1,0 +1,182 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+
+	"sigs.k8s.io/yaml"
+)
+
+// The test files of Argo CD's resource_customizations tree.
+type healthTests struct {
+	Tests []struct {
+		InputPath    string  `json:"inputPath"`
+		HealthStatus *Health `json:"healthStatus"`
+	} `json:"tests"`
+}
+
+type actionTests struct {
+	DiscoveryTests []struct {
+		InputPath string   `json:"inputPath"`
+		Result    []Action `json:"result"`
+	} `json:"discoveryTests"`
+	ActionTests []struct {
+		Action             string `json:"action"`
+		InputPath          string `json:"inputPath"`
+		ExpectedOutputPath string `json:"expectedOutputPath"`
+	} `json:"actionTests"`
+}
+
+// Result is one test's outcome, printed as a JSON line.
+type Result struct {
+	Test  string `json:"test"`
+	OK    bool   `json:"ok"`
+	Want  any    `json:"want,omitempty"`
+	Got   any    `json:"got,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// runTests runs every health_test.yaml (beside a health.lua) and actions/action_test.yaml under
+// root, as Argo CD's TestLuaHealthScript and TestLuaResourceActionsScript do, and reports whether
+// all passed. Discovery must offer exactly the listed actions (Argo CD checks only a subset).
+func runTests(vm *VM, root string, out io.Writer) bool {
+	ok := true
+	report := func(r Result) {
+		ok = ok && r.OK
+		if r.OK {
+			r.Want, r.Got = nil, nil
+		}
+		line, _ := json.Marshal(r)
+		fmt.Fprintln(out, string(line))
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch d.Name() {
+		case "health.lua":
+			healthDir(vm, filepath.Dir(path), report)
+		case "action_test.yaml":
+			actionDir(vm, filepath.Dir(path), report)
+		}
+		return nil
+	})
+	if err != nil {
+		report(Result{Test: root, Error: err.Error()})
+	}
+	return ok
+}
+
+func healthDir(vm *VM, dir string, report func(Result)) {
+	var spec healthTests
+	script, err := readTestFiles(dir, "health_test.yaml", &spec, "health.lua")
+	if err != nil {
+		report(Result{Test: dir, Error: err.Error()})
+		return
+	}
+	for _, t := range spec.Tests {
+		r := Result{Test: dir + ": health of " + t.InputPath, Want: t.HealthStatus}
+		obj, err := readObject(filepath.Join(dir, t.InputPath))
+		if err == nil {
+			var got *Health
+			got, err = vm.Health(obj, script)
+			r.Got, r.OK = got, err == nil && reflect.DeepEqual(got, t.HealthStatus)
+		}
+		report(withError(r, err))
+	}
+}
+
+func actionDir(vm *VM, dir string, report func(Result)) {
+	var spec actionTests
+	discovery, err := readTestFiles(dir, "action_test.yaml", &spec, "discovery.lua")
+	if err != nil {
+		report(Result{Test: dir, Error: err.Error()})
+		return
+	}
+	for _, t := range spec.DiscoveryTests {
+		r := Result{Test: dir + ": discovery of " + t.InputPath, Want: byName(t.Result)}
+		obj, err := readObject(filepath.Join(dir, t.InputPath))
+		if err == nil {
+			var got []Action
+			got, err = vm.Discovery(obj, discovery)
+			r.Got, r.OK = byName(got), err == nil && reflect.DeepEqual(byName(got), byName(t.Result))
+		}
+		report(withError(r, err))
+	}
+	for _, t := range spec.ActionTests {
+		report(actionTest(vm, dir, t.Action, t.InputPath, t.ExpectedOutputPath))
+	}
+}
+
+func actionTest(vm *VM, dir, action, input, expected string) Result {
+	r := Result{Test: dir + ": " + action + " of " + input}
+	script, err := os.ReadFile(filepath.Join(dir, action, "action.lua"))
+	if err != nil {
+		return withError(r, err)
+	}
+	obj, err := readObject(filepath.Join(dir, input))
+	if err != nil {
+		return withError(r, err)
+	}
+	want, err := readObject(filepath.Join(dir, expected))
+	if err != nil {
+		return withError(r, err)
+	}
+	impacted, err := vm.Action(obj, string(script))
+	if err != nil {
+		return withError(r, err)
+	}
+	if len(impacted) != 1 {
+		return withError(r, fmt.Errorf("the action changed %d objects, not one", len(impacted)))
+	}
+	// Through JSON, as Argo CD's diff compares them: 1 and 1.0 are the same number.
+	got := normalize(impacted[0].Resource)
+	r.Want, r.Got, r.OK = normalize(want), got, reflect.DeepEqual(normalize(want), got)
+	return r
+}
+
+func readTestFiles(dir, testFile string, spec any, scriptFile string) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, testFile))
+	if err != nil {
+		return "", err
+	}
+	if err := yaml.UnmarshalStrict(raw, spec); err != nil {
+		return "", fmt.Errorf("%s: %w", testFile, err)
+	}
+	script, err := os.ReadFile(filepath.Join(dir, scriptFile))
+	return string(script), err
+}
+
+func readObject(path string) (object, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseObject(raw)
+}
+
+func byName(actions []Action) []Action {
+	sorted := append([]Action{}, actions...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	return sorted
+}
+
+func normalize(obj object) any {
+	raw, _ := json.Marshal(obj)
+	var out any
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+func withError(r Result, err error) Result {
+	if err != nil {
+		r.OK, r.Error = false, err.Error()
+	}
+	return r
+}
