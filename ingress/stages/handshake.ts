@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Route } from '../../api/v1alpha1/index.ts';
 import {
@@ -36,22 +36,9 @@ async function signingSecretOf(request: FastifyRequest, route: Route, now: numbe
 export const handshakeStage = fp(
   async (app: FastifyInstance, ctx: StageContext) => {
     const { clock, recordUse, recordHandshake, captures } = ctx;
-    app.addHook('preHandler', async (request, reply) => {
+    async function respond(request: FastifyRequest, reply: FastifyReply, config: RouteHandshake) {
       const x = exchangeOf(request);
       const route = x.route!;
-      let config: RouteHandshake | undefined = x.handshake;
-      if (!config && request.method === 'POST' && hasBodyHandshakes(route))
-        config = bodyHandshakeOf(route, payloadOf(request));
-      // A provider's ping (sent when a webhook is created or tested) is answered and starts nothing.
-      if (!config && route.provider?.pings && isPing(route, payloadOf(request), request.headers)) {
-        x.outcome = 'ping';
-        recordHandshake?.(route, 'ping');
-        return reply.code(200).send({ accepted: true, run: null, ping: true });
-      }
-      if (!config) {
-        recordUse?.(route);
-        return;
-      }
       const now = clock();
       const a = await answer({
         head: {
@@ -70,6 +57,32 @@ export const handshakeStage = fp(
       x.outcome = `handshake_${config.name}`;
       recordHandshake?.(route, config.name);
       return reply.code(a.status).headers(a.headers).send(a.body);
+    }
+
+    // A callback hook, not an async one: it runs for every delivery, most of which pass through.
+    app.addHook('preHandler', (request, reply, done) => {
+      const x = exchangeOf(request);
+      const route = x.route!;
+      let config: RouteHandshake | undefined = x.handshake;
+      try {
+        if (!config && request.method === 'POST' && hasBodyHandshakes(route))
+          config = bodyHandshakeOf(route, payloadOf(request));
+        // A provider's ping (sent when a webhook is created or tested) is answered and starts nothing.
+        if (!config && route.provider?.pings && isPing(route, payloadOf(request), request.headers)) {
+          x.outcome = 'ping';
+          recordHandshake?.(route, 'ping');
+          reply.code(200).send({ accepted: true, run: null, ping: true });
+          return;
+        }
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (!config) {
+        recordUse?.(route);
+        return done();
+      }
+      // Answered from the hook: the chain stops at the reply (done is not called on success).
+      respond(request, reply, config).catch(done);
     });
   },
   { name: 'hookgate-handshake' },

@@ -15,7 +15,11 @@ const EMPTY = Buffer.alloc(0);
  * verify token. Undefined for a handshake that proves nothing (answered because the trigger
  * declares it; it stays unverified).
  */
-async function proof(request: FastifyRequest, x: Exchange, now: number): Promise<VerifyResult | undefined> {
+function proof(
+  request: FastifyRequest,
+  x: Exchange,
+  now: number,
+): VerifyResult | Promise<VerifyResult> | undefined {
   const route = x.route!;
   const trust = x.handshake ? trustOf(x.handshake) : 'verified';
   if (trust === 'verifyToken') {
@@ -23,10 +27,14 @@ async function proof(request: FastifyRequest, x: Exchange, now: number): Promise
     return checkVerifyToken(x.handshake!, { method: request.method, headers: request.headers, query }, now);
   }
   if (trust !== 'verified') return undefined;
-  const verdict = await verifySignature(route.auth, verifyRequest(request), now);
-  if (!verdict.ok || x.handshake || !route.auth.bodySecret) return verdict;
-  const field = verifyBodyField(route.auth, payloadOf(request), now);
-  return field.ok ? verdict : field;
+  const withBodySecret = (verdict: VerifyResult): VerifyResult => {
+    if (!verdict.ok || x.handshake || !route.auth.bodySecret) return verdict;
+    const field = verifyBodyField(route.auth, payloadOf(request), now);
+    return field.ok ? verdict : field;
+  };
+  // Only an asynchronous verifier (issue 19's) is awaited: the symmetric path stays synchronous.
+  const verdict = verifySignature(route.auth, verifyRequest(request), now);
+  return verdict instanceof Promise ? verdict.then(withBodySecret) : withBodySecret(verdict);
 }
 
 /**
@@ -41,7 +49,8 @@ export const verifyStage = fp(
       const x = exchangeOf(request);
       const route = x.route!;
       const now = clock();
-      const verdict = await proof(request, x, now);
+      let verdict = proof(request, x, now);
+      if (verdict instanceof Promise) verdict = await verdict;
       if (!verdict) return;
       if (!verdict.ok) {
         metrics.verificationFailed(route, verdict.reason);
