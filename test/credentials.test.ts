@@ -4,25 +4,29 @@
 // of the run's input; the CLI sends with each; and Asana's secret is captured once, under the
 // admission policy that lets the ingress create nothing else in its namespace.
 import { createHmac, randomBytes } from 'node:crypto';
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { CliError, main } from '../cli/hookgate.ts';
 import { captureSecret } from '../lib/capture.ts';
 import { type Hookgate, RELEASE, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  clusterInfo,
+  kubeConfig,
+  kubectl,
+  readTrigger,
+  secretData,
+  triggerObject,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const app = useNamespace('creds');
 const system = `hookgate-system-creds-${randomBytes(3).toString('hex')}`;
 const GRACE_MS = 8_000;
 let hg: Hookgate;
 
-const trigger = (name: string, auth: object, extra: object = {}) => ({
-  apiVersion: 'hookgate.io/v1alpha1',
-  kind: 'WebhookTrigger',
-  metadata: { name },
-  spec: { workflowRef: { name: 'run' }, auth, ...extra },
-});
+const trigger = (name: string, auth: object) => triggerObject(name, 'run', { spec: { auth } });
 
 beforeAll(async () => {
   hg = await startHookgate(clusterInfo(), {
@@ -30,27 +34,13 @@ beforeAll(async () => {
     operatorArgs: [`--rotation-grace=${GRACE_MS / 1000}s`],
   });
   const objects = [
-    {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'Workflow',
-      metadata: { name: 'run' },
-      spec: {
-        jobTemplate: {
-          spec: {
-            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-          },
-        },
-      },
-    },
+    workflowObject('run'),
     trigger('basic', { basic: {} }),
     trigger('registry', { provider: 'docker-hub' }),
     trigger('graph', { provider: 'microsoft-graph' }),
     trigger('asana', { provider: 'asana' }),
   ];
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+  await applyObjects(app.name, objects);
 }, 120_000);
 
 afterAll(async () => {
@@ -59,23 +49,8 @@ afterAll(async () => {
 });
 
 const url = (name: string) => `${hg.url}/hooks/${app.name}/${name}`;
-const getTrigger = (name: string) =>
-  kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: WEBHOOK_TRIGGER.plural,
-    namespace: app.name,
-    name,
-  }) as Promise<WebhookTrigger>;
-
-async function credentials(name: string): Promise<Record<string, string>> {
-  const r = await kubectl(['get', 'secret', '-n', app.name, `${name}-credentials`, '-o', 'json']);
-  if (r.code !== 0) return {};
-  const data = JSON.parse(r.stdout).data ?? {};
-  return Object.fromEntries(
-    Object.entries(data).map(([k, v]) => [k, Buffer.from(v as string, 'base64').toString()]),
-  );
-}
+const getTrigger = (name: string) => readTrigger(app.name, name);
+const credentials = (name: string) => secretData(app.name, `${name}-credentials`);
 const until = <T>(what: string, fn: () => Promise<T>) => waitFor(fn, { what, timeoutMs: 60_000 });
 
 const post = (target: string, headers: Record<string, string> = {}, body = '{"alerts":[]}') =>

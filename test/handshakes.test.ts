@@ -3,11 +3,19 @@
 // provider's way where it signs), no Job is ever created, and the trigger's status and the request
 // metric show each one.
 import { createHmac, randomBytes } from 'node:crypto';
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  clusterInfo,
+  kubectl,
+  readTrigger,
+  secretData,
+  triggerObject,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const app = useNamespace('handshakes');
 const system = `hookgate-system-hs-${randomBytes(3).toString('hex')}`;
@@ -22,12 +30,8 @@ const ISSUED = {
   trello: 'trello-app-secret-0123456789a',
 };
 
-const trigger = (name: string, auth: object, extra: object = {}) => ({
-  apiVersion: 'hookgate.io/v1alpha1',
-  kind: 'WebhookTrigger',
-  metadata: { name },
-  spec: { workflowRef: { name: 'run' }, auth, ...extra },
-});
+const trigger = (name: string, auth: object, extra: object = {}) =>
+  triggerObject(name, 'run', { spec: { auth, ...extra } });
 const issued = (provider: keyof typeof ISSUED) =>
   trigger(provider, { provider, signature: { secretRef: { name: 'issued', key: provider } } });
 
@@ -35,18 +39,7 @@ beforeAll(async () => {
   hg = await startHookgate(clusterInfo(), { namespace: system });
   const objects = [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'issued' }, stringData: ISSUED },
-    {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'Workflow',
-      metadata: { name: 'run' },
-      spec: {
-        jobTemplate: {
-          spec: {
-            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-          },
-        },
-      },
-    },
+    workflowObject('run'),
     ...(['slack', 'zoom', 'meta', 'dropbox', 'trello'] as const).map(issued),
     trigger('twitch', { provider: 'twitch' }),
     trigger('okta', { provider: 'okta' }),
@@ -59,10 +52,7 @@ beforeAll(async () => {
     ),
     trigger('github', { provider: 'github' }),
   ];
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+  await applyObjects(app.name, objects);
 }, 120_000);
 
 afterAll(async () => {
@@ -79,14 +69,9 @@ const hmacHex = (key: string, ...parts: string[]) => {
 
 /** A key of the trigger's generated credentials Secret, once the operator has made it. */
 const generated = (name: string, key: string) =>
-  waitFor(
-    async () => {
-      const r = await kubectl(['get', 'secret', '-n', app.name, `${name}-credentials`, '-o', 'json']);
-      const value = r.code === 0 && JSON.parse(r.stdout).data?.[key];
-      return value && Buffer.from(value, 'base64').toString('utf8');
-    },
-    { what: `${key} of ${name}-credentials` },
-  );
+  waitFor(async () => (await secretData(app.name, `${name}-credentials`))[key], {
+    what: `${key} of ${name}-credentials`,
+  });
 
 /** Sends until the route is served (the ingress learns it from the operator), then the answer. */
 const answered = (what: string, send: () => Promise<Response>) =>
@@ -98,14 +83,7 @@ const answered = (what: string, send: () => Promise<Response>) =>
     { what: `the ${what} route served`, timeoutMs: 60_000 },
   );
 
-const getTrigger = (name: string) =>
-  kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: WEBHOOK_TRIGGER.plural,
-    namespace: app.name,
-    name,
-  }) as Promise<WebhookTrigger>;
+const getTrigger = (name: string) => readTrigger(app.name, name);
 
 describe('handshakes answered end to end, never a run', () => {
   it('slack url_verification, signed with the signing secret', async () => {

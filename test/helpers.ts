@@ -3,8 +3,15 @@
 import { spawn } from 'node:child_process';
 import https from 'node:https';
 import { join } from 'node:path';
-import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type V1Lease,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
 
@@ -224,4 +231,23 @@ export async function applyObjects(namespace: string, objects: object[]): Promis
     },
   );
   if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+}
+
+/** A WebhookTrigger as the API server has it now. */
+export function readTrigger(namespace: string, name: string): Promise<WebhookTrigger> {
+  return kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: WEBHOOK_TRIGGER.plural,
+    namespace,
+    name,
+  }) as Promise<WebhookTrigger>;
+}
+
+/** A Secret's data, decoded; empty when the Secret does not exist (yet). */
+export async function secretData(namespace: string, name: string): Promise<Record<string, string>> {
+  const r = await kubectl(['get', 'secret', '-n', namespace, name, '-o', 'json']);
+  if (r.code !== 0) return {};
+  const data: Record<string, string> = JSON.parse(r.stdout).data ?? {};
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
 }

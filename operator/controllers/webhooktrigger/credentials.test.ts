@@ -7,30 +7,17 @@ import {
   CAPTURED_AT,
   credentialStatus,
   desiredRoute,
-  type Generators,
   generatedParts,
   planCredentials,
   resolveCredentials,
 } from './desired.ts';
 import { cryptoGenerators } from './generate.ts';
+import { counting } from './generators.test-helper.ts';
 
 const now = new Date('2026-03-01T12:00:00Z');
 const GRACE = 3_600_000;
 const spec = (auth: unknown, extra: object = {}) =>
   WebhookTriggerSpec.parse({ workflowRef: { name: 'build' }, auth, ...extra });
-
-function counting(): Generators & { calls: number } {
-  const g = {
-    calls: 0,
-    token: () => `hgt_${++g.calls}`,
-    signingSecret: () => `whsec_${++g.calls}`,
-    basic: () => ({ username: `hguser${++g.calls}`, password: `pw${g.calls}` }),
-    urlToken: () => `hgu_${++g.calls}`,
-    bodySecret: () => `hgs_${++g.calls}`,
-    verifyToken: () => `hgv_${++g.calls}`,
-  };
-  return g;
-}
 
 const plan = (s: ReturnType<typeof spec>, existing?: Record<string, string>, more: object = {}) =>
   planCredentials({
@@ -100,7 +87,7 @@ describe('planCredentials for the new parts', () => {
 
   it('creates username, password and urlToken, never again once present', () => {
     const first = plan(s)!;
-    expect(first.data).toEqual({ username: 'hguser1', password: 'pw1', urlToken: 'hgu_2' });
+    expect(first.data).toEqual({ username: 'hguser1', password: 'pass1', urlToken: 'hgu_url2' });
     expect(first.generated).toEqual(['basic', 'urlToken']);
     const again = plan(s, first.data)!;
     expect(again.write).toBe('none');
