@@ -7,7 +7,7 @@ import Fastify, {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
-import type { HandshakeName, Route } from '../api/v1alpha1/index.ts';
+import type { AnsweredName, Route } from '../api/v1alpha1/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { FloodGuard } from './flood-guard.ts';
 import { NO_CAPTURES, type SecretCaptures } from './handshakes/capture.ts';
@@ -40,7 +40,7 @@ export interface AppDeps {
   /** Called once per verified delivery (records the trigger's last use). */
   recordUse?: (route: Route) => void;
   /** Called once per handshake answered (records it in the trigger's status). */
-  recordHandshake?: (route: Route, name: HandshakeName) => void;
+  recordHandshake?: (route: Route, name: AnsweredName) => void;
   /** Where a secret captured from a handshake is stored (default: nowhere, answered 503). */
   captures?: SecretCaptures;
   /** Called for every refused delivery to a known trigger (its status, Warning Events). */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
+  type AnsweredName,
   API_VERSION,
   GROUP,
-  type HandshakeName,
   type Rejection,
   type RejectionOutcome,
   type Route,
@@ -107,8 +107,8 @@ export class StatusWriter {
     r.set(outcome, { time: this.now(), count: (seen?.count ?? 0) + 1, statusCode, reason });
   }
 
-  /** A handshake answered: its entry in `handshakes`. */
-  recordHandshake(route: Pick<Route, 'namespace' | 'name'>, name: HandshakeName): void {
+  /** A handshake or ping answered: its entry in `handshakes`. */
+  recordHandshake(route: Pick<Route, 'namespace' | 'name'>, name: AnsweredName): void {
     const status = { handshakes: [{ name, lastAnsweredTime: timestamp(this.now()) }] };
     this.apply(route, `${FIELD_MANAGER}-handshake-${name}`, status);
   }

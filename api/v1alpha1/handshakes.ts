@@ -90,5 +90,8 @@ export const HANDSHAKE_FACTS: Record<HandshakeName, HandshakeFacts> = {
   },
 };
 
+/** What the trigger's status.handshakes lists: the handshakes, and a provider's pings (GitHub `ping`). */
+export type AnsweredName = HandshakeName | 'ping';
+
 /** The longest value the ingress echoes (challenges, tokens, origins); longer ones are refused (400). */
 export const MAX_ECHO_LENGTH = 1024;

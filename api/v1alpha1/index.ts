@@ -1,4 +1,5 @@
 export * from './common.ts';
+export * from './credentials.ts';
 export * from './handshakes.ts';
 export * from './identity.ts';
 export * from './meta.ts';

@@ -67,6 +67,7 @@ export const EventReason = {
   CredentialsGenerated: 'CredentialsGenerated',
   CredentialsRotated: 'CredentialsRotated',
   PreviousCredentialsExpired: 'PreviousCredentialsExpired',
+  SecretCaptured: 'SecretCaptured',
   RunSucceeded: 'RunSucceeded',
   RunFailed: 'RunFailed',
 } as const;
@@ -107,7 +108,6 @@ export const SHARED_SECRET_HEADER = 'X-Webhook-Secret';
 
 export const TOKEN_PREFIX = 'hgt_';
 export const URL_TOKEN_PREFIX = 'hgu_';
-export const BODY_SECRET_PREFIX = 'hgs_';
 export const VERIFY_TOKEN_PREFIX = 'hgv_';
 
 /** The key of a capture Secret (Labels.capture) that holds the captured value. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { extraCredentials } from './credentials.ts';
 import { PROVIDER_NAMES, PROVIDERS, type Provider, providerNamed } from './providers.ts';
 import { resolveAuth } from './resolve.ts';
 import { TEMPLATE_PATTERN, templateParts, Verifier } from './verifier.ts';
@@ -127,6 +128,16 @@ describe('selecting a provider', () => {
     const parsed = spec(auth);
     expect(parsed.success).toBe(false);
     expect(parsed.error!.message).toContain(message);
+  });
+
+  it('serves the credentials of senders that cannot sign: URL token, body secret, a captured secret', () => {
+    for (const provider of ['docker-hub', 'quay', 'microsoft-graph', 'asana']) {
+      expect(spec({ provider }).success, provider).toBe(true);
+    }
+    const asana = extraCredentials(
+      WebhookTriggerSpec.parse({ workflowRef: { name: 'wf' }, auth: { provider: 'asana' } }),
+    );
+    expect(asana).toMatchObject({ captureSecret: true, handshakes: [{ name: 'asana-hook-secret' }] });
   });
 
   it('a generated secret is a key of the encoding the verifier reads', () => {

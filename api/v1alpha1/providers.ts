@@ -263,10 +263,11 @@ export const PROVIDERS = [
     name: 'microsoft-graph',
     title: 'Microsoft Graph change notifications',
     docs: 'https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks',
-    auth: { type: 'body-secret', field: 'value.clientState' },
+    auth: { type: 'body-secret', field: 'value.*.clientState' },
     secret: 'hookgate',
     handshakes: ['graph-validation-token'],
-    setup: `Create the subscription (POST /subscriptions) with notificationUrl = status.url and clientState = ${PASTE}.`,
+    setup:
+      'Create the subscription (POST /subscriptions) with notificationUrl = status.url and clientState = the bodySecret.',
   },
   {
     name: 'azure-event-grid',
@@ -296,7 +297,7 @@ export const PROVIDERS = [
     secret: 'provider',
     handshakes: ['meta-verify-token'],
     setup:
-      'App Dashboard → Webhooks (or WhatsApp → Configuration): Callback URL = status.url; copy the App Secret (App settings → Basic) into your Secret.',
+      'App Dashboard → Webhooks (or WhatsApp → Configuration): Callback URL = status.url, Verify token = the verifyToken; copy the App Secret (App settings → Basic) into your Secret.',
   },
   {
     name: 'dropbox',
@@ -647,7 +648,7 @@ export const PROVIDERS = [
     docs: 'https://docs.docker.com/docker-hub/repos/manage/webhooks/',
     auth: { type: 'url-token' },
     secret: 'hookgate',
-    setup: "Repository → Webhooks: Webhook URL = the trigger's URL with its token.",
+    setup: 'Repository → Webhooks: Webhook URL = the URL with its token (hookgate url --with-token).',
   },
   {
     name: 'quay',
@@ -656,7 +657,7 @@ export const PROVIDERS = [
     auth: { type: 'url-token' },
     secret: 'hookgate',
     setup:
-      "Repository → Settings → Create Notification → Webhook POST: Webhook URL = the trigger's URL with its token.",
+      'Repository → Settings → Create Notification → Webhook POST: Webhook URL = the URL with its token (hookgate url --with-token).',
   },
   {
     name: 'harbor',

@@ -682,7 +682,10 @@ export type WebhookTriggerSpec = z.infer<typeof WebhookTriggerSpec>;
 export type WebhookTriggerStatus = z.infer<typeof WebhookTriggerStatus>;
 export type Rejection = z.infer<typeof Rejection>;
 /** The status fields the operator owns: the others are written by the ingress. */
-export type OperatorTriggerStatus = Omit<WebhookTriggerStatus, 'lastTriggeredTime' | 'rejections'>;
+export type OperatorTriggerStatus = Omit<
+  WebhookTriggerStatus,
+  'lastTriggeredTime' | 'rejections' | 'handshakes' | 'snsSubscriptions'
+>;
 export type WebhookTrigger = z.infer<typeof WebhookTriggerSchema>;
 export type Signature = z.infer<typeof Signature>;
 export type Auth = z.infer<typeof Auth>;

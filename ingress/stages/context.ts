@@ -1,5 +1,5 @@
 import type { BlockList } from 'node:net';
-import type { HandshakeName, Route } from '../../api/v1alpha1/index.ts';
+import type { AnsweredName, Route } from '../../api/v1alpha1/index.ts';
 import type { FloodGuard } from '../flood-guard.ts';
 import type { SecretCaptures } from '../handshakes/capture.ts';
 import type { InputSchemas } from '../input.ts';
@@ -25,7 +25,7 @@ export interface StageContext {
   /** An SNS subscription's state changed (shown in the trigger's status). */
   recordSns?: (route: Route, sns: { topic: string; state: string }) => void;
   /** Called once per handshake answered (the trigger's status shows it). */
-  recordHandshake?: (route: Route, name: HandshakeName) => void;
+  recordHandshake?: (route: Route, name: AnsweredName) => void;
   /** Where a secret captured from a handshake (Asana) is stored for the operator. */
   captures: SecretCaptures;
 }

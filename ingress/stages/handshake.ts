@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Route } from '../../api/v1alpha1/index.ts';
 import {
@@ -9,6 +9,7 @@ import {
   type RouteHandshake,
 } from '../handshakes/index.ts';
 import { exchangeOf } from '../http/exchange.ts';
+import { isPing } from '../pings.ts';
 import { active, verifySignature } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 import { payloadOf } from './payload.ts';
@@ -29,21 +30,15 @@ async function signingSecretOf(request: FastifyRequest, route: Route, now: numbe
 /**
  * Stage 4: a handshake is answered here and never starts a run. One recognised from the head was
  * found on admission; a POST that looked like a delivery is checked against its trigger's body
- * handshakes (Slack's, Zoom's) once verified. Anything else is a delivery, which counts as a use.
+ * handshakes (Slack's, Zoom's) and its provider's pings once verified. Anything else is a
+ * delivery, which counts as a use.
  */
 export const handshakeStage = fp(
   async (app: FastifyInstance, ctx: StageContext) => {
     const { clock, recordUse, recordHandshake, captures } = ctx;
-    app.addHook('preHandler', async (request, reply) => {
+    async function respond(request: FastifyRequest, reply: FastifyReply, config: RouteHandshake) {
       const x = exchangeOf(request);
       const route = x.route!;
-      let config: RouteHandshake | undefined = x.handshake;
-      if (!config && request.method === 'POST' && hasBodyHandshakes(route))
-        config = bodyHandshakeOf(route, payloadOf(request));
-      if (!config) {
-        recordUse?.(route);
-        return;
-      }
       const now = clock();
       const a = await answer({
         head: {
@@ -62,6 +57,32 @@ export const handshakeStage = fp(
       x.outcome = `handshake_${config.name}`;
       recordHandshake?.(route, config.name);
       return reply.code(a.status).headers(a.headers).send(a.body);
+    }
+
+    // A callback hook, not an async one: it runs for every delivery, most of which pass through.
+    app.addHook('preHandler', (request, reply, done) => {
+      const x = exchangeOf(request);
+      const route = x.route!;
+      let config: RouteHandshake | undefined = x.handshake;
+      try {
+        if (!config && request.method === 'POST' && hasBodyHandshakes(route))
+          config = bodyHandshakeOf(route, payloadOf(request));
+        // A provider's ping (sent when a webhook is created or tested) is answered and starts nothing.
+        if (!config && route.provider?.pings && isPing(route, payloadOf(request), request.headers)) {
+          x.outcome = 'ping';
+          recordHandshake?.(route, 'ping');
+          reply.code(200).send({ accepted: true, run: null, ping: true });
+          return;
+        }
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (!config) {
+        recordUse?.(route);
+        return done();
+      }
+      // Answered from the hook: the chain stops at the reply (done is not called on success).
+      respond(request, reply, config).catch(done);
     });
   },
   { name: 'hookgate-handshake' },

@@ -5,7 +5,6 @@ import { HttpError } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';
 import { responseHeaders } from '../http/response-headers.ts';
 import { deliveryIdOf, deliveryKey, MAX_DELIVERY_ID, mapInput, matchesFilter } from '../input.ts';
-import { isPing } from '../pings.ts';
 import { stripField } from '../verify/credentials.ts';
 import { deliveryIdSource } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
@@ -25,11 +24,6 @@ export const mapInputStage = fp(
       x.trace?.stage('map input');
       const route = x.route!;
       const payload = payloadOf(request);
-      // A provider's ping (sent when a webhook is created or tested) is answered and starts nothing.
-      if (isPing(route, payload, request.headers)) {
-        x.outcome = 'ping';
-        return reply.code(200).send({ accepted: true, run: null, ping: true });
-      }
       if (!matchesFilter(route.filter, payload, request.headers)) {
         x.outcome = 'filtered';
         return reply

@@ -5,7 +5,7 @@ import { checkVerifyToken, trustOf } from '../handshakes/index.ts';
 import { HttpError, unauthorized } from '../http/errors.ts';
 import { type Exchange, exchangeOf } from '../http/exchange.ts';
 import type { IdentityVerdict } from '../verify/identity.ts';
-import { type VerifyRequest, verifyBodyField, verifySignature } from '../verify/index.ts';
+import { type VerifyRequest, type VerifyResult, verifyBodyField, verifySignature } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
 import { payloadOf } from './payload.ts';
 
@@ -43,12 +43,12 @@ async function verifyIdentity(
  * verify token. Undefined for a handshake that proves nothing (answered because the trigger
  * declares it; it stays unverified).
  */
-async function proof(
+function proof(
   ctx: StageContext,
   request: FastifyRequest,
   x: Exchange,
   now: number,
-): Promise<IdentityVerdict | undefined> {
+): IdentityVerdict | Promise<IdentityVerdict> | undefined {
   const route = x.route!;
   const trust = x.handshake ? trustOf(x.handshake) : 'verified';
   if (trust === 'verifyToken') {
@@ -57,12 +57,16 @@ async function proof(
   }
   if (trust !== 'verified') return undefined;
   const req = verifyRequest(request);
-  const verdict: IdentityVerdict = await verifySignature(route.auth, req, now);
-  if (verdict.ok && route.auth.identity && !x.handshake)
-    return verifyIdentity(ctx, route.auth.identity, req, now);
-  if (!verdict.ok || x.handshake || !route.auth.bodySecret) return verdict;
-  const field = verifyBodyField(route.auth, payloadOf(request), now);
-  return field.ok ? verdict : field;
+  const rest = (verdict: VerifyResult): IdentityVerdict | Promise<IdentityVerdict> => {
+    if (!verdict.ok || x.handshake) return verdict;
+    if (route.auth.identity) return verifyIdentity(ctx, route.auth.identity, req, now);
+    if (!route.auth.bodySecret) return verdict;
+    const field = verifyBodyField(route.auth, payloadOf(request), now);
+    return field.ok ? verdict : field;
+  };
+  // Only an asynchronous verifier is awaited: the symmetric path stays synchronous.
+  const verdict = verifySignature(route.auth, req, now);
+  return verdict instanceof Promise ? verdict.then(rest) : rest(verdict);
 }
 
 /**
@@ -78,7 +82,8 @@ export const verifyStage = fp(
       x.trace?.stage('verify');
       const route = x.route!;
       const now = clock();
-      const verdict = await proof(ctx, request, x, now);
+      let verdict = proof(ctx, request, x, now);
+      if (verdict instanceof Promise) verdict = await verdict;
       if (!verdict) return;
       if (!verdict.ok) {
         x.reason = verdict.reason;
@@ -91,6 +96,7 @@ export const verifyStage = fp(
       // A verified control message (Discord's PING, an SNS subscription) is answered, never run.
       if (verdict.answer) {
         x.outcome = verdict.sns ? 'subscription' : 'ping';
+        if (!verdict.sns) ctx.recordHandshake?.(route, 'ping');
         return reply.code(verdict.answer.status).send(verdict.answer.body);
       }
       // With N replicas behind an even load balancer each sees about 1/N of a client's deliveries,
