@@ -11,6 +11,7 @@ import {
 import {
   Annotations,
   CredentialKeys,
+  extraCredentials,
   GROUP,
   Labels,
   resolveAuth,
@@ -47,11 +48,17 @@ Options for every command:
   -n, --namespace NS   namespace (default: the kubeconfig context's, else "default")
       --kubeconfig F   kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
   -h, --help           help for a command`,
-  url: 'Usage: hookgate url <trigger> [-n NS]\n\nPrints status.url of the WebhookTrigger.',
+  url: `Usage: hookgate url <trigger> [--with-token] [-n NS]
+
+Prints status.url of the WebhookTrigger. With --with-token, the URL a sender uses when the trigger
+has a URL token (auth.urlToken): status.url and the token as one more path segment, read from the
+Secret named by status.urlTokenRef. Treat that URL as a secret.`,
   sign: `Usage: hookgate sign <trigger> [--data JSON|@file] [-n NS]
 
-Prints one "-H 'Name: value'" line per header (Content-Type, Authorization, signature headers)
-for the body, signed with the trigger's current credentials. The body defaults to {}.`,
+Prints curl's arguments for the body, with the trigger's current credentials: one
+"-H 'Name: value'" line per header (Content-Type, Authorization for bearer and Basic, signature
+headers), then "--data '<body>'" where the body carries a secret (auth.bodySecret), and the URL
+where it carries a token (auth.urlToken). The body defaults to {}.`,
   send: `Usage: hookgate send <trigger> [--data JSON|@file] [--url URL] [--id DELIVERY_ID] [-n NS]
 
 Signs the body with the trigger's credentials, POSTs it to the trigger's URL (or --url) and prints
@@ -82,6 +89,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       url: { type: 'string' },
       id: { type: 'string' },
       revoke: { type: 'boolean' },
+      'with-token': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -102,25 +110,26 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const ref = { namespace, name: target };
 
   switch (command) {
-    case 'url':
-      io.out(urlOf(await getTrigger(kc, ref)));
+    case 'url': {
+      const trigger = await getTrigger(kc, ref);
+      io.out(values['with-token'] ? await tokenUrl(kc, trigger) : urlOf(trigger));
       return 0;
+    }
     case 'sign': {
-      const { headers } = await signedRequest(
-        kc,
-        ref,
-        await bodyOf(values.data),
-        io.now?.() ?? Date.now(),
-        values.id,
-      );
-      for (const [k, v] of Object.entries(headers)) io.out(`-H '${k}: ${v}'`);
+      const body = await bodyOf(values.data);
+      const req = await prepare(kc, ref, body, io.now?.() ?? Date.now(), values.id);
+      for (const [k, v] of Object.entries(req.headers)) io.out(`-H '${k}: ${v}'`);
+      if (req.body !== body) io.out(`--data '${req.body}'`);
+      if (req.url !== urlOf(req.trigger)) io.out(req.url);
       return 0;
     }
     case 'send': {
-      const body = await bodyOf(values.data);
-      const { trigger, headers } = await signedRequest(kc, ref, body, io.now?.() ?? Date.now(), values.id);
-      const url = values.url ?? urlOf(trigger);
-      const res = await (io.fetch ?? fetch)(url, { method: 'POST', headers, body });
+      const req = await prepare(kc, ref, await bodyOf(values.data), io.now?.() ?? Date.now(), values.id);
+      const res = await (io.fetch ?? fetch)(values.url ?? req.url, {
+        method: 'POST',
+        headers: req.headers,
+        body: req.body,
+      });
       io.out(`${res.status} ${res.statusText}`);
       io.out(await res.text());
       return res.ok ? 0 : 1;
@@ -210,7 +219,36 @@ async function secretValue(kc: KubeConfig, namespace: string, name: string, key:
   return Buffer.from(value, 'base64').toString('utf8');
 }
 
-async function signedRequest(kc: KubeConfig, ref: Ref, body: string, now: number, id?: string) {
+/** The URL with the trigger's URL token as its last segment (the token read from its Secret). */
+async function tokenUrl(kc: KubeConfig, t: WebhookTrigger): Promise<string> {
+  const ref = t.status?.urlTokenRef;
+  const where = `${t.metadata.namespace}/${t.metadata.name}`;
+  if (!t.spec.auth.urlToken && !ref) throw new CliError(`${where} has no URL token (auth.urlToken)`);
+  if (!ref) throw new CliError(`${where} has no URL token yet (is it Ready?)`);
+  const token = await secretValue(kc, t.metadata.namespace ?? '', ref.name, ref.key);
+  return `${urlOf(t)}/${encodeURIComponent(token)}`;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `value` at every match of a body-secret field path (`*`: each element, one made if there is none). */
+function setField(node: unknown, segments: string[], value: string): unknown {
+  const [head, ...rest] = segments;
+  if (head === undefined) return value;
+  if (head === '*') {
+    const items = Array.isArray(node) && node.length > 0 ? node : [{}];
+    return items.map((item) => setField(item, rest, value));
+  }
+  const obj = isObject(node) ? node : {};
+  return { ...obj, [head]: setField(obj[head], rest, value) };
+}
+
+/**
+ * What a sender sends for `body` with the trigger's current credentials: its headers (bearer,
+ * Basic, signature), the body with its secret in place, and the URL with its token.
+ */
+async function prepare(kc: KubeConfig, ref: Ref, body: string, now: number, id?: string) {
   const trigger = await getTrigger(kc, ref);
   const { auth } = trigger.spec;
   const generated = trigger.status?.credentialsSecret;
@@ -221,8 +259,19 @@ async function signedRequest(kc: KubeConfig, ref: Ref, body: string, now: number
   };
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   const resolved = resolveAuth(auth);
+  const extra = extraCredentials(trigger.spec);
   if (resolved.bearer)
     headers.Authorization = `Bearer ${await credential(auth.bearer?.secretRef, CredentialKeys.token)}`;
+  if (extra.basic) {
+    const from = (key: string) =>
+      credential(extra.basic?.secretRef && { name: extra.basic.secretRef.name, key }, key);
+    const user = `${await from(CredentialKeys.username)}:${await from(CredentialKeys.password)}`;
+    headers.Authorization = `Basic ${Buffer.from(user).toString('base64')}`;
+  }
+  if (extra.bodySecret) {
+    const secret = await credential(extra.bodySecret.secretRef, CredentialKeys.bodySecret);
+    body = JSON.stringify(setField(JSON.parse(body), extra.bodySecret.field.split('.'), secret));
+  }
   if (resolved.verifier) {
     const secret = await credential(auth.signature?.secretRef, CredentialKeys.signingSecret);
     const signature = { verifier: resolved.verifier, secrets: [{ value: secret }] };
@@ -234,7 +283,8 @@ async function signedRequest(kc: KubeConfig, ref: Ref, body: string, now: number
       throw new CliError(`cannot sign for ${ref.namespace}/${ref.name}: ${(err as Error).message}`);
     }
   }
-  return { trigger, headers };
+  const url = extra.urlToken ? await tokenUrl(kc, trigger) : urlOf(trigger);
+  return { trigger, headers, body, url };
 }
 
 async function runs(kc: KubeConfig, ref: Ref): Promise<string[]> {

@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Route } from '../api/v1alpha1/index.ts';
 import { type AppDeps, buildApp } from './app.ts';
-import { MemoryLauncher, MemoryRoutes, SECRET, TOKEN, testRoute } from './http/fakes.test-helper.ts';
+import { MemoryLauncher, MemoryRoutes, SECRET, sample, TOKEN, testRoute } from './http/fakes.test-helper.ts';
 import { ApiUnavailableError, InputTooLargeError, JobRejectedError, QueueFullError } from './types.ts';
 import { sign } from './verify/index.ts';
 
@@ -82,18 +82,6 @@ const githubHeaders = (body: string, id?: string): Record<string, string> => ({
   'content-type': 'application/json',
   ...sign(GITHUB, SECRET, Buffer.from(body), NOW, id),
 });
-
-async function sample(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string>,
-): Promise<number | undefined> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const found = (metric?.values as { labels: Record<string, unknown>; value: number }[] | undefined)?.find(
-    (v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val),
-  );
-  return found?.value;
-}
 
 describe('probes', () => {
   it('/healthz is always 200; /readyz is 200 only once the routes are loaded', async () => {
@@ -502,19 +490,6 @@ describe('input', () => {
   it('400 for a delivery id longer than 1024 characters', async () => {
     const { app } = setup();
     expect((await post(app, { headers: { 'idempotency-key': 'k'.repeat(1025) } })).statusCode).toBe(400);
-  });
-
-  it("answers Slack's url_verification challenge once signed, starting nothing", async () => {
-    const slack = { scheme: 'slack' as const, secrets: [{ value: SECRET }] };
-    const { app, launcher } = setup({ auth: { signature: slack } });
-    const body =
-      '{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}';
-    const signed = sign(slack, SECRET, Buffer.from(body), NOW);
-    const res = await post(app, { body, headers: { ...signed, authorization: '' } });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
-    expect(launcher.runs.size).toBe(0);
-    expect((await post(app, { body, headers: { authorization: '' } })).statusCode).toBe(401);
   });
 });
 

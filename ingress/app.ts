@@ -7,10 +7,11 @@ import Fastify, {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
-import type { Route } from '../api/v1alpha1/index.ts';
+import type { AnsweredName, Route } from '../api/v1alpha1/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { BodyBudget } from './body-budget.ts';
 import { FloodGuard } from './flood-guard.ts';
+import { NO_CAPTURES, type SecretCaptures } from './handshakes/capture.ts';
 import { trustedProxies } from './http/client-ip.ts';
 import { HttpError, toHttpError } from './http/errors.ts';
 import { exchanges, type RejectionSink } from './http/exchange.ts';
@@ -19,12 +20,14 @@ import { ingressMetrics } from './metrics.ts';
 import { type RateLimit, RateLimiter } from './ratelimit.ts';
 import { admit } from './stages/admit.ts';
 import type { StageContext } from './stages/context.ts';
+import { handshakeStage } from './stages/handshake.ts';
 import { launch } from './stages/launch.ts';
 import { mapInputStage } from './stages/map-input.ts';
 import { readBody } from './stages/read-body.ts';
 import { verifyStage } from './stages/verify.ts';
 import type { RequestTracer } from './tracing.ts';
 import type { Launcher, RouteTable } from './types.ts';
+import { Identities } from './verify/identity.ts';
 
 export interface AppDeps {
   routes: RouteTable;
@@ -37,6 +40,10 @@ export interface AppDeps {
   trustedProxies?: readonly string[];
   /** Called once per verified delivery (records the trigger's last use). */
   recordUse?: (route: Route) => void;
+  /** Called once per handshake answered (records it in the trigger's status). */
+  recordHandshake?: (route: Route, name: AnsweredName) => void;
+  /** Where a secret captured from a handshake is stored (default: nowhere, answered 503). */
+  captures?: SecretCaptures;
   /** Called for every refused delivery to a known trigger (its status, Warning Events). */
   recordRejection?: RejectionSink;
   /** Default: a fresh in-memory limiter per app. */
@@ -45,6 +52,9 @@ export interface AppDeps {
   share?: (limit: number) => number;
   /** Unverified requests per client address before the flood guard refuses it (default 600/min). */
   floodLimit?: RateLimit;
+  /** Verifiers of senders without a shared secret, and their outbound client (default: production's). */
+  identities?: Identities;
+  recordSns?: StageContext['recordSns'];
   /** Traces requests and hands their context to the runs (ingress/tracing.ts); off when undefined. */
   tracer?: RequestTracer;
   /** Bytes of request bodies held at once, per client address and in all (default 8 and 64 MiB). */
@@ -54,7 +64,8 @@ export interface AppDeps {
 /**
  * The ingress as a Fastify plugin: probes, error answers, metrics and the request log, and the
  * webhook route in its own context (its raw-body parser), where the request path runs as named
- * stages, each a plugin of its own: admit (headers only), read body, verify, map input, launch.
+ * stages, each a plugin of its own: admit (headers only), read body, verify, handshake, map input,
+ * launch.
  */
 export const ingress = fp(
   async (app: FastifyInstance, deps: AppDeps) => {
@@ -71,6 +82,10 @@ export const ingress = fp(
       bodies: deps.bodies ?? new BodyBudget(),
       schemas: new InputSchemas(),
       recordUse: deps.recordUse,
+      identities: deps.identities ?? new Identities(),
+      recordSns: deps.recordSns,
+      recordHandshake: deps.recordHandshake,
+      captures: deps.captures ?? NO_CAPTURES,
     };
 
     app.get('/healthz', async () => ({ ok: true }));
@@ -111,6 +126,7 @@ export const ingress = fp(
       webhooks.register(admit, ctx);
       webhooks.register(readBody, ctx);
       webhooks.register(verifyStage, ctx);
+      webhooks.register(handshakeStage, ctx);
       webhooks.register(mapInputStage, ctx);
       webhooks.register(launch, ctx);
     });

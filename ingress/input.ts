@@ -227,7 +227,7 @@ export function deliveryKey(
   now: number,
 ): DeliveryKey {
   const signature = route.auth.signature;
-  const window = replayWindowSeconds(signature);
+  const window = replayWindowSeconds(signature, route.auth.identity);
   if (window === undefined || signed === undefined) return { key: senderId, matchSenderId: false };
   const fallback = deliveryIdSource(route);
   const field = route.idempotency?.field ?? ('field' in fallback ? fallback.field : undefined);

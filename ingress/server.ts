@@ -10,8 +10,10 @@ import { componentMetrics, hookgateVersion } from '../lib/metrics.ts';
 import { serveProbes } from '../lib/probes.ts';
 import { buildApp } from './app.ts';
 import { BodyBudget } from './body-budget.ts';
+import { KubeCaptures } from './handshakes/capture.ts';
 import { ConfigError, FLAGS, type IngressConfig, loadIngressConfig } from './http/config.ts';
 import { ingressMetrics } from './metrics.ts';
+import type { OutboundTesting } from './outbound/client.ts';
 import { Peers } from './peers.ts';
 import { RejectionReporter } from './rejections.ts';
 import { RouteStore } from './routes-store.ts';
@@ -19,12 +21,21 @@ import { KubeLauncher } from './run/launcher.ts';
 import { FIELD_MANAGER, StatusWriter } from './status-writer.ts';
 import { type RequestTracer, tracerFromEnv } from './tracing.ts';
 import type { RouteTable } from './types.ts';
+import { Identities } from './verify/identity.ts';
 
 /**
  * Reads the configuration, builds the real dependencies, listens, and on SIGTERM/SIGINT stops
  * accepting and lets in-flight requests finish (at most `--shutdown-timeout`) before exiting.
  */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  /**
+   * Test-only trust anchors and loopback hosts for outbound calls (SNS, PayPal, OIDC stand-ins).
+   * Only code passes it (test/harness/ingress-with-stand-ins.ts): no flag or variable sets it.
+   */
+  testing?: OutboundTesting,
+): Promise<void> {
   if (wantsHelp(argv)) {
     console.log(FLAGS.usage());
     return;
@@ -92,6 +103,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       floodLimit: { requests: config.floodLimit, periodSeconds: Math.ceil(config.floodPeriod / 1000) },
       bodies: new BodyBudget({ total: config.bodyBudget, perClient: config.clientBodyBudget }),
       recordUse: (route) => status.recordUse(route),
+      recordHandshake: (route, name) => status.recordHandshake(route, name),
+      recordSns: (route, sns) => status.recordSns(route, sns),
+      identities: new Identities(testing ? { testing } : {}),
+      captures: new KubeCaptures(kc, config.namespace, log.child({ component: 'captures' })),
       recordRejection: (route, outcome, code, reason) => rejections.record(route, outcome, code, reason),
       ...(tracer ? { tracer } : {}),
       ...(peers ? { share: (limit: number) => peers.share(limit) } : {}),

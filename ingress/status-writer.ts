@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import {
+  type AnsweredName,
+  API_VERSION,
   GROUP,
   type Rejection,
   type RejectionOutcome,
@@ -7,7 +10,7 @@ import {
   WEBHOOK_TRIGGER,
   type WebhookTriggerStatus,
 } from '../api/v1alpha1/index.ts';
-import { apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
+import { APPLY_PATCH, apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 import { timestamp } from '../lib/time.ts';
@@ -35,6 +38,14 @@ interface Pending {
   rejections: Map<RejectionOutcome, { time: Date; count: number; statusCode: number; reason?: string }>;
 }
 
+/** A list entry of a trigger's status, applied under a field manager of its own. */
+interface Applied {
+  namespace: string;
+  name: string;
+  manager: string;
+  status: Record<string, unknown>;
+}
+
 /** The part of a trigger's status the ingress writes, as a JSON merge patch. */
 type Fields = Pick<WebhookTriggerStatus, 'lastTriggeredTime' | 'rejections'>;
 
@@ -45,9 +56,14 @@ type Fields = Pick<WebhookTriggerStatus, 'lastTriggeredTime' | 'rejections'>;
  * every replica writes only the fields it has news for and removes nothing another replica wrote
  * (a server-side apply by a field manager that all replicas share would drop the fields another
  * replica applied). New fields are one more entry in `Pending` and in `fields()`.
+ *
+ * Entries of list fields (`handshakes`, `snsSubscriptions`) are the exception: a merge patch
+ * replaces a list whole, so each entry is a server-side apply under a field manager of its own (one
+ * per handshake, one per topic), which adds or updates that entry and touches nothing else.
  */
 export class StatusWriter {
   private pending = new Map<string, Pending>();
+  private applies = new Map<string, Applied>();
   /** When each trigger's rejections were last written, for their own interval. */
   private readonly rejectionsWritten = new Map<string, number>();
   private timer?: NodeJS.Timeout;
@@ -89,6 +105,28 @@ export class StatusWriter {
     const r = this.entry(route).rejections;
     const seen = r.get(outcome);
     r.set(outcome, { time: this.now(), count: (seen?.count ?? 0) + 1, statusCode, reason });
+  }
+
+  /** A handshake or ping answered: its entry in `handshakes`. */
+  recordHandshake(route: Pick<Route, 'namespace' | 'name'>, name: AnsweredName): void {
+    const status = { handshakes: [{ name, lastAnsweredTime: timestamp(this.now()) }] };
+    this.apply(route, `${FIELD_MANAGER}-handshake-${name}`, status);
+  }
+
+  /** An SNS subscription confirmed or ended: its entry in `snsSubscriptions`. */
+  recordSns(route: Pick<Route, 'namespace' | 'name'>, sns: { topic: string; state: string }): void {
+    const entry = { topicArn: sns.topic, state: sns.state, lastTransitionTime: timestamp(this.now()) };
+    const topic = createHash('sha256').update(sns.topic).digest('hex').slice(0, 16);
+    this.apply(route, `${FIELD_MANAGER}-sns-${topic}`, { snsSubscriptions: [entry] });
+  }
+
+  private apply(
+    route: Pick<Route, 'namespace' | 'name'>,
+    manager: string,
+    status: Record<string, unknown>,
+  ): void {
+    const { namespace, name } = route;
+    this.applies.set(`${manager}\n${namespace}/${name}`, { namespace, name, manager, status });
   }
 
   start(): void {
@@ -134,8 +172,22 @@ export class StatusWriter {
         this.pending.delete(key);
       } else p.lastTriggeredTime = undefined; // its rejections wait for their interval
     }
-    const workers = Array.from({ length: Math.min(this.opts.concurrency ?? 8, batch.length) }, async () => {
-      for (let next = batch.shift(); next; next = batch.shift()) await this.write(...next);
+    const applies = [...this.applies];
+    this.applies = new Map();
+    const writes = [
+      ...batch.map(
+        ([key, p]) =>
+          () =>
+            this.write(key, p),
+      ),
+      ...applies.map(
+        ([key, a]) =>
+          () =>
+            this.writeApplied(key, a),
+      ),
+    ];
+    const workers = Array.from({ length: Math.min(this.opts.concurrency ?? 8, writes.length) }, async () => {
+      for (let next = writes.shift(); next; next = writes.shift()) await next();
     });
     await Promise.all(workers);
   }
@@ -159,10 +211,35 @@ export class StatusWriter {
   }
 
   private async write(key: string, p: Pending): Promise<void> {
-    const { namespace, name } = p;
+    // A merge patch of a status that is gone is a 404, never a create.
+    const body = { status: this.fields(p) };
+    const query = { fieldManager: FIELD_MANAGER };
+    if (!(await this.patch(p, MERGE_PATCH, query, body))) this.restore(key, p);
+  }
+
+  private async writeApplied(key: string, a: Applied): Promise<void> {
+    const { namespace, name, manager, status } = a;
+    const body = {
+      apiVersion: API_VERSION,
+      kind: WEBHOOK_TRIGGER.kind,
+      metadata: { namespace, name },
+      status,
+    };
+    const query = { fieldManager: manager, force: 'true' };
+    if (!(await this.patch(a, APPLY_PATCH, query, body)) && !this.applies.has(key)) this.applies.set(key, a);
+  }
+
+  /** False when the write failed but may succeed later; gone or refused for good counts as done. */
+  private async patch(
+    trigger: { namespace: string; name: string },
+    contentType: string,
+    query: Record<string, string>,
+    body: unknown,
+  ): Promise<boolean> {
+    const { namespace, name } = trigger;
     try {
       // By name, not uid: a trigger re-created under the same name keeps its URL, so a request to
-      // the URL is one to it. A merge patch of a status that is gone is a 404, never a create.
+      // the URL is one to it.
       await this.api.request({
         method: 'PATCH',
         path: apiPath({
@@ -173,19 +250,21 @@ export class StatusWriter {
           name,
           subresource: 'status',
         }),
-        query: { fieldManager: FIELD_MANAGER },
-        contentType: MERGE_PATCH,
-        body: { status: this.fields(p) },
+        query,
+        contentType,
+        body,
       });
+      return true;
     } catch (err) {
       const code = statusOf(err);
+      const log = { trigger: `${namespace}/${name}`, manager: query.fieldManager, err: errorMessage(err) };
       // Gone or refused for good: a retry would fail the same way.
       if (code === 404 || code === 409 || code === 422) {
-        this.log.debug({ trigger: key, err: errorMessage(err) }, 'trigger status not written');
-        return;
+        this.log.debug(log, 'trigger status not written');
+        return true;
       }
-      this.log.warn({ trigger: key, err: errorMessage(err) }, 'could not write trigger status, will retry');
-      this.restore(key, p);
+      this.log.warn(log, 'could not write trigger status, will retry');
+      return false;
     }
   }
 

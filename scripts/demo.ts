@@ -5,10 +5,11 @@
 // demo says so. Stops everything on exit, on errors and on Ctrl-C. With --keep it stays up after the
 // tour until Ctrl-C.
 import { execFile } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import {
   BatchV1Api,
@@ -46,7 +47,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const SYSTEM_NS = 'hookgate-system';
 const NS = 'demo';
 const NAME = 'quickstart';
-const STEPS = 12;
+const STEPS = 13;
 const keep = process.argv.includes('--keep');
 const started = Date.now();
 const execFileAsync = promisify(execFile);
@@ -217,7 +218,7 @@ async function applyExample(file: string): Promise<string[]> {
       Object.assign(pod, REAL_NODE_POD);
       for (const c of pod.containers) Object.assign(c, { image: busybox, imagePullPolicy: 'Never' });
     }
-    path = join(logDir!, file.replace(/\.yaml$/, '.json'));
+    path = join(logDir!, basename(file).replace(/\.yaml$/, '.json'));
     await writeFile(path, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
     detail(
       `(for the real node: image ${busybox}, imagePullPolicy Never, ${JSON.stringify(REAL_NODE_POD.nodeSelector)})`,
@@ -499,6 +500,55 @@ async function burst(d: Demo): Promise<void> {
   done();
 }
 
+/**
+ * A provider's handshake: GitHub pings a new webhook. The ping is signed like any delivery, answered
+ * 200 without a run, counted under its own outcome, and shown in the trigger's status.
+ */
+async function pingStep(d: Demo) {
+  step(13, 'A GitHub ping is answered without a run (examples/providers/github.yaml)');
+  for (const line of await applyExample('providers/github.yaml')) detail(line);
+  const github = () => getTrigger(d, 'github');
+  const url = await until(
+    'webhooktrigger/github to be Ready',
+    60_000,
+    async () => (await github()).status?.url,
+  );
+  const secret = Buffer.from(
+    await kubectl(['get', 'secret', '-n', NS, 'github-credentials', '-o', 'jsonpath={.data.signingSecret}']),
+    'base64',
+  ).toString();
+  const body = JSON.stringify({ zen: 'Design for failure.', hook_id: 1 });
+  const headers = {
+    'Content-Type': 'application/json',
+    'X-GitHub-Event': 'ping',
+    'X-GitHub-Delivery': randomUUID(),
+    'X-Hub-Signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+  };
+  detail(`$ curl -X POST ${url} -H 'X-GitHub-Event: ping' -H 'X-Hub-Signature-256: sha256=…' -d '${body}'`);
+  const res = await until('the ingress to serve it', 30_000, async () => {
+    const r = await fetch(url, { method: 'POST', headers, body });
+    return r.status === 404 ? undefined : r;
+  });
+  detail(`${res.status} ${res.statusText} ${await res.text()}`);
+  const runs = await d.batch.listNamespacedJob({
+    namespace: NS,
+    labelSelector: 'hookgate.io/trigger=github',
+  });
+  detail(`runs of webhooktrigger/github: ${runs.items.length}`);
+  if (res.status !== 200 || runs.items.length !== 0) throw new Error('expected 200 and no run');
+  for (const line of await metricLines(d.hg.metricsUrl, [
+    'hookgate_ingress_requests_total{trigger="demo/github"',
+  ])) {
+    detail(`metrics: ${line}`);
+  }
+  // The ingress writes status in batches, every 10 s.
+  const entry = await until('status.handshakes', 20_000, async () =>
+    (await github()).status?.handshakes?.find((h) => h.name === 'ping'),
+  );
+  detail(`status.handshakes: ${entry.name} at ${entry.lastAnsweredTime}`);
+  done();
+}
+
 async function tour() {
   say(
     `hookgate demo: a local control plane with a real node, the operator and the ingress, and webhooks end to end`,
@@ -511,6 +561,7 @@ async function tour() {
   await waitMode(d);
   await metricsAndRefusal(d);
   await burst(d);
+  await pingStep(d);
   if (keep) {
     tourDone = true;
     say('\n[keep] everything stays up until Ctrl-C. To use it:');

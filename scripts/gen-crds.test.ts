@@ -87,10 +87,17 @@ describe('CRD content', () => {
   it('carries the metadata extensions, defaults, descriptions and integer formats of the zod schemas', () => {
     const spec = (schemaOf('WebhookTrigger').properties.spec as Node).properties as Record<string, Node>;
     const auth = spec.auth!;
-    expect((auth['x-kubernetes-validations'] as unknown[])[0]).toEqual({
-      rule: 'has(self.bearer) || has(self.signature) || has(self.provider)',
-      message: 'auth needs bearer, signature or both, or a provider',
-    });
+    expect((auth['x-kubernetes-validations'] as unknown[]).slice(0, 2)).toEqual([
+      {
+        rule: 'has(self.bearer) || has(self.basic) || has(self.urlToken) || has(self.bodySecret) || has(self.signature) || has(self.provider) || has(self.oidc)',
+        message:
+          'auth needs at least one of bearer, basic, urlToken, bodySecret, signature or oidc, or a provider',
+      },
+      {
+        rule: '!(has(self.bearer) && has(self.basic))',
+        message: 'bearer and basic both use the Authorization header: set one of them',
+      },
+    ]);
     const signature = (auth.properties as Record<string, Node>).signature!;
     expect(signature['x-kubernetes-validations']).toHaveLength(11);
     expect(spec.rateLimit).toMatchObject({
@@ -128,7 +135,62 @@ describe('CEL rules', () => {
   const spec = (auth: Node, more: Node = {}) => ({ workflowRef: { name: 'wf' }, auth, ...more });
   const REF = { name: 's', key: 'k' };
   const violations: Record<string, Node> = {
-    'auth needs bearer, signature or both, or a provider': spec({}),
+    'auth needs at least one of bearer, basic, urlToken, bodySecret, signature or oidc, or a provider': spec(
+      {},
+    ),
+    'bearer and basic both use the Authorization header: set one of them': spec({ bearer: {}, basic: {} }),
+    'verifyToken applies only to the meta-verify-token handshake': spec(
+      { bearer: {} },
+      { handshakes: [{ name: 'dropbox-challenge', verifyToken: {} }] },
+    ),
+    'the cloudevents-options handshake needs allowedOrigins': spec(
+      { bearer: {} },
+      { handshakes: [{ name: 'cloudevents-options' }] },
+    ),
+    'allowedOrigins and allowedRate apply only to the cloudevents-options handshake': spec(
+      { bearer: {} },
+      { handshakes: [{ name: 'dropbox-challenge', allowedRate: 5 }] },
+    ),
+    'the slack-url-verification, zoom-url-validation, twitch-callback-verification handshakes are signed: set auth.signature or auth.provider':
+      spec({ bearer: {} }, { handshakes: [{ name: 'zoom-url-validation' }] }),
+    'the asana-hook-secret handshake captures the signing secret: set auth.signature (or auth.provider) without secretRef':
+      spec(
+        { signature: { scheme: 'hmac-sha256', secretRef: { name: 'asana', key: 'secret' } } },
+        { handshakes: [{ name: 'asana-hook-secret' }] },
+      ),
+    'auth.publicKeys is required with, and only with, provider discord or standard-webhooks-v1a or sendgrid (the keys its deliveries are signed with)':
+      spec({ provider: 'discord' }),
+    'auth.sns is required with, and only with, provider aws-sns (the topics it may deliver)': spec({
+      provider: 'aws-sns',
+    }),
+    'auth.paypal is required with, and only with, provider paypal (the webhook id it signs)': spec({
+      provider: 'paypal',
+    }),
+    'set value or secretRef': spec({ provider: 'discord', publicKeys: [{}] }),
+    'this provider sends OIDC tokens: set auth.oidc (audiences, and the claims that name your sender)': spec({
+      provider: 'github-actions-oidc',
+    }),
+    'auth.oidc goes alone or with provider google-pubsub, github-actions-oidc or entra': spec({
+      provider: 'github',
+      oidc: { issuer: 'https://issuer.example', audiences: ['a'] },
+    }),
+    'auth.oidc and auth.bearer both use the Authorization header: set one': spec({
+      bearer: {},
+      oidc: { issuer: 'https://issuer.example', audiences: ['a'] },
+    }),
+    'auth.oidc.issuer is required, except with a provider that fixes it (google-pubsub, github-actions-oidc), which it may not change':
+      spec({ oidc: { audiences: ['a'] } }),
+    'provider google-pubsub: auth.oidc.claims must name email (any token of the issuer would do otherwise)':
+      spec({
+        provider: 'google-pubsub',
+        oidc: { audiences: ['a'] },
+      }),
+    'provider github-actions-oidc: auth.oidc.claims must name repository (any token of the issuer would do otherwise)':
+      spec({ provider: 'github-actions-oidc', oidc: { audiences: ['a'] } }),
+    'provider entra: auth.oidc.claims must name tid (any token of the issuer would do otherwise)': spec({
+      provider: 'entra',
+      oidc: { issuer: 'https://login.microsoftonline.com/t/v2.0', audiences: ['a'] },
+    }),
     'prefix and encoding apply only to the hmac-sha256 scheme and the generic hmac scheme': spec({
       signature: { scheme: 'github', prefix: 'x' },
     }),
@@ -186,9 +248,10 @@ describe('CEL rules', () => {
       provider: 'alertmanager',
       signature: { secretRef: REF },
     }),
-    'this provider needs a credential this version of hookgate cannot check yet': spec({
-      provider: 'docker-hub',
-    }),
+    'response.body applies only to async mode': spec(
+      { bearer: {} },
+      { response: { mode: 'wait', body: { type: 5 } } },
+    ),
     'set header or field, not both': spec({ bearer: {} }, { idempotency: { header: 'X-Id', field: 'id' } }),
     // From z.record(HeaderName, ...): zod says it in its own words.
     "each key must match ^[A-Za-z0-9!#$%&'*+.^_`|~-]+$ and have at least 1 and at most 128 characters": spec(

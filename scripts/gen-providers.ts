@@ -8,10 +8,12 @@ import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import {
   COMING,
+  DEFAULT_IDENTITY_TOLERANCE,
   DEFAULT_REPLAY_WINDOW_SECONDS,
   isServed,
   PROVIDERS,
   type Provider,
+  type PublicKeyFormat,
   resolveAuth,
   type ValueSource,
 } from '../api/v1alpha1/index.ts';
@@ -26,14 +28,49 @@ const code = (s: string) => `\`${s}\``;
 const source = (s: ValueSource) =>
   'header' in s ? `header ${code(s.header)}` : `body field ${code(s.field)}`;
 
+const KEY_SIGNATURES: Record<PublicKeyFormat, string> = {
+  discord: 'Ed25519 over `X-Signature-Timestamp` + body',
+  sendgrid: 'ECDSA P-256/SHA-256 (base64 DER) over the timestamp header + body',
+  'standard-webhooks-v1a': 'Ed25519 over `<webhook-id>.<webhook-timestamp>.<body>` (the `v1a` entries)',
+};
+
+/** What hookgate checks for a sender that shares no secret, in a sentence; undefined for the others. */
+function verifiedIdentity(a: Provider['auth']): string | undefined {
+  if (a.type === 'public-key')
+    return `${KEY_SIGNATURES[a.format]}, with a public key pinned in auth.publicKeys`;
+  if (a.type === 'aws-sns')
+    return "SignatureVersion 1 (SHA1withRSA) or 2 (SHA256withRSA) over SNS's canonical fields, with the certificate at `SigningCertURL` (fetched only from `https://sns.<region>.amazonaws.com[.cn]`, chained to the system's trust store); topics outside auth.sns.topicArns refused before any fetch";
+  if (a.type === 'paypal')
+    return "SHA256withRSA over `<transmission id>|<time>|<webhook id>|<crc32(body)>`, with the certificate at `PAYPAL-CERT-URL` (fetched only from `api(-m)(.sandbox).paypal.com`, chained to the system's trust store)";
+  if (a.type !== 'oidc') return undefined;
+  const keys = a.jwksUri ?? (a.issuer ? `${a.issuer} (discovered)` : "auth.oidc.issuer's discovery");
+  const pinned = [...(a.requiredClaims ?? []), ...(a.rules ?? []).map((r) => code(r.expression))];
+  return `an OIDC token in \`Authorization: Bearer\`: its signature (keys from ${keys}), issuer, audience and lifetime${pinned.length ? `, and ${pinned.join(', ')}` : ''}`;
+}
+
+/** What a replay of a verified delivery from a sender that shares no secret can do. */
+function replayIdentity(a: Provider['auth']): string | undefined {
+  if (a.type === 'oidc') return 'nothing: a duplicate while the token lives (at most an hour), refused after';
+  if (a.type !== 'public-key' && a.type !== 'aws-sns' && a.type !== 'paypal') return undefined;
+  const v1a = a.type === 'public-key' && a.format === 'standard-webhooks-v1a';
+  const named = {
+    'public-key': v1a ? 'the signed `webhook-id` names it; ' : '',
+    'aws-sns': 'the signed `MessageId` names it; ',
+    paypal: 'the signed transmission id names it; ',
+  }[a.type];
+  return `nothing: ${named}a duplicate within ${DEFAULT_IDENTITY_TOLERANCE[a.type]} s, refused after`;
+}
+
 /** What hookgate checks, in a sentence. */
 export function verified(p: Provider): string {
   const a = p.auth;
   if (a.type === 'bearer') return '`Authorization: Bearer <token>`, constant time';
   if (a.type === 'secret') return `the secret itself in ${code(a.header)}, constant time`;
-  if (a.type === 'body-secret') return `not yet: needs the secret in body field ${code(a.field)}`;
-  if (a.type !== 'hmac')
-    return `not yet: needs ${a.type === 'basic' ? 'Basic credentials' : 'a token in the URL'}`;
+  if (a.type === 'body-secret')
+    return `the secret in body field ${code(a.field)} (\`*\`: every element), constant time`;
+  if (a.type === 'basic') return '`Authorization: Basic` (a generated username and password), constant time';
+  if (a.type === 'url-token') return 'a token as one more URL path segment, constant time';
+  if (a.type !== 'hmac') return verifiedIdentity(a) ?? a.type;
   const where =
     'field' in a.signature
       ? source({ field: a.signature.field })
@@ -53,6 +90,8 @@ export function verified(p: Provider): string {
 
 /** What a replay of a verified delivery can do. */
 export function replay(p: Provider): string {
+  const identity = replayIdentity(p.auth);
+  if (identity) return identity;
   const v = resolveAuth({ provider: p.name as never }).verifier;
   const id = p.deliveryId ? source(p.deliveryId) : undefined;
   if (v?.type === 'hmac' && v.timestamp) {
@@ -75,9 +114,12 @@ function noRun(p: Provider): string {
 }
 
 const secretBy = (p: Provider) =>
-  ({ provider: 'the provider (secretRef)', hookgate: 'hookgate (or secretRef)', handshake: 'its handshake' })[
-    p.secret
-  ];
+  ({
+    provider: 'the provider (secretRef)',
+    hookgate: 'hookgate (or secretRef)',
+    handshake: 'its handshake',
+    none: "none: the provider's own keys",
+  })[p.secret];
 
 const cell = (s: string) => s.replaceAll('|', '\\|');
 
@@ -128,7 +170,94 @@ function placeholder(p: Provider): string {
   return text;
 }
 
-const generated = (p: Provider) => (p.auth.type === 'bearer' ? 'token' : 'signingSecret');
+/** The credentials Secret keys hookgate generates for a row, and how to read them. */
+function generatedLines(p: Provider): string[] {
+  const get = (key: string) =>
+    `kubectl get secret ${p.name}-credentials -o jsonpath='{.data.${key}}' | base64 -d`;
+  const keys: Record<string, string[]> = {
+    bearer: ['token'],
+    basic: ['username', 'password'],
+    'url-token': [],
+    'body-secret': ['bodySecret'],
+  };
+  const lines =
+    p.secret === 'handshake'
+      ? [`# The signing secret is captured from ${p.title}'s first handshake (status.secretCapture).`]
+      : p.secret === 'provider'
+        ? []
+        : p.secret === 'none'
+          ? [
+              `# ${p.title} signs with keys of its own: the values below are samples; replace them with yours.`,
+            ]
+          : (keys[p.auth.type] ?? ['signingSecret']).map((k) => `# hookgate generates the ${k}: ${get(k)}`);
+  if (p.auth.type === 'url-token')
+    lines.push(`# The URL with its token (a secret): hookgate url --with-token ${p.name}`);
+  if (p.handshakes?.includes('meta-verify-token'))
+    lines.push(`# hookgate generates the verify token: ${get('verifyToken')}`);
+  return lines;
+}
+
+/**
+ * What a trigger of a sender that shares no secret must state besides the provider (keys, topics,
+ * ids, audiences: only the user has them), and the answer to its deliveries where it expects one.
+ */
+const SAMPLES: Record<string, { auth: Record<string, unknown>; response?: Record<string, unknown> }> = {
+  discord: {
+    auth: { publicKeys: [{ value: '88fd3bab7d8249f031bd7b2a3f8fc83adf7ab635b9fd0171dea62e3d6d70ca36' }] },
+    // A deferred answer: the run replies through Discord's API with the interaction token in its input.
+    response: { statusCode: 200, body: { type: 5 } },
+  },
+  sendgrid: {
+    auth: {
+      publicKeys: [
+        {
+          value:
+            'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8rg/Cv7idWB12bj6EQ15uf7+6EZg1862EBURsW4osDl7JEn3oSwty62+xXiSdn3DDGx5toPky/6VpOasmJ8mPQ==',
+        },
+      ],
+    },
+  },
+  'standard-webhooks-v1a': {
+    auth: { publicKeys: [{ value: 'whpk_ONmfbI7QAXhGuJ6h0gNZokmYm10zsU9KVMlJVyOu7sM=' }] },
+  },
+  'aws-sns': { auth: { sns: { topicArns: ['arn:aws:sns:us-east-1:123456789012:deploys'] } } },
+  paypal: { auth: { paypal: { webhookId: '1JE4291016473214C' } } },
+  'google-pubsub': {
+    auth: {
+      oidc: {
+        audiences: ['https://hooks.example.com/hooks/default/google-pubsub'],
+        claims: [{ claim: 'email', value: 'pubsub-push@my-project.iam.gserviceaccount.com' }],
+      },
+    },
+  },
+  'github-actions-oidc': {
+    auth: {
+      oidc: {
+        audiences: ['https://hooks.example.com'],
+        claims: [{ claim: 'repository', value: 'acme/app' }],
+        claimValidationRules: [
+          { expression: 'claims.ref == "refs/heads/main"', message: 'only the main branch deploys' },
+        ],
+      },
+    },
+  },
+  entra: {
+    auth: {
+      oidc: {
+        issuer: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0',
+        audiences: ['api://hookgate-deliveries'],
+        claims: [{ claim: 'tid', value: '72f988bf-86f1-41af-91ab-2d7cd011db47' }],
+      },
+    },
+  },
+};
+
+function sample(p: Provider) {
+  if (p.secret !== 'none') return { auth: {} };
+  const s = SAMPLES[p.name];
+  if (!s) throw new Error(`scripts/gen-providers.ts: provider ${p.name} needs sample values in SAMPLES`);
+  return s;
+}
 
 export function example(p: Provider): string {
   const issued = p.secret === 'provider';
@@ -139,9 +268,12 @@ export function example(p: Provider): string {
     `# At ${p.title}: ${p.setup}`,
     `# Verified: ${verified(p)}.`,
     `# A replay can: ${replay(p)}.`,
-    issued
-      ? `# ${p.title} issues the secret: the Secret below holds a placeholder; replace its value with yours.`
-      : `# hookgate generates the ${generated(p)}: kubectl get secret ${p.name}-credentials -o jsonpath='{.data.${generated(p)}}' | base64 -d`,
+    ...(issued
+      ? [
+          `# ${p.title} issues the secret: the Secret below holds a placeholder; replace its value with yours.`,
+        ]
+      : []),
+    ...generatedLines(p),
   ];
   const docs: object[] = [];
   if (issued)
@@ -186,7 +318,9 @@ export function example(p: Provider): string {
         auth: {
           provider: p.name,
           ...(issued ? { signature: { secretRef: { name: secretName, key: 'signingSecret' } } } : {}),
+          ...sample(p).auth,
         },
+        ...(sample(p).response ? { response: sample(p).response } : {}),
       },
     },
   );

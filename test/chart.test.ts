@@ -72,7 +72,8 @@ const INGRESS_RULES = table({
   'events.k8s.io/events': ['create'],
 });
 const INGRESS_LOCAL_RULES = table({
-  'core/secrets': ['list', 'watch'],
+  // create: captures of handshake secrets only (the admission policy says so).
+  'core/secrets': ['list', 'watch', 'create'],
   'discovery.k8s.io/endpointslices': ['list', 'watch'],
 });
 
@@ -582,6 +583,7 @@ describe('helm install into the local control plane', () => {
         ['create', 'secrets', 'app'],
         ['list', 'secrets', 'release'],
         ['watch', 'secrets', 'release'],
+        ['create', 'secrets', 'release'],
         ['watch', 'endpointslices.discovery.k8s.io', 'release'],
         ['patch', 'webhooktriggers.hookgate.io/status', 'app'],
         ['create', 'events.events.k8s.io', 'app'],
@@ -600,6 +602,8 @@ describe('helm install into the local control plane', () => {
         ['delete', 'secrets', 'app'],
         ['get', 'secrets', 'release'],
         ['update', 'secrets', 'release'],
+        ['patch', 'secrets', 'release'],
+        ['delete', 'secrets', 'release'],
         ['create', 'pods', 'app'],
         ['get', 'pods', 'app'],
         ['list', 'pods', 'app'],
@@ -668,5 +672,8 @@ describe('helm install into the local control plane', () => {
       ],
     );
     expect(await can(ingress, 'list', 'secrets', scoped.name)).toBe(true);
+    // Captures of handshake secrets, in its own namespace (admission allows nothing else there).
+    expect(await can(ingress, 'create', 'secrets', scoped.name)).toBe(true);
+    expect(await can(ingress, 'get', 'secrets', scoped.name)).toBe(false);
   });
 });

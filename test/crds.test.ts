@@ -181,6 +181,30 @@ describe('WebhookTrigger CRD', () => {
       trigger({ signature: { scheme: 'stripe' } }, { idempotency: { field: 'id' } }),
     ],
     ['slack', 'as is', trigger({ signature: { scheme: 'slack' } })],
+    ['alertmanager', 'HTTP Basic, generated', trigger({ basic: {} })],
+    [
+      'registry',
+      'a URL token from a Secret, HTTP Basic from another',
+      trigger({
+        urlToken: { secretRef: { name: 'reg', key: 'token' } },
+        basic: { secretRef: { name: 'reg-basic' } },
+      }),
+    ],
+    ['graph', 'a body secret', trigger({ bodySecret: { field: 'value.*.clientState' } })],
+    [
+      'handshakes',
+      "Meta's with a referenced verify token, CloudEvents' with origins, Trello's",
+      trigger(
+        { signature: { scheme: 'github' } },
+        {
+          handshakes: [
+            { name: 'meta-verify-token', verifyToken: { secretRef: { name: 'meta', key: 'verify' } } },
+            { name: 'cloudevents-options', allowedOrigins: ['eventgrid.azure.net', '*'], allowedRate: 120 },
+            { name: 'trello-head' },
+          ],
+        },
+      ),
+    ],
     [
       'referenced',
       'base64 hmac, referenced secrets, suspended, rate limited',
@@ -240,9 +264,50 @@ describe('WebhookTrigger CRD', () => {
     ['unknown field', trigger({ bearer: { token: 'hgt_x' } }), ['unknown field "spec.auth.bearer.token"']],
     ['misspelt field', { ...trigger({ bearer: {} }), rateLimits: {} }, ['unknown field "spec.rateLimits"']],
     [
-      'auth with neither bearer nor signature',
+      'auth with no credential at all',
       trigger({}),
-      ['spec.auth: Invalid value', 'auth needs bearer, signature or both'],
+      [
+        'spec.auth: Invalid value',
+        'auth needs at least one of bearer, basic, urlToken, bodySecret, signature or oidc, or a provider',
+      ],
+    ],
+    [
+      'bearer and basic together',
+      trigger({ bearer: {}, basic: {} }),
+      ['bearer and basic both use the Authorization header: set one of them'],
+    ],
+    [
+      'a body secret at a path that ends in *',
+      trigger({ bodySecret: { field: 'value.*' } }),
+      ['spec.auth.bodySecret.field'],
+    ],
+    [
+      'the cloudevents-options handshake without allowedOrigins',
+      trigger({ bearer: {} }, { handshakes: [{ name: 'cloudevents-options' }] }),
+      ['the cloudevents-options handshake needs allowedOrigins'],
+    ],
+    [
+      'a verify token on another handshake than Meta',
+      trigger({ bearer: {} }, { handshakes: [{ name: 'dropbox-challenge', verifyToken: {} }] }),
+      ['verifyToken applies only to the meta-verify-token handshake'],
+    ],
+    [
+      "Zoom's handshake without a signature",
+      trigger({ bearer: {} }, { handshakes: [{ name: 'zoom-url-validation' }] }),
+      ['handshakes are signed: set auth.signature or auth.provider'],
+    ],
+    [
+      "Asana's handshake with a referenced secret",
+      trigger(
+        { signature: { scheme: 'hmac-sha256', secretRef: { name: 's', key: 'k' } } },
+        { handshakes: [{ name: 'asana-hook-secret' }] },
+      ),
+      ['the asana-hook-secret handshake captures the signing secret'],
+    ],
+    [
+      'an unknown handshake',
+      trigger({ bearer: {} }, { handshakes: [{ name: 'ftp' }] }),
+      ['spec.handshakes[0].name: Unsupported value: "ftp"'],
     ],
     [
       'prefix on a non-hmac scheme',

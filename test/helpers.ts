@@ -5,9 +5,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import https from 'node:https';
 import { join, resolve } from 'node:path';
-import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import {
+  BatchV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type V1Lease,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
 
@@ -316,4 +324,23 @@ export async function forgeFlood(namespace: string, trigger: { name: string; uid
   ];
   for (let i = 0; i < count; i += 10)
     await Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => forge(i + j)).flat());
+}
+
+/** A WebhookTrigger as the API server has it now. */
+export function readTrigger(namespace: string, name: string): Promise<WebhookTrigger> {
+  return kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: WEBHOOK_TRIGGER.plural,
+    namespace,
+    name,
+  }) as Promise<WebhookTrigger>;
+}
+
+/** A Secret's data, decoded; empty when the Secret does not exist (yet). */
+export async function secretData(namespace: string, name: string): Promise<Record<string, string>> {
+  const r = await kubectl(['get', 'secret', '-n', namespace, name, '-o', 'json']);
+  if (r.code !== 0) return {};
+  const data: Record<string, string> = JSON.parse(r.stdout).data ?? {};
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
 }

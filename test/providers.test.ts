@@ -1,7 +1,9 @@
 // Provider presets end to end: every examples/providers/*.yaml applied as it is turns Ready under
 // the real operator, and deliveries signed the providers' way reach the real ingress over HTTP at
 // status.url: a run for a delivery, none for a ping, none for a replay, 503 for a secret that is
-// not a key of its encoding, and the API server's word for a provider this version cannot serve.
+// not a key of its encoding, and the API server's word for a provider's missing secretRef.
+// (Credentials of senders that cannot sign, and handshakes: test/credentials.test.ts,
+// test/handshakes.test.ts.)
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -229,24 +231,6 @@ describe('what cannot be served says so', () => {
     const res = await deliver(t.status!.url!, '{}', { 'Content-Type': 'application/json' });
     expect(res.status).toBe(503);
   });
-
-  it.each(['docker-hub', 'quay', 'microsoft-graph', 'asana'])(
-    '%s is refused by the API server, naming the provider',
-    async (provider) => {
-      const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-        input: JSON.stringify({
-          apiVersion: 'hookgate.io/v1alpha1',
-          kind: 'WebhookTrigger',
-          metadata: { name: `refused-${provider}` },
-          spec: { workflowRef: { name: 'github' }, auth: { provider } },
-        }),
-      });
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain(
-        `provider ${provider} needs a credential this version of hookgate cannot check yet`,
-      );
-    },
-  );
 
   it('a provider that issues its secret needs secretRef: the message names it', async () => {
     const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {

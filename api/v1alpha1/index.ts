@@ -1,4 +1,7 @@
 export * from './common.ts';
+export * from './credentials.ts';
+export * from './handshakes.ts';
+export * from './identity.ts';
 export * from './meta.ts';
 export * from './outcomes.ts';
 export * from './providers.ts';

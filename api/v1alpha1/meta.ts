@@ -29,6 +29,8 @@ export const Labels = {
   /** Marks the per-trigger route Secrets the operator publishes for the ingress. */
   route: 'hookgate.io/route',
   triggerNamespace: 'hookgate.io/trigger-namespace',
+  /** Marks a secret the ingress captured from a handshake (Asana), for the operator to take in. */
+  capture: 'hookgate.io/capture',
 } as const;
 export const MANAGED_BY = 'hookgate';
 
@@ -81,6 +83,7 @@ export const EventReason = {
   CredentialsRotated: 'CredentialsRotated',
   CredentialsRevoked: 'CredentialsRevoked',
   PreviousCredentialsExpired: 'PreviousCredentialsExpired',
+  SecretCaptured: 'SecretCaptured',
   RunSucceeded: 'RunSucceeded',
   RunFailed: 'RunFailed',
 } as const;
@@ -98,8 +101,20 @@ export interface Condition {
 export const CredentialKeys = {
   token: 'token',
   signingSecret: 'signingSecret',
+  /** HTTP Basic (auth.basic); the keys of a kubernetes.io/basic-auth Secret. */
+  username: 'username',
+  password: 'password',
+  urlToken: 'urlToken',
+  bodySecret: 'bodySecret',
+  /** Meta's hub.verify_token (the meta handshake). */
+  verifyToken: 'verifyToken',
   previousToken: 'previousToken',
   previousSigningSecret: 'previousSigningSecret',
+  previousUsername: 'previousUsername',
+  previousPassword: 'previousPassword',
+  previousUrlToken: 'previousUrlToken',
+  previousBodySecret: 'previousBodySecret',
+  previousVerifyToken: 'previousVerifyToken',
   /** RFC 3339 time until which the previous credentials are still accepted. */
   previousValidUntil: 'previousValidUntil',
 } as const;
@@ -133,6 +148,11 @@ export const RUNS_NOT_ENABLED = 'hookgate: runs are not enabled in namespace';
 export const MIN_SECRET_BYTES = 16;
 
 export const TOKEN_PREFIX = 'hgt_';
+export const URL_TOKEN_PREFIX = 'hgu_';
+export const VERIFY_TOKEN_PREFIX = 'hgv_';
+
+/** The key of a capture Secret (Labels.capture) that holds the captured value. */
+export const CAPTURE_KEY = 'secret';
 export const SIGNING_SECRET_PREFIX = 'whsec_';
 /** Generated signing secrets of providers that accept only `A-Za-z0-9_-` (Telegram). */
 export const URL_SAFE_SECRET_PREFIX = 'hgs_';

@@ -1,9 +1,20 @@
 // What a webhook request ends as: the `error.code` of the ingress's answers, the `outcome` label of
 // its metrics, and the keys of a trigger's `status.rejections`. A fixed set, so labels and status
 // stay bounded whatever is sent. docs/troubleshooting.md gives each one's cause and fix.
+import { HANDSHAKES, type HandshakeName } from './providers.ts';
+
+/** A handshake answered (never a run): one outcome per handshake. */
+const HANDSHAKE_OUTCOMES = HANDSHAKES.map((h) => `handshake_${h}` as const) as `handshake_${HandshakeName}`[];
 
 /** Requests that did what the sender asked (or were told nothing needs doing). */
-export const SUCCESS_OUTCOMES = ['accepted', 'duplicate', 'filtered', 'challenge', 'ping'] as const;
+export const SUCCESS_OUTCOMES = [
+  'accepted',
+  'duplicate',
+  'filtered',
+  'ping',
+  'subscription',
+  ...HANDSHAKE_OUTCOMES,
+] as const;
 
 /**
  * Requests to a known trigger that started nothing: recorded in the trigger's status. Unknown
@@ -12,6 +23,7 @@ export const SUCCESS_OUTCOMES = ['accepted', 'duplicate', 'filtered', 'challenge
  */
 export const REJECTION_OUTCOMES = [
   'method_not_allowed',
+  'handshake_refused',
   'suspended',
   'trigger_unavailable',
   'payload_too_large',
@@ -27,6 +39,7 @@ export const REJECTION_OUTCOMES = [
   'overloaded',
   'api_unavailable',
   'deadline_exceeded',
+  'sender_unreachable',
   'run_rejected',
   'input_schema_unusable',
   'internal_error',

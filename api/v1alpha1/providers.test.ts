@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { extraCredentials } from './credentials.ts';
 import { PROVIDER_NAMES, PROVIDERS, type Provider, providerNamed } from './providers.ts';
 import { resolveAuth } from './resolve.ts';
 import { TEMPLATE_PATTERN, templateParts, Verifier } from './verifier.ts';
@@ -14,10 +15,13 @@ const ISSUE_18 =
 azure-event-grid cloudevents meta dropbox box okta asana trello stripe shopify square paddle twilio mailgun postmark
 hubspot intercom typeform calendly linear zendesk svix standard-webhooks sentry pagerduty datadog alertmanager grafana
 docker-hub quay harbor nexus argocd flux buildkite circleci terraform vercel telegram`.split(/\s+/);
+// Issue 19's: senders that share no secret.
+const ISSUE_19 =
+  'discord standard-webhooks-v1a sendgrid aws-sns paypal google-pubsub github-actions-oidc entra'.split(' ');
 
 describe('provider rows', () => {
-  it("cover issue 18's list, once each, with names fit for an enum", () => {
-    expect([...PROVIDER_NAMES].sort()).toEqual([...ISSUE_18].sort());
+  it("cover issue 18's and 19's lists, once each, with names fit for an enum", () => {
+    expect([...PROVIDER_NAMES].sort()).toEqual([...ISSUE_18, ...ISSUE_19].sort());
     expect(new Set(PROVIDER_NAMES).size).toBe(PROVIDER_NAMES.length);
     for (const name of PROVIDER_NAMES) expect(name).toMatch(/^[a-z][a-z0-9-]{1,30}$/);
   });
@@ -116,16 +120,24 @@ describe('selecting a provider', () => {
       'replayWindowSeconds applies only',
     ],
     [{ provider: 'alertmanager', signature: { secretRef: REF } }, 'has no signing secret'],
-    [{ provider: 'docker-hub' }, 'cannot check yet'],
-    [{ provider: 'quay' }, 'cannot check yet'],
-    [{ provider: 'microsoft-graph' }, 'cannot check yet'],
-    [{ provider: 'asana' }, 'cannot check yet'],
+    [{ provider: 'discord' }, 'auth.publicKeys is required'],
+    [{ provider: 'aws-sns' }, 'auth.sns is required'],
     [{ provider: 'nope' }, 'Invalid option'],
     [{ signature: { secretRef: REF } }, 'auth.signature needs a scheme, or auth.provider'],
   ])('refuses %j: %s', (auth, message) => {
     const parsed = spec(auth);
     expect(parsed.success).toBe(false);
     expect(parsed.error!.message).toContain(message);
+  });
+
+  it('serves the credentials of senders that cannot sign: URL token, body secret, a captured secret', () => {
+    for (const provider of ['docker-hub', 'quay', 'microsoft-graph', 'asana']) {
+      expect(spec({ provider }).success, provider).toBe(true);
+    }
+    const asana = extraCredentials(
+      WebhookTriggerSpec.parse({ workflowRef: { name: 'wf' }, auth: { provider: 'asana' } }),
+    );
+    expect(asana).toMatchObject({ captureSecret: true, handshakes: [{ name: 'asana-hook-secret' }] });
   });
 
   it('a generated secret is a key of the encoding the verifier reads', () => {

@@ -1,3 +1,4 @@
+import type { PublicKeyFormat } from './identity.ts';
 import type { HmacVerifier, PingMatch, SecretVerifier, ValueSource } from './verifier.ts';
 
 // The senders hookgate knows by name: one row of data each. The CRD's enum and rules, the README's
@@ -35,7 +36,22 @@ export type ProviderAuth =
   | { type: 'bearer' }
   | { type: 'basic' }
   | { type: 'url-token' }
-  | { type: 'body-secret'; field: string };
+  | { type: 'body-secret'; field: string }
+  // Issue 19: senders that share no secret (identity.ts).
+  | { type: 'public-key'; format: PublicKeyFormat }
+  | { type: 'aws-sns' }
+  | { type: 'paypal' }
+  | {
+      type: 'oidc';
+      /** Fixed by the preset (Google, GitHub); absent where each tenant has its own (Entra). */
+      issuer?: string;
+      /** Where the issuer's keys are when not on its own host (Google). */
+      jwksUri?: string;
+      /** Claims the trigger must pin (auth.oidc.claims), or any token of the issuer would do. */
+      requiredClaims?: string[];
+      /** Conditions every token of the preset must meet, besides the trigger's. */
+      rules?: { expression: string; message: string }[];
+    };
 
 export interface Provider {
   /** The preset's name in `spec.auth.provider`. */
@@ -49,7 +65,7 @@ export interface Provider {
    * `auth.signature.secretRef`); `hookgate` generates it (or takes a `secretRef`) for you to paste
    * into the provider's settings; `handshake`: the provider sends it in a handshake.
    */
-  secret: 'provider' | 'hookgate' | 'handshake';
+  secret: 'provider' | 'hookgate' | 'handshake' | 'none';
   /**
    * Generated secrets of this row use only `A-Za-z0-9_-` (`hgs_` + base64url), for providers that
    * refuse other characters (Telegram).
@@ -247,10 +263,11 @@ export const PROVIDERS = [
     name: 'microsoft-graph',
     title: 'Microsoft Graph change notifications',
     docs: 'https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks',
-    auth: { type: 'body-secret', field: 'value.clientState' },
+    auth: { type: 'body-secret', field: 'value.*.clientState' },
     secret: 'hookgate',
     handshakes: ['graph-validation-token'],
-    setup: `Create the subscription (POST /subscriptions) with notificationUrl = status.url and clientState = ${PASTE}.`,
+    setup:
+      'Create the subscription (POST /subscriptions) with notificationUrl = status.url and clientState = the bodySecret.',
   },
   {
     name: 'azure-event-grid',
@@ -280,7 +297,7 @@ export const PROVIDERS = [
     secret: 'provider',
     handshakes: ['meta-verify-token'],
     setup:
-      'App Dashboard → Webhooks (or WhatsApp → Configuration): Callback URL = status.url; copy the App Secret (App settings → Basic) into your Secret.',
+      'App Dashboard → Webhooks (or WhatsApp → Configuration): Callback URL = status.url, Verify token = the verifyToken; copy the App Secret (App settings → Basic) into your Secret.',
   },
   {
     name: 'dropbox',
@@ -631,7 +648,7 @@ export const PROVIDERS = [
     docs: 'https://docs.docker.com/docker-hub/repos/manage/webhooks/',
     auth: { type: 'url-token' },
     secret: 'hookgate',
-    setup: "Repository → Webhooks: Webhook URL = the trigger's URL with its token.",
+    setup: 'Repository → Webhooks: Webhook URL = the URL with its token (hookgate url --with-token).',
   },
   {
     name: 'quay',
@@ -640,7 +657,7 @@ export const PROVIDERS = [
     auth: { type: 'url-token' },
     secret: 'hookgate',
     setup:
-      "Repository → Settings → Create Notification → Webhook POST: Webhook URL = the trigger's URL with its token.",
+      'Repository → Settings → Create Notification → Webhook POST: Webhook URL = the URL with its token (hookgate url --with-token).',
   },
   {
     name: 'harbor',
@@ -736,15 +753,114 @@ export const PROVIDERS = [
     deliveryId: { field: 'update_id' },
     setup: `setWebhook with url = status.url and secret_token = ${PASTE} (generated as hgs_ + base64url, which Telegram accepts).`,
   },
+  {
+    name: 'discord',
+    title: 'Discord (interactions, webhook events)',
+    docs: 'https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers',
+    auth: { type: 'public-key', format: 'discord' },
+    secret: 'none',
+    deliveryId: { field: 'id' },
+    setup:
+      'Developer Portal → your application → General Information: copy the Public Key (hex) into auth.publicKeys; Interactions Endpoint URL = status.url. Its PING is answered {"type":1}; spec.response.body sets the answer to interactions (e.g. {"type":5}).',
+  },
+  {
+    name: 'standard-webhooks-v1a',
+    title: 'Standard Webhooks, asymmetric (v1a, Ed25519)',
+    docs: 'https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md#asymmetric-signatures',
+    auth: { type: 'public-key', format: 'standard-webhooks-v1a' },
+    secret: 'none',
+    deliveryId: { header: 'webhook-id' },
+    setup:
+      "Copy the sender's public key (whpk_...) into auth.publicKeys and give it status.url; v1 (HMAC) entries beside v1a are ignored.",
+  },
+  {
+    name: 'sendgrid',
+    title: 'SendGrid Event Webhook',
+    docs: 'https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features',
+    auth: { type: 'public-key', format: 'sendgrid' },
+    secret: 'none',
+    setup:
+      'Settings → Mail Settings → Event Webhook: HTTP Post URL = status.url; enable Signed Event Webhook and copy the Verification Key into auth.publicKeys.',
+  },
+  {
+    name: 'aws-sns',
+    title: 'AWS SNS (HTTP/S subscriptions: S3, CloudWatch, EventBridge fan-out)',
+    docs: 'https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html',
+    auth: { type: 'aws-sns' },
+    secret: 'none',
+    deliveryId: { field: 'MessageId' },
+    setup:
+      'Subscribe status.url (protocol HTTPS) to the topic and list its ARN in auth.sns.topicArns; hookgate confirms the subscription (status.sns) and never runs a confirmation. Needs egress to sns.<region>.amazonaws.com (chart: networkPolicy.senderEgress).',
+  },
+  {
+    name: 'paypal',
+    title: 'PayPal',
+    docs: 'https://developer.paypal.com/api/rest/webhooks/rest/#link-selfverificationmethod',
+    auth: { type: 'paypal' },
+    secret: 'none',
+    deliveryId: { field: 'id' },
+    setup:
+      "Developer Dashboard → your app → Webhooks: Webhook URL = status.url; copy the Webhook ID into auth.paypal.webhookId. Needs egress to api.paypal.com (certificates). The body is covered only by a CRC32: see the README's PayPal note.",
+  },
+  {
+    name: 'google-pubsub',
+    title: 'Google Pub/Sub push, Eventarc',
+    docs: 'https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions',
+    auth: {
+      type: 'oidc',
+      issuer: 'https://accounts.google.com',
+      jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
+      requiredClaims: ['email'],
+      rules: [
+        { expression: 'claims.email_verified == true', message: 'the service account email is not verified' },
+      ],
+    },
+    secret: 'none',
+    deliveryId: { field: 'message.messageId' },
+    setup:
+      'Push subscription: Endpoint URL = status.url, Enable authentication with a service account; auth.oidc.audiences = its audience (default: the endpoint URL), auth.oidc.claims = [{claim: email, value: <the service account>}].',
+  },
+  {
+    name: 'github-actions-oidc',
+    title: 'GitHub Actions (OIDC token)',
+    docs: 'https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect',
+    auth: {
+      type: 'oidc',
+      issuer: 'https://token.actions.githubusercontent.com',
+      requiredClaims: ['repository'],
+    },
+    secret: 'none',
+    setup:
+      'permissions: id-token: write; request a token for your audience (core.getIDToken(aud)) and send it as Authorization: Bearer; auth.oidc.claims pins repository (and ref, workflow as you need).',
+  },
+  {
+    name: 'entra',
+    title: 'Microsoft Entra ID (Event Grid, Graph rich notifications)',
+    docs: 'https://learn.microsoft.com/en-us/azure/event-grid/secure-webhook-delivery',
+    auth: { type: 'oidc', requiredClaims: ['tid'] },
+    secret: 'none',
+    setup:
+      'Event Grid subscription: enable Microsoft Entra authentication with your app registration; auth.oidc.issuer = https://login.microsoftonline.com/<tenant>/v2.0, audiences = the app ID URI, claims = [{claim: tid, value: <tenant id>}].',
+  },
 ] as const satisfies readonly Provider[];
 
 /**
- * Credentials this version checks. A row needing another (a URL token, a secret in a body field,
- * Basic credentials, a secret captured in a handshake) is refused by the CRD rather than served
- * open; the handshakes work adds them here.
+ * Credentials this version checks. A row needing another is refused by the CRD rather than served
+ * open.
  */
-const SERVED_AUTH = new Set<ProviderAuth['type']>(['hmac', 'secret', 'bearer']);
-export const isServed = (p: Provider) => SERVED_AUTH.has(p.auth.type) && p.secret !== 'handshake';
+const SERVED_AUTH = new Set<ProviderAuth['type']>([
+  'hmac',
+  'secret',
+  'bearer',
+  'public-key',
+  'aws-sns',
+  'paypal',
+  'oidc',
+  'basic',
+  'url-token',
+  'body-secret',
+]);
+export const isServed = (p: Provider) => SERVED_AUTH.has(p.auth.type);
 
 export type ProviderName = (typeof PROVIDERS)[number]['name'];
 export const PROVIDER_NAMES = PROVIDERS.map((p) => p.name) as [ProviderName, ...ProviderName[]];
@@ -752,16 +868,5 @@ export const PROVIDER_NAMES = PROVIDERS.map((p) => p.name) as [ProviderName, ...
 export const providerNamed = (name: string): Provider | undefined =>
   (PROVIDERS as readonly Provider[]).find((p) => p.name === name);
 
-/**
- * Senders whose verification is planned (issue 19: public keys and identity tokens); the README's
- * table lists them as coming.
- */
-export const COMING = [
-  { title: 'Discord', auth: 'Ed25519 over timestamp and body' },
-  { title: 'SendGrid Event Webhook', auth: 'ECDSA P-256 over timestamp and body' },
-  { title: 'AWS SNS', auth: 'RSA signature with an X.509 certificate from SigningCertURL' },
-  { title: 'PayPal', auth: 'SHA256withRSA with a certificate from PAYPAL-CERT-URL' },
-  { title: 'Google Pub/Sub push, Eventarc', auth: 'Google-signed OIDC token' },
-  { title: 'GitHub Actions (OIDC)', auth: 'OIDC token with repository and ref claims' },
-  { title: 'Microsoft Entra (Event Grid, Graph rich notifications)', auth: 'Entra-issued OIDC token' },
-] as const;
+/** Senders whose verification is planned; the README's table lists them as coming. */
+export const COMING: readonly { title: string; auth: string }[] = [];

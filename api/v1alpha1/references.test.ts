@@ -12,9 +12,16 @@ describe("a WebhookTrigger's references", () => {
         { kind: 'Secret', steps: [{ field: 'auth' }, { field: 'signature' }, { field: 'secretRef' }] },
       ]),
     );
-    expect(celNames(TRIGGER_REFERENCES, 'Secret')).toContain(
-      '[?object.spec.?auth.?bearer.?secretRef.?name] + [?object.spec.?auth.?signature.?secretRef.?name]',
-    );
+    const cel = celNames(TRIGGER_REFERENCES, 'Secret');
+    for (const part of [
+      '[?object.spec.?auth.?bearer.?secretRef.?name]',
+      '[?object.spec.?auth.?basic.?secretRef.?name]',
+      '[?object.spec.?auth.?signature.?secretRef.?name]',
+      'object.spec.?auth.?publicKeys.orValue([]).map(e0, [?e0.?secretRef.?name]).flatten()',
+      '[?object.spec.?auth.?oidc.?jwks.?secretRef.?name]',
+      'object.spec.?handshakes.orValue([]).map(e0, [?e0.?verifyToken.?secretRef.?name]).flatten()',
+    ])
+      expect(cel).toContain(part);
   });
 
   const schema = z

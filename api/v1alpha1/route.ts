@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IdentityVerifier } from './identity.ts';
 import { HANDSHAKES } from './providers.ts';
 import { Encoding, PingMatch, ValueSource, Verifier } from './verifier.ts';
 import { RouteResponse, SignatureScheme, WebhookTriggerSpec } from './webhooktrigger.ts';
@@ -35,6 +36,12 @@ export const RouteSchema = z.object({
   auth: z.object({
     /** Accepted bearer tokens: the current one and, during a rotation grace period, the previous. */
     tokens: z.array(Credential).optional(),
+    /** Accepted HTTP Basic credentials, each `<username>:<password>`. */
+    basic: z.array(Credential).optional(),
+    /** Accepted tokens in the last path segment. */
+    urlTokens: z.array(Credential).optional(),
+    /** A secret every match of `field` (a dot path, `*` for every array element) must equal. */
+    bodySecret: z.object({ field: z.string(), secrets: z.array(Credential) }).optional(),
     signature: z
       .object({
         /**
@@ -49,11 +56,32 @@ export const RouteSchema = z.object({
         timestampUnit: z.enum(['seconds', 'milliseconds']).optional(),
         toleranceSeconds: z.number().int().optional(),
         replayWindowSeconds: z.number().int().optional(),
-        secrets: z.array(Credential).min(1),
+        /** Empty only while a captured secret is awaited (the asana handshake): nothing verifies. */
+        secrets: z.array(Credential),
       })
       .refine((s) => s.verifier !== undefined || s.scheme !== undefined, 'a verifier or a scheme')
       .optional(),
+    /** Senders that share no secret: pinned public keys, signing certificates, OIDC tokens. */
+    identity: IdentityVerifier.optional(),
   }),
+  /**
+   * Every handshake answered for this trigger (none start a run): its provider's, its scheme's and
+   * its own (spec.handshakes), each with what it needs.
+   */
+  handshakes: z
+    .array(
+      z.object({
+        name: z.enum(HANDSHAKES),
+        /** meta: the accepted verify tokens. */
+        verifyTokens: z.array(Credential).optional(),
+        /** cloudevents: origins allowed to deliver ("*": any); the granted rate per minute. */
+        allowedOrigins: z.array(z.string()).optional(),
+        allowedRate: z.number().int().optional(),
+        /** asana: the signing secret is awaited; the next X-Hook-Secret is captured. */
+        waiting: z.boolean().optional(),
+      }),
+    )
+    .optional(),
   /** The trigger's provider preset: its delivery id, pings and handshakes (its verifier is above). */
   provider: z
     .object({

@@ -6,12 +6,15 @@ import {
   JsonObject,
   Name,
   ObjectMeta,
+  type Rule,
   SecretKeyRef,
   UNOBSERVED,
   withRules,
 } from './common.ts';
+import { HANDSHAKE_FACTS } from './handshakes.ts';
+import { OidcAuth, PaypalAuth, PublicKeys, SnsAuth } from './identity.ts';
 import { REJECTION_OUTCOMES, type RejectionOutcome } from './outcomes.ts';
-import { isServed, PROVIDER_NAMES, PROVIDERS, type Provider } from './providers.ts';
+import { HANDSHAKES, isServed, PROVIDER_NAMES, PROVIDERS, type Provider } from './providers.ts';
 import {
   Algorithm,
   Encoding,
@@ -189,6 +192,13 @@ export const Signature = withRules(
   },
 );
 
+/** A dot path into the JSON body where `*` is every element of an array, e.g. `value.*.clientState`. */
+export const BodyFieldPath = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^(([^.*]+|\*)\.)*[^.*]+$/, 'must be a dot path whose last segment is a field name');
+
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(', ')}]`;
 const rows = PROVIDERS as readonly Provider[];
 const named = (test: (p: Provider) => boolean) => rows.filter(test).map((p) => p.name);
@@ -201,7 +211,27 @@ const UNTIMED_PROVIDERS = named((p) => p.auth.type === 'hmac' && p.auth.timestam
 const NO_SECRET = named((p) => p.auth.type !== 'hmac' && p.auth.type !== 'secret');
 /** Credentials this version cannot check yet: such a provider is refused rather than served open. */
 const UNSUPPORTED = named((p) => !isServed(p));
+const UNSUPPORTED_RULE: Rule<{ provider?: string }> = {
+  rule: `!has(self.provider) || !(self.provider in ${celList(UNSUPPORTED)})`,
+  messageExpression: `'provider ' + self.provider + ' needs a credential this version of hookgate cannot check yet'`,
+  message: 'this provider needs a credential this version of hookgate cannot check yet',
+  check: (a) => !a.provider || !UNSUPPORTED.includes(a.provider),
+};
 const ALLOWED_WITH_PROVIDER = ['secretRef', 'toleranceSeconds', 'replayWindowSeconds'];
+/** Providers whose public keys the trigger pins, whose certificates sign (SNS, PayPal), or who send OIDC tokens. */
+const PUBLIC_KEY = named((p) => p.auth.type === 'public-key');
+const OIDC = named((p) => p.auth.type === 'oidc');
+const OIDC_ISSUER_FIXED = named((p) => p.auth.type === 'oidc' && p.auth.issuer !== undefined);
+const REQUIRED_CLAIMS = rows.flatMap((p) =>
+  p.auth.type === 'oidc' ? (p.auth.requiredClaims ?? []).map((claim) => ({ provider: p.name, claim })) : [],
+);
+/** A provider-specific block is set exactly when its provider is named. */
+const blockRule = (field: string, providers: string[], what: string) => ({
+  rule: `has(self.${field}) == (has(self.provider) && self.provider in ${celList(providers)})`,
+  message: `auth.${field} is required with, and only with, provider ${providers.join(' or ')} (${what})`,
+  check: (a: Record<string, unknown> & { provider?: string }) =>
+    (a[field] !== undefined) === (a.provider !== undefined && providers.includes(a.provider)),
+});
 const SIGNATURE_FIELDS = Object.keys(Signature.shape);
 
 export const Auth = withRules(
@@ -222,14 +252,110 @@ export const Auth = withRules(
         .strict()
         .optional()
         .describe('Require `Authorization: Bearer <token>`.'),
+      basic: z
+        .object({
+          secretRef: z
+            .object({ name: Name.describe('Name of a Secret in the same namespace.') })
+            .strict()
+            .optional()
+            .describe(
+              'Use the keys `username` and `password` of this Secret (as in a kubernetes.io/basic-auth Secret) instead of generated ones.',
+            ),
+        })
+        .strict()
+        .optional()
+        .describe(
+          'Require HTTP Basic authentication (`Authorization: Basic`), for senders that can only send a user and password (Alertmanager, Grafana, Argo CD, Bitbucket Data Center, Postmark). Generated into the credentials Secret (keys `username`, `password`) and rotated like tokens; 401 answers carry `WWW-Authenticate: Basic realm="hookgate"`.',
+        ),
+      urlToken: z
+        .object({
+          secretRef: SecretKeyRef.optional().describe(
+            'Use this Secret key as the URL token instead of a generated one.',
+          ),
+        })
+        .strict()
+        .optional()
+        .describe(
+          "Require a token as one more path segment, `<status.url>/<token>`, for senders that can carry nothing else (Docker Hub, Quay). Generated into the credentials Secret (key `urlToken`, named by status.urlTokenRef) and rotated like tokens; `hookgate url --with-token` prints the full URL. Anyone who sees the URL (proxy logs, the sender's settings page) has the credential: prefer a header or a signature where the sender has one.",
+        ),
+      bodySecret: z
+        .object({
+          field: BodyFieldPath.describe(
+            'Where the secret is in the JSON body; `*` is every element of an array, and every element must carry it (Microsoft Graph: `value.*.clientState`).',
+          ),
+          secretRef: SecretKeyRef.optional().describe(
+            'Use this Secret key as the secret instead of a generated one.',
+          ),
+        })
+        .strict()
+        .optional()
+        .describe(
+          'Require a shared secret in a body field (Microsoft Graph change notifications: `clientState`), compared in constant time. Generated into the credentials Secret (key `bodySecret`) and rotated like tokens; removed from the run input.',
+        ),
       signature: Signature.optional(),
+      publicKeys: PublicKeys.optional(),
+      sns: SnsAuth.optional().describe(
+        'provider aws-sns: the topics accepted, and subscription confirmation.',
+      ),
+      paypal: PaypalAuth.optional().describe('provider paypal: the webhook id PayPal signs.'),
+      oidc: OidcAuth.optional().describe(
+        'Require `Authorization: Bearer <OIDC token>` from an identity provider (any issuer, or the preset of provider google-pubsub, github-actions-oidc or entra): signature, issuer, audience, lifetime and claims are checked.',
+      ),
     })
     .strict(),
+  // Only while some row needs a credential this version cannot check (none now).
+  ...(UNSUPPORTED.length === 0 ? [] : [UNSUPPORTED_RULE]),
   {
-    rule: 'has(self.bearer) || has(self.signature) || has(self.provider)',
-    message: 'auth needs bearer, signature or both, or a provider',
-    check: (a) => a.bearer !== undefined || a.signature !== undefined || a.provider !== undefined,
+    rule: 'has(self.bearer) || has(self.basic) || has(self.urlToken) || has(self.bodySecret) || has(self.signature) || has(self.provider) || has(self.oidc)',
+    message:
+      'auth needs at least one of bearer, basic, urlToken, bodySecret, signature or oidc, or a provider',
+    check: (a) =>
+      a.bearer !== undefined ||
+      a.basic !== undefined ||
+      a.urlToken !== undefined ||
+      a.bodySecret !== undefined ||
+      a.signature !== undefined ||
+      a.provider !== undefined ||
+      a.oidc !== undefined,
   },
+  {
+    rule: '!(has(self.bearer) && has(self.basic))',
+    message: 'bearer and basic both use the Authorization header: set one of them',
+    check: (a) => a.bearer === undefined || a.basic === undefined,
+  },
+  blockRule('publicKeys', PUBLIC_KEY, 'the keys its deliveries are signed with'),
+  blockRule('sns', ['aws-sns'], 'the topics it may deliver'),
+  blockRule('paypal', ['paypal'], 'the webhook id it signs'),
+  {
+    rule: `!has(self.provider) || !(self.provider in ${celList(OIDC)}) || has(self.oidc)`,
+    message:
+      'this provider sends OIDC tokens: set auth.oidc (audiences, and the claims that name your sender)',
+    check: (a) => !a.provider || !OIDC.includes(a.provider) || a.oidc !== undefined,
+  },
+  {
+    rule: `!has(self.oidc) || !has(self.provider) || self.provider in ${celList(OIDC)}`,
+    message: 'auth.oidc goes alone or with provider google-pubsub, github-actions-oidc or entra',
+    check: (a) => !a.oidc || !a.provider || OIDC.includes(a.provider),
+  },
+  {
+    rule: '!has(self.oidc) || !has(self.bearer)',
+    message: 'auth.oidc and auth.bearer both use the Authorization header: set one',
+    check: (a) => !a.oidc || !a.bearer,
+  },
+  {
+    rule: `!has(self.oidc) || has(self.oidc.issuer) != (has(self.provider) && self.provider in ${celList(OIDC_ISSUER_FIXED)})`,
+    message:
+      'auth.oidc.issuer is required, except with a provider that fixes it (google-pubsub, github-actions-oidc), which it may not change',
+    check: (a) =>
+      !a.oidc ||
+      (a.oidc.issuer !== undefined) !== (a.provider !== undefined && OIDC_ISSUER_FIXED.includes(a.provider)),
+  },
+  ...REQUIRED_CLAIMS.map(({ provider, claim }) => ({
+    rule: `!has(self.oidc) || !has(self.provider) || self.provider != '${provider}' || (has(self.oidc.claims) && self.oidc.claims.exists(c, c.claim == '${claim}'))`,
+    message: `provider ${provider}: auth.oidc.claims must name ${claim} (any token of the issuer would do otherwise)`,
+    check: (a: { provider?: string; oidc?: OidcAuth }) =>
+      !a.oidc || a.provider !== provider || !!a.oidc.claims?.some((c) => c.claim === claim),
+  })),
   {
     rule: 'has(self.provider) || !has(self.signature) || has(self.signature.scheme)',
     message: 'auth.signature needs a scheme, or auth.provider',
@@ -274,12 +400,6 @@ export const Auth = withRules(
     messageExpression: `'provider ' + self.provider + ' has no signing secret: remove auth.signature'`,
     message: 'this provider has no signing secret: remove auth.signature',
     check: (a) => !a.provider || !a.signature || !NO_SECRET.includes(a.provider),
-  },
-  {
-    rule: `!has(self.provider) || !(self.provider in ${celList(UNSUPPORTED)})`,
-    messageExpression: `'provider ' + self.provider + ' needs a credential this version of hookgate cannot check yet'`,
-    message: 'this provider needs a credential this version of hookgate cannot check yet',
-    check: (a) => !a.provider || !UNSUPPORTED.includes(a.provider),
   },
 );
 
@@ -353,6 +473,11 @@ const responseFields = <H extends z.ZodType>(headers: H) =>
         .describe(
           "wait mode: put the run's termination message (with FallbackToLogsOnError, the tail of its log) in the answer as `output`. It goes to whoever sends a delivery that verifies; never to a duplicate.",
         ),
+      body: JsonObject.refine((b) => JSON.stringify(b).length <= 4096, 'at most 4 KiB of JSON')
+        .optional()
+        .describe(
+          'async mode: answer every accepted delivery with this JSON instead of {accepted, run, ...} (the run is in the Hookgate-Run header), e.g. Discord\'s deferred interaction response {"type": 5}.',
+        ),
     })
     .strict();
 
@@ -363,79 +488,183 @@ const responseFields = <H extends z.ZodType>(headers: H) =>
  */
 export const RouteResponse = responseFields(z.record(z.string(), z.string()));
 
-export const WebhookTriggerSpec = z
-  .object({
-    workflowRef: z.object({ name: Name }).strict().describe('The Workflow in the same namespace that runs.'),
-    suspend: z.boolean().default(false).describe('A suspended trigger answers 403 and starts nothing.'),
-    auth: Auth,
-    rateLimit: z
-      .object({
-        requests: z.number().int().min(1).max(1_000_000).default(30),
-        periodSeconds: z.number().int().min(1).max(86400).default(60),
-      })
-      .strict()
-      .prefault({})
-      .describe(
-        'Verified deliveries allowed per client address (IPv6: per /64) and period, across all ingress replicas: each replica enforces its share (at least 1), so behind an even load balancer the limit holds cluster-wide; with fewer requests than replicas, up to one per replica.',
+const Origin = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\*|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, 'must be a DNS name or "*"');
+
+export const Handshake = withRules(
+  z
+    .object({
+      name: z.enum(HANDSHAKES).describe(
+        `The handshake: ${Object.entries(HANDSHAKE_FACTS)
+          .map(([name, h]) => `\`${name}\` (${h.method}) ${h.summary}`)
+          .join('; ')}.`,
       ),
-    maxBodyBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
-    input: z
-      .object({
-        defaults: JsonObject.optional().describe('Values merged under the payload.'),
-        query: z
-          .boolean()
-          .default(false)
-          .describe(
-            'Add the URL query parameters as `_query` (default off). Unsigned: no signature scheme covers the URL, so whoever relays or replays a delivery can change them; never trust them for a decision.',
-          ),
-        headers: z.array(HeaderName).max(32).optional().describe('Request headers copied into `_headers`.'),
-      })
-      .strict()
-      .prefault({}),
-    filter: z
-      .object({
-        headers: HeaderMap(z.array(z.string()).min(1).max(64))
-          .optional()
-          .describe('Each header must equal one of the values.'),
-        fields: z
-          .array(
-            z
-              .object({
-                path: z.string().min(1).max(256).describe('Dot path into the JSON payload, e.g. "ref".'),
-                values: z.array(z.string()).min(1).max(64),
-              })
-              .strict(),
-          )
-          .max(16)
-          .optional()
-          .describe('Each payload field must equal one of the values.'),
-      })
-      .strict()
-      .optional()
-      .describe('Deliveries that do not match are acknowledged (202) and start nothing.'),
-    idempotency: withRules(
-      z
+      verifyToken: z
         .object({
-          header: HeaderName.optional(),
-          field: z.string().min(1).max(256).optional().describe('Dot path into the payload.'),
+          secretRef: SecretKeyRef.optional().describe(
+            'Use this Secret key as the verify token instead of a generated one.',
+          ),
         })
-        .strict(),
-      {
-        rule: '!(has(self.header) && has(self.field))',
-        message: 'set header or field, not both',
-        check: (i) => i.header === undefined || i.field === undefined,
-      },
-    )
-      .optional()
-      .describe("Where the delivery id comes from (default: the scheme's own, e.g. X-GitHub-Delivery)."),
-    response: withRules(responseFields(ResponseHeaders), {
-      // has(): the API server also checks the object's default ({}), before its fields are defaulted.
-      rule: "!has(self.includeOutput) || !self.includeOutput || (has(self.mode) && self.mode == 'wait')",
-      message: 'includeOutput applies only to mode wait',
-      check: (r) => !r.includeOutput || r.mode === 'wait',
-    }).prefault({}),
-  })
-  .strict();
+        .strict()
+        .optional()
+        .describe(
+          "meta-verify-token only: the verify token to paste into the app's webhook settings. Generated into the credentials Secret (key `verifyToken`) unless secretRef is set; rotated like tokens.",
+        ),
+      allowedOrigins: z
+        .array(Origin)
+        .min(1)
+        .max(16)
+        .optional()
+        .describe(
+          'cloudevents-options only (required there): the `WebHook-Request-Origin` values allowed to deliver, e.g. eventgrid.azure.net; "*" allows any.',
+        ),
+      allowedRate: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_000_000)
+        .optional()
+        .describe(
+          "cloudevents-options only: the WebHook-Allowed-Rate granted, in requests per minute (default: the trigger's rateLimit per minute).",
+        ),
+    })
+    .strict(),
+  {
+    rule: "self.name == 'meta-verify-token' || !has(self.verifyToken)",
+    message: 'verifyToken applies only to the meta-verify-token handshake',
+    check: (h) => h.name === 'meta-verify-token' || h.verifyToken === undefined,
+  },
+  {
+    rule: "self.name != 'cloudevents-options' || has(self.allowedOrigins)",
+    message: 'the cloudevents-options handshake needs allowedOrigins',
+    check: (h) => h.name !== 'cloudevents-options' || h.allowedOrigins !== undefined,
+  },
+  {
+    rule: "self.name == 'cloudevents-options' || (!has(self.allowedOrigins) && !has(self.allowedRate))",
+    message: 'allowedOrigins and allowedRate apply only to the cloudevents-options handshake',
+    check: (h) =>
+      h.name === 'cloudevents-options' || (h.allowedOrigins === undefined && h.allowedRate === undefined),
+  },
+);
+export type Handshake = z.infer<typeof Handshake>;
+
+type HandshakeSpec = { handshakes?: { name: string }[]; auth: z.output<typeof Auth> };
+/** Handshakes a provider signs like its deliveries, and that need its signing secret. */
+const SIGNED_HANDSHAKES = ['slack-url-verification', 'zoom-url-validation', 'twitch-callback-verification'];
+const declares = (s: HandshakeSpec, names: string[]) => !!s.handshakes?.some((h) => names.includes(h.name));
+
+export const WebhookTriggerSpec = withRules(
+  z
+    .object({
+      workflowRef: z
+        .object({ name: Name })
+        .strict()
+        .describe('The Workflow in the same namespace that runs.'),
+      suspend: z.boolean().default(false).describe('A suspended trigger answers 403 and starts nothing.'),
+      auth: Auth,
+      rateLimit: z
+        .object({
+          requests: z.number().int().min(1).max(1_000_000).default(30),
+          periodSeconds: z.number().int().min(1).max(86400).default(60),
+        })
+        .strict()
+        .prefault({})
+        .describe(
+          'Verified deliveries allowed per client address (IPv6: per /64) and period, across all ingress replicas: each replica enforces its share (at least 1), so behind an even load balancer the limit holds cluster-wide; with fewer requests than replicas, up to one per replica.',
+        ),
+      maxBodyBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
+      input: z
+        .object({
+          defaults: JsonObject.optional().describe('Values merged under the payload.'),
+          query: z
+            .boolean()
+            .default(false)
+            .describe(
+              'Add the URL query parameters as `_query` (default off). Unsigned: no signature scheme covers the URL, so whoever relays or replays a delivery can change them; never trust them for a decision.',
+            ),
+          headers: z.array(HeaderName).max(32).optional().describe('Request headers copied into `_headers`.'),
+        })
+        .strict()
+        .prefault({}),
+      filter: z
+        .object({
+          headers: HeaderMap(z.array(z.string()).min(1).max(64))
+            .optional()
+            .describe('Each header must equal one of the values.'),
+          fields: z
+            .array(
+              z
+                .object({
+                  path: z.string().min(1).max(256).describe('Dot path into the JSON payload, e.g. "ref".'),
+                  values: z.array(z.string()).min(1).max(64),
+                })
+                .strict(),
+            )
+            .max(16)
+            .optional()
+            .describe('Each payload field must equal one of the values.'),
+        })
+        .strict()
+        .optional()
+        .describe('Deliveries that do not match are acknowledged (202) and start nothing.'),
+      idempotency: withRules(
+        z
+          .object({
+            header: HeaderName.optional(),
+            field: z.string().min(1).max(256).optional().describe('Dot path into the payload.'),
+          })
+          .strict(),
+        {
+          rule: '!(has(self.header) && has(self.field))',
+          message: 'set header or field, not both',
+          check: (i) => i.header === undefined || i.field === undefined,
+        },
+      )
+        .optional()
+        .describe("Where the delivery id comes from (default: the scheme's own, e.g. X-GitHub-Delivery)."),
+      response: withRules(
+        responseFields(ResponseHeaders),
+        {
+          // has(): the API server also checks the object's default ({}), before its fields are defaulted.
+          rule: "!has(self.includeOutput) || !self.includeOutput || (has(self.mode) && self.mode == 'wait')",
+          message: 'includeOutput applies only to mode wait',
+          check: (r) => !r.includeOutput || r.mode === 'wait',
+        },
+        {
+          rule: "!has(self.body) || !has(self.mode) || self.mode == 'async'",
+          message: 'response.body applies only to async mode',
+          check: (r) => r.body === undefined || r.mode === 'async',
+        },
+      ).prefault({}),
+      handshakes: z
+        .array(Handshake)
+        .max(8)
+        .optional()
+        .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+        .describe(
+          "Handshakes the ingress answers for this trigger besides its deliveries, never starting a run (a provider's own are implied; the slack scheme implies slack). A method other than POST reaches the trigger only through one of these.",
+        ),
+    })
+    .strict(),
+  {
+    rule: `!has(self.handshakes) || !self.handshakes.exists(h, h.name in ${celList(SIGNED_HANDSHAKES)}) || has(self.auth.signature) || has(self.auth.provider)`,
+    message: `the ${SIGNED_HANDSHAKES.join(', ')} handshakes are signed: set auth.signature or auth.provider`,
+    check: (s) =>
+      !declares(s, SIGNED_HANDSHAKES) || s.auth.signature !== undefined || s.auth.provider !== undefined,
+  },
+  {
+    rule: "!has(self.handshakes) || !self.handshakes.exists(h, h.name == 'asana-hook-secret') || ((has(self.auth.signature) || has(self.auth.provider)) && !(has(self.auth.signature) && has(self.auth.signature.secretRef)))",
+    message:
+      'the asana-hook-secret handshake captures the signing secret: set auth.signature (or auth.provider) without secretRef',
+    check: (s) =>
+      !declares(s, ['asana-hook-secret']) ||
+      ((s.auth.signature !== undefined || s.auth.provider !== undefined) &&
+        s.auth.signature?.secretRef === undefined),
+  },
+);
 
 /** How one kind of rejection was last seen (status.rejections.<outcome>). */
 export const Rejection = z
@@ -483,6 +712,43 @@ export const WebhookTriggerStatus = z
     lastRotationTime: z.string().optional(),
     previousCredentialsValidUntil: z.string().optional(),
     lastTriggeredTime: z.string().optional(),
+    urlTokenRef: SecretKeyRef.optional().describe(
+      'The Secret key holding the URL token: the full URL is `<url>/<token>` (`hookgate url --with-token`).',
+    ),
+    secretCapture: z
+      .object({
+        state: z.enum(['Waiting', 'Captured']),
+        capturedTime: z.string().optional(),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'The asana handshake: Waiting until the first X-Hook-Secret is captured as the signing secret, then Captured (annotate hookgate.io/rotate to wait for a new one).',
+      ),
+    handshakes: z
+      .array(z.object({ name: z.string().max(63), lastAnsweredTime: z.string() }).strict())
+      .max(16)
+      .optional()
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+      .describe(
+        'Handshakes the ingress answered, each with the time of its last answer (written in batches).',
+      ),
+    snsSubscriptions: z
+      .array(
+        z
+          .object({
+            topicArn: z.string().max(400),
+            state: z.enum(['Confirmed', 'Unconfirmed', 'Unsubscribed']),
+            lastTransitionTime: z.string(),
+          })
+          .strict(),
+      )
+      .max(32)
+      .optional()
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['topicArn'] })
+      .describe(
+        'provider aws-sns: each topic whose SubscriptionConfirmation (Confirmed: its SubscribeURL was fetched) or UnsubscribeConfirmation the ingress received.',
+      ),
     rejections: Rejections.optional(),
   })
   .strict()
@@ -500,6 +766,10 @@ export type WebhookTriggerSpec = z.infer<typeof WebhookTriggerSpec>;
 export type WebhookTriggerStatus = z.infer<typeof WebhookTriggerStatus>;
 export type Rejection = z.infer<typeof Rejection>;
 /** The status fields the operator owns: the others are written by the ingress. */
-export type OperatorTriggerStatus = Omit<WebhookTriggerStatus, 'lastTriggeredTime' | 'rejections'>;
+export type OperatorTriggerStatus = Omit<
+  WebhookTriggerStatus,
+  'lastTriggeredTime' | 'rejections' | 'handshakes' | 'snsSubscriptions'
+>;
 export type WebhookTrigger = z.infer<typeof WebhookTriggerSchema>;
 export type Signature = z.infer<typeof Signature>;
+export type Auth = z.infer<typeof Auth>;

@@ -43,6 +43,14 @@ export class HttpError extends Error {
 
 /** Answered to a bearer-token failure, so senders know a token is what is missing. */
 export const BEARER_CHALLENGE = { 'www-authenticate': 'Bearer realm="hookgate"' };
+/** Answered to an HTTP Basic failure: clients that send Basic only after a challenge need it. */
+export const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="hookgate"' };
+
+/** The 401 answer to a failed verification, with the challenge of the trigger's header credential. */
+export function unauthorized(auth: Route['auth'], reason: string): HttpError {
+  const challenge = auth.tokens ? BEARER_CHALLENGE : auth.basic ? BASIC_CHALLENGE : {};
+  return new HttpError(401, 'unauthorized', `verification failed: ${reason}`, challenge);
+}
 
 export const tooLarge = (route: Route, headers: Record<string, string> = {}) =>
   new HttpError(

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isRejection, type RejectionOutcome, type Route } from '../../api/v1alpha1/index.ts';
+import type { RouteHandshake } from '../handshakes/index.ts';
 import type { IngressMetrics, Outcome } from '../metrics.ts';
 import type { RequestTrace, RequestTracer } from '../tracing.ts';
 import type { Delivery } from '../types.ts';
@@ -15,6 +16,8 @@ export interface Exchange {
   /** The client address as the limiters key it (an IPv6 address by its /64). */
   client?: string;
   route?: Route;
+  /** The handshake this request is, once known (from its head on admission, or from its body). */
+  handshake?: RouteHandshake;
   /** Set once the signature (or token) checked out. */
   verified?: boolean;
   /** Bytes of the body budget this request holds (body-budget.ts), given back when it ends. */

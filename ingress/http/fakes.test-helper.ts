@@ -1,6 +1,10 @@
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { type Route, RouteSchema, routePath } from '../../api/v1alpha1/index.ts';
 import { runName } from '../../lib/run.ts';
+import { type AppDeps, buildApp } from '../app.ts';
+import { ALREADY_CAPTURED, type SecretCaptures } from '../handshakes/capture.ts';
 import {
   type Delivery,
   type Launcher,
@@ -150,4 +154,59 @@ export class MemoryLauncher implements Launcher {
   get deliveries(): Delivery[] {
     return [...this.runs.values()].map((r) => r.delivery);
   }
+}
+
+/** Captures as the ingress stores them, refusing a second one per trigger as the API server does. */
+export class MemoryCaptures implements SecretCaptures {
+  readonly captured = new Map<string, string>();
+  /** Thrown by the next capture (and then cleared). */
+  failNext?: Error;
+
+  async capture(route: Route, value: string): Promise<void> {
+    const error = this.failNext;
+    this.failNext = undefined;
+    if (error) throw error;
+    const key = `${route.namespace}/${route.name}`;
+    if (this.captured.has(key)) throw ALREADY_CAPTURED();
+    this.captured.set(key, value);
+  }
+}
+
+/** Reads one sample of a metric, undefined when the series does not exist. */
+export async function sample(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number | undefined> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const found = (metric?.values as { labels: Record<string, unknown>; value: number }[] | undefined)?.find(
+    (v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val),
+  );
+  return found?.value;
+}
+
+/**
+ * The ingress app over `routes`, with in-memory dependencies and everything it did kept for
+ * assertions: runs, uses and handshakes recorded, captures, log lines (parsed and as written).
+ */
+export function testApp(routes: Route[], deps: Partial<AppDeps> = {}, now = { ms: Date.now() }) {
+  const launcher = new MemoryLauncher();
+  const captures = new MemoryCaptures();
+  const registry = new Registry();
+  const used: Route[] = [];
+  const handshakes: string[] = [];
+  const logText: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => logText.push(line) });
+  const app = buildApp({
+    routes: new MemoryRoutes(routes),
+    launcher,
+    registry,
+    logger,
+    captures,
+    clock: () => now.ms,
+    recordUse: (r) => used.push(r),
+    recordHandshake: (r, name) => handshakes.push(`${r.namespace}/${r.name} ${name}`),
+    ...deps,
+  });
+  return { app, launcher, captures, registry, used, handshakes, logText, now };
 }

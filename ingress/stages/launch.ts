@@ -91,18 +91,31 @@ export const launch = fp(
           .send({ ...answer, result: outcome.result, exitCode: outcome.exitCode, output });
       }
       x.outcome = duplicate ? 'duplicate' : 'accepted';
+      // A sender that reads the answer (Discord's interactions) gets the trigger's own body.
+      if (route.response.body)
+        return reply
+          .code(status(202))
+          .headers(responseHeaders(route))
+          .header('hookgate-run', run)
+          .send(route.response.body);
       return reply.code(status(202)).headers(responseHeaders(route)).send(answer);
     }
 
-    app.post('/hooks/:namespace/:name', deliver);
-    // Other methods are answered 405 (or 404) on admission; the route exists so that they reach it.
-    app.route({
-      method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      url: '/hooks/:namespace/:name',
-      handler: async () => {
-        throw new HttpError(405, 'method_not_allowed', 'webhooks are delivered with POST', { allow: 'POST' });
-      },
-    });
+    // `<url>/<token>`: the URL token of senders that can carry no other credential.
+    for (const url of ['/hooks/:namespace/:name', '/hooks/:namespace/:name/:token']) {
+      app.post(url, deliver);
+      // Other methods are handshakes, answered before the handler, or refused (405, 404) on
+      // admission; the route exists so that they reach it. GET brings HEAD.
+      app.route({
+        method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+        url,
+        handler: async () => {
+          throw new HttpError(405, 'method_not_allowed', 'webhooks are delivered with POST', {
+            allow: 'POST',
+          });
+        },
+      });
+    }
   },
   { name: 'hookgate-launch' },
 );

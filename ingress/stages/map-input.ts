@@ -4,25 +4,15 @@ import fp from 'fastify-plugin';
 import { HttpError } from '../http/errors.ts';
 import { exchangeOf } from '../http/exchange.ts';
 import { responseHeaders } from '../http/response-headers.ts';
-import {
-  bodyKind,
-  deliveryIdOf,
-  deliveryKey,
-  MAX_DELIVERY_ID,
-  MalformedBodyError,
-  mapInput,
-  matchesFilter,
-  parseBody,
-} from '../input.ts';
-import { isPing } from '../pings.ts';
+import { deliveryIdOf, deliveryKey, MAX_DELIVERY_ID, mapInput, matchesFilter } from '../input.ts';
+import { stripField } from '../verify/credentials.ts';
 import { deliveryIdSource } from '../verify/index.ts';
 import type { StageContext } from './context.ts';
-
-const EMPTY = Buffer.alloc(0);
+import { payloadOf } from './payload.ts';
 
 /**
- * Stage 4: what a verified body means. Parsed (depth- and field-capped, 400), Slack's URL check
- * answered, the trigger's filter applied (202, no run), the input mapped and checked against the
+ * Stage 5: what a verified body means. Parsed (depth- and field-capped, 400), the trigger's filter
+ * applied (202, no run), the input mapped (without a body-field secret) and checked against the
  * workflow's inputSchema (422), and the delivery named: the sender's id for display, and the
  * dedupe key from signed material (see deliveryKey).
  */
@@ -33,26 +23,7 @@ export const mapInputStage = fp(
       const x = exchangeOf(request);
       x.trace?.stage('map input');
       const route = x.route!;
-      let payload: unknown;
-      try {
-        payload = x.parsed
-          ? x.parsed.value
-          : parseBody(bodyKind(request.headers['content-type']), (request.body as Buffer) ?? EMPTY);
-      } catch (err) {
-        if (err instanceof MalformedBodyError) throw new HttpError(400, 'malformed_body', err.message);
-        throw err;
-      }
-      const slack = route.auth.signature?.scheme === 'slack' || route.provider?.name === 'slack';
-      // Slack checks an Events API URL with a signed challenge it expects echoed; it starts nothing.
-      if (slack && isUrlVerification(payload)) {
-        x.outcome = 'challenge';
-        return reply.code(200).send({ challenge: payload.challenge });
-      }
-      // A provider's ping (sent when a webhook is created or tested) is answered and starts nothing.
-      if (isPing(route, payload, request.headers)) {
-        x.outcome = 'ping';
-        return reply.code(200).send({ accepted: true, run: null, ping: true });
-      }
+      const payload = payloadOf(request);
       if (!matchesFilter(route.filter, payload, request.headers)) {
         x.outcome = 'filtered';
         return reply
@@ -60,6 +31,7 @@ export const mapInputStage = fp(
           .headers(responseHeaders(route))
           .send({ accepted: true, run: null, filtered: true });
       }
+      if (route.auth.bodySecret) stripField(payload, route.auth.bodySecret.field);
       const input = mapInput(route, payload, request.query as Record<string, unknown>, request.headers);
       const problem = schemas.check(route.workflow, input);
       if (problem) {
@@ -101,9 +73,3 @@ export const mapInputStage = fp(
   },
   { name: 'hookgate-map-input' },
 );
-
-const isUrlVerification = (p: unknown): p is { challenge: string } =>
-  typeof p === 'object' &&
-  p !== null &&
-  (p as { type?: unknown }).type === 'url_verification' &&
-  typeof (p as { challenge?: unknown }).challenge === 'string';

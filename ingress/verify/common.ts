@@ -8,6 +8,8 @@ export interface VerifyRequest {
   headers: IncomingHttpHeaders;
   /** The exact bytes received: signatures are never checked over a re-serialised body. */
   body: Buffer;
+  /** The token segment of `<url>/<token>`, when the request has one. */
+  urlToken?: string;
   /** Default POST. */
   method?: string;
   /** `{url}`: the trigger's published URL with the request's query string (never the Host header). */
@@ -23,11 +25,23 @@ export interface VerifyRequest {
 export const VERIFY_REASONS = [
   'missing_token',
   'invalid_token',
+  'missing_basic_auth',
+  'invalid_basic_auth',
+  'missing_url_token',
+  'invalid_url_token',
+  'missing_body_secret',
+  'invalid_body_secret',
+  'missing_verify_token',
+  'invalid_verify_token',
   'missing_signature',
   'malformed_signature',
   'invalid_signature',
   'timestamp_out_of_tolerance',
   'not_configured',
+  'untrusted_certificate', // a signing certificate URL or chain the provider's rules refuse
+  'not_allowed', // verified, but not from an allowed source (an SNS topic, an OIDC claim)
+  'invalid_audience',
+  'invalid_issuer',
 ] as const;
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
 

@@ -1,7 +1,8 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import {
   type Credential,
   DEFAULT_REPLAY_WINDOW_SECONDS,
+  type IdentityVerifier,
+  identityReplayWindow,
   type Route,
   type SignatureScheme,
   schemeDeliveryId,
@@ -11,6 +12,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { verifyBearer } from './bearer.ts';
 import { fail, OK, type SignatureConfig, type VerifyRequest, type VerifyResult } from './common.ts';
+import { verifyBasic, verifyBodySecret, verifyUrlToken } from './credentials.ts';
 import { type SignOptions, signHmac, verifyHmac } from './hmac.ts';
 import { signSecret, verifySecret } from './secret.ts';
 
@@ -58,7 +60,7 @@ export function verifierOf(signature: SignatureConfig): Verifier {
  * The values still accepted at `now`: the current credential has no `validUntil`; a previous one
  * stops at its `validUntil`, and an unreadable `validUntil` counts as expired.
  */
-function active(credentials: Credential[], now: number): string[] {
+export function active(credentials: Credential[], now: number): string[] {
   return credentials
     .filter((c) => c.validUntil === undefined || now < Date.parse(c.validUntil))
     .map((c) => c.value);
@@ -69,18 +71,43 @@ function active(credentials: Credential[], now: number): string[] {
  * (every symmetric one): tests and the CLI. The ingress runs the two stages apart.
  */
 export function verify(auth: Route['auth'], req: VerifyRequest, now: number): VerifyResult {
-  const token = verifyToken(auth, req.headers, now);
+  const token = verifyToken(auth, req, now);
   if (!token.ok) return token;
   const verdict = verifySignature(auth, req, now);
   if (verdict instanceof Promise) throw new Error('this verifier is asynchronous: use verifySignature');
   return verdict;
 }
 
-/** The bearer token, from the headers alone: checked before a body is read. OK when none is required. */
-export function verifyToken(auth: Route['auth'], headers: IncomingHttpHeaders, now: number): VerifyResult {
-  // The API requires one of them; a route without either is a bug and must not open the trigger.
-  if (!auth.tokens && !auth.signature) return fail('not_configured');
-  return auth.tokens ? verifyBearer(active(auth.tokens, now), { headers, body: EMPTY }) : OK;
+const configured = (auth: Route['auth']) =>
+  !!(auth.tokens || auth.basic || auth.urlTokens || auth.bodySecret || auth.signature || auth.identity);
+
+/**
+ * What is checked from the request line and headers alone, before a body is read: the bearer
+ * token, HTTP Basic and the URL token. OK when the trigger has none of them.
+ */
+export function verifyToken(
+  auth: Route['auth'],
+  req: Pick<VerifyRequest, 'headers' | 'urlToken'>,
+  now: number,
+): VerifyResult {
+  // The API requires one credential; a route without any is a bug and must not open the trigger.
+  if (!configured(auth)) return fail('not_configured');
+  // Plain checks in a row, not a list of closures: this runs for every request, junk included.
+  if (auth.urlTokens) {
+    const result = verifyUrlToken(active(auth.urlTokens, now), req.urlToken);
+    if (!result.ok) return result;
+  }
+  if (auth.tokens) {
+    const result = verifyBearer(active(auth.tokens, now), { headers: req.headers, body: EMPTY });
+    if (!result.ok) return result;
+  }
+  return auth.basic ? verifyBasic(active(auth.basic, now), req) : OK;
+}
+
+/** The secret in a body field, over the parsed body (OK when the trigger has none). */
+export function verifyBodyField(auth: Route['auth'], payload: unknown, now: number): VerifyResult {
+  if (!auth.bodySecret) return OK;
+  return verifyBodySecret(active(auth.bodySecret.secrets, now), payload, auth.bodySecret.field);
 }
 
 /** The signature over the body (OK when the trigger has none; the token is `verifyToken`'s). */
@@ -104,7 +131,12 @@ const timed = (v: Verifier) => v.type === 'hmac' && v.timestamp !== undefined;
  * that timestamp. Undefined when nothing is signed (bearer, a secret in a header: a captured
  * request can be replayed for as long as the credential is valid).
  */
-export function replayWindowSeconds(signature: SignatureConfig | undefined): number | undefined {
+export function replayWindowSeconds(
+  signature: SignatureConfig | undefined,
+  identity?: IdentityVerifier,
+): number | undefined {
+  // An identity sender proves each delivery; its own window bounds how long a replay verifies.
+  if (identity) return identityReplayWindow(identity);
   if (!signature) return undefined;
   const v = verifierOf(signature);
   if (v.type !== 'hmac') return undefined;

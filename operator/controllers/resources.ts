@@ -103,6 +103,13 @@ export const RUN_JOBS: Resource = {
   transform: runView,
 };
 
+/** Secrets the ingress captured from handshakes (lib/capture.ts), a few bytes each, in its namespace. */
+export const captureSecrets = (ingressNamespace: string): Resource => ({
+  ...SECRET_RESOURCE,
+  labelSelector: `${Labels.capture}=true`,
+  namespaces: [ingressNamespace],
+});
+
 export const routeSecrets = (ingressNamespace: string): Resource => ({
   ...SECRET_RESOURCE,
   labelSelector: `${Labels.route}=true`,

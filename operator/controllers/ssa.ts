@@ -4,6 +4,7 @@ import {
   APPLY_PATCH,
   apiError,
   apiPath,
+  isConflict,
   isNotFound,
   JOBS,
   type KubeClient,
@@ -53,16 +54,23 @@ export class Writer {
     }
   }
 
-  /** Deletes an object; an object already gone is fine. */
-  async delete(obj: KubernetesObject, propagationPolicy?: 'Background'): Promise<void> {
+  /**
+   * Deletes an object; an object already gone is fine, and so, with a `uid` precondition, is one that
+   * was replaced by another of the same name (409).
+   */
+  async delete(obj: KubernetesObject, propagationPolicy?: 'Background', uid?: string): Promise<void> {
+    const body = {
+      ...(propagationPolicy ? { propagationPolicy } : {}),
+      ...(uid ? { preconditions: { uid } } : {}),
+    };
     try {
       await this.client.request({
         method: 'DELETE',
         path: pathOf(obj),
-        ...(propagationPolicy ? { body: { propagationPolicy } } : {}),
+        ...(Object.keys(body).length > 0 ? { body } : {}),
       });
     } catch (err) {
-      if (isNotFound(err)) return;
+      if (isNotFound(err) || (uid && isConflict(err))) return;
       throw apiError(`delete ${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name}`, err);
     }
   }

@@ -2,7 +2,7 @@
 // the chart's ServiceAccounts and RBAC applied from `helm template`, each component a separate
 // process holding only its ServiceAccount's token. Used by the e2e tests, the demo and the benchmark.
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import {
@@ -216,6 +216,12 @@ export async function startHookgate(
      * chart's (`chartNodeOptions`).
      */
     nodeArgs?: string[];
+    /**
+     * Loopback stand-ins for the hosts outbound calls reach (SNS, PayPal, an OIDC issuer): the
+     * ingress then runs through test/harness/ingress-with-stand-ins.ts, which passes them to
+     * `main` as code; the production entry has no way to take them. Sources only (not compiled).
+     */
+    standIns?: { ca: string[]; hosts: Record<string, number> };
   },
 ): Promise<Hookgate> {
   const { namespace } = opts;
@@ -235,6 +241,17 @@ export async function startHookgate(
       : ['--import', 'tsx', join(ROOT, file)]),
   ];
 
+  const standIns = opts.standIns ? join(logDir, `stand-ins-${namespace}.json`) : undefined;
+  if (standIns) await writeFile(standIns, JSON.stringify(opts.standIns));
+  const ingressScript = standIns
+    ? [
+        ...chartFlags.ingress,
+        '--import',
+        'tsx',
+        join(ROOT, 'test/harness/ingress-with-stand-ins.ts'),
+        standIns,
+      ]
+    : script('ingress/server.ts');
   let ingressStarts = 0;
   const spawnIngress = () =>
     spawnLogged(
@@ -242,7 +259,7 @@ export async function startHookgate(
       `ingress-${namespace}${ingressStarts++ ? `-${ingressStarts}` : ''}`,
       node,
       [
-        ...script('ingress/server.ts'),
+        ...ingressScript,
         `--kubeconfig=${kubeconfigs.ingress}`,
         `--namespace=${namespace}`,
         '--address=127.0.0.1',

@@ -19,7 +19,8 @@ export interface TriggerApi {
   createSecret(secret: V1Secret): Promise<void>;
   /** Server-side apply; a `metadata.resourceVersion` in the object makes it conditional. */
   applySecret(secret: V1Secret): Promise<void>;
-  deleteSecret(namespace: string, name: string): Promise<void>;
+  /** With `uid`: only that very Secret (a capture replaced meanwhile is another's to judge). */
+  deleteSecret(namespace: string, name: string, uid?: string): Promise<void>;
   applyStatus(meta: { namespace: string; name: string; uid: string }, status: OwnedStatus): Promise<void>;
 }
 
@@ -43,8 +44,8 @@ export function triggerApi(client: KubeClient): TriggerApi {
       }
     },
     applySecret: (secret) => writer.apply(secret),
-    deleteSecret: (namespace, name) =>
-      writer.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name } }),
+    deleteSecret: (namespace, name, uid) =>
+      writer.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name } }, undefined, uid),
     applyStatus: (meta, status) =>
       writer.applyStatus(WEBHOOK_TRIGGER.kind, WEBHOOK_TRIGGER.plural, meta, status),
   };

@@ -5,7 +5,6 @@ import {
   credentialStatus,
   credentialsSecret,
   desiredRoute,
-  type Generators,
   generatedParts,
   planCredentials,
   ROTATED_AT,
@@ -16,19 +15,10 @@ import {
   triggerURL,
 } from './desired.ts';
 import { cryptoGenerators } from './generate.ts';
+import { counting } from './generators.test-helper.ts';
 
 const now = new Date('2026-03-01T12:00:00Z');
 const HOUR = 3_600_000;
-
-/** Deterministic generators that count their calls, so a test can prove nothing was generated. */
-function counting(): Generators & { calls: number } {
-  const g = {
-    calls: 0,
-    token: () => `hgt_token${++g.calls}`,
-    signingSecret: () => `whsec_secret${++g.calls}`,
-  };
-  return g;
-}
 
 const both = { token: true, signingSecret: true };
 const spec = (auth: unknown, extra: object = {}) =>

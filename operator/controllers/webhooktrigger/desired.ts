@@ -5,6 +5,8 @@ import type { V1Secret } from '@kubernetes/client-node';
 import {
   API_VERSION,
   CredentialKeys,
+  extraCredentials,
+  type IdentityVerifier,
   Labels,
   MANAGED_BY,
   ROUTE_KEY,
@@ -37,28 +39,84 @@ export interface Generators {
   token(): string;
   /** In `format` (whsec_ + base64 by default; url-safe: only `A-Za-z0-9_-`, for Telegram). */
   signingSecret(format?: SecretFormat): string;
+  basic(): { username: string; password: string };
+  urlToken(): string;
+  bodySecret(): string;
+  verifyToken(): string;
 }
 
-/** Which credentials the operator generates: those the trigger needs without a `secretRef`. */
+/**
+ * Each credential the credentials Secret can hold: its keys (HTTP Basic has two), the keys its
+ * previous value moves to on a rotation, and how a new one is made.
+ */
+const PART_TABLE = {
+  token: { keys: ['token'], previous: ['previousToken'] },
+  signingSecret: { keys: ['signingSecret'], previous: ['previousSigningSecret'] },
+  basic: { keys: ['username', 'password'], previous: ['previousUsername', 'previousPassword'] },
+  urlToken: { keys: ['urlToken'], previous: ['previousUrlToken'] },
+  bodySecret: { keys: ['bodySecret'], previous: ['previousBodySecret'] },
+  verifyToken: { keys: ['verifyToken'], previous: ['previousVerifyToken'] },
+} as const satisfies Record<
+  string,
+  { keys: readonly (keyof typeof CredentialKeys)[]; previous: readonly string[] }
+>;
+export type PartName = keyof typeof PART_TABLE;
+const PART_NAMES = Object.keys(PART_TABLE) as PartName[];
+
+const make = (p: PartName, g: Generators, parts: Parts): Record<string, string> => {
+  switch (p) {
+    case 'basic':
+      return g.basic();
+    case 'signingSecret':
+      return { signingSecret: g.signingSecret(parts.secretFormat) };
+    default:
+      return { [p]: g[p]() };
+  }
+};
+
+/** A part's value as the route serves it (`<username>:<password>` for Basic), if all its keys are set. */
+const partValue = (data: Record<string, string | undefined>, keys: readonly string[]) =>
+  keys.every((k) => data[k]) ? keys.map((k) => data[k]).join(':') : undefined;
+
+/**
+ * Which credentials the operator generates: those the trigger needs without a `secretRef`. The
+ * signing secret of a trigger that captures it from a handshake is not generated but awaited
+ * (`capture`). Parts beyond the first two appear only when needed.
+ */
 export interface Parts {
   token: boolean;
   signingSecret: boolean;
+  basic?: boolean;
+  urlToken?: boolean;
+  bodySecret?: boolean;
+  verifyToken?: boolean;
   secretFormat?: SecretFormat;
+  capture?: boolean;
 }
 
 export function generatedParts(spec: WebhookTriggerSpec): Parts {
   const needs = resolveAuth(spec.auth);
+  const extra = extraCredentials(spec);
+  const meta = extra.handshakes.find((h) => h.name === 'meta-verify-token');
+  const flags = {
+    basic: !!extra.basic && !extra.basic.secretRef,
+    urlToken: !!extra.urlToken && !extra.urlToken.secretRef,
+    bodySecret: !!extra.bodySecret && !extra.bodySecret.secretRef,
+    verifyToken: !!meta && !meta.verifyToken?.secretRef,
+    capture: extra.captureSecret,
+  };
   return {
     token: needs.bearer && !spec.auth.bearer?.secretRef,
-    signingSecret: !!needs.verifier && !spec.auth.signature?.secretRef,
+    signingSecret: !!needs.verifier && !spec.auth.signature?.secretRef && !extra.captureSecret,
     ...(needs.secretFormat ? { secretFormat: needs.secretFormat } : {}),
+    ...Object.fromEntries(Object.entries(flags).filter(([, on]) => on)),
   };
 }
 
 export interface StoredCredentials {
   /** Decoded `data` of the credentials Secret. */
   data: Record<string, string>;
-  /** Only the annotations this operator manages (ROTATED_FOR, REVOKED_FOR, ROTATED_AT). */
+  /** Only the annotations this operator manages (ROTATED_FOR, REVOKED_FOR, ROTATED_AT, CAPTURED_AT). */
   annotations: Record<string, string>;
 }
 
@@ -66,25 +124,27 @@ export interface CredentialsPlan extends StoredCredentials {
   /** The Secret must be created (none exists) or updated. */
   write: 'create' | 'update' | 'none';
   /** For Events; never a secret value. */
-  generated: (keyof Parts)[];
+  generated: PartName[];
   rotated: boolean;
   /** Rotated without a grace period: the previous credentials are gone. */
   revoked: boolean;
   expired: boolean;
+  /** A captured secret became the signing secret. */
+  captured: boolean;
   /** Milliseconds until the previous credentials expire. */
   requeueAfter?: number;
 }
 
-const PREVIOUS = {
-  token: CredentialKeys.previousToken,
-  signingSecret: CredentialKeys.previousSigningSecret,
-} as const;
-const PART_KEYS = ['token', 'signingSecret'] as const;
+/** On the credentials Secret: when the signing secret was captured from a handshake. */
+export const CAPTURED_AT = 'hookgate.io/captured-at';
+
+/** Parts a rotation renews: generated ones, and a captured signing secret (then awaited anew). */
+const rotates = (p: PartName, parts: Parts) => !!parts[p] || (p === 'signingSecret' && !!parts.capture);
 
 /**
  * The credentials Secret's next content. A value is generated only where its key is absent, or on
  * a rotation request not handled before: nothing else (restart, re-apply, unrelated edits) can
- * replace a credential.
+ * replace a credential. A captured signing secret is taken in only while none is there.
  */
 export function planCredentials(input: {
   parts: Parts;
@@ -96,11 +156,12 @@ export function planCredentials(input: {
   graceMs: number;
   now: Date;
   generate: Generators;
+  /** A secret captured from the trigger's handshake, waiting to be taken in. */
+  captured?: string;
 }): CredentialsPlan | undefined {
   const { parts, existing, rotate, now, generate } = input;
-  const fresh = (p: (typeof PART_KEYS)[number]) =>
-    p === 'token' ? generate.token() : generate.signingSecret(parts.secretFormat);
-  if (!existing && !parts.token && !parts.signingSecret) return undefined;
+  const needed = PART_NAMES.filter((p) => parts[p]);
+  if (!existing && needed.length === 0 && !(parts.capture && input.captured)) return undefined;
   const data = { ...existing?.data };
   const annotations = { ...existing?.annotations };
   const plan: CredentialsPlan = {
@@ -111,6 +172,7 @@ export function planCredentials(input: {
     rotated: false,
     revoked: false,
     expired: false,
+    captured: false,
   };
 
   const until = data[CredentialKeys.previousValidUntil];
@@ -126,11 +188,21 @@ export function planCredentials(input: {
 
   const revoke = input.revoke && input.revoke !== annotations[REVOKED_FOR] ? input.revoke : undefined;
   if (revoke || (rotate && rotate !== annotations[ROTATED_FOR])) {
-    const rotating = existing ? PART_KEYS.filter((p) => parts[p] && data[p]) : [];
+    const rotating = existing
+      ? PART_NAMES.filter((p) => rotates(p, parts) && partValue(data, PART_TABLE[p].keys))
+      : [];
     for (const p of rotating) {
-      if (!revoke) data[PREVIOUS[p]] = data[p]!;
-      data[p] = fresh(p);
+      const { keys, previous } = PART_TABLE[p];
+      keys.forEach((k, i) => {
+        if (!revoke) data[previous[i]!] = data[k]!;
+        // Emptied, not deleted: a key the Secret was created with is the create's to own, and
+        // server-side apply never removes what another manager owns.
+        data[k] = '';
+      });
+      // A captured secret is not made here: the next handshake brings it.
+      if (parts[p]) Object.assign(data, make(p, generate, parts));
     }
+    if (rotating.includes('signingSecret') && parts.capture) annotations[CAPTURED_AT] = '';
     if (revoke) {
       // The credentials of before (current and previous) are what leaked: none stays valid.
       const dropped = dropPrevious(data);
@@ -148,11 +220,16 @@ export function planCredentials(input: {
     if (revoke) annotations[REVOKED_FOR] = revoke;
   }
 
-  for (const p of PART_KEYS) {
-    if (parts[p] && !data[p]) {
-      data[p] = fresh(p);
+  for (const p of needed) {
+    if (!partValue(data, PART_TABLE[p].keys)) {
+      Object.assign(data, make(p, generate, parts));
       plan.generated.push(p);
     }
+  }
+  if (parts.capture && !data.signingSecret && input.captured) {
+    data.signingSecret = input.captured;
+    annotations[CAPTURED_AT] = timestamp(now);
+    plan.captured = true;
   }
 
   if (!existing) plan.write = 'create';
@@ -164,7 +241,7 @@ export function planCredentials(input: {
 /** Removes the previous credentials; true if there were any. */
 function dropPrevious(data: Record<string, string>): boolean {
   const had = CredentialKeys.previousValidUntil in data;
-  for (const p of PART_KEYS) delete data[PREVIOUS[p]];
+  for (const p of PART_NAMES) for (const k of PART_TABLE[p].previous) delete data[k];
   delete data[CredentialKeys.previousValidUntil];
   return had;
 }
@@ -213,28 +290,40 @@ export function credentialsSecret(
   };
 }
 
-/** The values a route serves. `previous*` only during a rotation's grace period. */
+/** The values a route serves (`basic` as `<username>:<password>`). `previous*` only during a rotation's grace period. */
 export interface ResolvedCredentials {
   token?: string;
   signingSecret?: string;
+  basic?: string;
+  urlToken?: string;
+  bodySecret?: string;
+  verifyToken?: string;
   previousToken?: string;
   previousSigningSecret?: string;
+  previousBasic?: string;
+  previousUrlToken?: string;
+  previousBodySecret?: string;
+  previousVerifyToken?: string;
   previousValidUntil?: string;
 }
 
-/** Current values from referenced Secrets win over generated ones; previous ones exist only for generated parts. */
+const previousName = (p: PartName) =>
+  `previous${p[0]!.toUpperCase()}${p.slice(1)}` as `previous${Capitalize<PartName>}`;
+
+/** Current values from referenced Secrets win over stored ones; previous ones exist only for stored parts. */
 export function resolveCredentials(
   parts: Parts,
   stored: Record<string, string> | undefined,
-  referenced: { token?: string; signingSecret?: string },
+  referenced: Partial<Record<PartName, string>>,
 ): ResolvedCredentials {
   const r: ResolvedCredentials = {};
-  for (const p of PART_KEYS) {
-    const current = parts[p] ? stored?.[p] : referenced[p];
+  for (const p of PART_NAMES) {
+    const mine = rotates(p, parts);
+    const current = mine ? partValue(stored ?? {}, PART_TABLE[p].keys) : referenced[p];
     if (current) r[p] = current;
-    const previous = parts[p] ? stored?.[PREVIOUS[p]] : undefined;
+    const previous = mine ? partValue(stored ?? {}, PART_TABLE[p].previous) : undefined;
     if (previous) {
-      r[p === 'token' ? 'previousToken' : 'previousSigningSecret'] = previous;
+      r[previousName(p)] = previous;
       r.previousValidUntil = stored?.[CredentialKeys.previousValidUntil];
     }
   }
@@ -247,6 +336,8 @@ export interface RouteInput {
   credentials: ResolvedCredentials;
   /** status.url: what providers that sign their URL signed. */
   url?: string;
+  /** Senders that share no secret (lib/identity.ts). */
+  identity?: IdentityVerifier;
 }
 
 /** What every route of a trigger carries, served or not. */
@@ -283,29 +374,57 @@ const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]) =>
  * the trigger's provider or scheme resolved into one verifier. A scheme and its knobs are written
  * too, so an ingress of the version before still serves the seven schemes during an upgrade.
  */
-export function desiredRoute({ trigger, workflow, credentials: c, url }: RouteInput): Route {
+export function desiredRoute({ trigger, workflow, credentials: c, url, identity }: RouteInput): Route {
   const { spec } = trigger;
   const list = (current: string | undefined, previous: string | undefined) => [
     ...(current ? [{ value: current }] : []),
     ...(previous && c.previousValidUntil ? [{ value: previous, validUntil: c.previousValidUntil }] : []),
   ];
+  /** A credential the trigger needs must have a value: a route that accepts nothing is a bug. */
+  const required = (what: string, current: string | undefined, previous: string | undefined) => {
+    const values = list(current, previous);
+    if (values.length === 0) throw new Error(`a route without its ${what}`);
+    return values;
+  };
   const auth = resolveAuth(spec.auth);
+  const extra = extraCredentials(spec);
   const sig = spec.auth.signature;
   const knobs = sig?.scheme && sig.scheme !== 'hmac' ? pick(sig, LEGACY_KNOBS) : {};
+  // Empty only while a captured signing secret is awaited: then nothing verifies.
+  const secrets = () =>
+    extra.captureSecret
+      ? list(c.signingSecret, c.previousSigningSecret)
+      : required('signing secret', c.signingSecret, c.previousSigningSecret);
   return RouteSchema.parse({
     ...routeOf(trigger),
     auth: {
       ...(auth.bearer ? { tokens: list(c.token, c.previousToken) } : {}),
-      ...(auth.verifier
+      ...(extra.basic ? { basic: required('Basic credential', c.basic, c.previousBasic) } : {}),
+      ...(extra.urlToken ? { urlTokens: required('URL token', c.urlToken, c.previousUrlToken) } : {}),
+      ...(extra.bodySecret
         ? {
-            signature: {
-              ...knobs,
-              verifier: auth.verifier,
-              secrets: list(c.signingSecret, c.previousSigningSecret),
+            bodySecret: {
+              field: extra.bodySecret.field,
+              secrets: required('body secret', c.bodySecret, c.previousBodySecret),
             },
           }
         : {}),
+      ...(auth.verifier ? { signature: { ...knobs, verifier: auth.verifier, secrets: secrets() } } : {}),
+      ...(identity ? { identity } : {}),
     },
+    ...(extra.handshakes.length > 0
+      ? {
+          handshakes: extra.handshakes.map((h) => ({
+            name: h.name,
+            ...(h.name === 'meta-verify-token'
+              ? { verifyTokens: required('verify token', c.verifyToken, c.previousVerifyToken) }
+              : {}),
+            ...(h.allowedOrigins ? { allowedOrigins: h.allowedOrigins } : {}),
+            ...(h.allowedRate ? { allowedRate: h.allowedRate } : {}),
+            ...(h.name === 'asana-hook-secret' && extra.captureSecret ? { waiting: !c.signingSecret } : {}),
+          })),
+        }
+      : {}),
     ...(auth.provider ? { provider: auth.provider } : {}),
     ...(url ? { url } : {}),
     workflow: { name: workflow.name, uid: workflow.uid, spec: workflow.spec },
@@ -404,12 +523,27 @@ export function credentialStatus(
   | 'signingSecretSet'
   | 'lastRotationTime'
   | 'previousCredentialsValidUntil'
+  | 'urlTokenRef'
+  | 'secretCapture'
 > {
+  const extra = extraCredentials(spec);
+  const urlTokenRef = extra.urlToken
+    ? (extra.urlToken.secretRef ?? { name: credentialsSecretName(trigger), key: CredentialKeys.urlToken })
+    : undefined;
+  const capturedTime = stored?.annotations[CAPTURED_AT];
   return {
     ...(stored ? { credentialsSecret: credentialsSecretName(trigger) } : {}),
     ...(parts.token && resolved.token ? { tokenPrefix: resolved.token.slice(0, 8) } : {}),
     signingSecretSet: !!resolveAuth(spec.auth).verifier && !!resolved.signingSecret,
     ...(stored?.annotations[ROTATED_AT] ? { lastRotationTime: stored.annotations[ROTATED_AT] } : {}),
     ...(resolved.previousValidUntil ? { previousCredentialsValidUntil: resolved.previousValidUntil } : {}),
+    ...(urlTokenRef ? { urlTokenRef } : {}),
+    ...(parts.capture
+      ? {
+          secretCapture: resolved.signingSecret
+            ? { state: 'Captured' as const, ...(capturedTime ? { capturedTime } : {}) }
+            : { state: 'Waiting' as const },
+        }
+      : {}),
   };
 }

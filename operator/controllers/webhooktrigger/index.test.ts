@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ownChanged } from '../../runtime/predicates.ts';
-import { workflowChanged } from './index.ts';
+import { triggersForSecret, workflowChanged } from './index.ts';
 
 const trigger = (
   over: { generation?: number; annotations?: Record<string, string>; status?: object } = {},
@@ -39,5 +39,37 @@ describe('what a trigger reconcile is for', () => {
         workflow({ conditions: [ready('False', 'InvalidJobTemplate', 'b')] }),
       ),
     ).toBe(true);
+  });
+});
+
+describe('triggers for a Secret', () => {
+  it('every reference a trigger can make: bearer, signature, Basic, URL token, body secret, verify token', () => {
+    const triggers = new Map<string, object>();
+    const put = (name: string, spec: object) =>
+      triggers.set(name, {
+        metadata: { namespace: 'ns', name },
+        spec: { workflowRef: { name: 'w' }, ...spec },
+      });
+    const ref = (name: string) => ({ secretRef: { name, key: 'k' } });
+    put('bearer', { auth: { bearer: ref('s-bearer') } });
+    put('basic', { auth: { basic: { secretRef: { name: 's-basic' } } } });
+    put('url', { auth: { urlToken: ref('s-url') } });
+    put('body', { auth: { bodySecret: { field: 'x', ...ref('s-body') } } });
+    put('meta', {
+      auth: { bearer: {} },
+      handshakes: [{ name: 'meta-verify-token', verifyToken: ref('s-verify') }],
+    });
+    const cache = {
+      get: ({ name }: { name: string }) => triggers.get(name),
+      list: () => [...triggers.values()],
+    } as unknown as Parameters<typeof triggersForSecret>[0];
+    const owners = (secret: string) =>
+      triggersForSecret(cache, { metadata: { namespace: 'ns', name: secret } }).map((k) => k.name);
+    expect(owners('s-bearer')).toEqual(['bearer']);
+    expect(owners('s-basic')).toEqual(['basic']);
+    expect(owners('s-url')).toEqual(['url']);
+    expect(owners('s-body')).toEqual(['body']);
+    expect(owners('s-verify')).toEqual(['meta']);
+    expect(owners('unrelated')).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { findCondition } from '../conditions.ts';
 import { eventRecorder } from '../events.ts';
 import {
   type Cached,
+  captureSecrets,
   credentialSecrets,
   routeSecrets,
   SECRET_METADATA,
@@ -29,6 +30,19 @@ type Workflow = Cached<WorkflowObject>;
 
 const CREDENTIALS_SUFFIX = '-credentials';
 
+/** Every Secret a trigger references, read from the cached object as is (it may not parse). */
+function secretRefNames(t: WebhookTrigger): (string | undefined)[] {
+  const auth = t.spec?.auth;
+  return [
+    auth?.bearer?.secretRef?.name,
+    auth?.signature?.secretRef?.name,
+    auth?.basic?.secretRef?.name,
+    auth?.urlToken?.secretRef?.name,
+    auth?.bodySecret?.secretRef?.name,
+    ...(t.spec?.handshakes ?? []).map((h) => h.verifyToken?.secretRef?.name),
+  ];
+}
+
 /** Triggers to reconcile when a Secret of their namespace changes: owner, name clash, or secretRef. */
 export function triggersForSecret(triggers: Cache<WebhookTrigger>, secret: KubernetesObject): ObjectKey[] {
   const namespace = secret.metadata?.namespace ?? '';
@@ -44,9 +58,7 @@ export function triggersForSecret(triggers: Cache<WebhookTrigger>, secret: Kuber
     if (triggers.get({ namespace, name: trigger })) keys.add(trigger);
   }
   for (const t of triggers.list(namespace)) {
-    const auth = t.spec?.auth;
-    if (auth?.bearer?.secretRef?.name === name || auth?.signature?.secretRef?.name === name)
-      keys.add(t.metadata.name!);
+    if (secretRefNames(t).includes(name)) keys.add(t.metadata.name!);
   }
   return [...keys].map((n) => ({ namespace, name: n }));
 }
@@ -80,6 +92,8 @@ export function register(mgr: ControllerManager, config: Config): void {
     get: getSecret,
   };
   const routes = mgr.cache<V1Secret>(routesResource);
+  const capturesResource = captureSecrets(config.ingressNamespace);
+  const captures = mgr.cache<V1Secret>(capturesResource);
   const log = mgr.log.child({ controller: 'webhooktrigger' });
   const watched = (ns: string) => config.namespaces.length === 0 || config.namespaces.includes(ns);
   mgr.add({
@@ -101,12 +115,15 @@ export function register(mgr: ControllerManager, config: Config): void {
       { resource: credentialsResource, map: (s) => triggersForSecret(triggers, s) },
       // Route Secrets of triggers in other operators' namespaces are not ours to sweep.
       { resource: routesResource, map: (s) => routeOwner(s).filter((k) => watched(k.namespace)) },
+      // Secrets the ingress captured from handshakes: the trigger takes them in (or drops them).
+      { resource: capturesResource, map: (s) => routeOwner(s).filter((k) => watched(k.namespace)) },
     ],
     reconciler: new WebhookTriggerReconciler({
       triggers,
       workflows,
       secrets,
       routes,
+      captures,
       api: triggerApi(mgr.client),
       events: eventRecorder(mgr.client, log),
       conditions: mgr.conditions,

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { WebhookTrigger, WebhookTriggerStatus, Workflow } from '../../../api/v1alpha1/index.ts';
 import { ROUTE_KEY } from '../../../api/v1alpha1/index.ts';
+import { captureSecret, captureSecretName } from '../../../lib/capture.ts';
 import type { Cache, ObjectKey } from '../../runtime/types.ts';
 import type { Cached } from '../resources.ts';
 import type { TriggerApi } from './apply.ts';
@@ -37,6 +38,7 @@ function setup() {
   const workflows = new MapCache<Cached<Workflow>>();
   const secrets = new MapCache<V1Secret>();
   const routes = new MapCache<V1Secret>();
+  const captures = new MapCache<V1Secret>();
   const identities = new MapCache<KubernetesObject>();
   /** What a GET from the API server answers, and the names read. */
   const server = new MapCache<V1Secret>();
@@ -64,6 +66,7 @@ function setup() {
     async deleteSecret(namespace, name) {
       writes.push(`delete ${name}`);
       routes.items.delete(`${namespace}/${name}`);
+      captures.items.delete(`${namespace}/${name}`);
     },
     async applyStatus(meta, status: Partial<WebhookTriggerStatus>) {
       writes.push('status');
@@ -84,12 +87,20 @@ function setup() {
       },
       list: (ns) => routes.list(ns).map(routeSecretView),
     },
+    captures,
     api,
     events: { record: () => {} },
     conditions: { set: () => {}, delete: () => {} },
     log: pino({ level: 'silent' }),
     config: { publicBaseUrl: 'https://h.test', ingressNamespace: 'ingress', rotationGrace: 60_000 },
-    generate: { token: () => `hgt_gen${++g}`, signingSecret: () => `whsec_gen${++g}` },
+    generate: {
+      token: () => `hgt_gen${++g}`,
+      signingSecret: () => `whsec_gen${++g}`,
+      basic: () => ({ username: `hg${++g}`, password: `pw${g}` }),
+      urlToken: () => `hgu_gen${++g}`,
+      bodySecret: () => `hgs_gen${++g}`,
+      verifyToken: () => `hgv_gen${++g}`,
+    },
     now: () => new Date('2026-01-01T00:00:00Z'),
   });
   triggers.put({
@@ -118,6 +129,7 @@ function setup() {
     server,
     reads,
     routes,
+    captures,
     triggers,
     workflows,
     generated: () => g,
@@ -278,6 +290,48 @@ describe('WebhookTriggerReconciler', () => {
     await other.reconciler.reconcile(key);
     expect(other.triggers.get(key)!.status!.conditions![0]).toMatchObject({ reason: 'InvalidSpec' });
     expect(other.reads).toEqual([]);
+  });
+
+  it('takes in a captured Asana secret once, publishes a route that stops waiting, then deletes the capture', async () => {
+    const s = setup();
+    const t = s.triggers.get(key)!;
+    const asana = {
+      ...t.spec,
+      auth: { signature: { scheme: 'hmac-sha256', header: 'X-Hook-Signature' } },
+      handshakes: [{ name: 'asana-hook-secret' }],
+    };
+    s.triggers.put({ ...t, spec: asana } as never);
+    await s.reconciler.reconcile(key);
+    const route = () =>
+      JSON.parse(Buffer.from(s.routes.list()[0]!.data!['route.json']!, 'base64').toString());
+    expect(route().handshakes).toEqual([{ name: 'asana-hook-secret', waiting: true }]);
+    expect(route().auth.signature.secrets).toEqual([]);
+    expect(s.triggers.get(key)!.status!.secretCapture).toEqual({ state: 'Waiting' });
+
+    // One captured for an earlier trigger of the same name: dropped, never taken in.
+    const stale = captureSecret({ namespace: 'ns', name: 't', uid: 'gone' }, 'ingress', 'stale-secret');
+    s.captures.put({ ...stale, metadata: { ...stale.metadata, uid: 'c0' } });
+    s.writes.length = 0;
+    await s.reconciler.reconcile(key);
+    expect(s.writes).toEqual([`delete ${captureSecretName('ns', 't')}`]);
+    expect(route().handshakes).toEqual([{ name: 'asana-hook-secret', waiting: true }]);
+
+    const fresh = captureSecret({ namespace: 'ns', name: 't', uid: 'tu' }, 'ingress', 'b537207f20cbfa02');
+    s.captures.put({ ...fresh, metadata: { ...fresh.metadata, uid: 'c1' } });
+    s.writes.length = 0;
+    await s.reconciler.reconcile(key);
+    const stored = s.secrets.get({ namespace: 'ns', name: 't-credentials' })!;
+    expect(Buffer.from(stored.data!.signingSecret!, 'base64').toString()).toBe('b537207f20cbfa02');
+    expect(route().auth.signature.secrets).toEqual([{ value: 'b537207f20cbfa02' }]);
+    expect(route().handshakes).toEqual([{ name: 'asana-hook-secret', waiting: false }]);
+    expect(s.writes).toEqual([
+      'create t-credentials',
+      `apply ${routeSecretName('ns', 't')}`,
+      `delete ${captureSecretName('ns', 't')}`,
+      'status',
+    ]);
+    expect(s.captures.list()).toEqual([]);
+    expect(s.triggers.get(key)!.status!.secretCapture).toMatchObject({ state: 'Captured' });
   });
 });
 

@@ -2,7 +2,9 @@ import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import {
   Annotations,
   ConditionType,
+  CredentialKeys,
   EventReason,
+  extraCredentials,
   KEY_SHAPES,
   Labels,
   MIN_SECRET_BYTES,
@@ -16,6 +18,8 @@ import {
   type Workflow as WorkflowObject,
   WorkflowSpec,
 } from '../../../api/v1alpha1/index.ts';
+import { captureSecretName, readCapture } from '../../../lib/capture.ts';
+import { IdentityConfigError, type IdentityValues, identityVerifier } from '../../../lib/identity.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { pick } from '../../../lib/pick.ts';
 import type { Cache, ConditionMetrics, ObjectKey, Reconciler, Result } from '../../runtime/types.ts';
@@ -26,12 +30,14 @@ import type { Cached } from '../resources.ts';
 import { StatusPatcher } from '../status.ts';
 import type { OwnedStatus, TriggerApi } from './apply.ts';
 import {
+  CAPTURED_AT,
   credentialStatus,
   credentialsSecret,
   credentialsSecretName,
   desiredRoute,
   type Generators,
   generatedParts,
+  type PartName,
   type Parts,
   planCredentials,
   REVOKED_FOR,
@@ -47,6 +53,38 @@ import {
   unavailableRoute,
 } from './desired.ts';
 import type { TriggerSecrets } from './referenced.ts';
+
+/** The trigger's identity verifier; a key, rule or JWKS that cannot work is a spec error (Stalled). */
+function senderIdentity(spec: WebhookTriggerSpec, values: IdentityValues) {
+  try {
+    return identityVerifier(spec.auth, values);
+  } catch (err) {
+    if (err instanceof IdentityConfigError) throw new StalledError(Reason.InvalidSpec, err.message);
+    throw err;
+  }
+}
+
+/** The public keys and JWKS a trigger of a sender without a shared secret pins, inline or from Secrets. */
+async function identityValues(
+  spec: WebhookTriggerSpec,
+  read: (ref: { name: string; key: string } | undefined) => Promise<string | undefined>,
+): Promise<IdentityValues> {
+  const publicKeys = spec.auth.publicKeys
+    ? await Promise.all(spec.auth.publicKeys.map(async (k) => k.value ?? (await read(k.secretRef))!))
+    : undefined;
+  const jwks = await read(spec.auth.oidc?.jwks?.secretRef);
+  return { ...(publicKeys ? { publicKeys } : {}), ...(jwks !== undefined ? { jwks } : {}) };
+}
+
+/** How Events name each credential. */
+const PART_WORDS: Record<PartName, string> = {
+  token: 'bearer token',
+  signingSecret: 'signing secret',
+  basic: 'Basic credentials',
+  urlToken: 'URL token',
+  bodySecret: 'body secret',
+  verifyToken: 'verify token',
+};
 
 type WebhookTrigger = Cached<TriggerObject>;
 type Workflow = Cached<WorkflowObject>;
@@ -65,6 +103,8 @@ export interface TriggerDeps {
   secrets: TriggerSecrets;
   /** Route Secrets in the ingress namespace. */
   routes: Cache<V1Secret>;
+  /** Secrets the ingress captured from handshakes, in its namespace (lib/capture.ts). */
+  captures: Cache<V1Secret>;
   api: TriggerApi;
   events: EventRecorder;
   conditions: ConditionMetrics;
@@ -80,6 +120,8 @@ const CREDENTIAL_FIELDS = [
   'signingSecretSet',
   'lastRotationTime',
   'previousCredentialsValidUntil',
+  'urlTokenRef',
+  'secretCapture',
 ] as const;
 const OWNED_FIELDS = ['observedGeneration', 'conditions', 'url', 'path', ...CREDENTIAL_FIELDS] as const;
 type CredentialFields = Pick<OwnedStatus, (typeof CREDENTIAL_FIELDS)[number]>;
@@ -108,8 +150,11 @@ export class WebhookTriggerReconciler implements Reconciler {
 
   async reconcile(key: ObjectKey, log: Logger = this.d.log): Promise<Result | undefined> {
     const trigger = this.d.triggers.get(key);
+    // Read once: one that arrives during this pass is the next pass's (deletes below name this one).
+    const capture = this.d.captures.get(this.captureKey(key));
     if (!trigger || trigger.metadata.deletionTimestamp) {
       await this.removeRoute(key);
+      await this.dropCapture(capture);
       this.status.forget(key);
       return undefined;
     }
@@ -134,18 +179,29 @@ export class WebhookTriggerReconciler implements Reconciler {
       // A new trigger's first credentials are part of it turning Ready, which status shows; generating
       // again (a part added, the Secret deleted) is a change worth an Event.
       const announce = (before.observedGeneration ?? -1) >= 0;
-      const stored = await this.ensureCredentials(trigger, parts, now, announce, (ms) => {
+      const captured = parts.capture ? this.captured(capture, trigger.metadata.uid ?? '') : undefined;
+      const stored = await this.ensureCredentials(trigger, parts, now, announce, captured, (ms) => {
         requeueAfter = ms;
       });
       // Status shows the generated credentials even while a referenced Secret is missing.
       creds = credentialStatus(key.name, parts, stored, resolveCredentials(parts, stored?.data, {}), spec);
-      const resolved = resolveCredentials(parts, stored?.data, await this.referenced(key.namespace, spec));
+      const refs = await this.referenced(key.namespace, spec);
+      const resolved = resolveCredentials(parts, stored?.data, refs);
       creds = credentialStatus(key.name, parts, stored, resolved, spec);
       checkSigningKey(spec, parts, resolved.signingSecret);
+      const identity = senderIdentity(spec, refs);
       const workflow = this.readyWorkflow(key.namespace, spec.workflowRef.name);
       await this.publish(
-        desiredRoute({ trigger: this.identity(trigger, spec), workflow, credentials: resolved, url }),
+        desiredRoute({
+          trigger: this.identity(trigger, spec),
+          workflow,
+          credentials: resolved,
+          url,
+          identity,
+        }),
       );
+      // Taken in, stale or unwanted; after the route stopped waiting, which could make it again.
+      await this.dropCapture(capture);
       // Suspended is a state the user asked for and the operator reached (the route answers 403),
       // so Ready=True: `kubectl wait --for=condition=Ready` and GitOps health stay green.
       summary = spec.suspend
@@ -196,6 +252,7 @@ export class WebhookTriggerReconciler implements Reconciler {
     parts: Parts,
     now: Date,
     announceGenerated: boolean,
+    captured: string | undefined,
     requeue: (ms: number) => void,
   ): Promise<StoredCredentials | undefined> {
     const { namespace = '', name = '', uid = '' } = trigger.metadata;
@@ -216,7 +273,12 @@ export class WebhookTriggerReconciler implements Reconciler {
     }
     const existing: StoredCredentials | undefined = secret && {
       data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, decode(v) ?? ''])),
-      annotations: pick(secret.metadata?.annotations ?? {}, [ROTATED_FOR, REVOKED_FOR, ROTATED_AT]),
+      annotations: pick(secret.metadata?.annotations ?? {}, [
+        ROTATED_FOR,
+        REVOKED_FOR,
+        ROTATED_AT,
+        CAPTURED_AT,
+      ]),
     };
     const plan = planCredentials({
       parts,
@@ -226,6 +288,7 @@ export class WebhookTriggerReconciler implements Reconciler {
       graceMs: this.d.config.rotationGrace,
       now,
       generate: this.d.generate,
+      ...(captured !== undefined ? { captured } : {}),
     });
     if (!plan) return undefined;
     const owner = { namespace, name, uid };
@@ -233,8 +296,7 @@ export class WebhookTriggerReconciler implements Reconciler {
     if (plan.write === 'update')
       await this.d.api.applySecret(credentialsSecret(owner, plan, secret?.metadata?.resourceVersion));
 
-    const what = (ps: readonly string[]) =>
-      ps.map((p) => (p === 'token' ? 'bearer token' : 'signing secret')).join(' and ');
+    const what = (ps: readonly PartName[]) => ps.map((p) => PART_WORDS[p]).join(', ');
     if (plan.generated.length && announceGenerated)
       this.event(
         trigger,
@@ -262,6 +324,13 @@ export class WebhookTriggerReconciler implements Reconciler {
         'Normal',
         EventReason.PreviousCredentialsExpired,
         'Previous credentials expired and were removed',
+      );
+    if (plan.captured)
+      this.event(
+        trigger,
+        'Normal',
+        EventReason.SecretCaptured,
+        `Captured the signing secret from the asana-hook-secret handshake into Secret ${secretName}; further handshakes are refused until ${Annotations.rotate} is set again`,
       );
     if (plan.requeueAfter !== undefined) requeue(plan.requeueAfter);
     return plan;
@@ -291,7 +360,7 @@ export class WebhookTriggerReconciler implements Reconciler {
   private async referenced(
     namespace: string,
     spec: WebhookTriggerSpec,
-  ): Promise<{ token?: string; signingSecret?: string }> {
+  ): Promise<Partial<Record<PartName, string>> & IdentityValues> {
     const read = async (ref: { name: string; key: string } | undefined) => {
       if (!ref) return undefined;
       const key = { namespace, name: ref.name };
@@ -324,9 +393,21 @@ export class WebhookTriggerReconciler implements Reconciler {
         );
       return value;
     };
+    const extra = extraCredentials(spec);
+    const meta = extra.handshakes.find((h) => h.name === 'meta-verify-token');
+    const basicRef = extra.basic?.secretRef;
+    const basic = basicRef && {
+      username: await read({ name: basicRef.name, key: CredentialKeys.username }),
+      password: await read({ name: basicRef.name, key: CredentialKeys.password }),
+    };
     return {
       token: await read(spec.auth.bearer?.secretRef),
       signingSecret: await read(spec.auth.signature?.secretRef),
+      ...(basic ? { basic: `${basic.username}:${basic.password}` } : {}),
+      urlToken: await read(extra.urlToken?.secretRef),
+      bodySecret: await read(extra.bodySecret?.secretRef),
+      verifyToken: await read(meta?.verifyToken?.secretRef),
+      ...(await identityValues(spec, read)),
     };
   }
 
@@ -378,6 +459,22 @@ export class WebhookTriggerReconciler implements Reconciler {
     const name = routeSecretName(key.namespace, key.name);
     if (this.d.routes.get({ namespace: this.d.config.ingressNamespace, name }))
       await this.d.api.deleteSecret(this.d.config.ingressNamespace, name);
+  }
+
+  private captureKey(key: ObjectKey): ObjectKey {
+    return { namespace: this.d.config.ingressNamespace, name: captureSecretName(key.namespace, key.name) };
+  }
+
+  /** The value the ingress captured for this very trigger (the uid tells a re-created one apart). */
+  private captured(secret: V1Secret | undefined, uid: string): string | undefined {
+    const capture = secret && readCapture(secret);
+    return capture && capture.uid === uid ? capture.value : undefined;
+  }
+
+  /** Deletes that very capture Secret (its uid): taken in, stale, or not wanted. */
+  private async dropCapture(secret: V1Secret | undefined): Promise<void> {
+    const { namespace, name, uid } = secret?.metadata ?? {};
+    if (namespace && name) await this.d.api.deleteSecret(namespace, name, uid);
   }
 
   private event(trigger: WebhookTrigger, type: 'Normal' | 'Warning', reason: string, note: string): void {

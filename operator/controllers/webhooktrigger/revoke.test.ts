@@ -1,20 +1,12 @@
 // Revoking credentials now (issue 20): a rotation without the grace period, for a leaked credential.
 import { describe, expect, it } from 'vitest';
 import { CredentialKeys } from '../../../api/v1alpha1/index.ts';
-import { type Generators, planCredentials, REVOKED_FOR, ROTATED_AT, ROTATED_FOR } from './desired.ts';
+import { planCredentials, REVOKED_FOR, ROTATED_AT, ROTATED_FOR } from './desired.ts';
+import { counting } from './generators.test-helper.ts';
 
 const now = new Date('2026-03-01T12:00:00Z');
 const HOUR = 3_600_000;
 const both = { token: true, signingSecret: true };
-
-function counting(): Generators & { calls: number } {
-  const g = {
-    calls: 0,
-    token: () => `hgt_new${++g.calls}`,
-    signingSecret: () => `whsec_new${++g.calls}`,
-  };
-  return g;
-}
 
 const plan = (existing: Parameters<typeof planCredentials>[0]['existing'], more: object = {}) =>
   planCredentials({
@@ -33,7 +25,7 @@ describe('hookgate.io/revoke', () => {
   it('replaces every generated credential at once and keeps no previous one', () => {
     const p = plan({ data: { ...current }, annotations: {} }, { revoke: 'r1' });
     expect(p).toMatchObject({ write: 'update', revoked: true, rotated: false });
-    expect(p.data).toEqual({ token: 'hgt_new1', signingSecret: 'whsec_new2' });
+    expect(p.data).toEqual({ token: 'hgt_token1', signingSecret: 'whsec_secret2' });
     expect(p.requeueAfter).toBeUndefined();
     expect(p.annotations).toEqual({ [REVOKED_FOR]: 'r1', [ROTATED_AT]: '2026-03-01T12:00:00Z' });
   });
@@ -46,13 +38,13 @@ describe('hookgate.io/revoke', () => {
       [CredentialKeys.previousValidUntil]: new Date(now.getTime() + HOUR).toISOString(),
     };
     const p = plan({ data: inGrace, annotations: { [ROTATED_FOR]: 'r0' } }, { rotate: 'r0', revoke: 'x' });
-    expect(p.data).toEqual({ token: 'hgt_new1', signingSecret: 'whsec_new2' });
+    expect(p.data).toEqual({ token: 'hgt_token1', signingSecret: 'whsec_secret2' });
     expect(p.revoked).toBe(true);
   });
 
   it('wins over a rotation asked for at the same time, and answers it too', () => {
     const p = plan({ data: { ...current }, annotations: {} }, { rotate: 'r1', revoke: 'v1' });
-    expect(p.data).toEqual({ token: 'hgt_new1', signingSecret: 'whsec_new2' });
+    expect(p.data).toEqual({ token: 'hgt_token1', signingSecret: 'whsec_secret2' });
     expect(p.annotations).toMatchObject({ [ROTATED_FOR]: 'r1', [REVOKED_FOR]: 'v1' });
     expect(p.rotated).toBe(false);
   });

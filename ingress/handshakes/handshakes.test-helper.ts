@@ -1,0 +1,37 @@
+// What the handshake tests share: an app over one route, its clock at NOW, and the checks that a
+// handshake answered is never a delivery.
+import { afterEach, expect } from 'vitest';
+import { testApp, testRoute } from '../http/fakes.test-helper.ts';
+
+export const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+export const PATH = '/hooks/team-a/deploy';
+export const URL_TOKEN = 'hgu_Jc1Fz0mWn3e5Qb8tY2rK6pS9vD4xA7hL0uG3iN5oE1w';
+export const VERIFY_TOKEN = 'hgv_3kP9sWq2Lr7Xn1Bz5Ct8Md4Fy6Gh0Jv2Ka9Ue3Ro1Ti';
+
+export type Apps = ReturnType<typeof testApp>;
+
+/** Apps made by `setup`, closed after each test of the file that calls `closeApps()`. */
+const apps: Apps[] = [];
+export function closeApps() {
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.app.close()));
+  });
+}
+
+export function setup(overrides: Parameters<typeof testRoute>[0], deps: Parameters<typeof testApp>[1] = {}) {
+  const t = testApp([testRoute(overrides)], deps, { ms: NOW });
+  apps.push(t);
+  return t;
+}
+
+/** Nothing ran and nothing was recorded as a use: a handshake is never a delivery. */
+export function expectNoRun(t: Apps) {
+  expect(t.launcher.runs.size).toBe(0);
+  expect(t.used).toHaveLength(0);
+}
+
+export const SAFE_TEXT = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' };
+export const SAFE_JSON = {
+  'content-type': 'application/json; charset=utf-8',
+  'x-content-type-options': 'nosniff',
+};
