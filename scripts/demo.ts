@@ -269,7 +269,9 @@ async function startEverything(): Promise<Demo> {
     1,
     'Building/starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)',
   );
-  detail('The first run builds the binaries from source (~8 minutes on 2 cores); later runs reuse the cache.');
+  detail(
+    'The first run builds the binaries from source (~8 minutes on 2 cores); later runs reuse the cache.',
+  );
   logDir = await mkdtemp(join(tmpdir(), 'hookgate-demo-logs-'));
   cp = await startControlPlane({ log: (line) => detail(line) });
   const kc = cp.kubeConfig();
