@@ -5,7 +5,6 @@ import { strictBase64 } from '../../lib/public-key.ts';
 import { DIGICERT_ISSUERS, PAYPAL_CERT_HOSTS } from '../outbound/url.ts';
 import type { CertificatePolicy, CertificateStore } from './certificates.ts';
 import { fail, header, type VerifyRequest, type VerifyResult } from './common.ts';
-import { parseTimestamp } from './decode.ts';
 import { certificateRefusal } from './signing-cert.ts';
 
 /**
