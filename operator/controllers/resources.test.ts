@@ -20,6 +20,9 @@ const hostile = (kind: string): V1Secret => ({
     labels: { 'app.kubernetes.io/managed-by': 'hookgate', 'hookgate.io/trigger': 't', junk: 'x' },
     annotations: {
       'hookgate.io/rotated-for': 'r1',
+      'hookgate.io/revoked-for': 'v1',
+      'hookgate.io/rotated-at': '2026-12-04T00:00:00Z',
+      'hookgate.io/captured-at': '2026-12-04T00:00:01Z',
       'hookgate.io/pad': 'x'.repeat(200 * 1024),
       'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(1000),
     },
@@ -56,12 +59,19 @@ describe('Secret caches', () => {
     );
   });
 
-  it('keeps data and the two rotation annotations only of <trigger>-credentials controlled by that live trigger', () => {
+  // Each one dropped would be read as never written: a revocation dropped is handled (new
+  // credentials generated) on every reconcile that reads the cache.
+  it('keeps data and the annotations the operator writes only of <trigger>-credentials controlled by that live trigger', () => {
     expect(live.transform!(hostile('WebhookTrigger'))).toEqual({
       metadata: {
         ...identity,
         ownerReferences: [owner('WebhookTrigger')],
-        annotations: { 'hookgate.io/rotated-for': 'r1' },
+        annotations: {
+          'hookgate.io/rotated-for': 'r1',
+          'hookgate.io/revoked-for': 'v1',
+          'hookgate.io/rotated-at': '2026-12-04T00:00:00Z',
+          'hookgate.io/captured-at': '2026-12-04T00:00:01Z',
+        },
       },
       data: { token: 'dG9r' },
     });

@@ -11,7 +11,14 @@ import {
 import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
 import { JOBS, SECRETS } from '../../lib/kube.ts';
 import type { ObjectKey, Resource } from '../runtime/types.ts';
-import { credentialsSecretName, ROTATED_AT, ROTATED_FOR, routeSecretView } from './webhooktrigger/desired.ts';
+import {
+  CAPTURED_AT,
+  credentialsSecretName,
+  REVOKED_FOR,
+  ROTATED_AT,
+  ROTATED_FOR,
+  routeSecretView,
+} from './webhooktrigger/desired.ts';
 
 // One declaration per watched resource: the runtime shares an informer between equal declarations.
 export const TRIGGERS: Resource = {
@@ -64,13 +71,15 @@ export const SECRET_METADATA: Resource = {
 const pickKeys = (o: Record<string, string> | undefined, keep: (k: string) => boolean) =>
   Object.fromEntries(Object.entries(o ?? {}).filter(([k]) => keep(k)));
 const credentialKeys = new Set<string>(Object.values(CredentialKeys));
-const credentialAnnotations = new Set([ROTATED_FOR, ROTATED_AT]);
+// Every annotation the operator writes on the Secret (desired.ts): one dropped here would be read as
+// never written, and its request (a rotation, a revocation) handled again.
+const credentialAnnotations = new Set([ROTATED_FOR, REVOKED_FOR, ROTATED_AT, CAPTURED_AT]);
 
 /**
  * Generated credentials Secrets, with data. The selector matches those made by every version (the
  * two labels never changed) and leaves out run input Secrets (up to 1 MiB each, thousands of them),
  * which carry the same two labels plus a workflow and a delivery, and route Secrets. Anyone may put
- * these labels and any controller reference on a Secret, so data (the credential keys) and the two
+ * these labels and any controller reference on a Secret, so data (the credential keys) and the
  * annotations the operator writes are kept only for `<trigger>-credentials` controlled by that
  * trigger as it lives now (`ownerUid`, the trigger cache): one per trigger. Any other is kept as its
  * identity. One that arrives before its trigger is known is kept so too, and read whole once by the
