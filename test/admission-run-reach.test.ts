@@ -171,6 +171,29 @@ describe('the ingress', () => {
   });
 });
 
+describe('an opted-in namespace without a Workflow (so without a WorkflowListing)', () => {
+  const empty = useNamespace('reach-empty');
+
+  it('admits Jobs that are not hookgate’s (a CronJob’s, a user’s)', async () => {
+    const job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'nightly' },
+      spec: { template: { spec: podSpec() } },
+    };
+    const r = await kubectl(['create', '-n', empty.name, '--dry-run=server', '-f', '-'], {
+      input: JSON.stringify(job),
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('refuses the ingress a run there: no listed Workflow owns it', async () => {
+    const r = await launch(empty.name, build, '00000000-0000-0000-0000-000000000000');
+    expectRefused(r, 'run-owners', 'no params found');
+  });
+});
+
 describe('a Workflow in a namespace that has not opted in', () => {
   const conditions = async (namespace: string, name: string) => {
     const r = await kubectl(['get', 'workflow', '-n', namespace, name, '-o', 'json']);
