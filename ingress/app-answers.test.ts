@@ -1,3 +1,5 @@
+// The ingress app's answers (over app.inject, setup in app.test-helper.ts): the probes, each status
+// code and the order of the checks that choose it, and verification of tokens and signatures.
 import { describe, expect, it } from 'vitest';
 import {
   BEARER,

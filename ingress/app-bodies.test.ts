@@ -1,3 +1,6 @@
+// The ingress app's reading of a body (over app.inject, setup in app.test-helper.ts): size limits,
+// content types and parsing, and the run input mapped from it: defaults, query, headers, filter,
+// inputSchema and the delivery id.
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BEARER, closeApps, GITHUB, githubHeaders, PATH, post, setup } from './app.test-helper.ts';

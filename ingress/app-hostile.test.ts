@@ -1,3 +1,5 @@
+// The ingress app against hostile senders (over app.inject, setup in app.test-helper.ts): junk and
+// floods, no work before authentication, hostile bodies, replays, and waits.
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';

@@ -1,3 +1,5 @@
+// The ingress app's rate limit per trigger and client address, and how the client address is read
+// behind trusted proxies (over app.inject, setup in app.test-helper.ts).
 import { describe, expect, it } from 'vitest';
 import { closeApps, post, setup } from './app.test-helper.ts';
 import { sample } from './http/fakes.test-helper.ts';

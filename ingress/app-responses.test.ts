@@ -1,3 +1,5 @@
+// The ingress app's answers to accepted deliveries (over app.inject, setup in app.test-helper.ts):
+// duplicates, the trigger's own status code and headers, and wait mode.
 import { describe, expect, it } from 'vitest';
 import { closeApps, post, setup } from './app.test-helper.ts';
 import { sample } from './http/fakes.test-helper.ts';

@@ -1,3 +1,5 @@
+// The ingress app's metrics and request log (over app.inject, setup in app.test-helper.ts): bounded
+// label sets, and nothing a sender sent ever logged.
 import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { closeApps, GITHUB, githubHeaders, PATH, post, setup } from './app.test-helper.ts';
