@@ -271,6 +271,14 @@ export function promtool(args: string[], input = ''): Promise<RunResult> {
   return runBinary('promtool', args, input);
 }
 
+/** The chart's directory, for `helm`. */
+export const CHART = join(ROOT, 'charts/hookgate');
+
+export const helm = (args: string[], input = '') => runBinary('helm', args, input);
+
+// biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are checked field by field
+export type Obj = any;
+
 /** `helm template` of the chart (release "hookgate" in "hookgate-system"): the documents of `showOnly`. */
 export async function renderChart(showOnly: string, set: string[] = []): Promise<Record<string, unknown>[]> {
   const r = await runBinary('helm', [

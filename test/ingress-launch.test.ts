@@ -1,205 +1,29 @@
-// The ingress's Kubernetes side against a real API server, running as a ServiceAccount with exactly
-// the ingress RBAC of docs/design.md: launching Jobs, waiting for them, the route Secret store. The
-// status writer is in test/ingress-status.test.ts.
-import { Writable } from 'node:stream';
-import {
-  BatchV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  RbacAuthorizationV1Api,
-  setHeaderOptions,
-  type V1Job,
-} from '@kubernetes/client-node';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, type Route, RouteSchema, VERSION, WORKFLOW, WorkflowSpec } from '../api/v1alpha1/index.ts';
-import { RouteStore } from '../ingress/routes-store.ts';
-import { KubeLauncher, type LauncherHooks } from '../ingress/run/launcher.ts';
+// The ingress's KubeLauncher against a real API server, running as a ServiceAccount with exactly the
+// ingress RBAC of docs/design.md: launching Jobs and waiting for them. The route Secret store is in
+// test/ingress-routes-store.test.ts, the status writer in test/ingress-status.test.ts.
+import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { KubeLauncher } from '../ingress/run/launcher.ts';
 import { ApiUnavailableError, type Delivery, JobRejectedError, RunActiveError } from '../ingress/types.ts';
 import { isNotFound } from '../lib/kube.ts';
 import { Env, finishedAs, INPUT_KEY, runName, termination } from '../lib/run.ts';
+import { kubectl, startApiServer, waitFor } from './helpers.ts';
 import {
-  kubeConfig,
-  kubectl,
-  serviceAccountKubeconfig,
-  startApiServer,
-  useNamespace,
-  waitFor,
-} from './helpers.ts';
+  admin,
+  app,
+  asIngress,
+  asIngressVia,
+  jobsOf,
+  launcher,
+  log,
+  mergePatch,
+  route,
+  useIngressLaunch,
+  withLauncher,
+  workflows,
+} from './ingress-launch.test-helper.ts';
 
-const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
-const app = useNamespace('launch'); // triggers, workflows, runs
-const own = useNamespace('ingress'); // the ingress's own namespace: route Secrets
-const other = useNamespace('other'); // route-labelled Secrets the ingress must not see
-const SA = 'hookgate-ingress';
-
-let admin: KubeConfig;
-let asIngress: KubeConfig;
-let saKubeconfigPath: string;
-let clusterRole: string;
-const workflows = new Map<string, { uid: string; spec: WorkflowSpec }>();
-let launcher: KubeLauncher;
-
-const pod = (extra: Record<string, unknown> = {}) => ({
-  template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }], ...extra } },
-});
-const specs: Record<string, unknown> = {
-  allow: { jobTemplate: { metadata: { labels: { team: 'a' } }, spec: { backoffLimit: 0, ...pod() } } },
-  // Pods that never schedule keep their Job active.
-  forbid: { concurrencyPolicy: 'Forbid', jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) } },
-  'forbid-race': {
-    concurrencyPolicy: 'Forbid',
-    jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) },
-  },
-  replace: {
-    concurrencyPolicy: 'Replace',
-    jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) },
-  },
-  stuck: { jobTemplate: { spec: pod({ nodeSelector: { nowhere: 'true' } }) } },
-  // Valid for the Workflow schema, invalid for the Job API: Jobs allow only Never and OnFailure.
-  rejected: { jobTemplate: { spec: pod({ restartPolicy: 'Always' }) } },
-  fail: {
-    jobTemplate: {
-      spec: {
-        backoffLimit: 0,
-        template: {
-          metadata: {
-            annotations: {
-              'hookgate.io/test-fail-exit-code': '3',
-              'hookgate.io/test-fail-message': 'disk full',
-            },
-          },
-          spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] },
-        },
-      },
-    },
-  },
-};
-
-function route(workflow: string, trigger = `t-${workflow}`, uid = `${trigger}-uid`): Route {
-  const wf = workflows.get(workflow)!;
-  return RouteSchema.parse({
-    namespace: app.name,
-    name: trigger,
-    uid,
-    generation: 1,
-    path: `/hooks/${app.name}/${trigger}`,
-    suspended: false,
-    auth: { tokens: [{ value: 'hgt_test' }] },
-    rateLimit: {},
-    maxBodyBytes: 1024,
-    input: {},
-    response: {},
-    workflow: { name: workflow, uid: wf.uid, spec: wf.spec },
-  });
-}
-
-const jobsOf = async (trigger: string) =>
-  (
-    await admin
-      .makeApiClient(BatchV1Api)
-      .listNamespacedJob({ namespace: app.name, labelSelector: `hookgate.io/trigger=${trigger}` })
-  ).items;
-
-/** The ingress ServiceAccount's credentials, sent to another API server (from startApiServer). */
-function asIngressVia(server: { kubeconfigPath: string }): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(saKubeconfigPath);
-  const extra = new KubeConfig();
-  extra.loadFromFile(server.kubeconfigPath);
-  kc.clusters = kc.clusters.map((c) => ({ ...c, server: extra.getCurrentCluster()!.server }));
-  return kc;
-}
-
-/** A launcher of its own, for the hooks it reports to. */
-async function withLauncher(hooks: LauncherHooks, fn: (l: KubeLauncher) => Promise<void>) {
-  const l = new KubeLauncher(asIngress, hooks, log);
-  try {
-    await l.start();
-    await fn(l);
-  } finally {
-    await l.stop();
-  }
-}
-
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-beforeAll(async () => {
-  admin = kubeConfig();
-  const core = admin.makeApiClient(CoreV1Api);
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  const custom = admin.makeApiClient(CustomObjectsApi);
-
-  // The ingress RBAC of docs/design.md, and nothing more.
-  await core.createNamespacedServiceAccount({ namespace: own.name, body: { metadata: { name: SA } } });
-  const subjects = [{ kind: 'ServiceAccount', name: SA, namespace: own.name }];
-  await rbac.createNamespacedRole({
-    namespace: own.name,
-    body: {
-      metadata: { name: SA },
-      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] }],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace: own.name,
-    body: {
-      metadata: { name: SA },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: SA },
-      subjects,
-    },
-  });
-  clusterRole = `hookgate-ingress-${own.name}`;
-  await rbac.createClusterRole({
-    body: {
-      metadata: { name: clusterRole },
-      rules: [
-        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
-        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
-        { apiGroups: [GROUP], resources: ['webhooktriggers/status'], verbs: ['patch'] },
-      ],
-    },
-  });
-  await rbac.createClusterRoleBinding({
-    body: {
-      metadata: { name: clusterRole },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
-      subjects,
-    },
-  });
-  saKubeconfigPath = await serviceAccountKubeconfig(own.name, SA);
-  asIngress = new KubeConfig();
-  asIngress.loadFromFile(saKubeconfigPath);
-
-  for (const [name, spec] of Object.entries(specs)) {
-    const body = { apiVersion: `${GROUP}/${VERSION}`, kind: WORKFLOW.kind, metadata: { name }, spec };
-    const created = await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: app.name,
-      plural: WORKFLOW.plural,
-      body,
-    });
-    workflows.set(name, { uid: created.metadata.uid, spec: WorkflowSpec.parse(spec) });
-  }
-
-  launcher = new KubeLauncher(asIngress, {}, log);
-  await launcher.start();
-});
-
-afterAll(async () => {
-  await launcher?.stop();
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  const ignoreMissing = (err: unknown) => {
-    if (!isNotFound(err)) throw err;
-  };
-  if (clusterRole) {
-    await rbac.deleteClusterRoleBinding({ name: clusterRole }).catch(ignoreMissing);
-    await rbac.deleteClusterRole({ name: clusterRole }).catch(ignoreMissing);
-  }
-});
+useIngressLaunch();
 
 describe('KubeLauncher', () => {
   it('creates exactly one Job and its input Secret, labelled, owned, with env and mount', async () => {
@@ -501,129 +325,6 @@ describe('KubeLauncher', () => {
       await viaExtra.stop();
     } finally {
       if (!stopped) await server.stop();
-    }
-  });
-});
-
-describe('RouteStore', () => {
-  const routeSecret = (namespace: string, name: string, route: Route) => ({
-    metadata: { name, namespace, labels: { 'hookgate.io/route': 'true' } },
-    stringData: { 'route.json': JSON.stringify(route) },
-  });
-
-  it('picks up a route Secret within seconds, drops it on delete, ignores other namespaces', async () => {
-    const core = admin.makeApiClient(CoreV1Api);
-    await core.createNamespacedSecret({
-      namespace: own.name,
-      body: routeSecret(own.name, 'hookgate-route-before', route('allow', 'before')),
-    });
-    const store = new RouteStore(asIngress, own.name, log);
-    try {
-      await store.start();
-      expect(store.ready).toBe(true);
-      expect(store.match(`/hooks/${app.name}/before`)?.name).toBe('before');
-
-      const later = route('allow', 'later');
-      await core.createNamespacedSecret({
-        namespace: own.name,
-        body: routeSecret(own.name, 'hookgate-route-later', later),
-      });
-      await core.createNamespacedSecret({
-        namespace: other.name,
-        body: routeSecret(other.name, 'hookgate-route-elsewhere', route('allow', 'elsewhere')),
-      });
-      await waitFor(() => store.match(later.path), { timeoutMs: 5000, what: 'the new route' });
-      // Routes of one Workflow share one copy of its spec.
-      const before = store.match(`/hooks/${app.name}/before`)!;
-      expect(store.match(later.path)!.workflow.spec).toEqual(before.workflow.spec);
-      expect(store.match(later.path)!.workflow.spec).toBe(before.workflow.spec);
-
-      await core.deleteNamespacedSecret({ namespace: own.name, name: 'hookgate-route-later' });
-      await waitFor(() => store.match(later.path) === undefined, {
-        timeoutMs: 5000,
-        what: 'the route to go',
-      });
-      expect(store.match(`/hooks/${app.name}/elsewhere`)).toBeUndefined();
-      expect(store.size).toBe(1);
-    } finally {
-      await store.stop();
-    }
-  });
-
-  it('skips invalid route Secrets without logging their content, and follows changes', async () => {
-    const core = admin.makeApiClient(CoreV1Api);
-    const raw = (name: string, content: string) => ({
-      metadata: { name, namespace: own.name, labels: { 'hookgate.io/route': 'true' } },
-      stringData: { 'route.json': content },
-    });
-    const badJson = '{"tokens": ["hgt_leak';
-    const badSchema = JSON.stringify({
-      ...route('allow', 'bad-schema'),
-      auth: { tokens: [{ value: 'hgt_leak' }] },
-      maxBodyBytes: 'lots',
-    });
-    const valid = route('allow', 'valid');
-    await core.createNamespacedSecret({ namespace: own.name, body: raw('hookgate-route-bad-json', badJson) });
-    await core.createNamespacedSecret({
-      namespace: own.name,
-      body: raw('hookgate-route-bad-schema', badSchema),
-    });
-    await core.createNamespacedSecret({
-      namespace: own.name,
-      body: routeSecret(own.name, 'hookgate-route-valid', valid),
-    });
-
-    const lines: string[] = [];
-    const captured = pino(
-      { level: 'debug' },
-      new Writable({
-        write(chunk, _enc, cb) {
-          lines.push(String(chunk));
-          cb();
-        },
-      }),
-    );
-    const store = new RouteStore(asIngress, own.name, captured);
-    try {
-      expect(store.ready).toBe(false);
-      await store.start();
-      const matched = store.match(valid.path);
-      expect(matched?.name).toBe('valid');
-      expect(store.match(`/hooks/${app.name}/bad-schema`)).toBeUndefined();
-      const skipped = lines.filter((l) => l.includes('skipped')).map((l) => JSON.parse(l).secret);
-      expect(skipped.sort()).toEqual(['hookgate-route-bad-json', 'hookgate-route-bad-schema']);
-
-      // A change swaps in a new object; whoever matched the old one keeps it unchanged.
-      const rotated = { ...valid, auth: { tokens: [{ value: 'hgt_rotated' }] } };
-      await core.replaceNamespacedSecret({
-        namespace: own.name,
-        name: 'hookgate-route-valid',
-        body: routeSecret(own.name, 'hookgate-route-valid', rotated),
-      });
-      await waitFor(() => store.match(valid.path)?.auth.tokens?.[0]?.value === 'hgt_rotated', {
-        timeoutMs: 5000,
-        what: 'the rotated route',
-      });
-      expect(matched?.auth.tokens?.[0]?.value).toBe('hgt_test');
-
-      // An update that no longer parses drops the route rather than serve stale credentials.
-      await core.replaceNamespacedSecret({
-        namespace: own.name,
-        name: 'hookgate-route-valid',
-        body: raw('hookgate-route-valid', 'not json'),
-      });
-      await waitFor(() => store.match(valid.path) === undefined, {
-        timeoutMs: 5000,
-        what: 'the route to go',
-      });
-
-      const logged = lines.join('');
-      expect(logged).not.toContain('hgt_');
-      for (const content of [badJson, badSchema, 'not json']) {
-        expect(logged).not.toContain(Buffer.from(content).toString('base64'));
-      }
-    } finally {
-      await store.stop();
     }
   });
 });
