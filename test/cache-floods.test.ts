@@ -4,44 +4,35 @@
 // reference to a real trigger), each carrying 200 KiB of `hookgate.io/` annotations. Their resident
 // sets are read from /proc before and after, and again after both restart under that load (their
 // list pages then carry 60 MiB of it).
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { WebhookTrigger } from '../api/v1alpha1/index.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, forgeFlood, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  forgeFlood,
+  kubeConfig,
+  kubectl,
+  processMemory,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitForReady,
+  workflowObject,
+} from './helpers.ts';
 
 const tenant = useNamespace('tenant-flood');
-const system = `hookgate-system-flood-${randomBytes(3).toString('hex')}`;
-const kc = kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
+const started = useHookgate('flood');
+const core = kubeConfig().makeApiClient(CoreV1Api);
 const COUNT = 150;
-let hg: Hookgate;
-
-beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system });
-});
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
 
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
-async function memory(pid: number): Promise<{ rss: number; peak: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-}
 
 /** The least RSS over a few seconds: what a process holds, not a collection it has yet to run. */
 async function settledRss(pid: number): Promise<number> {
   let least = Number.POSITIVE_INFINITY;
   for (let i = 0; i < 10; i++) {
-    least = Math.min(least, (await memory(pid)).rss);
+    least = Math.min(least, (await processMemory(pid)).rss);
     await pause(500);
   }
   return least;
@@ -60,41 +51,10 @@ async function chartLimits(): Promise<{ operator: number; ingress: number }> {
   };
 }
 
-const ready = async (name: string) => {
-  const t = (await custom.getNamespacedCustomObject({
-    group: 'hookgate.io',
-    version: 'v1alpha1',
-    namespace: tenant.name,
-    plural: 'webhooktriggers',
-    name,
-  })) as WebhookTrigger;
-  return t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? t : undefined;
-};
-
 it('150 forged runs and 150 forged credentials Secrets of 200 KiB grow neither component by 20 MiB; both restart under them within their limits', async () => {
-  const applied = await kubectl(['apply', '-n', tenant.name, '-f', '-'], {
-    input: `
-apiVersion: hookgate.io/v1alpha1
-kind: Workflow
-metadata: { name: real }
-spec:
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: Never
-          containers: [{ name: main, image: busybox }]
----
-apiVersion: hookgate.io/v1alpha1
-kind: WebhookTrigger
-metadata: { name: real }
-spec:
-  workflowRef: { name: real }
-  auth: { bearer: {} }
-`,
-  });
-  expect(applied.code, applied.stderr).toBe(0);
-  const trigger = await waitFor(() => ready('real'), { what: 'the real trigger Ready', timeoutMs: 60_000 });
+  await applyObjects(tenant.name, [workflowObject('real'), triggerObject('real', 'real')]);
+  const trigger = await waitForReady(tenant.name, 'real');
+  const hg = started.hg;
   const pids = () => ({ operator: hg.operator.proc.child.pid!, ingress: hg.ingress.proc.child.pid! });
   const before = { operator: await settledRss(pids().operator), ingress: await settledRss(pids().ingress) };
 
@@ -117,7 +77,10 @@ spec:
   await hg.ingress.stop();
   await hg.startOperator();
   await hg.startIngress();
-  const restarted = { operator: await memory(pids().operator), ingress: await memory(pids().ingress) };
+  const restarted = {
+    operator: await processMemory(pids().operator),
+    ingress: await processMemory(pids().ingress),
+  };
   const settled = { operator: await settledRss(pids().operator), ingress: await settledRss(pids().ingress) };
   const limits = await chartLimits();
   console.log(
@@ -132,5 +95,5 @@ spec:
   // And the operator still serves the real trigger with its own credentials.
   const credentials = await core.readNamespacedSecret({ namespace: tenant.name, name: 'real-credentials' });
   expect(Buffer.from(credentials.data!.token!, 'base64').toString()).toMatch(/^hgt_/);
-  expect(await ready('real')).toBeDefined();
+  await waitForReady(tenant.name, 'real');
 }, 300_000);

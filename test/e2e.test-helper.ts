@@ -1,22 +1,23 @@
 // What the end-to-end tests (test/e2e-*.test.ts) share: hookgate's operator and ingress running
 // as the chart runs them in a namespace of their own, started once per file by `useHookgate()`, a
 // namespace for the objects, and the reads and sends the tests make.
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { resolve } from 'node:path';
 import { BatchV1Api, CoreV1Api, CustomObjectsApi, type V1Job } from '@kubernetes/client-node';
-import { afterAll, beforeAll, expect } from 'vitest';
-import {
-  GROUP,
-  Labels,
-  ROUTE_KEY,
-  type Route,
-  VERSION,
-  WEBHOOK_TRIGGER,
-  type WebhookTrigger,
-} from '../api/v1alpha1/index.ts';
+import { beforeAll, expect } from 'vitest';
+import { Labels, ROUTE_KEY, type Route, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { INPUT_KEY } from '../lib/run.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import type { Hookgate } from './harness/index.ts';
+import {
+  applyObjects,
+  kubeConfig,
+  readTrigger,
+  useHookgate as startedHookgate,
+  useNamespace,
+  waitFor,
+  waitForReady,
+  workflowObject,
+} from './helpers.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export let app: { readonly name: string };
@@ -26,13 +27,10 @@ export let hg: Hookgate;
 /** The objects' namespace and hookgate, started before a file's tests and stopped after them. */
 export function useHookgate() {
   app = useNamespace('e2e');
-  system = `hookgate-system-e2e-${randomBytes(3).toString('hex')}`;
-  beforeAll(async () => {
-    hg = await startHookgate(clusterInfo(), { namespace: system });
-  });
-  afterAll(async () => {
-    await hg?.stop();
-    await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
+  const started = startedHookgate('e2e');
+  system = started.system;
+  beforeAll(() => {
+    hg = started.hg;
   });
 }
 
@@ -41,32 +39,10 @@ export function useHookgate() {
 
 export type Obj = Record<string, unknown>;
 
-export async function apply(objects: Obj[]) {
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-}
+export const apply = (objects: Obj[]) => applyObjects(app.name, objects);
 
-export function workflow(name: string, podMeta: Obj = {}, extra: Obj = {}): Obj {
-  return {
-    apiVersion: 'hookgate.io/v1alpha1',
-    kind: 'Workflow',
-    metadata: { name },
-    spec: {
-      jobTemplate: {
-        spec: {
-          backoffLimit: 0,
-          template: {
-            metadata: podMeta,
-            spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.37' }] },
-          },
-        },
-      },
-      ...extra,
-    },
-  };
-}
+export const workflow = (name: string, podMetadata: Obj = {}, spec: Obj = {}): Obj =>
+  workflowObject(name, { podMetadata, spec });
 
 export function trigger(name: string, spec: Obj): Obj {
   return {
@@ -81,32 +57,10 @@ export const custom = () => kubeConfig().makeApiClient(CustomObjectsApi);
 export const core = () => kubeConfig().makeApiClient(CoreV1Api);
 export const batch = () => kubeConfig().makeApiClient(BatchV1Api);
 
-export async function getTrigger(name: string): Promise<WebhookTrigger> {
-  return (await custom().getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: WEBHOOK_TRIGGER.plural,
-    namespace: app.name,
-    name,
-  })) as WebhookTrigger;
-}
+export const getTrigger = (name: string): Promise<WebhookTrigger> => readTrigger(app.name, name);
 
-/** Waits until the trigger is Ready for its current generation and has a URL. */
-export function ready(name: string): Promise<WebhookTrigger> {
-  return waitFor(
-    async () => {
-      const t = await getTrigger(name);
-      const cond = t.status?.conditions?.find((c) => c.type === 'Ready');
-      return (
-        cond?.status === 'True' &&
-        t.status?.observedGeneration === t.metadata.generation &&
-        t.status?.url !== undefined &&
-        t
-      );
-    },
-    { what: `${name} Ready` },
-  );
-}
+/** Waits until the trigger is Ready for its current generation (and so has a URL). */
+export const ready = (name: string): Promise<WebhookTrigger> => waitForReady(app.name, name);
 
 export async function secretData(name: string, namespace = app.name): Promise<Record<string, string>> {
   const s = await core().readNamespacedSecret({ namespace, name });

@@ -39,7 +39,7 @@ const RESOURCE: Record<Kind, string> = {
   WebhookTrigger: 'webhooktriggers.hookgate.io',
 };
 
-const workflow = (name: string, restartPolicy = 'Never') => workflowObject(name, { restartPolicy });
+const workflow = (name: string, restartPolicy = 'Never') => workflowObject(name, { pod: { restartPolicy } });
 const trigger = (name: string, workflowRef: string, suspend = false) =>
   triggerObject(name, workflowRef, { spec: { suspend } });
 const held = (obj: Obj) => ({ ...obj, metadata: { ...obj.metadata, finalizers: [HOLD] } });

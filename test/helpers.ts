@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join, resolve } from 'node:path';
 import {
@@ -12,6 +13,7 @@ import {
   CustomObjectsApi,
   KubeConfig,
   type V1Lease,
+  type V1PodSpec,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -64,6 +66,35 @@ export function useNamespace(prefix: string, opts: { runs?: boolean } = {}): { r
     get name() {
       if (!name) throw new Error('the namespace exists only from beforeAll on');
       return name;
+    },
+  };
+}
+
+type HookgateOptions = Omit<Parameters<typeof controlplane.startHookgate>[1], 'namespace'>;
+
+/**
+ * hookgate's operator and ingress as the chart runs them, in a namespace of their own
+ * (`hookgate-system-<prefix>-xxxxxx`), started before the calling file's tests and stopped after
+ * them. `opts` is called in beforeAll, so it may name what exists only from then on (a namespace).
+ */
+export function useHookgate(
+  prefix: string,
+  opts: () => HookgateOptions = () => ({}),
+): { readonly hg: controlplane.Hookgate; readonly system: string } {
+  const system = `hookgate-system-${prefix}-${randomBytes(3).toString('hex')}`;
+  let hg: controlplane.Hookgate | undefined;
+  beforeAll(async () => {
+    hg = await controlplane.startHookgate(clusterInfo(), { ...opts(), namespace: system });
+  });
+  afterAll(async () => {
+    await hg?.stop();
+    await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
+  });
+  return {
+    system,
+    get hg() {
+      if (!hg) throw new Error('hookgate runs only from beforeAll on');
+      return hg;
     },
   };
 }
@@ -204,15 +235,28 @@ export async function apiServerMetric(server: KubeConfig, name: string, labels: 
 // biome-ignore lint/suspicious/noExplicitAny: a manifest's metadata and spec are free-form here
 type Manifest = Record<string, any>;
 
-/** A Workflow whose runs are one busybox container (kwok completes them); `extra` goes into metadata and spec. */
+/**
+ * A Workflow whose runs are one busybox container (kwok completes them); `extra` goes into metadata
+ * and spec, the Job's and the pod's metadata, the pod's spec and its container `main`.
+ */
 export function workflowObject(
   name: string,
-  extra: { metadata?: Manifest; spec?: Manifest; jobMetadata?: Manifest; restartPolicy?: string } = {},
+  extra: {
+    metadata?: Manifest;
+    spec?: Manifest;
+    jobMetadata?: Manifest;
+    jobSpec?: Manifest;
+    podMetadata?: Manifest;
+    pod?: Manifest;
+    container?: Manifest;
+  } = {},
 ): Manifest {
   const pod = {
-    restartPolicy: extra.restartPolicy ?? 'Never',
-    containers: [{ name: 'main', image: 'busybox:1.37' }],
+    restartPolicy: 'Never',
+    containers: [{ name: 'main', image: 'busybox:1.37', ...extra.container }],
+    ...extra.pod,
   };
+  const template = { ...(extra.podMetadata ? { metadata: extra.podMetadata } : {}), spec: pod };
   return {
     apiVersion: 'hookgate.io/v1alpha1',
     kind: 'Workflow',
@@ -220,11 +264,33 @@ export function workflowObject(
     spec: {
       jobTemplate: {
         ...(extra.jobMetadata ? { metadata: extra.jobMetadata } : {}),
-        spec: { backoffLimit: 0, template: { spec: pod } },
+        spec: { backoffLimit: 0, ...extra.jobSpec, template },
       },
       ...extra.spec,
     },
   };
+}
+
+/**
+ * A pod spec whose one container runs `script` in the real node's busybox `image` (it has no
+ * registry to pull from: test/harness/realnode.ts loads the image into containerd).
+ */
+export function realNodePod(image: string, script: string): V1PodSpec {
+  return {
+    ...controlplane.REAL_NODE_POD,
+    restartPolicy: 'Never',
+    containers: [{ name: 'main', image, imagePullPolicy: 'Never', command: ['sh', '-c', script] }],
+  };
+}
+
+/** A Workflow whose runs are `realNodePod(image, script)`; `extra` goes into its spec and the pod's. */
+export function realNodeWorkflowObject(
+  name: string,
+  image: string,
+  script: string,
+  extra: { spec?: Manifest; pod?: Manifest } = {},
+): Manifest {
+  return workflowObject(name, { spec: extra.spec, pod: { ...realNodePod(image, script), ...extra.pod } });
 }
 
 /** A WebhookTrigger of `workflow` with a generated bearer token unless `spec` says otherwise. */
@@ -343,6 +409,50 @@ export function readTrigger(namespace: string, name: string): Promise<WebhookTri
     namespace,
     name,
   }) as Promise<WebhookTrigger>;
+}
+
+/** Waits until the trigger is Ready for its current generation, and returns it. */
+export function waitForReady(namespace: string, name: string, timeoutMs = 60_000): Promise<WebhookTrigger> {
+  return waitFor(
+    async () => {
+      const t = await readTrigger(namespace, name);
+      const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === 'True' && t.status?.observedGeneration === t.metadata.generation && t;
+    },
+    { what: `${name} Ready`, timeoutMs },
+  );
+}
+
+/** A key of a trigger's generated credentials Secret (`token`, `signingSecret`), once it holds one. */
+export function credential(namespace: string, trigger: string, key = 'token'): Promise<string> {
+  return waitFor(async () => (await secretData(namespace, `${trigger}-credentials`))[key], {
+    what: `the ${key} of ${trigger}`,
+  });
+}
+
+/**
+ * A bearer trigger's URL and token, once its status has the URL: the ingress may still answer 404
+ * (no route yet) or 503 (the Workflow's first dry run under way) for a moment after.
+ */
+export async function triggerEndpoint(
+  namespace: string,
+  name: string,
+): Promise<{ url: string; token: string }> {
+  const url = await waitFor(async () => (await readTrigger(namespace, name)).status?.url, {
+    what: `${name} URL`,
+  });
+  return { url, token: await credential(namespace, name) };
+}
+
+/** A process's resident set and its peak (VmRSS, VmHWM), in MiB, from /proc. */
+export async function processMemory(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const mib = (field: string) => {
+    const kb = Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    if (!kb) throw new Error(`no ${field} for pid ${pid}`);
+    return kb / 1024;
+  };
+  return { rss: mib('VmRSS'), peak: mib('VmHWM') };
 }
 
 /** A Secret's data, decoded; empty when the Secret does not exist (yet). */

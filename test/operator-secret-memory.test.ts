@@ -2,46 +2,28 @@
 // a separate process under the chart's RBAC, watching every namespace; its resident set is read from
 // /proc before and after a tenant creates 200 unlabelled 1 MiB Secrets.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { WebhookTrigger } from '../api/v1alpha1/index.ts';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { expect, it } from 'vitest';
 import { routeSecretName } from '../operator/controllers/webhooktrigger/desired.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  kubeConfig,
+  processMemory,
+  readTrigger,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const tenant = useNamespace('tenant-secrets');
-const system = `hookgate-system-mem-${randomBytes(3).toString('hex')}`;
-const kc = kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
-let hg: Hookgate;
+const started = useHookgate('mem');
+const core = kubeConfig().makeApiClient(CoreV1Api);
 
-beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system });
-});
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
-
-async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
-  if (!kb) throw new Error(`no VmRSS for pid ${pid}`);
-  return kb / 1024;
-}
-
-const triggerReason = async (name: string) => {
-  const t = (await custom.getNamespacedCustomObject({
-    group: 'hookgate.io',
-    version: 'v1alpha1',
-    namespace: tenant.name,
-    plural: 'webhooktriggers',
-    name,
-  })) as WebhookTrigger;
-  return t.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
-};
+const rssMiB = async (pid: number) => (await processMemory(pid)).rss;
+const triggerReason = async (name: string) =>
+  (await readTrigger(tenant.name, name)).status?.conditions?.find((c) => c.type === 'Ready')?.reason;
 
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
@@ -69,7 +51,7 @@ async function markerSeen(token: string) {
   await waitFor(
     async () => {
       const route = await core.readNamespacedSecret({
-        namespace: system,
+        namespace: started.system,
         name: routeSecretName(tenant.name, 'mem'),
       });
       return Buffer.from(route.data?.['route.json'] ?? '', 'base64')
@@ -81,7 +63,7 @@ async function markerSeen(token: string) {
 }
 
 async function measure(what: string, load: () => Promise<void>): Promise<number> {
-  const pid = hg.operator.proc.child.pid!;
+  const pid = started.hg.operator.proc.child.pid!;
   await pause(2000);
   const before = await rssMiB(pid);
   await load();
@@ -92,29 +74,12 @@ async function measure(what: string, load: () => Promise<void>): Promise<number>
 }
 
 it('200 unlabelled 1 MiB Secrets in a watched namespace raise the operator RSS by less than 20 MiB', async () => {
-  const r = await kubectl(['apply', '-n', tenant.name, '-f', '-'], {
-    input: `
-apiVersion: hookgate.io/v1alpha1
-kind: Workflow
-metadata: { name: mem }
-spec:
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: Never
-          containers: [{ name: main, image: busybox }]
----
-apiVersion: hookgate.io/v1alpha1
-kind: WebhookTrigger
-metadata: { name: mem }
-spec:
-  workflowRef: { name: mem }
-  auth:
-    bearer: { secretRef: { name: marker, key: token } }
-`,
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await applyObjects(tenant.name, [
+    workflowObject('mem'),
+    triggerObject('mem', 'mem', {
+      spec: { auth: { bearer: { secretRef: { name: 'marker', key: 'token' } } } },
+    }),
+  ]);
   await waitFor(async () => (await triggerReason('mem')) === 'SecretNotFound', {
     what: 'trigger waiting for its Secret',
   });

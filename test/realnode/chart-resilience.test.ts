@@ -9,13 +9,18 @@ import type { RealNodeInfo } from '../harness/index.ts';
 import { REAL_NODE_POD } from '../harness/index.ts';
 import {
   apiServerPid,
+  applyObjects,
   clusterInfo,
+  credential,
   forgeFlood,
   kubeConfig,
   kubectl,
   runBinary,
+  triggerObject,
   useNamespace,
   waitFor,
+  waitForReady,
+  workflowObject,
 } from '../helpers.ts';
 
 const provided = inject('realNode');
@@ -125,46 +130,9 @@ describe.skipIf(skip)('the chart on the real node under floods and outages', () 
     };
   };
 
-  const applyTrigger = async (name: string) => {
-    const objects = [
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'Workflow',
-        metadata: { name },
-        spec: {
-          jobTemplate: {
-            spec: {
-              template: {
-                spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] },
-              },
-            },
-          },
-        },
-      },
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'WebhookTrigger',
-        metadata: { name },
-        spec: { workflowRef: { name }, auth: { bearer: {} } },
-      },
-    ];
-    const r = await kubectl(['apply', '-n', tenant.name, '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    });
-    expect(r.code, r.stderr).toBe(0);
-  };
-  const trigger = async (name: string) => {
-    const r = await kubectl(['get', 'webhooktrigger', '-n', tenant.name, name, '-o', 'json']);
-    return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-  };
-  const triggerReady = async (name: string) =>
-    (await trigger(name))?.status?.conditions?.some(
-      (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
-    ) as boolean;
-  const token = async (name: string) => {
-    const s = await core().readNamespacedSecret({ namespace: tenant.name, name: `${name}-credentials` });
-    return Buffer.from(s.data!.token!, 'base64').toString();
-  };
+  const applyTrigger = (name: string) =>
+    applyObjects(tenant.name, [workflowObject(name), triggerObject(name, name)]);
+  const token = (name: string) => credential(tenant.name, name);
   /** A delivery to the ingress pod with this bearer token: its status. */
   const deliver = async (name: string, bearer: string) => {
     const [ingress] = await pods('ingress');
@@ -178,8 +146,7 @@ describe.skipIf(skip)('the chart on the real node under floods and outages', () 
 
   it('a tenant flood of 150 forged runs and credentials Secrets (200 KiB each): both restart and become Ready within their limits', async () => {
     await applyTrigger('real');
-    await waitFor(() => triggerReady('real'), { what: 'the real trigger Ready', timeoutMs: 60_000 });
-    const uid = (await trigger('real')).metadata.uid as string;
+    const uid = (await waitForReady(tenant.name, 'real')).metadata.uid!;
     const before = await memory();
     await forgeFlood(tenant.name, { name: 'real', uid }, COUNT);
     const flooded = await memory();
@@ -228,7 +195,7 @@ describe.skipIf(skip)('the chart on the real node under floods and outages', () 
   it('the API server frozen 20 s, then killed and back: a new trigger Ready and a rotation in the ingress within 60 s, no pod restarted', async () => {
     await allReady();
     await applyTrigger('before');
-    await waitFor(() => triggerReady('before'), { what: 'before Ready', timeoutMs: 60_000 });
+    await waitForReady(tenant.name, 'before');
     const old = await token('before');
     await waitFor(async () => (await deliver('before', old)) === 202, { what: 'the ingress serving before' });
 
@@ -257,10 +224,7 @@ describe.skipIf(skip)('the chart on the real node under floods and outages', () 
       'hookgate.io/rotate=outage',
     ]);
     expect(rotate.code, rotate.stderr).toBe(0);
-    await waitFor(() => triggerReady('after'), {
-      what: 'a trigger made after the outage Ready',
-      timeoutMs: 60_000,
-    });
+    await waitForReady(tenant.name, 'after');
     const fresh = await waitFor(
       async () => {
         const t = await token('before');

@@ -2,12 +2,23 @@
 // security contexts and probes and in-cluster configuration (the `kubernetes` Service) together.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { GROUP, VERSION } from '../../api/v1alpha1/index.ts';
 import type { RealNodeInfo } from '../harness/index.ts';
 import { containerLog, REAL_NODE_POD } from '../harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, runBinary, useNamespace, waitFor } from '../helpers.ts';
+import {
+  applyObjects,
+  clusterInfo,
+  credential,
+  kubeConfig,
+  kubectl,
+  realNodeWorkflowObject,
+  runBinary,
+  triggerObject,
+  useNamespace,
+  waitFor,
+  waitForReady,
+} from '../helpers.ts';
 
 const provided = inject('realNode');
 const skip = 'skip' in provided ? provided.skip : undefined;
@@ -118,59 +129,14 @@ describe.skipIf(skip)('the chart as pods on the real node', () => {
 
   it('runs a delivery sent to the ingress pod as a real container', async () => {
     const name = `chart-${randomBytes(3).toString('hex')}`;
-    const objects = [
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'Workflow',
-        metadata: { name },
-        spec: {
-          jobTemplate: {
-            spec: {
-              backoffLimit: 0,
-              template: {
-                spec: {
-                  ...REAL_NODE_POD,
-                  restartPolicy: 'Never',
-                  containers: [
-                    {
-                      name: 'main',
-                      image: node.busybox,
-                      imagePullPolicy: 'Never',
-                      command: ['sh', '-c', 'echo "ran $HOOKGATE_RUN"; cat "$HOOKGATE_INPUT_FILE"'],
-                    },
-                  ],
-                },
-              },
-            },
-          },
-        },
-      },
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'WebhookTrigger',
-        metadata: { name },
-        spec: { workflowRef: { name }, auth: { bearer: {} }, input: { query: false } },
-      },
-    ];
-    const applied = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    });
-    expect(applied.code, applied.stderr).toBe(0);
-    await waitFor(
-      async () => {
-        const t = (await kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: 'webhooktriggers',
-          namespace: app.name,
-          name,
-        })) as { status?: { conditions?: { type: string; status: string }[] } };
-        return t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-      },
-      { what: `${name} Ready (the operator pod reconciled it)`, timeoutMs: 60_000 },
-    );
-    const secret = await core().readNamespacedSecret({ namespace: app.name, name: `${name}-credentials` });
-    const token = Buffer.from(secret.data!.token!, 'base64').toString();
+    const script = 'echo "ran $HOOKGATE_RUN"; cat "$HOOKGATE_INPUT_FILE"';
+    await applyObjects(app.name, [
+      realNodeWorkflowObject(name, node.busybox, script),
+      triggerObject(name, name, { spec: { input: { query: false } } }),
+    ]);
+    // The operator pod reconciled it.
+    await waitForReady(app.name, name);
+    const token = await credential(app.name, name);
     const [ingress] = await pods('ingress');
     const url = `http://${ingress!.status!.podIP}:8080/hooks/${app.name}/${name}`;
     const body = JSON.stringify({ from: 'outside', via: 'the ingress pod' });

@@ -3,11 +3,21 @@
 // simulated pods cannot show.
 import { createHash, randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { GROUP, VERSION, WORKFLOW, type Workflow } from '../../api/v1alpha1/index.ts';
 import type { RealNodeInfo } from '../harness/index.ts';
-import { containerLog, type Hookgate, REAL_NODE_POD, startHookgate } from '../harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from '../helpers.ts';
+import { containerLog } from '../harness/index.ts';
+import {
+  applyObjects,
+  kubeConfig,
+  realNodePod,
+  realNodeWorkflowObject,
+  triggerEndpoint,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+} from '../helpers.ts';
 
 const provided = inject('realNode');
 const skip = 'skip' in provided ? provided.skip : undefined;
@@ -17,77 +27,22 @@ type Answer = { run: string; [key: string]: unknown };
 
 describe.skipIf(skip)('runs on a real node', () => {
   const app = useNamespace('realnode');
-  const system = `hookgate-system-rn-${randomBytes(3).toString('hex')}`;
-  let hg: Hookgate;
-  beforeAll(async () => {
-    hg = await startHookgate(clusterInfo(), { namespace: system });
-  });
-  afterAll(async () => {
-    await hg?.stop();
-    await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-  });
+  useHookgate('rn');
 
   const core = () => kubeConfig().makeApiClient(CoreV1Api);
 
   /** A Workflow + bearer WebhookTrigger pair whose one container runs `script` in busybox on the real node. */
   async function workflow(name: string, script: string, opts: { spec?: object; trigger?: object } = {}) {
-    const objects = [
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'Workflow',
-        metadata: { name },
-        spec: {
-          jobTemplate: {
-            spec: {
-              backoffLimit: 0,
-              template: {
-                spec: {
-                  ...REAL_NODE_POD,
-                  restartPolicy: 'Never',
-                  // `sleep` as pid 1 ignores SIGTERM; do not wait 30 s for it.
-                  terminationGracePeriodSeconds: 1,
-                  containers: [
-                    {
-                      name: 'main',
-                      image: node.busybox,
-                      imagePullPolicy: 'Never',
-                      command: ['sh', '-c', script],
-                    },
-                  ],
-                },
-              },
-            },
-          },
-          ...opts.spec,
-        },
-      },
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'WebhookTrigger',
-        metadata: { name },
-        // No `_query` in the input: the file holds exactly the payload.
-        spec: { workflowRef: { name }, auth: { bearer: {} }, input: { query: false }, ...opts.trigger },
-      },
-    ];
-    const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    });
-    if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-    const url = await waitFor(
-      async () => {
-        const t = (await kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: 'webhooktriggers',
-          namespace: app.name,
-          name,
-        })) as { status?: { url?: string } };
-        return t.status?.url;
-      },
-      { what: `${name} URL` },
-    );
-    const secret = await core().readNamespacedSecret({ namespace: app.name, name: `${name}-credentials` });
-    const token = Buffer.from(secret.data!.token!, 'base64').toString();
+    await applyObjects(app.name, [
+      // `sleep` as pid 1 ignores SIGTERM; do not wait 30 s for it.
+      realNodeWorkflowObject(name, node.busybox, script, {
+        spec: opts.spec,
+        pod: { terminationGracePeriodSeconds: 1 },
+      }),
+      // No `_query` in the input: the file holds exactly the payload.
+      triggerObject(name, name, { spec: { input: { query: false }, ...opts.trigger } }),
+    ]);
+    const { url, token } = await triggerEndpoint(app.name, name);
     /**
      * Sends once the ingress serves the route: 404 until it has one, and 503 trigger_unavailable
      * while the Workflow's first dry run is still under way (the trigger's URL is in its status by
@@ -237,18 +192,7 @@ describe.skipIf(skip)('runs on a real node', () => {
       namespace: app.name,
       body: {
         metadata: { name },
-        spec: {
-          ...REAL_NODE_POD,
-          restartPolicy: 'Never',
-          containers: [
-            {
-              name: 'main',
-              image: node.busybox,
-              imagePullPolicy: 'Never',
-              command: ['sh', '-c', 'cat /var/run/hookgate/input.json; ls -R /var/run; echo done'],
-            },
-          ],
-        },
+        spec: realNodePod(node.busybox, 'cat /var/run/hookgate/input.json; ls -R /var/run; echo done'),
       },
     });
     const snoop = await waitFor(

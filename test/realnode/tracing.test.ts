@@ -1,15 +1,22 @@
 // A traced delivery on a real node: the ingress runs with the standard OTEL_* variables, exporting
 // OTLP (http/json) to a collector in this test; the sender's trace continues through the ingress's
 // spans into the run, whose container prints the TRACEPARENT and TRACESTATE it received.
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { GROUP, VERSION } from '../../api/v1alpha1/index.ts';
 import type { RealNodeInfo } from '../harness/index.ts';
-import { containerLog, type Hookgate, REAL_NODE_POD, startHookgate } from '../harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from '../helpers.ts';
+import { containerLog } from '../harness/index.ts';
+import {
+  applyObjects,
+  kubeConfig,
+  realNodeWorkflowObject,
+  triggerEndpoint,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+} from '../helpers.ts';
 
 const provided = inject('realNode');
 const skip = 'skip' in provided ? provided.skip : undefined;
@@ -50,84 +57,31 @@ function collector(): Promise<{ server: Server; url: string; spans: OtlpSpan[] }
 
 describe.skipIf(skip)('a traced delivery on a real node', () => {
   const app = useNamespace('rn-trace');
-  const system = `hookgate-system-rt-${randomBytes(3).toString('hex')}`;
-  let hg: Hookgate;
   let otlp: Awaited<ReturnType<typeof collector>>;
   beforeAll(async () => {
     otlp = await collector();
-    hg = await startHookgate(clusterInfo(), {
-      namespace: system,
-      ingressEnv: {
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_BSP_SCHEDULE_DELAY: '200',
-      },
-    });
   });
-  afterAll(async () => {
-    await hg?.stop();
+  afterAll(() => {
     otlp?.server.close();
-    await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
   });
+  // After the collector's: hooks run in order, and it needs the collector's URL.
+  useHookgate('rt', () => ({
+    ingressEnv: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    },
+  }));
 
   it("continues the sender's trace into the container's TRACEPARENT, and exports the ingress's spans", async () => {
     const name = 'traced';
-    const objects = [
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'Workflow',
-        metadata: { name },
-        spec: {
-          jobTemplate: {
-            spec: {
-              backoffLimit: 0,
-              template: {
-                spec: {
-                  ...REAL_NODE_POD,
-                  restartPolicy: 'Never',
-                  containers: [
-                    {
-                      name: 'main',
-                      image: node.busybox,
-                      imagePullPolicy: 'Never',
-                      command: ['sh', '-c', 'echo "TRACEPARENT=$TRACEPARENT"; echo "TRACESTATE=$TRACESTATE"'],
-                    },
-                  ],
-                },
-              },
-            },
-          },
-        },
-      },
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'WebhookTrigger',
-        metadata: { name },
-        spec: { workflowRef: { name }, auth: { bearer: {} } },
-      },
-    ];
-    const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    });
-    expect(r.code, r.stderr).toBe(0);
-    const url = await waitFor(
-      async () => {
-        const t = (await kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: 'webhooktriggers',
-          namespace: app.name,
-          name,
-        })) as {
-          status?: { url?: string };
-        };
-        return t.status?.url;
-      },
-      { what: 'the URL' },
-    );
+    const script = 'echo "TRACEPARENT=$TRACEPARENT"; echo "TRACESTATE=$TRACESTATE"';
+    await applyObjects(app.name, [
+      realNodeWorkflowObject(name, node.busybox, script),
+      triggerObject(name, name),
+    ]);
+    const { url, token } = await triggerEndpoint(app.name, name);
     const core = kubeConfig().makeApiClient(CoreV1Api);
-    const secret = await core.readNamespacedSecret({ namespace: app.name, name: `${name}-credentials` });
-    const token = Buffer.from(secret.data!.token!, 'base64').toString();
 
     const answer = await waitFor(
       async () => {
