@@ -2,65 +2,40 @@
 // Workflow's ttlSecondsAfterFinished does not delete a run before its replay window ends, a
 // future-dated timestamp is recorded for as long as it verifies, and the unsigned query string
 // reaches no run unless the trigger opts in.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Annotations } from '../api/v1alpha1/index.ts';
 import { sign } from '../ingress/verify/index.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  credential,
+  kubectl,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const app = useNamespace('replay-record');
-const system = `hookgate-system-record-${randomBytes(3).toString('hex')}`;
-let hg: Hookgate;
+const running = useHookgate('record');
 
-const workflow = (name: string, ttlSecondsAfterFinished: number) => ({
-  apiVersion: 'hookgate.io/v1alpha1',
-  kind: 'Workflow',
-  metadata: { name },
-  spec: {
-    jobTemplate: {
-      spec: {
-        ttlSecondsAfterFinished,
-        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-      },
-    },
-  },
-});
-const trigger = (name: string, signature: Record<string, unknown>) => ({
-  apiVersion: 'hookgate.io/v1alpha1',
-  kind: 'WebhookTrigger',
-  metadata: { name },
-  spec: { workflowRef: { name }, auth: { signature } },
-});
+const workflow = (name: string, ttlSecondsAfterFinished: number) =>
+  workflowObject(name, { jobSpec: { ttlSecondsAfterFinished } });
+const trigger = (name: string, signature: Record<string, unknown>) =>
+  triggerObject(name, name, { spec: { auth: { signature } } });
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system });
-  const items = [
+  await applyObjects(app.name, [
     workflow('ttl-zero', 0),
     trigger('ttl-zero', { scheme: 'github', replayWindowSeconds: 120 }),
     workflow('ahead', 3600),
     trigger('ahead', { scheme: 'timestamped', toleranceSeconds: 60 }),
-  ];
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-}, 120_000);
-
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
+  ]);
 });
 
-const signingSecret = (name: string) =>
-  waitFor(
-    async () => {
-      const r = await kubectl(['get', 'secret', '-n', app.name, `${name}-credentials`, '-o', 'json']);
-      return r.code === 0 && Buffer.from(JSON.parse(r.stdout).data.signingSecret, 'base64').toString('utf8');
-    },
-    { what: `the signing secret of ${name}` },
-  );
+const signingSecret = (name: string) => credential(app.name, name, 'signingSecret');
 
 interface Job {
   metadata: { name: string; annotations: Record<string, string> };
@@ -90,7 +65,7 @@ const deliver = (url: string, body: string, headers: Record<string, string>) =>
 
 describe('the replay record', () => {
   it("outlives the Workflow's ttlSecondsAfterFinished: 0, so a replay after the run finished is a duplicate", async () => {
-    const url = `${hg.url}/hooks/${app.name}/ttl-zero`;
+    const url = `${running.hg.url}/hooks/${app.name}/ttl-zero`;
     const secret = await signingSecret('ttl-zero');
     const body = JSON.stringify({ ref: 'refs/heads/main', after: randomUUID() });
     const headers = sign({ scheme: 'github', secrets: [] }, secret, Buffer.from(body), Date.now(), 'd-1');
@@ -132,7 +107,7 @@ describe('the replay record', () => {
   });
 
   it('covers a timestamp signed a tolerance ahead until that timestamp is out of tolerance', async () => {
-    const url = `${hg.url}/hooks/${app.name}/ahead`;
+    const url = `${running.hg.url}/hooks/${app.name}/ahead`;
     const secret = await signingSecret('ahead');
     const body = JSON.stringify({ event: randomUUID() });
     const ahead = Date.now() + 55_000;

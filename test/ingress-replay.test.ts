@@ -1,49 +1,31 @@
 // Replays through the real operator and ingress: a captured GitHub delivery sent again with a new
 // X-GitHub-Delivery is the same run, and that run's Job carries the replay window the trigger asks
 // for (kept past history limits until then).
-import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Annotations } from '../api/v1alpha1/index.ts';
 import { sign } from '../ingress/verify/index.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  credential,
+  kubectl,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const app = useNamespace('replay');
-const system = `hookgate-system-replay-${randomBytes(3).toString('hex')}`;
-let hg: Hookgate;
+const running = useHookgate('replay');
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system });
-  const workflow = {
-    apiVersion: 'hookgate.io/v1alpha1',
-    kind: 'Workflow',
-    metadata: { name: 'build' },
-    spec: {
-      jobTemplate: {
-        spec: {
-          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-        },
-      },
-    },
-  };
-  const trigger = {
-    apiVersion: 'hookgate.io/v1alpha1',
-    kind: 'WebhookTrigger',
-    metadata: { name: 'push' },
-    spec: {
-      workflowRef: { name: 'build' },
-      auth: { signature: { scheme: 'github', replayWindowSeconds: 7200 } },
-    },
-  };
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [workflow, trigger] }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-}, 120_000);
-
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
+  await applyObjects(app.name, [
+    workflowObject('build'),
+    triggerObject('push', 'build', {
+      spec: { auth: { signature: { scheme: 'github', replayWindowSeconds: 7200 } } },
+    }),
+  ]);
 });
 
 const jobs = async () =>
@@ -53,16 +35,8 @@ const jobs = async () =>
 
 describe('replays through the real ingress', () => {
   it('a GitHub delivery replayed with a new X-GitHub-Delivery is the same run, kept for the replay window', async () => {
-    const url = `${hg.url}/hooks/${app.name}/push`;
-    const secret = await waitFor(
-      async () => {
-        const r = await kubectl(['get', 'secret', '-n', app.name, 'push-credentials', '-o', 'json']);
-        return (
-          r.code === 0 && Buffer.from(JSON.parse(r.stdout).data.signingSecret, 'base64').toString('utf8')
-        );
-      },
-      { what: 'the signing secret' },
-    );
+    const url = `${running.hg.url}/hooks/${app.name}/push`;
+    const secret = await credential(app.name, 'push', 'signingSecret');
     const body = JSON.stringify({ ref: 'refs/heads/main', after: randomUUID() });
     const send = (id: string) =>
       fetch(url, {

@@ -2,35 +2,27 @@
 // the chart's RBAC, as e2e runs them): the conventions (process metrics, build info, API requests
 // by verb/resource/code), a trigger's counters present at zero while its route exists, and the
 // text clean under `promtool check metrics`.
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Hookgate, startHookgate } from './harness/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  clusterInfo,
+  applyObjects,
   kubectl,
   promtool,
   promtoolPath,
   renderChart,
+  triggerObject,
+  useHookgate,
   useNamespace,
   waitFor,
+  workflowObject,
 } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
 const app = useNamespace('metrics');
-const system = `hookgate-system-metrics-${randomBytes(3).toString('hex')}`;
-let hg: Hookgate;
-
-beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system });
-});
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
+const running = useHookgate('metrics');
 
 const scrape = async (url: string) => {
   const res = await fetch(url);
@@ -38,32 +30,8 @@ const scrape = async (url: string) => {
   return res.text();
 };
 
-async function apply(manifest: object[]) {
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifest }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-}
-
-const workflow = (name: string) => ({
-  apiVersion: 'hookgate.io/v1alpha1',
-  kind: 'Workflow',
-  metadata: { name },
-  spec: {
-    jobTemplate: {
-      spec: {
-        backoffLimit: 0,
-        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.37' }] } },
-      },
-    },
-  },
-});
-const trigger = (name: string, auth: object) => ({
-  apiVersion: 'hookgate.io/v1alpha1',
-  kind: 'WebhookTrigger',
-  metadata: { name },
-  spec: { workflowRef: { name: 'metrics' }, auth },
-});
+const apply = (objects: object[]) => applyObjects(app.name, objects);
+const trigger = (name: string, auth: object) => triggerObject(name, 'metrics', { spec: { auth } });
 
 describe('both components', () => {
   it('export process metrics, hookgate_build_info and their API requests by verb, resource and code', async () => {
@@ -71,12 +39,12 @@ describe('both components', () => {
     // Lease and lists, all counted by the one client.
     const ingress = await waitFor(
       async () => {
-        const t = await scrape(hg.metricsUrl);
+        const t = await scrape(running.hg.metricsUrl);
         return t.includes('verb="watch",resource="jobs.batch",code="200"') && t;
       },
       { what: 'the ingress to count its watches' },
     );
-    const operator = await scrape(hg.operatorMetricsUrl);
+    const operator = await scrape(running.hg.operatorMetricsUrl);
     for (const [component, text] of [
       ['ingress', ingress],
       ['operator', operator],
@@ -113,7 +81,7 @@ describe('both components', () => {
 
   it('are clean under promtool check metrics', async (ctx) => {
     if (!promtoolPath()) return ctx.skip();
-    for (const url of [hg.metricsUrl, hg.operatorMetricsUrl]) {
+    for (const url of [running.hg.metricsUrl, running.hg.operatorMetricsUrl]) {
       const r = await promtool(['check', 'metrics'], await scrape(url));
       expect({ url, code: r.code, problems: `${r.stdout}${r.stderr}` }).toEqual({
         url,
@@ -126,10 +94,10 @@ describe('both components', () => {
 
 describe("a trigger's counters", () => {
   const series = async (trigger: string) =>
-    (await scrape(hg.metricsUrl)).split('\n').filter((l) => l.includes(`trigger="${trigger}"`));
+    (await scrape(running.hg.metricsUrl)).split('\n').filter((l) => l.includes(`trigger="${trigger}"`));
 
   it('are present at zero as soon as its route exists, and go when it goes', async () => {
-    await apply([workflow('metrics'), trigger('zeroed', { signature: { scheme: 'github' } })]);
+    await apply([workflowObject('metrics'), trigger('zeroed', { signature: { scheme: 'github' } })]);
     const name = `${app.name}/zeroed`;
     // Until its Workflow is Ready the trigger's route is an unavailable one (503, no credentials),
     // whose zeroed failure is a token's; the route with the signature replaces it.
@@ -152,7 +120,7 @@ describe("a trigger's counters", () => {
       ].sort(),
     );
 
-    const res = await fetch(`${hg.url}/hooks/${app.name}/zeroed`, { method: 'POST', body: '{}' });
+    const res = await fetch(`${running.hg.url}/hooks/${app.name}/zeroed`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(401);
     expect(await series(name)).toContain(
       `hookgate_ingress_requests_total{trigger="${name}",outcome="unauthorized"} 1`,
@@ -259,7 +227,7 @@ describe('the dashboard and the alerts', () => {
   beforeAll(async () => {
     // A delivery that runs to the end, so every series the panels read exists: request and
     // Job-create latency, a run finished with its duration, reconciles of both controllers.
-    await apply([workflow('metrics'), trigger('traffic', { bearer: {} })]);
+    await apply([workflowObject('metrics'), trigger('traffic', { bearer: {} })]);
     const token = await waitFor(
       async () => {
         const r = await kubectl([
@@ -277,7 +245,7 @@ describe('the dashboard and the alerts', () => {
     );
     await waitFor(
       async () => {
-        const res = await fetch(`${hg.url}/hooks/${app.name}/traffic`, {
+        const res = await fetch(`${running.hg.url}/hooks/${app.name}/traffic`, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: '{}',
@@ -288,12 +256,12 @@ describe('the dashboard and the alerts', () => {
     );
     const text = await waitFor(
       async () => {
-        const t = await scrape(hg.metricsUrl);
+        const t = await scrape(running.hg.metricsUrl);
         return t.includes('hookgate_ingress_run_duration_seconds_count{result="Succeeded"}') && t;
       },
       { what: 'the run to finish', timeoutMs: 60_000 },
     );
-    exported = families(`${text}\n${await scrape(hg.operatorMetricsUrl)}`);
+    exported = families(`${text}\n${await scrape(running.hg.operatorMetricsUrl)}`);
   });
 
   it('every dashboard query parses and names only metrics and labels the components export', async () => {

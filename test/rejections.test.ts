@@ -1,36 +1,25 @@
 // "Why didn't it run", end to end: operator and ingress as the chart runs them; refused deliveries
 // show in the trigger's status.rejections within a flush, and a configuration-caused one as a
 // Warning Event from the ingress, under the chart's RBAC; nothing the sender sent appears in either.
-import { randomBytes } from 'node:crypto';
-import { CustomObjectsApi, EventsV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import { EventsV1Api } from '@kubernetes/client-node';
+import { expect, it } from 'vitest';
+import {
+  applyObjects,
+  kubeConfig,
+  readTrigger,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+} from './helpers.ts';
 
 const app = useNamespace('rejections');
-const system = `hookgate-system-rej-${randomBytes(3).toString('hex')}`;
-let hg: Hookgate;
+const running = useHookgate('rej');
 
-beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system });
-});
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
-
-const read = async (name: string) =>
-  (await kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: WEBHOOK_TRIGGER.plural,
-    namespace: app.name,
-    name,
-  })) as WebhookTrigger;
+const read = (name: string) => readTrigger(app.name, name);
 
 const post = (name: string, headers: Record<string, string> = {}) =>
-  fetch(`${hg.url}/hooks/${app.name}/${name}`, {
+  fetch(`${running.hg.url}/hooks/${app.name}/${name}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: '{"secret":"must-not-appear"}',
@@ -38,18 +27,7 @@ const post = (name: string, headers: Record<string, string> = {}) =>
 
 it('records a refused delivery in status.rejections, and a configuration problem as a Warning Event', async () => {
   // No such Workflow: the trigger is served as unavailable until it exists.
-  const triggers = [
-    {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'WebhookTrigger',
-      metadata: { name: 'orphan' },
-      spec: { workflowRef: { name: 'missing' }, auth: { bearer: {} } },
-    },
-  ];
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: triggers }),
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await applyObjects(app.name, [triggerObject('orphan', 'missing')]);
   await waitFor(async () => (await post('orphan')).status === 503, { what: 'the unavailable route' });
   const started = Date.now();
   const rejections = await waitFor(
