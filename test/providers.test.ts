@@ -7,56 +7,37 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { sign as octokitSign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
 import twilio from 'twilio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, Labels, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Labels, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { CliError, main } from '../cli/hookgate.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  kubeConfig,
+  kubectl,
+  readTrigger,
+  useHookgate,
+  useNamespace,
+  waitFor,
+  waitForReady,
+} from './helpers.ts';
 
 const EXAMPLES = resolve(import.meta.dirname, '../examples/providers');
 const files = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))
   .sort();
 const app = useNamespace('providers');
-const system = `hookgate-system-prov-${randomBytes(3).toString('hex')}`;
-let hg: Hookgate;
+useHookgate('prov');
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system });
   const r = await kubectl(['apply', '-n', app.name, '-f', EXAMPLES]);
   expect(r.code, r.stderr).toBe(0);
 }, 120_000);
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
 
-const custom = () => kubeConfig().makeApiClient(CustomObjectsApi);
-const getTrigger = async (name: string) =>
-  (await custom().getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: WEBHOOK_TRIGGER.plural,
-    namespace: app.name,
-    name,
-  })) as WebhookTrigger;
+const ready = (name: string) => waitForReady(app.name, name);
 const readyCondition = (t: WebhookTrigger) => t.status?.conditions?.find((c) => c.type === 'Ready');
-
-function ready(name: string): Promise<WebhookTrigger> {
-  return waitFor(
-    async () => {
-      const t = await getTrigger(name);
-      return (
-        readyCondition(t)?.status === 'True' && t.status?.observedGeneration === t.metadata.generation && t
-      );
-    },
-    { what: `${name} Ready`, timeoutMs: 60_000 },
-  );
-}
 
 async function secretValue(name: string, key: string): Promise<string> {
   const s = await kubeConfig().makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: app.name, name });
@@ -219,7 +200,7 @@ describe('what cannot be served says so', () => {
     expect(r.code, r.stderr).toBe(0);
     const t = await waitFor(
       async () => {
-        const t = await getTrigger('bad-teams');
+        const t = await readTrigger(app.name, 'bad-teams');
         return readyCondition(t)?.reason === 'InvalidSecret' && t;
       },
       { what: 'bad-teams InvalidSecret' },

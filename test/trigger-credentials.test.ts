@@ -2,33 +2,26 @@
 // chart runs them: a leaked credential revoked at once (`hookgate rotate --revoke`), and a referenced
 // secret too short to be one refused, with a reason that names no value.
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Annotations,
-  ConditionType,
-  GROUP,
-  Reason,
-  VERSION,
-  WEBHOOK_TRIGGER,
-  type WebhookTrigger,
-} from '../api/v1alpha1/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Annotations, ConditionType, Reason, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { main } from '../cli/hookgate.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  credential,
+  kubeConfig,
+  kubectl,
+  readTrigger,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const app = useNamespace('creds');
-const system = useNamespace('creds-system', { runs: false });
-let hg: Hookgate;
+const running = useHookgate('creds');
 
-const getTrigger = async (name: string) =>
-  (await kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: WEBHOOK_TRIGGER.plural,
-    namespace: app.name,
-    name,
-  })) as WebhookTrigger;
+const getTrigger = (name: string) => readTrigger(app.name, name);
 const ready = (t: WebhookTrigger) => t.status?.conditions?.find((c) => c.type === ConditionType.Ready);
 const settled = (name: string, ok: (t: WebhookTrigger) => boolean, what: string) =>
   waitFor(
@@ -39,15 +32,10 @@ const settled = (name: string, ok: (t: WebhookTrigger) => boolean, what: string)
     { what },
   );
 
-async function tokenOf(name: string) {
-  const s = await kubeConfig()
-    .makeApiClient(CoreV1Api)
-    .readNamespacedSecret({ namespace: app.name, name: `${name}-credentials` });
-  return Buffer.from(s.data!.token!, 'base64').toString();
-}
+const tokenOf = (name: string) => credential(app.name, name);
 const post = async (name: string, token: string) =>
   (
-    await fetch(`${hg.url}/hooks/${app.name}/${name}`, {
+    await fetch(`${running.hg.url}/hooks/${app.name}/${name}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: '{}',
@@ -55,43 +43,20 @@ const post = async (name: string, token: string) =>
   ).status;
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system.name });
-  const workflow = {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'Workflow',
-    metadata: { name: 'build' },
-    spec: {
-      jobTemplate: {
-        spec: {
-          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-        },
-      },
-    },
-  };
-  const trigger = (name: string, auth: object) => ({
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: WEBHOOK_TRIGGER.kind,
-    metadata: { name },
-    spec: { workflowRef: { name: 'build' }, auth },
-  });
+  const trigger = (name: string, auth: object) => triggerObject(name, 'build', { spec: { auth } });
   const shortSecret = {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: 'short' },
     stringData: { token: 'letmein' },
   };
-  const items = [
-    workflow,
+  await applyObjects(app.name, [
+    workflowObject('build'),
     shortSecret,
     trigger('leaky', { bearer: {} }),
     trigger('weak', { bearer: { secretRef: { name: 'short', key: 'token' } } }),
-  ];
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
-  });
-  expect(r.stderr).toBe('');
+  ]);
 });
-afterAll(() => hg?.stop());
 
 describe('a leaked credential', () => {
   it('is refused as soon as it is revoked, with no grace period; the new one works', async () => {
@@ -140,7 +105,7 @@ describe('a referenced secret shorter than 16 bytes', () => {
     expect(ready(t)?.message).toContain('Secret short key "token" holds fewer than 16 bytes');
     expect(JSON.stringify(t.status)).not.toContain('letmein');
     const answer = await waitFor(async () => {
-      const r = await fetch(`${hg.url}/hooks/${app.name}/weak`, { method: 'POST', body: '{}' });
+      const r = await fetch(`${running.hg.url}/hooks/${app.name}/weak`, { method: 'POST', body: '{}' });
       return r.status === 503 && r;
     });
     expect(answer.headers.get('retry-after')).not.toBeNull();
