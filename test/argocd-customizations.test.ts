@@ -5,15 +5,15 @@
 // answer), with the real operator and ingress answering for it.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Hookgate, startHookgate } from './harness/index.ts';
 import {
   applyObjects,
   clusterInfo,
   kubectl,
   runBinary,
   triggerObject,
+  useHookgate,
   useNamespace,
   waitFor,
   workflowObject,
@@ -90,21 +90,15 @@ describe('the resource_customizations tree on gopher-lua', () => {
 // ---------------------------------------------------------------------------------------------
 
 const app = useNamespace('argocd-actions');
-const system = `hookgate-system-argocd-${Math.random().toString(16).slice(2, 8)}`;
-let hg: Hookgate;
+const running = useHookgate('argocd', () => ({ operatorArgs: [`--namespaces=${app.name}`] }));
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system, operatorArgs: [`--namespaces=${app.name}`] });
   await applyObjects(app.name, [
     workflowObject('deploy'),
     triggerObject('deploy', 'deploy', { spec: { auth: { bearer: {}, signature: { scheme: 'github' } } } }),
   ]);
   await until((t) => ready(t)?.reason === 'Succeeded');
 }, 180_000);
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
 
 async function live(): Promise<Obj> {
   const r = await kubectl(['get', 'webhooktriggers.hookgate.io', 'deploy', '-n', app.name, '-o', 'json']);
@@ -157,7 +151,7 @@ const offered = async () => {
   return Object.fromEntries(JSON.parse(r.stdout).map((a: Obj) => [a.name, !a.disabled]));
 };
 
-const post = () => fetch(`${hg.url}/hooks/${app.name}/deploy`, { method: 'POST', body: '{}' });
+const post = () => fetch(`${running.hg.url}/hooks/${app.name}/deploy`, { method: 'POST', body: '{}' });
 
 describe('the actions on a live WebhookTrigger', () => {
   it('suspend: the operator reports Suspended and the URL answers 403', async () => {

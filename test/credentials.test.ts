@@ -3,36 +3,32 @@
 // keep working through a rotation's overlap and stop after it; a body secret is checked and kept out
 // of the run's input; the CLI sends with each; and Asana's secret is captured once, under the
 // admission policy that lets the ingress create nothing else in its namespace.
-import { createHmac, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CliError, main } from '../cli/hookgate.ts';
 import { captureSecret } from '../lib/capture.ts';
-import { type Hookgate, RELEASE, startHookgate } from './harness/index.ts';
+import { RELEASE } from './harness/index.ts';
 import {
   applyObjects,
-  clusterInfo,
   kubeConfig,
   kubectl,
   readTrigger,
   secretData,
   triggerObject,
+  useHookgate,
   useNamespace,
   waitFor,
   workflowObject,
 } from './helpers.ts';
 
 const app = useNamespace('creds');
-const system = `hookgate-system-creds-${randomBytes(3).toString('hex')}`;
 const GRACE_MS = 8_000;
-let hg: Hookgate;
+const running = useHookgate('creds', () => ({ operatorArgs: [`--rotation-grace=${GRACE_MS / 1000}s`] }));
+const { system } = running;
 
 const trigger = (name: string, auth: object) => triggerObject(name, 'run', { spec: { auth } });
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), {
-    namespace: system,
-    operatorArgs: [`--rotation-grace=${GRACE_MS / 1000}s`],
-  });
   const objects = [
     workflowObject('run'),
     trigger('basic', { basic: {} }),
@@ -43,12 +39,7 @@ beforeAll(async () => {
   await applyObjects(app.name, objects);
 }, 120_000);
 
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
-
-const url = (name: string) => `${hg.url}/hooks/${app.name}/${name}`;
+const url = (name: string) => `${running.hg.url}/hooks/${app.name}/${name}`;
 const getTrigger = (name: string) => readTrigger(app.name, name);
 const credentials = (name: string) => secretData(app.name, `${name}-credentials`);
 const until = <T>(what: string, fn: () => Promise<T>) => waitFor(fn, { what, timeoutMs: 60_000 });
@@ -136,9 +127,9 @@ describe('a token in the URL (docker-hub)', () => {
     expect((await post(`${url('registry')}/${old}`)).status).toBe(401);
     expect((await post(`${url('registry')}/${fresh}`)).status).toBe(202);
 
-    const logs = await hg.ingress.logs();
+    const logs = await running.hg.ingress.logs();
     expect(logs).not.toContain(old.slice(4));
-    expect(await (await fetch(hg.metricsUrl)).text()).not.toContain(old.slice(4));
+    expect(await (await fetch(running.hg.metricsUrl)).text()).not.toContain(old.slice(4));
   });
 });
 

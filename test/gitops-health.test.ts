@@ -10,13 +10,12 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { Condition } from '../api/v1alpha1/index.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
 import {
   applyObjects,
-  clusterInfo,
   kubectl,
   runBinary,
   triggerObject,
+  useHookgate,
   useNamespace,
   waitFor,
   workflowObject,
@@ -28,8 +27,7 @@ const UPDATE = process.env.HOOKGATE_UPDATE_FIXTURES === '1';
 const HOLD = 'test.hookgate.io/hold';
 
 const app = useNamespace('gitops');
-const system = `hookgate-system-gitops-${Math.random().toString(16).slice(2, 8)}`;
-let hg: Hookgate;
+const running = useHookgate('gitops', () => ({ operatorArgs: [`--namespaces=${app.name}`] }));
 
 // biome-ignore lint/suspicious/noExplicitAny: live objects are read field by field
 type Obj = any;
@@ -76,7 +74,7 @@ const TIMESTAMP = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)/g;
 /** Text as it reads in a fixture: example URL, namespace `demo`, one fixed time. */
 function fixtureText(s: string): string {
   return s
-    .replaceAll(hg.url, 'https://hooks.example.com')
+    .replaceAll(running.hg.url, 'https://hooks.example.com')
     .replaceAll(app.name, 'demo')
     .replace(TIMESTAMP, FIXED_TIME);
 }
@@ -190,7 +188,6 @@ const captured = new Map<string, Obj>();
 const capture = (kind: Kind, state: string, live: Obj) => captured.set(`${kind}/${state}`, live);
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system, operatorArgs: [`--namespaces=${app.name}`] });
   await blockProgressing();
   await apply(
     workflow('healthy'),
@@ -224,7 +221,7 @@ beforeAll(async () => {
   capture('WebhookTrigger', 'suspended', await reach('WebhookTrigger', 'suspended', ready('Suspended')));
 
   // With the operator stopped: a spec change it has not seen, and objects it has never seen.
-  await hg.operator.stop();
+  await running.hg.operator.stop();
   await apply(
     { ...workflow('stale-generation'), spec: { ...workflow('x').spec, successfulRunsHistoryLimit: 5 } },
     {
@@ -242,7 +239,7 @@ beforeAll(async () => {
     );
     capture(kind, 'unobserved', await reach(kind, 'unobserved', (o) => o));
   }
-  await hg.startOperator();
+  await running.hg.startOperator();
 }, 240_000);
 
 afterAll(async () => {
@@ -263,8 +260,6 @@ afterAll(async () => {
       '-p',
       '{"metadata":{"finalizers":null}}',
     ]);
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
 });
 
 // ---------------------------------------------------------------------------------------------

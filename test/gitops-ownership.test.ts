@@ -2,22 +2,20 @@
 // Secret) carries none of the GitOps tracking of the objects it comes from, so Argo CD and Flux never
 // count it as theirs and never prune it; a run's Job carries the jobTemplate's own metadata, which is
 // how docs/gitops.md tells Argo CD users to mark runs (IgnoreExtraneous, Prune=false).
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Hookgate, startHookgate } from './harness/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyObjects,
-  clusterInfo,
   kubectl,
   triggerObject,
+  useHookgate,
   useNamespace,
-  waitFor,
+  waitForReady,
   workflowObject,
 } from './helpers.ts';
 
 const app = useNamespace('gitops-owned');
-const system = `hookgate-system-owned-${randomBytes(3).toString('hex')}`;
-let hg: Hookgate;
+const running = useHookgate('owned', () => ({ operatorArgs: [`--namespaces=${app.name}`] }));
+const { system } = running;
 
 // biome-ignore lint/suspicious/noExplicitAny: objects are read field by field
 type Obj = any;
@@ -46,23 +44,12 @@ async function get(what: string, name: string, namespace = app.name): Promise<Ob
 }
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system, operatorArgs: [`--namespaces=${app.name}`] });
   await applyObjects(app.name, [
     workflowObject('owned', { metadata: TRACKING, jobMetadata: { annotations: RUN_MARKS } }),
     triggerObject('owned', 'owned', { metadata: TRACKING }),
   ]);
-  await waitFor(
-    async () => {
-      const t = await get('webhooktriggers.hookgate.io', 'owned');
-      return t.status?.conditions?.some((c: Obj) => c.type === 'Ready' && c.status === 'True');
-    },
-    { what: 'the trigger Ready' },
-  );
+  await waitForReady(app.name, 'owned');
 }, 180_000);
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
 
 describe('objects hookgate generates', () => {
   it("the credentials Secret: owned by its trigger, none of the trigger's tracking", async () => {
@@ -98,7 +85,7 @@ describe('objects hookgate generates', () => {
 
   it("a run's Job carries the jobTemplate's marks and not the Workflow's tracking; its input Secret neither", async () => {
     const token = Buffer.from((await get('secret', 'owned-credentials')).data.token, 'base64').toString();
-    const res = await fetch(`${hg.url}/hooks/${app.name}/owned`, {
+    const res = await fetch(`${running.hg.url}/hooks/${app.name}/owned`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: '{}',

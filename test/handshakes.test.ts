@@ -3,23 +3,21 @@
 // provider's way where it signs), no Job is ever created, and the trigger's status and the request
 // metric show each one.
 import { createHmac, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Hookgate, startHookgate } from './harness/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyObjects,
-  clusterInfo,
   kubectl,
   readTrigger,
   secretData,
   triggerObject,
+  useHookgate,
   useNamespace,
   waitFor,
   workflowObject,
 } from './helpers.ts';
 
 const app = useNamespace('handshakes');
-const system = `hookgate-system-hs-${randomBytes(3).toString('hex')}`;
-let hg: Hookgate;
+const running = useHookgate('hs');
 
 // Secrets the providers issue (Slack, Zoom, Meta, Dropbox, Trello): one Secret, a key each.
 const ISSUED = {
@@ -36,7 +34,6 @@ const issued = (provider: keyof typeof ISSUED) =>
   trigger(provider, { provider, signature: { secretRef: { name: 'issued', key: provider } } });
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system });
   const objects = [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'issued' }, stringData: ISSUED },
     workflowObject('run'),
@@ -55,12 +52,7 @@ beforeAll(async () => {
   await applyObjects(app.name, objects);
 }, 120_000);
 
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
-
-const url = (name: string) => `${hg.url}/hooks/${app.name}/${name}`;
+const url = (name: string) => `${running.hg.url}/hooks/${app.name}/${name}`;
 const hmacHex = (key: string, ...parts: string[]) => {
   const h = createHmac('sha256', key);
   for (const p of parts) h.update(p);
@@ -262,7 +254,7 @@ describe('handshakes answered end to end, never a run', () => {
       );
       expect(Date.parse(entry.lastAnsweredTime)).toBeGreaterThan(Date.now() - 300_000);
     }
-    const metrics = await (await fetch(hg.metricsUrl)).text();
+    const metrics = await (await fetch(running.hg.metricsUrl)).text();
     for (const [name, handshake] of Object.entries(expected)) {
       const outcome = handshake === 'ping' ? 'ping' : `handshake_${handshake}`;
       expect(metrics).toContain(

@@ -29,6 +29,18 @@ export function clusterInfo(): controlplane.ClusterInfo {
   return info;
 }
 
+/**
+ * The realnode project's node (test/harness/global-setup-realnode.ts), and why its tests skip
+ * where this machine cannot run one.
+ */
+export function realNode(): { node: controlplane.RealNodeInfo; skip: string | undefined } {
+  const provided = inject('realNode');
+  return {
+    node: provided as controlplane.RealNodeInfo,
+    skip: 'skip' in provided ? provided.skip : undefined,
+  };
+}
+
 /** A client config with admin (system:masters) rights. */
 export function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();

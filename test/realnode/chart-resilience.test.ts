@@ -2,19 +2,19 @@
 // enforcing the chart's memory limits: a tenant's cache flood, both components restarted under it
 // (item 2), and the API server frozen 20 s, then killed and brought back (item 13).
 import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RealNodeInfo } from '../harness/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REAL_NODE_POD } from '../harness/index.ts';
 import {
   apiServerPid,
   applyObjects,
+  CHART,
   clusterInfo,
   credential,
   forgeFlood,
   kubeConfig,
   kubectl,
+  realNode,
   runBinary,
   triggerObject,
   useNamespace,
@@ -23,10 +23,7 @@ import {
   workflowObject,
 } from '../helpers.ts';
 
-const provided = inject('realNode');
-const skip = 'skip' in provided ? provided.skip : undefined;
-const node = provided as RealNodeInfo;
-const CHART = resolve(import.meta.dirname, '../../charts/hookgate');
+const { node, skip } = realNode();
 const COUNT = 150;
 
 describe.skipIf(skip)('the chart on the real node under floods and outages', () => {

@@ -1,17 +1,17 @@
 // The Helm chart running hookgate's own image as pods on the real node: the image, the chart's
 // security contexts and probes and in-cluster configuration (the `kubernetes` Service) together.
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RealNodeInfo } from '../harness/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerLog, REAL_NODE_POD } from '../harness/index.ts';
 import {
   applyObjects,
+  CHART,
   clusterInfo,
   credential,
   kubeConfig,
   kubectl,
+  realNode,
   realNodeWorkflowObject,
   runBinary,
   triggerObject,
@@ -20,10 +20,7 @@ import {
   waitForReady,
 } from '../helpers.ts';
 
-const provided = inject('realNode');
-const skip = 'skip' in provided ? provided.skip : undefined;
-const node = provided as RealNodeInfo;
-const CHART = resolve(import.meta.dirname, '../../charts/hookgate');
+const { node, skip } = realNode();
 
 describe.skipIf(skip)('the chart as pods on the real node', () => {
   const system = useNamespace('hookgate-chart');

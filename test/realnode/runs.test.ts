@@ -3,13 +3,13 @@
 // simulated pods cannot show.
 import { createHash, randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GROUP, VERSION, WORKFLOW, type Workflow } from '../../api/v1alpha1/index.ts';
-import type { RealNodeInfo } from '../harness/index.ts';
 import { containerLog } from '../harness/index.ts';
 import {
   applyObjects,
   kubeConfig,
+  realNode,
   realNodePod,
   realNodeWorkflowObject,
   triggerEndpoint,
@@ -19,9 +19,7 @@ import {
   waitFor,
 } from '../helpers.ts';
 
-const provided = inject('realNode');
-const skip = 'skip' in provided ? provided.skip : undefined;
-const node = provided as RealNodeInfo;
+const { node, skip } = realNode();
 
 type Answer = { run: string; [key: string]: unknown };
 

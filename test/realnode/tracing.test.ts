@@ -4,12 +4,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RealNodeInfo } from '../harness/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerLog } from '../harness/index.ts';
 import {
   applyObjects,
   kubeConfig,
+  realNode,
   realNodeWorkflowObject,
   triggerEndpoint,
   triggerObject,
@@ -18,9 +18,7 @@ import {
   waitFor,
 } from '../helpers.ts';
 
-const provided = inject('realNode');
-const skip = 'skip' in provided ? provided.skip : undefined;
-const node = provided as RealNodeInfo;
+const { node, skip } = realNode();
 
 const SENDER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const SENDER_SPAN = 'b7ad6b7169203331';
