@@ -1,23 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { type SignatureConfig, sign, type VerifyReason, verify } from './index.ts';
+import { sign } from './index.ts';
+import { checker, type SchemeCase, verifiesEach } from './scheme.test-helper.ts';
 
 const SECRET = 'replace-with-a-long-random-secret';
 const NOW = Date.UTC(2025, 0, 1);
 const BODY = Buffer.from('{"event":"lead.created"}');
 
-const check = (sig: Partial<SignatureConfig>, headers: Record<string, string>) =>
-  verify(
-    { signature: { scheme: 'shared-secret', secrets: [{ value: SECRET }], ...sig } },
-    { headers, body: BODY },
-    NOW,
-  );
+const check = checker('shared-secret', SECRET, BODY, NOW);
 
-const cases: {
-  name: string;
-  sig?: Partial<SignatureConfig>;
-  headers: Record<string, string>;
-  reason?: VerifyReason;
-}[] = [
+const cases: SchemeCase[] = [
   { name: 'default header', headers: { 'x-webhook-secret': SECRET } },
   { name: 'custom header', sig: { header: 'X-Api-Secret' }, headers: { 'x-api-secret': SECRET } },
   {
@@ -38,9 +29,7 @@ const cases: {
 ];
 
 describe('shared-secret', () => {
-  it.each(cases)('$name', ({ sig = {}, headers, reason }) => {
-    expect(check(sig, headers)).toMatchObject(reason ? { ok: false, reason } : { ok: true });
-  });
+  verifiesEach(cases, check);
 
   it('sign() sends the secret and the delivery id', () => {
     expect(sign({ scheme: 'shared-secret', secrets: [{ value: SECRET }] }, SECRET, BODY, NOW, 'd-1')).toEqual(

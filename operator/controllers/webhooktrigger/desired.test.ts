@@ -64,6 +64,12 @@ describe('cryptoGenerators', () => {
 
 describe('planCredentials', () => {
   const base = { graceMs: 24 * HOUR, now, rotate: undefined };
+  const tokenOnly = { token: true, signingSecret: false };
+  /** The plan for `existing` with fresh generators, of the token alone unless `parts` says otherwise. */
+  const planFor = (
+    existing: { data: Record<string, string>; annotations: Record<string, string> } | undefined,
+    opts: { parts?: typeof both; rotate?: string } = {},
+  ) => planCredentials({ ...base, parts: tokenOnly, ...opts, existing, generate: counting() });
 
   it('creates the Secret with every generated part when none exists', () => {
     const g = counting();
@@ -76,12 +82,7 @@ describe('planCredentials', () => {
   });
 
   it('nothing to generate and no Secret: no Secret', () => {
-    const plan = planCredentials({
-      ...base,
-      parts: { token: false, signingSecret: false },
-      existing: undefined,
-      generate: counting(),
-    });
+    const plan = planFor(undefined, { parts: { token: false, signingSecret: false } });
     expect(plan).toBeUndefined();
   });
 
@@ -106,12 +107,7 @@ describe('planCredentials', () => {
 
   it('keeps keys of parts no longer generated (switching back must not mint new ones)', () => {
     const existing = { data: { token: 'hgt_old', signingSecret: 'whsec_old' }, annotations: {} };
-    const plan = planCredentials({
-      ...base,
-      parts: { token: true, signingSecret: false },
-      existing,
-      generate: counting(),
-    });
+    const plan = planFor(existing);
     expect(plan).toMatchObject({ write: 'none', data: existing.data });
   });
 
@@ -147,13 +143,7 @@ describe('planCredentials', () => {
   });
 
   it('a rotation requested before the Secret exists is recorded, not performed twice', () => {
-    const plan = planCredentials({
-      ...base,
-      parts: both,
-      existing: undefined,
-      rotate: 'r1',
-      generate: counting(),
-    })!;
+    const plan = planFor(undefined, { parts: both, rotate: 'r1' })!;
     expect(plan.rotated).toBe(false);
     expect(plan.annotations[ROTATED_FOR]).toBe('r1');
     expect(plan.data.previousToken).toBeUndefined();
@@ -161,13 +151,7 @@ describe('planCredentials', () => {
 
   it('rotation leaves referenced parts alone', () => {
     const existing = { data: { token: 'hgt_old' }, annotations: {} };
-    const plan = planCredentials({
-      ...base,
-      parts: { token: true, signingSecret: false },
-      existing,
-      rotate: 'r',
-      generate: counting(),
-    })!;
+    const plan = planFor(existing, { rotate: 'r' })!;
     expect(Object.keys(plan.data).sort()).toEqual(['previousToken', 'previousValidUntil', 'token']);
   });
 
@@ -176,13 +160,7 @@ describe('planCredentials', () => {
       data: { token: 'hgt_new', previousToken: 'hgt_old', previousValidUntil: '2026-03-01T12:00:05Z' },
       annotations: { [ROTATED_FOR]: 'r1' },
     };
-    const plan = planCredentials({
-      ...base,
-      parts: { token: true, signingSecret: false },
-      existing,
-      rotate: 'r1',
-      generate: counting(),
-    });
+    const plan = planFor(existing, { rotate: 'r1' });
     expect(plan).toMatchObject({ write: 'none', requeueAfter: 5000, expired: false });
   });
 
@@ -191,13 +169,7 @@ describe('planCredentials', () => {
       data: { token: 'hgt_new', previousToken: 'hgt_old', previousValidUntil: '2026-03-01T11:59:59Z' },
       annotations: { [ROTATED_FOR]: 'r1' },
     };
-    const plan = planCredentials({
-      ...base,
-      parts: { token: true, signingSecret: false },
-      existing,
-      rotate: 'r1',
-      generate: counting(),
-    })!;
+    const plan = planFor(existing, { rotate: 'r1' })!;
     expect(plan).toMatchObject({ write: 'update', expired: true, data: { token: 'hgt_new' } });
     expect(Object.keys(plan.data)).toEqual(['token']);
     expect(plan.requeueAfter).toBeUndefined();
@@ -208,12 +180,7 @@ describe('planCredentials', () => {
       data: { token: 'a', previousToken: 'b', previousValidUntil: 'soon' },
       annotations: {},
     };
-    const plan = planCredentials({
-      ...base,
-      parts: { token: true, signingSecret: false },
-      existing,
-      generate: counting(),
-    })!;
+    const plan = planFor(existing)!;
     expect(plan.expired).toBe(true);
   });
 });
