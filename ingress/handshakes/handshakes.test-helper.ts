@@ -1,7 +1,7 @@
 // What the handshake tests share: an app over one route, its clock at NOW, and the checks that a
 // handshake answered is never a delivery.
 import { afterEach, expect } from 'vitest';
-import { testApp, testRoute } from '../http/fakes.test-helper.ts';
+import { sample, testApp, testRoute } from '../http/fakes.test-helper.ts';
 
 export const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 export const PATH = '/hooks/team-a/deploy';
@@ -28,6 +28,21 @@ export function setup(overrides: Parameters<typeof testRoute>[0], deps: Paramete
 export function expectNoRun(t: Apps) {
   expect(t.launcher.runs.size).toBe(0);
   expect(t.used).toHaveLength(0);
+}
+
+/** Answered once as the handshake `name`: no run, recorded for the trigger's status, counted. */
+export async function expectHandshake(t: Apps, name: string) {
+  expectNoRun(t);
+  expect(t.handshakes).toEqual([`team-a/deploy ${name}`]);
+  expect(await sample(t.registry, 'hookgate_ingress_requests_total', { outcome: `handshake_${name}` })).toBe(
+    1,
+  );
+}
+
+/** Refused 401 without an echo of the `challenge`. */
+export function expectRefused(res: { statusCode: number; body: string }, challenge: string) {
+  expect(res.statusCode).toBe(401);
+  expect(res.body).not.toContain(challenge);
 }
 
 export const SAFE_TEXT = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' };
