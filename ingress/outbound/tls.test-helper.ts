@@ -2,7 +2,12 @@
 // certificates: stand-ins for the hosts of SNS, PayPal and OIDC issuers. Nothing here is reachable
 // from production code; the ingress trusts this CA only when a test passes it as `testing`.
 import { createPrivateKey, type KeyObject, webcrypto } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import 'reflect-metadata';
@@ -120,12 +125,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A plain http server on 127.0.0.1 (a CA's AIA host serves issuer certificates so). */
-export async function serveHttp(
+/** Starts `server` on 127.0.0.1 (a free port), recording each path `handler` is asked for. */
+async function listen(
+  make: (listener: (req: IncomingMessage, res: ServerResponse) => void) => HttpServer,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): Promise<TestServer> {
   const requests: string[] = [];
-  const server = createHttpServer((req, res) => {
+  const server = make((req, res) => {
     requests.push(req.url ?? '');
     handler(req, res);
   });
@@ -141,6 +147,11 @@ export async function serveHttp(
   };
 }
 
+/** A plain http server on 127.0.0.1 (a CA's AIA host serves issuer certificates so). */
+export function serveHttp(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestServer> {
+  return listen(createHttpServer, handler);
+}
+
 /** An https server on 127.0.0.1 presenting a certificate of `ca` for `hosts`. */
 export async function serveHttps(
   ca: TestCa,
@@ -148,19 +159,6 @@ export async function serveHttps(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): Promise<TestServer> {
   const leaf = await ca.issue(hosts[0]!, { dns: hosts });
-  const requests: string[] = [];
-  const server = createServer({ cert: `${leaf.certPem}\n${ca.pem}`, key: leaf.keyPem }, (req, res) => {
-    requests.push(req.url ?? '');
-    handler(req, res);
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    port: (server.address() as AddressInfo).port,
-    requests,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
+  const tls = { cert: `${leaf.certPem}\n${ca.pem}`, key: leaf.keyPem };
+  return listen((listener) => createServer(tls, listener), handler);
 }
