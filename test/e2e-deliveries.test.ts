@@ -3,8 +3,6 @@
 // (test/e2e.test-helper.ts).
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Annotations, CredentialKeys } from '../api/v1alpha1/index.ts';
 import {
@@ -20,7 +18,6 @@ import {
   JSON_CT,
   jobsOf,
   post,
-  ROOT,
   ready,
   routeOf,
   system,
@@ -28,8 +25,16 @@ import {
   useHookgate,
   workflow,
 } from './e2e.test-helper.ts';
-import { freePorts, logTail, type Proc, spawnLogged, terminate } from './harness/index.ts';
-import { clusterInfo, kubectl, serviceAccountKubeconfig, startApiServer, waitFor } from './helpers.ts';
+import { logTail, type Proc, terminate } from './harness/index.ts';
+import {
+  kubeConfigVia,
+  kubectl,
+  serviceAccountKubeconfig,
+  spawnIngress,
+  startApiServer,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 useHookgate();
 
@@ -54,29 +59,10 @@ describe('deliveries', () => {
       workflow('paused'),
       trigger('paused', { suspend: true, auth: { bearer: {} } }),
       // Accepted by the CRD, refused by the API server once the ingress's input volume is added.
-      {
-        ...workflow('unrunnable'),
-        spec: {
-          jobTemplate: {
-            spec: {
-              backoffLimit: 0,
-              template: {
-                spec: {
-                  restartPolicy: 'Never',
-                  volumes: [{ name: 'scratch', emptyDir: {} }],
-                  containers: [
-                    {
-                      name: 'main',
-                      image: 'busybox:1.37',
-                      volumeMounts: [{ name: 'scratch', mountPath: '/var/run/hookgate' }],
-                    },
-                  ],
-                },
-              },
-            },
-          },
-        },
-      },
+      workflowObject('unrunnable', {
+        pod: { volumes: [{ name: 'scratch', emptyDir: {} }] },
+        container: { volumeMounts: [{ name: 'scratch', mountPath: '/var/run/hookgate' }] },
+      }),
       trigger('unrunnable', { auth: { bearer: {} } }),
       workflow('badschema', {}, { inputSchema: { type: 'object', properties: { a: { type: 'notatype' } } } }),
       trigger('badschema', { auth: { bearer: {} } }),
@@ -296,32 +282,12 @@ describe('API server unreachable', () => {
 
     // A second ingress, as the ingress ServiceAccount, talking to its own API server on the same etcd.
     api = await startApiServer();
-    const extra = new KubeConfig();
-    extra.loadFromFile(api.kubeconfigPath);
-    const server = extra.getCurrentCluster()!.server;
     const saPath = await serviceAccountKubeconfig(system, 'hookgate-ingress');
-    const sa = new KubeConfig();
-    sa.loadFromFile(saPath);
-    sa.loadFromOptions({
-      clusters: sa.clusters.map((c) => ({ ...c, server })),
-      users: sa.users,
-      contexts: sa.contexts,
-      currentContext: sa.currentContext,
-    });
     const kubeconfig = `${saPath}.extra`;
-    await writeFile(kubeconfig, sa.exportConfig());
-    const [port, metricsPort] = await freePorts(2);
-    ingress = spawnLogged(clusterInfo().dir, `ingress-offline-${port}`, process.execPath, [
-      '--import',
-      'tsx',
-      join(ROOT, 'ingress/server.ts'),
-      `--kubeconfig=${kubeconfig}`,
-      `--namespace=${system}`,
-      '--address=127.0.0.1',
-      `--port=${port}`,
-      `--metrics-port=${metricsPort}`,
-    ]);
-    const base = `http://127.0.0.1:${port}`;
+    await writeFile(kubeconfig, kubeConfigVia(saPath, api).exportConfig());
+    const second = await spawnIngress('ingress-offline', { kubeconfig, namespace: system });
+    ingress = second.proc;
+    const base = second.url;
     const url = `${base}/hooks/${app.name}/offline`;
     const proc = ingress;
     await waitFor(

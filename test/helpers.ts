@@ -138,6 +138,29 @@ export function runBinary(name: string, args: string[], input = ''): Promise<Run
   });
 }
 
+/**
+ * One more ingress process from the sources on 127.0.0.1 (free ports), serving the routes in
+ * `namespace` as `kubeconfig`, with `args` after those. Stop it yourself.
+ */
+export async function spawnIngress(
+  name: string,
+  opts: { kubeconfig: string; namespace: string; args?: string[] },
+): Promise<{ proc: controlplane.Proc; url: string }> {
+  const [port, metricsPort] = await controlplane.freePorts(2);
+  const proc = controlplane.spawnLogged(clusterInfo().dir, name, process.execPath, [
+    '--import',
+    'tsx',
+    join(ROOT, 'ingress/server.ts'),
+    `--kubeconfig=${opts.kubeconfig}`,
+    `--namespace=${opts.namespace}`,
+    '--address=127.0.0.1',
+    `--port=${port}`,
+    `--metrics-port=${metricsPort}`,
+    ...(opts.args ?? []),
+  ]);
+  return { proc, url: `http://127.0.0.1:${port}` };
+}
+
 /** Runs the cluster's kubectl (admin unless `kubeconfig` is given). Never throws on a non-zero exit. */
 export function kubectl(
   args: string[],
@@ -145,6 +168,16 @@ export function kubectl(
 ): Promise<RunResult> {
   const kubeconfig = opts.kubeconfig ?? clusterInfo().kubeconfigPath;
   return runBinary('kubectl', [`--kubeconfig=${kubeconfig}`, ...args], opts.input);
+}
+
+/** The credentials of the kubeconfig at `path`, sent to another API server (from startApiServer). */
+export function kubeConfigVia(path: string, server: { kubeconfigPath: string }): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  const other = new KubeConfig();
+  other.loadFromFile(server.kubeconfigPath);
+  kc.clusters = kc.clusters.map((c) => ({ ...c, server: other.getCurrentCluster()!.server }));
+  return kc;
 }
 
 /** Path of a kubeconfig that acts as the ServiceAccount (a bound token from the TokenRequest API). */

@@ -2,21 +2,29 @@
 // peers from the EndpointSlices of one Service, behind a client that spreads deliveries round-robin,
 // admit the limit between them, not three times it.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  freePorts,
   type Hookgate,
   type Proc,
   RELEASE,
   serviceAccountKubeconfig,
-  spawnLogged,
   startHookgate,
   terminate,
 } from './harness/index.ts';
-import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  clusterInfo,
+  credential,
+  kubectl,
+  spawnIngress,
+  triggerObject,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
+const _ROOT = resolve(import.meta.dirname, '..');
 const app = useNamespace('peers');
 const system = `hookgate-system-peers-${randomBytes(3).toString('hex')}`;
 const SERVICE = 'hookgate-ingress';
@@ -24,13 +32,6 @@ const ADDRESSES = ['10.99.0.1', '10.99.0.2', '10.99.0.3'];
 let hg: Hookgate;
 const extra: Proc[] = [];
 let urls: string[] = [];
-
-async function apply(objects: object[], namespace: string) {
-  const r = await kubectl(['apply', '-n', namespace, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-}
 
 /** The EndpointSlice a Service controller would write for the ready ingress pods. */
 const slice = (addresses: string[]) => ({
@@ -45,62 +46,27 @@ const slice = (addresses: string[]) => ({
 beforeAll(async () => {
   const info = clusterInfo();
   await kubectl(['create', 'namespace', system]);
-  await apply([slice(ADDRESSES)], system);
+  await applyObjects(system, [slice(ADDRESSES)]);
   const peerArgs = (i: number) => [`--peers-service=${SERVICE}`, `--pod-ip=${ADDRESSES[i]}`];
   hg = await startHookgate(info, { namespace: system, ingressArgs: peerArgs(0) });
   // Two more replicas of the ingress, under the same ServiceAccount.
   const kubeconfig = await serviceAccountKubeconfig(info, system, `${RELEASE}-ingress`);
-  const ports = await freePorts(4);
-  for (const i of [1, 2]) {
-    extra.push(
-      spawnLogged(info.dir, `ingress-${system}-${i}`, process.execPath, [
-        '--import',
-        'tsx',
-        join(ROOT, 'ingress/server.ts'),
-        `--kubeconfig=${kubeconfig}`,
-        `--namespace=${system}`,
-        '--address=127.0.0.1',
-        `--port=${ports[2 * i - 2]}`,
-        `--metrics-port=${ports[2 * i - 1]}`,
-        ...peerArgs(i),
-      ]),
-    );
-  }
-  urls = [hg.url, ...[0, 2].map((p) => `http://127.0.0.1:${ports[p]}`)];
+  const replicas = await Promise.all(
+    [1, 2].map((i) =>
+      spawnIngress(`ingress-${system}-${i}`, { kubeconfig, namespace: system, args: peerArgs(i) }),
+    ),
+  );
+  extra.push(...replicas.map((r) => r.proc));
+  urls = [hg.url, ...replicas.map((r) => r.url)];
   for (const url of urls)
     await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok, {
       what: `${url} ready`,
       timeoutMs: 60_000,
     });
-  await apply(
-    [
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'Workflow',
-        metadata: { name: 'build' },
-        spec: {
-          jobTemplate: {
-            spec: {
-              template: {
-                spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] },
-              },
-            },
-          },
-        },
-      },
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'WebhookTrigger',
-        metadata: { name: 'limited' },
-        spec: {
-          workflowRef: { name: 'build' },
-          auth: { bearer: {} },
-          rateLimit: { requests: 30, periodSeconds: 600 },
-        },
-      },
-    ],
-    app.name,
-  );
+  await applyObjects(app.name, [
+    workflowObject('build'),
+    triggerObject('limited', 'build', { spec: { rateLimit: { requests: 30, periodSeconds: 600 } } }),
+  ]);
 }, 180_000);
 
 afterAll(async () => {
@@ -111,21 +77,7 @@ afterAll(async () => {
 
 describe('rate limits across ingress replicas', () => {
   it('three replicas behind a round-robin client admit 27-33 of a limit of 30, not 90', async () => {
-    const token = await waitFor(
-      async () => {
-        const r = await kubectl([
-          'get',
-          'secret',
-          '-n',
-          app.name,
-          'limited-credentials',
-          '-o',
-          'jsonpath={.data.token}',
-        ]);
-        return r.code === 0 && r.stdout && Buffer.from(r.stdout, 'base64').toString();
-      },
-      { what: 'the generated token' },
-    );
+    const token = await credential(app.name, 'limited');
     const send = (url: string) =>
       fetch(`${url}/hooks/${app.name}/limited`, {
         method: 'POST',
