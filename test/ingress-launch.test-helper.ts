@@ -12,10 +12,11 @@ import {
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
-import { GROUP, type Route, RouteSchema, VERSION, WORKFLOW, WorkflowSpec } from '../api/v1alpha1/index.ts';
+import { GROUP, type Route, VERSION, WORKFLOW, WorkflowSpec } from '../api/v1alpha1/index.ts';
+import { testRoute } from '../ingress/http/fakes.test-helper.ts';
 import { KubeLauncher, type LauncherHooks } from '../ingress/run/launcher.ts';
 import { isNotFound } from '../lib/kube.ts';
-import { kubeConfig, serviceAccountKubeconfig, useNamespace } from './helpers.ts';
+import { kubeConfig, kubeConfigVia, serviceAccountKubeconfig, useNamespace } from './helpers.ts';
 
 export const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 export let app: { readonly name: string }; // triggers, workflows, runs
@@ -68,18 +69,13 @@ const specs: Record<string, unknown> = {
 
 export function route(workflow: string, trigger = `t-${workflow}`, uid = `${trigger}-uid`): Route {
   const wf = workflows.get(workflow)!;
-  return RouteSchema.parse({
+  return testRoute({
     namespace: app.name,
     name: trigger,
     uid,
-    generation: 1,
-    path: `/hooks/${app.name}/${trigger}`,
-    suspended: false,
     auth: { tokens: [{ value: 'hgt_test' }] },
     rateLimit: {},
     maxBodyBytes: 1024,
-    input: {},
-    response: {},
     workflow: { name: workflow, uid: wf.uid, spec: wf.spec },
   });
 }
@@ -92,14 +88,7 @@ export const jobsOf = async (trigger: string) =>
   ).items;
 
 /** The ingress ServiceAccount's credentials, sent to another API server (from startApiServer). */
-export function asIngressVia(server: { kubeconfigPath: string }): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(saKubeconfigPath);
-  const extra = new KubeConfig();
-  extra.loadFromFile(server.kubeconfigPath);
-  kc.clusters = kc.clusters.map((c) => ({ ...c, server: extra.getCurrentCluster()!.server }));
-  return kc;
-}
+export const asIngressVia = (server: { kubeconfigPath: string }) => kubeConfigVia(saKubeconfigPath, server);
 
 /** A launcher of its own, for the hooks it reports to. */
 export async function withLauncher(hooks: LauncherHooks, fn: (l: KubeLauncher) => Promise<void>) {

@@ -4,7 +4,8 @@
 import { BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, RouteSchema, VERSION, WORKFLOW, WorkflowSpec } from '../api/v1alpha1/index.ts';
+import { GROUP, type RouteSchema, VERSION, WORKFLOW, WorkflowSpec } from '../api/v1alpha1/index.ts';
+import { testRoute } from '../ingress/http/fakes.test-helper.ts';
 import { KubeLauncher } from '../ingress/run/launcher.ts';
 import type { Delivery } from '../ingress/types.ts';
 import { INPUT_KEY, inputSecretName } from '../lib/run.ts';
@@ -37,18 +38,14 @@ beforeAll(async () => {
     namespace: app.name,
     body: { apiVersion: `${GROUP}/${VERSION}`, kind: WORKFLOW.kind, metadata: { name: 'wf' }, spec },
   })) as { metadata: { uid: string } };
-  route = RouteSchema.parse({
+  route = testRoute({
     namespace: app.name,
     name: 'hook',
     uid: 'hook-uid',
-    generation: 1,
-    path: `/hooks/${app.name}/hook`,
-    suspended: false,
     auth: { tokens: [{ value: 'hgt_test' }] },
     rateLimit: {},
     maxBodyBytes: 1024,
     input: { query: true },
-    response: {},
     workflow: { name: 'wf', uid: wf.metadata.uid, spec },
   });
   launcher = new KubeLauncher(kc, {}, pino({ level: 'silent' }));

@@ -12,13 +12,22 @@ import {
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, type Route, RouteSchema, VERSION, WEBHOOK_TRIGGER } from '../api/v1alpha1/index.ts';
+import { GROUP, type Route, VERSION, WEBHOOK_TRIGGER } from '../api/v1alpha1/index.ts';
+import { testRoute } from '../ingress/http/fakes.test-helper.ts';
 import { RejectionReporter } from '../ingress/rejections.ts';
 import { FIELD_MANAGER, StatusWriter } from '../ingress/status-writer.ts';
 import { eventRecorder } from '../lib/events.ts';
 import { KubeClient } from '../lib/kube.ts';
 import { installChartRbac } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, startApiServer, useNamespace, waitFor } from './helpers.ts';
+import {
+  clusterInfo,
+  kubeConfig,
+  kubeConfigVia,
+  kubectl,
+  startApiServer,
+  useNamespace,
+  waitFor,
+} from './helpers.ts';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const app = useNamespace('status');
@@ -60,18 +69,13 @@ const read = (name: string) => custom().getNamespacedCustomObject({ ...triggers(
 const lastTriggered = async (name: string) => (await read(name)).status?.lastTriggeredTime;
 
 function route(name: string, uid = `${name}-uid`, extra: Partial<Route> = {}): Route {
-  return RouteSchema.parse({
+  return testRoute({
     namespace: app.name,
     name,
     uid,
-    generation: 1,
-    path: `/hooks/${app.name}/${name}`,
-    suspended: false,
     auth: { tokens: [{ value: 'hgt_test' }] },
     rateLimit: {},
     maxBodyBytes: 1024,
-    input: {},
-    response: {},
     workflow: {
       name: 'wf',
       uid: 'wf-uid',
@@ -81,15 +85,7 @@ function route(name: string, uid = `${name}-uid`, extra: Partial<Route> = {}): R
   });
 }
 
-/** The ingress ServiceAccount's credentials, sent to another API server (from startApiServer). */
-function asIngressVia(server: { kubeconfigPath: string }): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(rbac.ingress);
-  const extra = new KubeConfig();
-  extra.loadFromFile(server.kubeconfigPath);
-  kc.clusters = kc.clusters.map((c) => ({ ...c, server: extra.getCurrentCluster()!.server }));
-  return kc;
-}
+const asIngressVia = (server: { kubeconfigPath: string }) => kubeConfigVia(rbac.ingress, server);
 
 describe('lastTriggeredTime', () => {
   it('is written on the status subresource as hookgate-ingress, never creating a trigger', async () => {
