@@ -1,85 +1,43 @@
 // The `hookgate` CLI against the operator and ingress running together: it reads the trigger and
 // its credentials through the admin kubeconfig, and sends real requests to the ingress.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { CustomObjectsApi } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Annotations,
-  GROUP,
-  Labels,
-  type Route,
-  VERSION,
-  WEBHOOK_TRIGGER,
-  type WebhookTrigger,
-} from '../api/v1alpha1/index.ts';
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Annotations, Labels, type Route } from '../api/v1alpha1/index.ts';
 import { CliError, main } from '../cli/hookgate.ts';
 import { verify } from '../ingress/verify/index.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  kubeConfig,
+  kubectl,
+  readTrigger,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+  waitForReady,
+  workflowObject,
+} from './helpers.ts';
 
 const app = useNamespace('cli');
-const system = `hookgate-system-cli-${randomBytes(3).toString('hex')}`;
-let hg: Hookgate;
+const running = useHookgate('cli');
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), { namespace: system });
-  const objects = [
-    {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'Workflow',
-      metadata: { name: 'deploy' },
-      spec: {
-        jobTemplate: {
-          spec: {
-            backoffLimit: 0,
-            template: {
-              spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.37' }] },
-            },
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'WebhookTrigger',
-      metadata: { name: 'deploy-hook' },
-      spec: {
-        workflowRef: { name: 'deploy' },
-        auth: { bearer: {}, signature: { scheme: 'hmac-sha256', prefix: 'sha256=' } },
-      },
-    },
-  ];
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-  await waitFor(
-    async () => {
-      const t = await getTrigger('deploy-hook');
-      return t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && t.status.url;
-    },
-    { what: 'deploy-hook Ready' },
-  );
+  await applyObjects(app.name, [
+    workflowObject('deploy'),
+    triggerObject('deploy-hook', 'deploy', {
+      spec: { auth: { bearer: {}, signature: { scheme: 'hmac-sha256', prefix: 'sha256=' } } },
+    }),
+  ]);
+  await waitForReady(app.name, 'deploy-hook');
   // The ingress serves the route once an unsigned request is refused rather than unknown (404).
   await waitFor(
-    async () => (await fetch(`${hg.url}/hooks/${app.name}/deploy-hook`, { method: 'POST' })).status === 401,
+    async () =>
+      (await fetch(`${running.hg.url}/hooks/${app.name}/deploy-hook`, { method: 'POST' })).status === 401,
     { what: 'the ingress serving deploy-hook' },
   );
 });
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
 
-function getTrigger(name: string): Promise<WebhookTrigger> {
-  return kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: WEBHOOK_TRIGGER.plural,
-    namespace: app.name,
-    name,
-  }) as Promise<WebhookTrigger>;
-}
+const getTrigger = (name: string) => readTrigger(app.name, name);
 
 /** Runs the CLI in-process; a thrown CliError becomes its exit code, like bin/hookgate.js does. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string[]; error?: string }> {
@@ -96,7 +54,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string[]; er
 describe('hookgate CLI', () => {
   it('url prints the trigger URL', async () => {
     const r = await cli('url', 'deploy-hook', '-n', app.name);
-    expect(r).toEqual({ code: 0, out: [`${hg.url}/hooks/${app.name}/deploy-hook`] });
+    expect(r).toEqual({ code: 0, out: [`${running.hg.url}/hooks/${app.name}/deploy-hook`] });
   });
 
   it('sign prints headers that verify against the trigger credentials', async () => {
@@ -159,7 +117,7 @@ describe('hookgate CLI', () => {
       '-n',
       app.name,
       '--url',
-      `${hg.url}/hooks/${app.name}/missing`,
+      `${running.hg.url}/hooks/${app.name}/missing`,
     );
     expect(r.code).toBe(1);
     expect(r.out[0]).toMatch(/^404\b/);

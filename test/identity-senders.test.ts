@@ -3,24 +3,31 @@
 // https stand-in for SNS (a CA of the test's own, trusted by this ingress alone through the test
 // harness) serving the signing certificate and receiving the confirmation GET. A subscription is
 // confirmed without a Job, shown in the trigger's status, and a notification then runs.
-import { sign as cryptoSign, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
+import { sign as cryptoSign, type KeyObject, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveHttps, TestCa, type TestServer } from '../ingress/outbound/tls.test-helper.ts';
 import { canonicalString, type SnsMessage } from '../ingress/verify/sns.ts';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
+import {
+  applyObjects,
+  kubectl,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+  waitForReady,
+  workflowObject,
+} from './helpers.ts';
 
 const SNS_HOST = 'sns.eu-west-1.amazonaws.com';
 const ns = useNamespace('sns');
-const system = `hookgate-system-sns-${randomBytes(3).toString('hex')}`;
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:builds';
-let hg: Hookgate;
 let sns: TestServer;
 let key: KeyObject;
+let ca: TestCa;
 
 beforeAll(async () => {
-  const ca = await TestCa.create();
+  ca = await TestCa.create();
   const mid = await ca.intermediate('Test SNS intermediate');
   const leaf = await mid.issue('sns.amazonaws.com');
   key = leaf.key;
@@ -29,24 +36,13 @@ beforeAll(async () => {
       ? res.end('<ConfirmSubscriptionResponse><ConfirmSubscriptionResult/></ConfirmSubscriptionResponse>')
       : res.end(`${leaf.certPem}\n${mid.pem}`),
   );
-  hg = await startHookgate(clusterInfo(), {
-    namespace: system,
-    standIns: { ca: [ca.pem], hosts: { [SNS_HOST]: sns.port } },
-    ingressArgs: [],
-  });
 });
 afterAll(async () => {
-  await hg?.stop();
   await sns?.close();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
 });
+// After the stand-in's: hooks run in order, and the ingress trusts its CA.
+useHookgate('sns', () => ({ standIns: { ca: [ca.pem], hosts: { [SNS_HOST]: sns.port } }, ingressArgs: [] }));
 
-async function apply(objects: object[]) {
-  const r = await kubectl(['apply', '-n', ns.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-}
 async function get(kind: string, name: string) {
   const r = await kubectl(['get', kind, name, '-n', ns.name, '-o', 'json']);
   return r.code === 0 ? JSON.parse(r.stdout) : undefined;
@@ -80,39 +76,13 @@ function message(type: SnsMessage['Type']): string {
 
 describe('an AWS SNS subscription', () => {
   it('is confirmed by fetching SubscribeURL, shown in status, and starts no Job; a notification then runs', async () => {
-    await apply([
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'Workflow',
-        metadata: { name: 'on-build' },
-        spec: {
-          jobTemplate: {
-            spec: {
-              template: {
-                spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.37' }] },
-              },
-            },
-          },
-        },
-      },
-      {
-        apiVersion: 'hookgate.io/v1alpha1',
-        kind: 'WebhookTrigger',
-        metadata: { name: 'builds' },
-        spec: {
-          workflowRef: { name: 'on-build' },
-          auth: { provider: 'aws-sns', sns: { topicArns: [TOPIC] } },
-        },
-      },
+    await applyObjects(ns.name, [
+      workflowObject('on-build'),
+      triggerObject('builds', 'on-build', {
+        spec: { auth: { provider: 'aws-sns', sns: { topicArns: [TOPIC] } } },
+      }),
     ]);
-    const url = await waitFor(
-      async () => {
-        const t = await get('webhooktrigger', 'builds');
-        const ready = t?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
-        return ready?.status === 'True' && (t.status.url as string);
-      },
-      { timeoutMs: 60_000, what: 'the trigger to be Ready' },
-    );
+    const url = (await waitForReady(ns.name, 'builds')).status!.url!;
     // The route reaches the ingress a moment after Ready.
     const post = (body: string) =>
       fetch(url, { method: 'POST', body, headers: { 'content-type': 'text/plain; charset=UTF-8' } });

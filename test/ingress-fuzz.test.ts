@@ -5,15 +5,25 @@
 // be healthy afterwards.
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Hookgate, startHookgate } from './harness/index.ts';
-import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  applyObjects,
+  kubectl,
+  triggerObject,
+  useHookgate,
+  useNamespace,
+  waitFor,
+  workflowObject,
+} from './helpers.ts';
 
 const REQUESTS = 20_000;
 const CONCURRENCY = 64;
 const app = useNamespace('fuzz');
-const system = `hookgate-system-fuzz-${randomBytes(3).toString('hex')}`;
-let hg: Hookgate;
+// The flood guard would otherwise refuse nearly all of this from one address after 600 requests;
+// the fuzz is meant to reach the stages behind it. A short request timeout ends lying lengths.
+const running = useHookgate('fuzz', () => ({
+  ingressArgs: ['--flood-limit=1000000', '--request-timeout=2s'],
+}));
 let port: number;
 
 const SCHEMES: [string, object][] = [
@@ -29,56 +39,31 @@ const SCHEMES: [string, object][] = [
 ];
 
 beforeAll(async () => {
-  hg = await startHookgate(clusterInfo(), {
-    namespace: system,
-    // The flood guard would otherwise refuse nearly all of this from one address after 600 requests;
-    // the fuzz is meant to reach the stages behind it. A short request timeout ends lying lengths.
-    ingressArgs: ['--flood-limit=1000000', '--request-timeout=2s'],
+  port = Number(new URL(running.hg.url).port);
+  const workflow = workflowObject('target', {
+    spec: { inputSchema: { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } } },
   });
-  port = Number(new URL(hg.url).port);
-  const workflow = {
-    apiVersion: 'hookgate.io/v1alpha1',
-    kind: 'Workflow',
-    metadata: { name: 'target' },
-    spec: {
-      inputSchema: { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } },
-      jobTemplate: {
-        spec: {
-          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-        },
+  const triggers = SCHEMES.map(([name, auth]) =>
+    triggerObject(name, 'target', {
+      spec: {
+        auth,
+        // One small limit, so that streamed bodies are cut short too.
+        maxBodyBytes: name === 'hmac' ? 1024 : 1_048_576,
+        rateLimit: { requests: 1000, periodSeconds: 60 },
+        ...(name === 'bearer' ? { response: { mode: 'wait', timeoutSeconds: 5 } } : {}),
       },
-    },
-  };
-  const triggers = SCHEMES.map(([name, auth]) => ({
-    apiVersion: 'hookgate.io/v1alpha1',
-    kind: 'WebhookTrigger',
-    metadata: { name },
-    spec: {
-      workflowRef: { name: 'target' },
-      auth,
-      // One small limit, so that streamed bodies are cut short too.
-      maxBodyBytes: name === 'hmac' ? 1024 : 1_048_576,
-      rateLimit: { requests: 1000, periodSeconds: 60 },
-      ...(name === 'bearer' ? { response: { mode: 'wait', timeoutSeconds: 5 } } : {}),
-    },
-  }));
-  const r = await kubectl(['apply', '-n', app.name, '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [workflow, ...triggers] }),
-  });
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+    }),
+  );
+  await applyObjects(app.name, [workflow, ...triggers]);
   // Every route is served once an unauthenticated POST is refused (401) rather than unknown (404).
   for (const [name] of SCHEMES) {
     await waitFor(
-      async () => (await fetch(`${hg.url}/hooks/${app.name}/${name}`, { method: 'POST' })).status === 401,
+      async () =>
+        (await fetch(`${running.hg.url}/hooks/${app.name}/${name}`, { method: 'POST' })).status === 401,
       { what: `route ${name} served`, timeoutMs: 60_000 },
     );
   }
 }, 120_000);
-
-afterAll(async () => {
-  await hg?.stop();
-  await kubectl(['delete', 'namespace', system, '--wait=false', '--ignore-not-found']);
-});
 
 // A small seeded generator, so a failure can be replayed by its seed.
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -270,9 +255,9 @@ describe('the ingress under hostile input', () => {
     expect(statuses.get(401) ?? 0).toBeGreaterThan(REQUESTS / 10); // the fuzz reached verification
     const jobs = await kubectl(['get', 'jobs', '-n', app.name, '-o', 'name']);
     expect(jobs.stdout.trim()).toBe('');
-    expect((await fetch(`${hg.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${hg.url}/readyz`)).status).toBe(200);
-    const metrics = await (await fetch(hg.metricsUrl)).text();
+    expect((await fetch(`${running.hg.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${running.hg.url}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(running.hg.metricsUrl)).text();
     expect(metrics).not.toMatch(/hookgate_ingress_runs_started_total\{[^}]*\} [1-9]/);
     expect(metrics).not.toMatch(/outcome="internal_error"/);
   }, 120_000);
