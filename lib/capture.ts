@@ -4,7 +4,7 @@
 // credentials Secret and deletes. Pure.
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import { CAPTURE_KEY, Labels, MANAGED_BY } from '../api/v1alpha1/index.ts';
+import { CAPTURE_KEY, Labels, labelledTrigger, triggerLabels } from '../api/v1alpha1/index.ts';
 
 export const CAPTURE_PREFIX = 'hookgate-capture-';
 /** On a capture Secret: the uid of the trigger it was captured for (a re-created trigger is another). */
@@ -26,12 +26,7 @@ export function captureSecret(trigger: CaptureTarget, ingressNamespace: string, 
     metadata: {
       name: captureSecretName(trigger.namespace, trigger.name),
       namespace: ingressNamespace,
-      labels: {
-        [Labels.managedBy]: MANAGED_BY,
-        [Labels.capture]: 'true',
-        [Labels.trigger]: trigger.name,
-        [Labels.triggerNamespace]: trigger.namespace,
-      },
+      labels: { ...triggerLabels(trigger), [Labels.capture]: 'true' },
       annotations: { [CAPTURE_UID]: trigger.uid },
     },
     type: 'Opaque',
@@ -41,12 +36,11 @@ export function captureSecret(trigger: CaptureTarget, ingressNamespace: string, 
 
 /** What a capture Secret says: for which trigger, and the value; undefined when it is not one. */
 export function readCapture(secret: V1Secret): (CaptureTarget & { value: string }) | undefined {
-  const labels = secret.metadata?.labels ?? {};
-  const name = labels[Labels.trigger];
-  const namespace = labels[Labels.triggerNamespace];
+  const trigger = labelledTrigger(secret.metadata?.labels);
   const uid = secret.metadata?.annotations?.[CAPTURE_UID];
   const data = secret.data?.[CAPTURE_KEY];
-  if (!name || !namespace || !uid || data === undefined) return undefined;
+  if (!trigger || !uid || data === undefined) return undefined;
+  const { namespace, name } = trigger;
   if (secret.metadata?.name !== captureSecretName(namespace, name)) return undefined;
   return { namespace, name, uid, value: Buffer.from(data, 'base64').toString('utf8') };
 }

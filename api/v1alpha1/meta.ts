@@ -34,6 +34,27 @@ export const Labels = {
 } as const;
 export const MANAGED_BY = 'hookgate';
 
+/**
+ * The labels of what hookgate keeps in its own namespace for a trigger in another (route and
+ * capture Secrets): no owner reference can cross namespaces, so these say whose it is.
+ */
+export function triggerLabels(trigger: { namespace: string; name: string }): Record<string, string> {
+  return {
+    [Labels.managedBy]: MANAGED_BY,
+    [Labels.trigger]: trigger.name,
+    [Labels.triggerNamespace]: trigger.namespace,
+  };
+}
+
+/** The trigger that `triggerLabels` named, or undefined. */
+export function labelledTrigger(
+  labels: Record<string, string> | undefined,
+): { namespace: string; name: string } | undefined {
+  const name = labels?.[Labels.trigger];
+  const namespace = labels?.[Labels.triggerNamespace];
+  return name && namespace ? { namespace, name } : undefined;
+}
+
 export const Annotations = {
   /** Set to any new value to rotate a trigger's generated credentials. */
   rotate: 'hookgate.io/rotate',

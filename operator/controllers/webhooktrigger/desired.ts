@@ -15,6 +15,7 @@ import {
   resolveAuth,
   routePath,
   type SecretFormat,
+  triggerLabels,
   WEBHOOK_TRIGGER,
   type WebhookTriggerSpec,
   type WebhookTriggerStatus,
@@ -475,12 +476,7 @@ export function routeSecret(route: Route, ingressNamespace: string): V1Secret {
     metadata: {
       name: routeSecretName(route.namespace, route.name),
       namespace: ingressNamespace,
-      labels: {
-        [Labels.managedBy]: MANAGED_BY,
-        [Labels.route]: 'true',
-        [Labels.trigger]: route.name,
-        [Labels.triggerNamespace]: route.namespace,
-      },
+      labels: { ...triggerLabels(route), [Labels.route]: 'true' },
     },
     type: 'Opaque',
     data: { [ROUTE_KEY]: b64(JSON.stringify(route)) },

@@ -6,7 +6,7 @@ import {
   EventReason,
   extraCredentials,
   KEY_SHAPES,
-  Labels,
+  labelledTrigger,
   MIN_SECRET_BYTES,
   Reason,
   type Route,
@@ -507,8 +507,6 @@ function checkSigningKey(spec: WebhookTriggerSpec, parts: Parts, secret: string 
 
 /** Route Secret → its trigger (also how orphans are swept: the informer's initial adds land here). */
 export const routeOwner = (secret: V1Secret): ObjectKey[] => {
-  const labels = secret.metadata?.labels ?? {};
-  const name = labels[Labels.trigger];
-  const namespace = labels[Labels.triggerNamespace];
-  return name && namespace ? [{ namespace, name }] : [];
+  const trigger = labelledTrigger(secret.metadata?.labels);
+  return trigger ? [trigger] : [];
 };
