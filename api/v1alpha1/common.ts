@@ -111,3 +111,12 @@ export const ObjectMeta = z
     deletionTimestamp: z.string().optional(),
   })
   .passthrough();
+
+/** A hookgate.io/v1alpha1 object of `kind`: apiVersion, kind, metadata and its `fields` (spec, status). */
+export const objectSchema = <K extends string, F extends z.ZodRawShape>(kind: K, fields: F) =>
+  z.object({
+    apiVersion: z.literal('hookgate.io/v1alpha1'),
+    kind: z.literal(kind),
+    metadata: ObjectMeta,
+    ...fields,
+  });

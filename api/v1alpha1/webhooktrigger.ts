@@ -5,7 +5,7 @@ import {
   HeaderName,
   JsonObject,
   Name,
-  ObjectMeta,
+  objectSchema,
   type Rule,
   SecretKeyRef,
   UNOBSERVED,
@@ -754,10 +754,7 @@ export const WebhookTriggerStatus = z
   .strict()
   .default(UNOBSERVED);
 
-export const WebhookTriggerSchema = z.object({
-  apiVersion: z.literal('hookgate.io/v1alpha1'),
-  kind: z.literal('WebhookTrigger'),
-  metadata: ObjectMeta,
+export const WebhookTriggerSchema = objectSchema('WebhookTrigger', {
   spec: WebhookTriggerSpec,
   status: WebhookTriggerStatus.optional(),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Conditions, JsonObject, ObjectMeta, preserveUnknown, UNOBSERVED } from './common.ts';
+import { Conditions, JsonObject, objectSchema, preserveUnknown, UNOBSERVED } from './common.ts';
 
 export const DEFAULT_INPUT_PATH = '/var/run/hookgate/input.json';
 
@@ -73,10 +73,7 @@ export const WorkflowStatus = z
   .strict()
   .default(UNOBSERVED);
 
-export const WorkflowSchema = z.object({
-  apiVersion: z.literal('hookgate.io/v1alpha1'),
-  kind: z.literal('Workflow'),
-  metadata: ObjectMeta,
+export const WorkflowSchema = objectSchema('Workflow', {
   spec: WorkflowSpec,
   status: WorkflowStatus.optional(),
 });

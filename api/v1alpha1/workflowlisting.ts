@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ObjectMeta } from './common.ts';
+import { objectSchema } from './common.ts';
 
 /**
  * Written by the operator, one per namespace (named WORKFLOW_LISTING_NAME), read by the chart's
@@ -18,12 +18,7 @@ export const WorkflowListingSpec = z
   })
   .strict();
 
-export const WorkflowListingSchema = z.object({
-  apiVersion: z.literal('hookgate.io/v1alpha1'),
-  kind: z.literal('WorkflowListing'),
-  metadata: ObjectMeta,
-  spec: WorkflowListingSpec,
-});
+export const WorkflowListingSchema = objectSchema('WorkflowListing', { spec: WorkflowListingSpec });
 
 export type WorkflowListingSpec = z.infer<typeof WorkflowListingSpec>;
 export type WorkflowListing = z.infer<typeof WorkflowListingSchema>;
