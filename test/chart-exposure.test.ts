@@ -5,19 +5,10 @@
 // without its admission policies unless watchNamespaces confines it; metrics are never on the public
 // Service; with trusted proxies only the proxies reach the webhook port; both components may reach
 // the API server and nothing else.
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { runBinary } from './helpers.ts';
+import { findOne, type Obj, renderValues, templateChart } from './chart.test-helper.ts';
 
-const CHART = fileURLToPath(new URL('../charts/hookgate', import.meta.url));
-
-const template = (values: object) =>
-  runBinary(
-    'helm',
-    ['template', 'hg', CHART, '-n', 'hookgate-system', '--kube-version', '1.35.0', '-f', '-'],
-    JSON.stringify(values),
-  );
+const template = templateChart;
 
 const ingress = { ingress: { enabled: true, host: 'hooks.example.com', tlsSecretName: 'hooks-tls' } };
 const httpRoute = {
@@ -54,19 +45,7 @@ describe('chart: public exposure needs trusted proxies', () => {
   });
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are checked field by field
-type Obj = any;
-
-async function render(values: object): Promise<Obj[]> {
-  const r = await template(values);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return parseAllDocuments(r.stdout)
-    .map((d) => d.toJS())
-    .filter(Boolean);
-}
-const one = (objs: Obj[], kind: string, name: string) =>
-  objs.find((o) => o.kind === kind && o.metadata.name === name);
-
+const render = renderValues;
 const TLS = { enabled: true, host: 'hooks.example.com', tlsSecretName: 'hooks-tls' };
 const PROXIES = { trustedProxies: ['10.1.0.0/16'] };
 const HTTPS = 'https://hooks.example.com';
@@ -149,12 +128,12 @@ describe('helm template renders', () => {
       expose: { allowPlaintext: true, ingress: { ...TLS, tlsSecretName: '' } },
       ingress: PROXIES,
     });
-    expect(one(plain, 'Ingress', 'hg-hookgate-ingress').spec.tls).toBeUndefined();
+    expect(findOne(plain, 'Ingress', 'hg-hookgate-ingress').spec.tls).toBeUndefined();
     const lb = await render({
       publicBaseURL: HTTPS,
       ingress: { ...PROXIES, service: { type: 'LoadBalancer' } },
     });
-    expect(one(lb, 'Service', 'hg-hookgate-ingress').spec.externalTrafficPolicy).toBe('Cluster');
+    expect(findOne(lb, 'Service', 'hg-hookgate-ingress').spec.externalTrafficPolicy).toBe('Cluster');
   });
 
   it.each(['ClusterIP', 'NodePort', 'LoadBalancer'])(
@@ -164,7 +143,7 @@ describe('helm template renders', () => {
         publicBaseURL: HTTPS,
         ingress: { service: { type, externalTrafficPolicy: 'Local' } },
       });
-      const svc = one(objs, 'Service', 'hg-hookgate-ingress');
+      const svc = findOne(objs, 'Service', 'hg-hookgate-ingress');
       expect(svc.spec.type).toBe(type);
       expect(svc.spec.ports.map((p: Obj) => p.name)).toEqual(['http']);
       if (type !== 'ClusterIP') expect(svc.spec.externalTrafficPolicy).toBe('Local');
@@ -181,7 +160,7 @@ describe('helm template renders', () => {
 
 describe('the NetworkPolicies', () => {
   const webhookRule = (objs: Obj[]) =>
-    one(objs, 'NetworkPolicy', 'hg-hookgate-ingress').spec.ingress.find(
+    findOne(objs, 'NetworkPolicy', 'hg-hookgate-ingress').spec.ingress.find(
       (r: Obj) => r.ports[0].port === 'http',
     );
 
@@ -213,7 +192,7 @@ describe('the NetworkPolicies', () => {
     };
     const objs = await render({});
     for (const name of ['hg-hookgate-ingress', 'hg-hookgate-operator']) {
-      const np = one(objs, 'NetworkPolicy', name);
+      const np = findOne(objs, 'NetworkPolicy', name);
       expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
       expect(np.spec.egress).toEqual([api]);
     }
@@ -222,7 +201,7 @@ describe('the NetworkPolicies', () => {
       networkPolicy: { apiServer: { cidrs: ['172.18.0.2/32'], ports: [6443] }, ingressEgress: [jwks] },
     });
     const to = { ports: [{ port: 6443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '172.18.0.2/32' } }] };
-    expect(one(narrowed, 'NetworkPolicy', 'hg-hookgate-ingress').spec.egress).toEqual([to, jwks]);
-    expect(one(narrowed, 'NetworkPolicy', 'hg-hookgate-operator').spec.egress).toEqual([to]);
+    expect(findOne(narrowed, 'NetworkPolicy', 'hg-hookgate-ingress').spec.egress).toEqual([to, jwks]);
+    expect(findOne(narrowed, 'NetworkPolicy', 'hg-hookgate-operator').spec.egress).toEqual([to]);
   });
 });

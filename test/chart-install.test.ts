@@ -3,7 +3,8 @@
 // policies enforced. What `helm template` renders is test/chart-template.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { CHART, clusterInfo, helm, kubectl, type Obj, useNamespace, waitFor } from './helpers.ts';
+import { CHART, helm, type Obj } from './chart.test-helper.ts';
+import { clusterInfo, kubectl, useNamespace, waitFor } from './helpers.ts';
 
 describe('helm install into the local control plane', () => {
   const release = useNamespace('chart');

@@ -2,28 +2,12 @@
 // asked with `kubectl auth can-i`: with watchNamespaces the operator's Secret rights stop at the
 // namespaces it serves; the only WorkflowListing it may write is each namespace's own, which it never
 // reads; and the admission policies confine runs to what watchNamespaces names.
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { WORKFLOW_LISTING_NAME } from '../api/v1alpha1/index.ts';
+import { CHART, findOne, type Obj, renderValues } from './chart.test-helper.ts';
 import { clusterInfo, kubectl, runBinary, useNamespace } from './helpers.ts';
 
-const CHART = fileURLToPath(new URL('../charts/hookgate', import.meta.url));
-
-// biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are checked field by field
-type Obj = any;
-
-async function render(values: object): Promise<Obj[]> {
-  const args = ['template', 'hg', CHART, '-n', 'hookgate-system', '--kube-version', '1.35.0', '-f', '-'];
-  const r = await runBinary('helm', args, JSON.stringify(values));
-  if (r.code !== 0) throw new Error(r.stderr);
-  return parseAllDocuments(r.stdout)
-    .map((d) => d.toJS())
-    .filter(Boolean);
-}
-const one = (objs: Obj[], kind: string, name: string) =>
-  objs.find((o) => o.kind === kind && o.metadata.name === name);
-
+const render = renderValues;
 describe('helm template', () => {
   it('grants the operator one WorkflowListing by name, create and patch only (a server-side apply, never a read)', async () => {
     for (const values of [{}, { watchNamespaces: ['team-a'] }]) {
@@ -45,11 +29,15 @@ describe('helm template', () => {
 
   it('with watchNamespaces, confines runs to them by name (no label asked), and checks owners there only', async () => {
     const objs = await render({ watchNamespaces: ['team-a', 'team-b'] });
-    const runs = one(objs, 'ValidatingAdmissionPolicy', 'hg-hookgate-runs-hookgate-system');
+    const runs = findOne(objs, 'ValidatingAdmissionPolicy', 'hg-hookgate-runs-hookgate-system');
     const rules = runs.spec.validations.map((v: Obj) => v.expression).join('\n');
     expect(rules).toContain('request.namespace in ["team-a","team-b"]');
     expect(rules).not.toContain('namespaceObject');
-    const owners = one(objs, 'ValidatingAdmissionPolicyBinding', 'hg-hookgate-run-owners-hookgate-system');
+    const owners = findOne(
+      objs,
+      'ValidatingAdmissionPolicyBinding',
+      'hg-hookgate-run-owners-hookgate-system',
+    );
     expect(owners.spec.paramRef).toEqual({ name: WORKFLOW_LISTING_NAME, parameterNotFoundAction: 'Deny' });
     expect(owners.spec.matchResources.namespaceSelector.matchExpressions).toContainEqual({
       key: 'kubernetes.io/metadata.name',
@@ -60,7 +48,7 @@ describe('helm template', () => {
 
   it('without it, asks for the opt-in labels, in the policy and in the owners binding', async () => {
     const objs = await render({ admission: { runNamespaceLabels: { 'example.com/tenant': 'yes' } } });
-    const runs = one(objs, 'ValidatingAdmissionPolicy', 'hg-hookgate-runs-hookgate-system');
+    const runs = findOne(objs, 'ValidatingAdmissionPolicy', 'hg-hookgate-runs-hookgate-system');
     const optIn = runs.spec.validations.find((v: Obj) => v.expression.includes('namespaceObject'));
     expect(optIn.expression).toContain(
       "namespaceObject.metadata.?labels[?'example.com/tenant'] == optional.of('yes')",
@@ -70,9 +58,13 @@ describe('helm template', () => {
     const replaced = await render({
       admission: { runNamespaceLabels: { 'hookgate.io/runs': null, 'example.com/tenant': 'yes' } },
     });
-    const only = one(replaced, 'ValidatingAdmissionPolicy', 'hg-hookgate-runs-hookgate-system');
+    const only = findOne(replaced, 'ValidatingAdmissionPolicy', 'hg-hookgate-runs-hookgate-system');
     expect(only.spec.validations.map((v: Obj) => v.expression).join('\n')).not.toContain('hookgate.io/runs');
-    const owners = one(objs, 'ValidatingAdmissionPolicyBinding', 'hg-hookgate-run-owners-hookgate-system');
+    const owners = findOne(
+      objs,
+      'ValidatingAdmissionPolicyBinding',
+      'hg-hookgate-run-owners-hookgate-system',
+    );
     expect(owners.spec.matchResources.namespaceSelector.matchLabels).toEqual({
       'example.com/tenant': 'yes',
       'hookgate.io/runs': 'enabled',

@@ -1,31 +1,12 @@
 // The Helm chart as `helm template` renders it: lint, the objects for default and non-default
 // values, and the strict values schema. A real `helm install` is test/chart-install.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { CHART, findOne, helm, type Obj, renderValues } from './chart.test-helper.ts';
 import { chartNodeOptions } from './harness/index.ts';
-import { CHART, helm, type Obj } from './helpers.ts';
 
-const KUBE_VERSION = '1.35.0';
-
-/** `helm template` with values given as an object (JSON is YAML); throws with helm's message. */
-async function render(values: object = {}, namespace = 'hookgate-system'): Promise<Obj[]> {
-  const r = await helm(
-    ['template', 'hg', CHART, '-n', namespace, '--kube-version', KUBE_VERSION, '-f', '-'],
-    JSON.stringify(values),
-  );
-  if (r.code !== 0) throw new Error(r.stderr);
-  return parseAllDocuments(r.stdout)
-    .map((d) => d.toJS())
-    .filter(Boolean);
-}
+const render = renderValues;
 
 const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
-const one = (objs: Obj[], kind: string, name: string) => {
-  const found = objs.filter((o) => o.kind === kind && o.metadata.name === name);
-  expect(found, `${kind} ${name}`).toHaveLength(1);
-  return found[0];
-};
-
 /** Rules as sorted "group/resource verb" strings, so a table can be compared exactly. */
 const flat = (rules: Obj[]) =>
   rules
@@ -94,7 +75,7 @@ describe('helm template, default values', () => {
   });
 
   it('runs two operator replicas with leader election and the configuration flags', () => {
-    const d = one(objs, 'Deployment', 'hg-hookgate-operator');
+    const d = findOne(objs, 'Deployment', 'hg-hookgate-operator');
     expect(d.spec.replicas).toBe(2);
     const c = d.spec.template.spec.containers[0];
     expect(c.args).toEqual([
@@ -115,7 +96,7 @@ describe('helm template, default values', () => {
   });
 
   it('runs two ingress replicas behind a Service on port 80, metrics on 9090 behind another', () => {
-    const d = one(objs, 'Deployment', 'hg-hookgate-ingress');
+    const d = findOne(objs, 'Deployment', 'hg-hookgate-ingress');
     expect(d.spec.replicas).toBe(2);
     const c = d.spec.template.spec.containers[0];
     expect(c.args).toEqual(['dist/ingress/server.js']);
@@ -124,9 +105,9 @@ describe('helm template, default values', () => {
       { name: 'metrics', containerPort: 9090 },
     ]);
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    const svc = one(objs, 'Service', 'hg-hookgate-ingress');
+    const svc = findOne(objs, 'Service', 'hg-hookgate-ingress');
     expect(svc.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http' }]);
-    expect(one(objs, 'Service', 'hg-hookgate-ingress-metrics').spec.ports).toEqual([
+    expect(findOne(objs, 'Service', 'hg-hookgate-ingress-metrics').spec.ports).toEqual([
       { name: 'metrics', port: 9090, targetPort: 'metrics' },
     ]);
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
@@ -182,14 +163,14 @@ describe('helm template, default values', () => {
         .map((s) => s.metadata.name)
         .sort(),
     ).toEqual(['hg-hookgate-ingress', 'hg-hookgate-operator']);
-    expect(flat(one(objs, 'ClusterRole', 'hg-hookgate-operator-hookgate-system').rules)).toEqual(
+    expect(flat(findOne(objs, 'ClusterRole', 'hg-hookgate-operator-hookgate-system').rules)).toEqual(
       OPERATOR_RULES,
     );
-    expect(flat(one(objs, 'Role', 'hg-hookgate-operator-local').rules)).toEqual(OPERATOR_LOCAL_RULES);
-    expect(flat(one(objs, 'ClusterRole', 'hg-hookgate-ingress-hookgate-system').rules)).toEqual(
+    expect(flat(findOne(objs, 'Role', 'hg-hookgate-operator-local').rules)).toEqual(OPERATOR_LOCAL_RULES);
+    expect(flat(findOne(objs, 'ClusterRole', 'hg-hookgate-ingress-hookgate-system').rules)).toEqual(
       INGRESS_RULES,
     );
-    expect(flat(one(objs, 'Role', 'hg-hookgate-ingress-local').rules)).toEqual(INGRESS_LOCAL_RULES);
+    expect(flat(findOne(objs, 'Role', 'hg-hookgate-ingress-local').rules)).toEqual(INGRESS_LOCAL_RULES);
     for (const b of [...byKind(objs, 'ClusterRoleBinding'), ...byKind(objs, 'RoleBinding')]) {
       expect(b.subjects).toHaveLength(1);
       expect(b.roleRef.name.startsWith(b.subjects[0].name)).toBe(true);
@@ -197,7 +178,7 @@ describe('helm template, default values', () => {
   });
 
   it('opens the webhook port to all and metrics to the monitoring namespace only', () => {
-    const np = one(objs, 'NetworkPolicy', 'hg-hookgate-ingress');
+    const np = findOne(objs, 'NetworkPolicy', 'hg-hookgate-ingress');
     expect(np.spec.ingress).toEqual([
       { ports: [{ port: 'http', protocol: 'TCP' }] },
       {
@@ -205,7 +186,7 @@ describe('helm template, default values', () => {
         ports: [{ port: 'metrics', protocol: 'TCP' }],
       },
     ]);
-    expect(one(objs, 'NetworkPolicy', 'hg-hookgate-operator').spec.ingress[0].ports).toEqual([
+    expect(findOne(objs, 'NetworkPolicy', 'hg-hookgate-operator').spec.ingress[0].ports).toEqual([
       { port: 'metrics', protocol: 'TCP' },
     ]);
   });
@@ -222,16 +203,16 @@ describe('helm template, default values', () => {
     for (const p of policies) {
       expect(p.apiVersion).toBe('admissionregistration.k8s.io/v1');
       expect(p.spec.failurePolicy).toBe('Fail');
-      const binding = one(objs, 'ValidatingAdmissionPolicyBinding', p.metadata.name);
+      const binding = findOne(objs, 'ValidatingAdmissionPolicyBinding', p.metadata.name);
       expect(binding.spec).toMatchObject({ policyName: p.metadata.name, validationActions: ['Deny'] });
     }
-    const runs = one(objs, 'ValidatingAdmissionPolicy', names[1]!);
+    const runs = findOne(objs, 'ValidatingAdmissionPolicy', names[1]!);
     const who = runs.spec.matchConditions.map((c: Obj) => c.expression).join('\n');
     expect(who).toContain("'system:serviceaccount:hookgate-system:hg-hookgate-ingress'");
     expect(who).toContain("'system:serviceaccount:hookgate-system:hg-hookgate-operator'");
     const rules = runs.spec.validations.map((v: Obj) => v.expression).join('\n');
     expect(rules).toContain("['kube-system', 'kube-public', 'kube-node-lease', 'hookgate-system']");
-    const authors = one(objs, 'ValidatingAdmissionPolicy', names[3]!);
+    const authors = findOne(objs, 'ValidatingAdmissionPolicy', names[3]!);
     expect(authors.spec.matchConstraints.resourceRules).toEqual([
       {
         apiGroups: ['hookgate.io'],
@@ -267,7 +248,7 @@ describe('helm template, non-default values', () => {
       },
       ingress: { trustedProxies: ['10.0.0.0/8'] },
     });
-    const ing = one(objs, 'Ingress', 'hg-hookgate-ingress');
+    const ing = findOne(objs, 'Ingress', 'hg-hookgate-ingress');
     expect(ing.spec.ingressClassName).toBe('nginx');
     expect(ing.spec.tls).toEqual([{ hosts: ['hooks.example.com'], secretName: 'hooks-tls' }]);
     expect(ing.spec.rules[0].http.paths[0]).toMatchObject({
@@ -275,7 +256,7 @@ describe('helm template, non-default values', () => {
       pathType: 'Prefix',
       backend: { service: { name: 'hg-hookgate-ingress', port: { name: 'http' } } },
     });
-    const args = one(objs, 'Deployment', 'hg-hookgate-operator').spec.template.spec.containers[0].args;
+    const args = findOne(objs, 'Deployment', 'hg-hookgate-operator').spec.template.spec.containers[0].args;
     expect(args).toContain('--public-base-url=https://hooks.example.com');
   });
 
@@ -286,12 +267,12 @@ describe('helm template, non-default values', () => {
       expose: { httpRoute: { enabled: true, parentRefs, hostnames: ['hooks.example.org'] } },
       ingress: { trustedProxies: ['10.0.0.0/8'] },
     });
-    const route = one(objs, 'HTTPRoute', 'hg-hookgate-ingress');
+    const route = findOne(objs, 'HTTPRoute', 'hg-hookgate-ingress');
     expect(route.apiVersion).toBe('gateway.networking.k8s.io/v1');
     expect(route.spec.parentRefs).toEqual(parentRefs);
     expect(route.spec.hostnames).toEqual(['hooks.example.org']);
     expect(route.spec.rules[0].backendRefs).toEqual([{ name: 'hg-hookgate-ingress', port: 80 }]);
-    const args = one(objs, 'Deployment', 'hg-hookgate-operator').spec.template.spec.containers[0].args;
+    const args = findOne(objs, 'Deployment', 'hg-hookgate-operator').spec.template.spec.containers[0].args;
     expect(args).toContain('--public-base-url=https://hooks.example.org');
   });
 
@@ -302,14 +283,14 @@ describe('helm template, non-default values', () => {
         podDisruptionBudget: { enabled: true },
       },
     });
-    const hpa = one(objs, 'HorizontalPodAutoscaler', 'hg-hookgate-ingress');
+    const hpa = findOne(objs, 'HorizontalPodAutoscaler', 'hg-hookgate-ingress');
     expect(hpa.spec).toMatchObject({
       scaleTargetRef: { kind: 'Deployment', name: 'hg-hookgate-ingress' },
       minReplicas: 3,
       maxReplicas: 7,
     });
-    expect(one(objs, 'Deployment', 'hg-hookgate-ingress').spec.replicas).toBeUndefined();
-    expect(one(objs, 'PodDisruptionBudget', 'hg-hookgate-ingress').spec.minAvailable).toBe(1);
+    expect(findOne(objs, 'Deployment', 'hg-hookgate-ingress').spec.replicas).toBeUndefined();
+    expect(findOne(objs, 'PodDisruptionBudget', 'hg-hookgate-ingress').spec.minAvailable).toBe(1);
   });
 
   it('renders a ServiceMonitor per component on the metrics port of a Service that exists', async () => {
@@ -348,20 +329,20 @@ describe('helm template, non-default values', () => {
       expect(flat(roles.find((r) => r.metadata.name === 'hg-hookgate-ingress').rules)).toEqual(INGRESS_RULES);
     }
     // The operator still publishes route Secrets in its own namespace.
-    const local = one(objs, 'Role', 'hg-hookgate-operator-local');
+    const local = findOne(objs, 'Role', 'hg-hookgate-operator-local');
     const routeSecrets = table({
       'core/secrets': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
       'core/events': ['create', 'patch'],
       'events.k8s.io/events': ['create', 'patch'],
     });
     expect(flat(local.rules)).toEqual([...OPERATOR_LEASE_RULES, ...routeSecrets].sort());
-    const args = one(objs, 'Deployment', 'hg-hookgate-operator').spec.template.spec.containers[0].args;
+    const args = findOne(objs, 'Deployment', 'hg-hookgate-operator').spec.template.spec.containers[0].args;
     expect(args).toContain('--namespaces=team-a,team-b');
   });
 
   it('confines runs to the watched namespaces, which may not include its own', async () => {
     const objs = await render({ watchNamespaces: ['team-a', 'team-b'] });
-    const runs = one(objs, 'ValidatingAdmissionPolicy', 'hg-hookgate-runs-hookgate-system');
+    const runs = findOne(objs, 'ValidatingAdmissionPolicy', 'hg-hookgate-runs-hookgate-system');
     const rules = runs.spec.validations.map((v: Obj) => v.expression).join('\n');
     expect(rules).toContain('request.namespace in ["team-a","team-b"]');
     await expect(render({ watchNamespaces: ['team-a', 'hookgate-system'] })).rejects.toThrow(
@@ -391,11 +372,11 @@ describe('helm template, non-default values', () => {
         service: { type: 'NodePort', nodePort: 30080 },
       },
     });
-    const env = one(objs, 'Deployment', 'hg-hookgate-ingress').spec.template.spec.containers[0].env;
+    const env = findOne(objs, 'Deployment', 'hg-hookgate-ingress').spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'HOOKGATE_TRUSTED_PROXIES', value: '10.0.0.0/8' });
     expect(env).toContainEqual({ name: 'HOOKGATE_FLOOD_LIMIT', value: '100' });
     expect(env).toContainEqual({ name: 'HOOKGATE_FLOOD_PERIOD', value: '30s' });
-    expect(one(objs, 'Service', 'hg-hookgate-ingress').spec.ports[0].nodePort).toBe(30080);
+    expect(findOne(objs, 'Service', 'hg-hookgate-ingress').spec.ports[0].nodePort).toBe(30080);
   });
 });
 

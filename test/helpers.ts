@@ -16,7 +16,6 @@ import {
   type V1PodSpec,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
@@ -380,24 +379,6 @@ export function promtoolPath(): string | undefined {
 /** Runs promtool with `input` on stdin. Never throws on a non-zero exit. */
 export function promtool(args: string[], input = ''): Promise<RunResult> {
   return runBinary('promtool', args, input);
-}
-
-/** The chart's directory, for `helm`. */
-export const CHART = join(ROOT, 'charts/hookgate');
-
-export const helm = (args: string[], input = '') => runBinary('helm', args, input);
-
-// biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are checked field by field
-export type Obj = any;
-
-/** `helm template` of the chart (release "hookgate" in "hookgate-system"): the documents of `showOnly`. */
-export async function renderChart(showOnly: string, set: string[] = []): Promise<Record<string, unknown>[]> {
-  const r = await runBinary('helm', [
-    ...['template', 'hookgate', join(ROOT, 'charts/hookgate'), '--namespace', 'hookgate-system'],
-    ...['--kube-version', 'v1.35.4', ...set.flatMap((s) => ['--set', s]), '--show-only', showOnly],
-  ]);
-  if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
-  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, unknown>);
 }
 
 /**

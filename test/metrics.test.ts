@@ -6,12 +6,12 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { renderChart } from './chart.test-helper.ts';
 import {
   applyObjects,
   kubectl,
   promtool,
   promtoolPath,
-  renderChart,
   triggerObject,
   useHookgate,
   useNamespace,

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { promtool, promtoolPath, renderChart, runBinary } from './helpers.ts';
+import { renderChart } from './chart.test-helper.ts';
+import { promtool, promtoolPath, runBinary } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TESTS = join(ROOT, 'test/prometheus/alerts-test.yaml');

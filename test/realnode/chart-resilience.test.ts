@@ -4,11 +4,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHART } from '../chart.test-helper.ts';
 import { REAL_NODE_POD } from '../harness/index.ts';
 import {
   apiServerPid,
   applyObjects,
-  CHART,
   clusterInfo,
   credential,
   forgeFlood,

@@ -3,10 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHART } from '../chart.test-helper.ts';
 import { containerLog, REAL_NODE_POD } from '../harness/index.ts';
 import {
   applyObjects,
-  CHART,
   clusterInfo,
   credential,
   kubeConfig,
