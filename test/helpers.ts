@@ -327,6 +327,18 @@ export function realNodePod(image: string, script: string): V1PodSpec {
   };
 }
 
+/** The chart's values on the real node: hookgate's `image` as loaded there, two operators and an ingress. */
+export function realNodeChartValues(image: string) {
+  const [repository, tag] = image.split(':');
+  return {
+    crds: { enabled: false },
+    publicBaseURL: 'http://hooks.local.test',
+    image: { repository, tag, pullPolicy: 'Never' },
+    operator: { replicas: 2, ...controlplane.REAL_NODE_POD },
+    ingress: { replicas: 1, ...controlplane.REAL_NODE_POD },
+  };
+}
+
 /** A Workflow whose runs are `realNodePod(image, script)`; `extra` goes into its spec and the pod's. */
 export function realNodeWorkflowObject(
   name: string,

@@ -289,7 +289,8 @@ async function sweepStaleRuns() {
   }
 }
 
-function isAlive(pid: number) {
+/** Whether a process `pid` exists (one of another user's answers EPERM, and exists). */
+export function isAlive(pid: number) {
   try {
     process.kill(pid, 0);
     return true;

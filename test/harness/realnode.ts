@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig, type V1PodSpec } from '@kubernetes/client-node';
-import { type ClusterInfo, freePorts, logTail, type Proc, spawnLogged, terminate } from './controlplane.ts';
+import {
+  type ClusterInfo,
+  freePorts,
+  isAlive,
+  logTail,
+  type Proc,
+  spawnLogged,
+  terminate,
+} from './controlplane.ts';
 import { type Image, nodeImages, PAUSE_IMAGE } from './images.ts';
 
 const run = promisify(execFile);
@@ -387,15 +395,6 @@ function sweepStaleNodes() {
     };
     cleanup(res);
     unmountAndRemove(res);
-  }
-}
-
-function isAlive(pid: number) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

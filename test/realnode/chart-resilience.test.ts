@@ -5,7 +5,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHART } from '../chart.test-helper.ts';
-import { REAL_NODE_POD } from '../harness/index.ts';
 import {
   apiServerPid,
   applyObjects,
@@ -15,6 +14,7 @@ import {
   kubeConfig,
   kubectl,
   realNode,
+  realNodeChartValues,
   runBinary,
   triggerObject,
   useNamespace,
@@ -34,14 +34,7 @@ describe.skipIf(skip)('the chart on the real node under floods and outages', () 
     runBinary('helm', [...args, '-n', system.name, `--kubeconfig=${clusterInfo().kubeconfigPath}`], input);
 
   beforeAll(async () => {
-    const [repository, tag] = node.hookgate.split(':');
-    const values = {
-      crds: { enabled: false },
-      publicBaseURL: 'http://hooks.local.test',
-      image: { repository, tag, pullPolicy: 'Never' },
-      operator: { replicas: 2, ...REAL_NODE_POD },
-      ingress: { replicas: 1, ...REAL_NODE_POD },
-    };
+    const values = realNodeChartValues(node.hookgate);
     const r = await helm(['install', 'hookgate', CHART, '-f', '-'], JSON.stringify(values));
     expect(r.code, r.stderr).toBe(0);
     await allReady();

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHART } from '../chart.test-helper.ts';
-import { containerLog, REAL_NODE_POD } from '../harness/index.ts';
+import { containerLog } from '../harness/index.ts';
 import {
   applyObjects,
   clusterInfo,
@@ -12,6 +12,7 @@ import {
   kubeConfig,
   kubectl,
   realNode,
+  realNodeChartValues,
   realNodeWorkflowObject,
   runBinary,
   triggerObject,
@@ -27,16 +28,9 @@ describe.skipIf(skip)('the chart as pods on the real node', () => {
   const app = useNamespace('chart-runs');
   const core = () => kubeConfig().makeApiClient(CoreV1Api);
   const kubeconfig = () => `--kubeconfig=${clusterInfo().kubeconfigPath}`;
-  const [repository, tag] = [node.hookgate?.split(':')[0], node.hookgate?.split(':')[1]];
 
   beforeAll(async () => {
-    const values = {
-      crds: { enabled: false },
-      publicBaseURL: 'http://hooks.local.test',
-      image: { repository, tag, pullPolicy: 'Never' },
-      operator: { replicas: 2, ...REAL_NODE_POD },
-      ingress: { replicas: 1, ...REAL_NODE_POD },
-    };
+    const values = realNodeChartValues(node.hookgate);
     const r = await runBinary(
       'helm',
       ['install', 'hookgate', CHART, '-n', system.name, kubeconfig(), '-f', '-'],
