@@ -7,17 +7,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  applyObjects,
-  clusterInfo,
-  kubectl,
-  runBinary,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-  workflowObject,
-} from './helpers.ts';
+import { clusterInfo, kubectl, runBinary, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, triggerObject, workflowObject } from './objects.test-helper.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TREE = join(ROOT, 'deploy/argocd/resource_customizations');

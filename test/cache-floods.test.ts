@@ -8,18 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  applyObjects,
-  forgeFlood,
-  kubeConfig,
-  kubectl,
-  processMemory,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitForReady,
-  workflowObject,
-} from './helpers.ts';
+import { forgeFlood, kubeConfig, kubectl, processMemory, useHookgate, useNamespace } from './helpers.ts';
+import { applyObjects, triggerObject, waitForReady, workflowObject } from './objects.test-helper.ts';
 
 const tenant = useNamespace('tenant-flood');
 const started = useHookgate('flood');

@@ -5,18 +5,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Annotations, Labels, type Route } from '../api/v1alpha1/index.ts';
 import { CliError, main } from '../cli/hookgate.ts';
 import { verify } from '../ingress/verify/index.ts';
+import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
 import {
   applyObjects,
-  kubeConfig,
-  kubectl,
   readTrigger,
   triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
   waitForReady,
   workflowObject,
-} from './helpers.ts';
+} from './objects.test-helper.ts';
 
 const app = useNamespace('cli');
 const running = useHookgate('cli');

@@ -8,18 +8,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CliError, main } from '../cli/hookgate.ts';
 import { captureSecret } from '../lib/capture.ts';
 import { RELEASE } from './harness/index.ts';
+import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
 import {
   applyObjects,
-  kubeConfig,
-  kubectl,
   readTrigger,
   secretData,
   triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
   workflowObject,
-} from './helpers.ts';
+} from './objects.test-helper.ts';
 
 const app = useNamespace('creds');
 const GRACE_MS = 8_000;

@@ -33,8 +33,8 @@ import {
   spawnIngress,
   startApiServer,
   waitFor,
-  workflowObject,
 } from './helpers.ts';
+import { workflowObject } from './objects.test-helper.ts';
 
 useHookgate();
 

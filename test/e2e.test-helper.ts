@@ -8,16 +8,8 @@ import { beforeAll, expect } from 'vitest';
 import { Labels, ROUTE_KEY, type Route, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { INPUT_KEY } from '../lib/run.ts';
 import type { Hookgate } from './harness/index.ts';
-import {
-  applyObjects,
-  kubeConfig,
-  readTrigger,
-  useHookgate as startedHookgate,
-  useNamespace,
-  waitFor,
-  waitForReady,
-  workflowObject,
-} from './helpers.ts';
+import { kubeConfig, useHookgate as startedHookgate, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, readTrigger, waitForReady, workflowObject } from './objects.test-helper.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export let app: { readonly name: string };

@@ -10,16 +10,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { Condition } from '../api/v1alpha1/index.ts';
-import {
-  applyObjects,
-  kubectl,
-  runBinary,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-  workflowObject,
-} from './helpers.ts';
+import { kubectl, runBinary, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, triggerObject, workflowObject } from './objects.test-helper.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CUSTOMIZATIONS = join(ROOT, 'deploy/argocd/resource_customizations/hookgate.io');

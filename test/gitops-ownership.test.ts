@@ -3,15 +3,8 @@
 // count it as theirs and never prune it; a run's Job carries the jobTemplate's own metadata, which is
 // how docs/gitops.md tells Argo CD users to mark runs (IgnoreExtraneous, Prune=false).
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  applyObjects,
-  kubectl,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitForReady,
-  workflowObject,
-} from './helpers.ts';
+import { kubectl, useHookgate, useNamespace } from './helpers.ts';
+import { applyObjects, triggerObject, waitForReady, workflowObject } from './objects.test-helper.ts';
 
 const app = useNamespace('gitops-owned');
 const running = useHookgate('owned', () => ({ operatorArgs: [`--namespaces=${app.name}`] }));

@@ -4,17 +4,14 @@
 // metric show each one.
 import { createHmac, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
 import {
   applyObjects,
-  kubectl,
   readTrigger,
   secretData,
   triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
   workflowObject,
-} from './helpers.ts';
+} from './objects.test-helper.ts';
 
 const app = useNamespace('handshakes');
 const running = useHookgate('hs');

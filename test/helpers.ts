@@ -6,17 +6,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join, resolve } from 'node:path';
-import {
-  BatchV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  type V1Lease,
-  type V1PodSpec,
-} from '@kubernetes/client-node';
+import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
 
@@ -276,104 +267,6 @@ export async function apiServerMetric(server: KubeConfig, name: string, labels: 
   return sum;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a manifest's metadata and spec are free-form here
-type Manifest = Record<string, any>;
-
-/**
- * A Workflow whose runs are one busybox container (kwok completes them); `extra` goes into metadata
- * and spec, the Job's and the pod's metadata, the pod's spec and its container `main`.
- */
-export function workflowObject(
-  name: string,
-  extra: {
-    metadata?: Manifest;
-    spec?: Manifest;
-    jobMetadata?: Manifest;
-    jobSpec?: Manifest;
-    podMetadata?: Manifest;
-    pod?: Manifest;
-    container?: Manifest;
-  } = {},
-): Manifest {
-  const pod = {
-    restartPolicy: 'Never',
-    containers: [{ name: 'main', image: 'busybox:1.37', ...extra.container }],
-    ...extra.pod,
-  };
-  const template = { ...(extra.podMetadata ? { metadata: extra.podMetadata } : {}), spec: pod };
-  return {
-    apiVersion: 'hookgate.io/v1alpha1',
-    kind: 'Workflow',
-    metadata: { name, ...extra.metadata },
-    spec: {
-      jobTemplate: {
-        ...(extra.jobMetadata ? { metadata: extra.jobMetadata } : {}),
-        spec: { backoffLimit: 0, ...extra.jobSpec, template },
-      },
-      ...extra.spec,
-    },
-  };
-}
-
-/**
- * A pod spec whose one container runs `script` in the real node's busybox `image` (it has no
- * registry to pull from: test/harness/realnode.ts loads the image into containerd).
- */
-export function realNodePod(image: string, script: string): V1PodSpec {
-  return {
-    ...controlplane.REAL_NODE_POD,
-    restartPolicy: 'Never',
-    containers: [{ name: 'main', image, imagePullPolicy: 'Never', command: ['sh', '-c', script] }],
-  };
-}
-
-/** The chart's values on the real node: hookgate's `image` as loaded there, two operators and an ingress. */
-export function realNodeChartValues(image: string) {
-  const [repository, tag] = image.split(':');
-  return {
-    crds: { enabled: false },
-    publicBaseURL: 'http://hooks.local.test',
-    image: { repository, tag, pullPolicy: 'Never' },
-    operator: { replicas: 2, ...controlplane.REAL_NODE_POD },
-    ingress: { replicas: 1, ...controlplane.REAL_NODE_POD },
-  };
-}
-
-/** A Workflow whose runs are `realNodePod(image, script)`; `extra` goes into its spec and the pod's. */
-export function realNodeWorkflowObject(
-  name: string,
-  image: string,
-  script: string,
-  extra: { spec?: Manifest; pod?: Manifest } = {},
-): Manifest {
-  return workflowObject(name, { spec: extra.spec, pod: { ...realNodePod(image, script), ...extra.pod } });
-}
-
-/** A WebhookTrigger of `workflow` with a generated bearer token unless `spec` says otherwise. */
-export function triggerObject(
-  name: string,
-  workflow: string,
-  extra: { metadata?: Manifest; spec?: Manifest } = {},
-): Manifest {
-  return {
-    apiVersion: 'hookgate.io/v1alpha1',
-    kind: 'WebhookTrigger',
-    metadata: { name, ...extra.metadata },
-    spec: { workflowRef: { name: workflow }, auth: { bearer: {} }, ...extra.spec },
-  };
-}
-
-/** Server-side applies `objects` into `namespace` (as one List); throws with kubectl's message. */
-export async function applyObjects(namespace: string, objects: object[]): Promise<void> {
-  const r = await kubectl(
-    ['apply', '--server-side', '--field-manager=hookgate-test', '-n', namespace, '-f', '-'],
-    {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    },
-  );
-  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
-}
-
 /**
  * The path of promtool (test/harness/build.sh extracts it from Debian's prometheus package), or
  * undefined with the reason printed: tests that need it then skip, except under CI=true, where a
@@ -438,50 +331,6 @@ export async function forgeFlood(namespace: string, trigger: { name: string; uid
     await Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => forge(i + j)).flat());
 }
 
-/** A WebhookTrigger as the API server has it now. */
-export function readTrigger(namespace: string, name: string): Promise<WebhookTrigger> {
-  return kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: WEBHOOK_TRIGGER.plural,
-    namespace,
-    name,
-  }) as Promise<WebhookTrigger>;
-}
-
-/** Waits until the trigger is Ready for its current generation, and returns it. */
-export function waitForReady(namespace: string, name: string, timeoutMs = 60_000): Promise<WebhookTrigger> {
-  return waitFor(
-    async () => {
-      const t = await readTrigger(namespace, name);
-      const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
-      return ready?.status === 'True' && t.status?.observedGeneration === t.metadata.generation && t;
-    },
-    { what: `${name} Ready`, timeoutMs },
-  );
-}
-
-/** A key of a trigger's generated credentials Secret (`token`, `signingSecret`), once it holds one. */
-export function credential(namespace: string, trigger: string, key = 'token'): Promise<string> {
-  return waitFor(async () => (await secretData(namespace, `${trigger}-credentials`))[key], {
-    what: `the ${key} of ${trigger}`,
-  });
-}
-
-/**
- * A bearer trigger's URL and token, once its status has the URL: the ingress may still answer 404
- * (no route yet) or 503 (the Workflow's first dry run under way) for a moment after.
- */
-export async function triggerEndpoint(
-  namespace: string,
-  name: string,
-): Promise<{ url: string; token: string }> {
-  const url = await waitFor(async () => (await readTrigger(namespace, name)).status?.url, {
-    what: `${name} URL`,
-  });
-  return { url, token: await credential(namespace, name) };
-}
-
 /** A process's resident set and its peak (VmRSS, VmHWM), in MiB, from /proc. */
 export async function processMemory(pid: number): Promise<{ rss: number; peak: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -491,12 +340,4 @@ export async function processMemory(pid: number): Promise<{ rss: number; peak: n
     return kb / 1024;
   };
   return { rss: mib('VmRSS'), peak: mib('VmHWM') };
-}
-
-/** A Secret's data, decoded; empty when the Secret does not exist (yet). */
-export async function secretData(namespace: string, name: string): Promise<Record<string, string>> {
-  const r = await kubectl(['get', 'secret', '-n', namespace, name, '-o', 'json']);
-  if (r.code !== 0) return {};
-  const data: Record<string, string> = JSON.parse(r.stdout).data ?? {};
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
 }

@@ -8,16 +8,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveHttps, TestCa, type TestServer } from '../ingress/outbound/tls.test-helper.ts';
 import { canonicalString, type SnsMessage } from '../ingress/verify/sns.ts';
-import {
-  applyObjects,
-  kubectl,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-  waitForReady,
-  workflowObject,
-} from './helpers.ts';
+import { kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, triggerObject, waitForReady, workflowObject } from './objects.test-helper.ts';
 
 const SNS_HOST = 'sns.eu-west-1.amazonaws.com';
 const ns = useNamespace('sns');

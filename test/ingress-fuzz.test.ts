@@ -6,15 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  applyObjects,
-  kubectl,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-  workflowObject,
-} from './helpers.ts';
+import { kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, triggerObject, workflowObject } from './objects.test-helper.ts';
 
 const REQUESTS = 20_000;
 const CONCURRENCY = 64;

@@ -12,17 +12,8 @@ import {
   startHookgate,
   terminate,
 } from './harness/index.ts';
-import {
-  applyObjects,
-  clusterInfo,
-  credential,
-  kubectl,
-  spawnIngress,
-  triggerObject,
-  useNamespace,
-  waitFor,
-  workflowObject,
-} from './helpers.ts';
+import { clusterInfo, kubectl, spawnIngress, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, credential, triggerObject, workflowObject } from './objects.test-helper.ts';
 
 const _ROOT = resolve(import.meta.dirname, '..');
 const app = useNamespace('peers');

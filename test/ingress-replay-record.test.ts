@@ -7,16 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Annotations } from '../api/v1alpha1/index.ts';
 import { sign } from '../ingress/verify/index.ts';
-import {
-  applyObjects,
-  credential,
-  kubectl,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-  workflowObject,
-} from './helpers.ts';
+import { kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, credential, triggerObject, workflowObject } from './objects.test-helper.ts';
 
 const app = useNamespace('replay-record');
 const running = useHookgate('record');

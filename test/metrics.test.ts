@@ -7,17 +7,8 @@ import { join, resolve } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderChart } from './chart.test-helper.ts';
-import {
-  applyObjects,
-  kubectl,
-  promtool,
-  promtoolPath,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-  workflowObject,
-} from './helpers.ts';
+import { kubectl, promtool, promtoolPath, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, triggerObject, workflowObject } from './objects.test-helper.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 

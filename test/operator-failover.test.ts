@@ -3,16 +3,14 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, expect, it } from 'vitest';
 import type { Manager } from '../operator/runtime/manager.ts';
+import { kubeConfig, useNamespace, waitFor } from './helpers.ts';
 import {
   applyObjects,
-  kubeConfig,
   readTrigger,
   triggerObject,
-  useNamespace,
-  waitFor,
   waitForReady,
   workflowObject,
-} from './helpers.ts';
+} from './objects.test-helper.ts';
 import { startReplica } from './operator-replica.test-helper.ts';
 
 const ns = useNamespace('op-failover');

@@ -6,17 +6,14 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, expect, it } from 'vitest';
 import type { Manager } from '../operator/runtime/manager.ts';
 import type { ApiServer } from './harness/index.ts';
+import { kubectl, startApiServer, useNamespace, waitFor } from './helpers.ts';
 import {
   applyObjects,
-  kubectl,
   secretData,
-  startApiServer,
   triggerObject,
-  useNamespace,
-  waitFor,
   waitForReady,
   workflowObject,
-} from './helpers.ts';
+} from './objects.test-helper.ts';
 import { startReplica } from './operator-replica.test-helper.ts';
 
 const ns = useNamespace('op-recovery');

@@ -5,17 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { expect, it } from 'vitest';
 import { routeSecretName } from '../operator/controllers/webhooktrigger/desired.ts';
-import {
-  applyObjects,
-  kubeConfig,
-  processMemory,
-  readTrigger,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-  workflowObject,
-} from './helpers.ts';
+import { kubeConfig, processMemory, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, readTrigger, triggerObject, workflowObject } from './objects.test-helper.ts';
 
 const tenant = useNamespace('tenant-secrets');
 const started = useHookgate('mem');

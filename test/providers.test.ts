@@ -14,15 +14,8 @@ import twilio from 'twilio';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Labels, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { CliError, main } from '../cli/hookgate.ts';
-import {
-  kubeConfig,
-  kubectl,
-  readTrigger,
-  useHookgate,
-  useNamespace,
-  waitFor,
-  waitForReady,
-} from './helpers.ts';
+import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { readTrigger, waitForReady } from './objects.test-helper.ts';
 
 const EXAMPLES = resolve(import.meta.dirname, '../examples/providers');
 const files = readdirSync(EXAMPLES)

@@ -3,15 +3,8 @@
 // Warning Event from the ingress, under the chart's RBAC; nothing the sender sent appears in either.
 import { EventsV1Api } from '@kubernetes/client-node';
 import { expect, it } from 'vitest';
-import {
-  applyObjects,
-  kubeConfig,
-  readTrigger,
-  triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-} from './helpers.ts';
+import { kubeConfig, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { applyObjects, readTrigger, triggerObject } from './objects.test-helper.ts';
 
 const app = useNamespace('rejections');
 const running = useHookgate('rej');

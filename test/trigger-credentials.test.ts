@@ -5,18 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Annotations, ConditionType, Reason, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { main } from '../cli/hookgate.ts';
+import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
 import {
   applyObjects,
   credential,
-  kubeConfig,
-  kubectl,
   readTrigger,
   triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
   workflowObject,
-} from './helpers.ts';
+} from './objects.test-helper.ts';
 
 const app = useNamespace('creds');
 const running = useHookgate('creds');

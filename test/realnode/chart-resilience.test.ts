@@ -7,21 +7,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHART } from '../chart.test-helper.ts';
 import {
   apiServerPid,
-  applyObjects,
   clusterInfo,
-  credential,
   forgeFlood,
   kubeConfig,
   kubectl,
   realNode,
-  realNodeChartValues,
   runBinary,
-  triggerObject,
   useNamespace,
   waitFor,
+} from '../helpers.ts';
+import {
+  applyObjects,
+  credential,
+  realNodeChartValues,
+  triggerObject,
   waitForReady,
   workflowObject,
-} from '../helpers.ts';
+} from '../objects.test-helper.ts';
 
 const { node, skip } = realNode();
 const COUNT = 150;

@@ -5,21 +5,15 @@ import { CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-nod
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHART } from '../chart.test-helper.ts';
 import { containerLog } from '../harness/index.ts';
+import { clusterInfo, kubeConfig, kubectl, realNode, runBinary, useNamespace, waitFor } from '../helpers.ts';
 import {
   applyObjects,
-  clusterInfo,
   credential,
-  kubeConfig,
-  kubectl,
-  realNode,
   realNodeChartValues,
   realNodeWorkflowObject,
-  runBinary,
   triggerObject,
-  useNamespace,
-  waitFor,
   waitForReady,
-} from '../helpers.ts';
+} from '../objects.test-helper.ts';
 
 const { node, skip } = realNode();
 

@@ -6,18 +6,14 @@ import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node
 import { describe, expect, it } from 'vitest';
 import { GROUP, VERSION, WORKFLOW, type Workflow } from '../../api/v1alpha1/index.ts';
 import { containerLog } from '../harness/index.ts';
+import { kubeConfig, realNode, useHookgate, useNamespace, waitFor } from '../helpers.ts';
 import {
   applyObjects,
-  kubeConfig,
-  realNode,
   realNodePod,
   realNodeWorkflowObject,
   triggerEndpoint,
   triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-} from '../helpers.ts';
+} from '../objects.test-helper.ts';
 
 const { node, skip } = realNode();
 

@@ -6,17 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerLog } from '../harness/index.ts';
+import { kubeConfig, realNode, useHookgate, useNamespace, waitFor } from '../helpers.ts';
 import {
   applyObjects,
-  kubeConfig,
-  realNode,
   realNodeWorkflowObject,
   triggerEndpoint,
   triggerObject,
-  useHookgate,
-  useNamespace,
-  waitFor,
-} from '../helpers.ts';
+} from '../objects.test-helper.ts';
 
 const { node, skip } = realNode();
 

@@ -1,0 +1,158 @@
+// hookgate's objects as the cluster tests write and read them: Workflows and WebhookTriggers (for
+// kwok, or for the real node's containers), applied and read back, and a trigger's readiness and
+// credentials.
+import type { V1PodSpec } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
+import { REAL_NODE_POD } from './harness/index.ts';
+import { kubeConfig, kubectl, waitFor } from './helpers.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: a manifest's metadata and spec are free-form here
+type Manifest = Record<string, any>;
+
+/**
+ * A Workflow whose runs are one busybox container (kwok completes them); `extra` goes into metadata
+ * and spec, the Job's and the pod's metadata, the pod's spec and its container `main`.
+ */
+export function workflowObject(
+  name: string,
+  extra: {
+    metadata?: Manifest;
+    spec?: Manifest;
+    jobMetadata?: Manifest;
+    jobSpec?: Manifest;
+    podMetadata?: Manifest;
+    pod?: Manifest;
+    container?: Manifest;
+  } = {},
+): Manifest {
+  const pod = {
+    restartPolicy: 'Never',
+    containers: [{ name: 'main', image: 'busybox:1.37', ...extra.container }],
+    ...extra.pod,
+  };
+  const template = { ...(extra.podMetadata ? { metadata: extra.podMetadata } : {}), spec: pod };
+  return {
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: { name, ...extra.metadata },
+    spec: {
+      jobTemplate: {
+        ...(extra.jobMetadata ? { metadata: extra.jobMetadata } : {}),
+        spec: { backoffLimit: 0, ...extra.jobSpec, template },
+      },
+      ...extra.spec,
+    },
+  };
+}
+
+/**
+ * A pod spec whose one container runs `script` in the real node's busybox `image` (it has no
+ * registry to pull from: test/harness/realnode.ts loads the image into containerd).
+ */
+export function realNodePod(image: string, script: string): V1PodSpec {
+  return {
+    ...REAL_NODE_POD,
+    restartPolicy: 'Never',
+    containers: [{ name: 'main', image, imagePullPolicy: 'Never', command: ['sh', '-c', script] }],
+  };
+}
+
+/** The chart's values on the real node: hookgate's `image` as loaded there, two operators and an ingress. */
+export function realNodeChartValues(image: string) {
+  const [repository, tag] = image.split(':');
+  return {
+    crds: { enabled: false },
+    publicBaseURL: 'http://hooks.local.test',
+    image: { repository, tag, pullPolicy: 'Never' },
+    operator: { replicas: 2, ...REAL_NODE_POD },
+    ingress: { replicas: 1, ...REAL_NODE_POD },
+  };
+}
+
+/** A Workflow whose runs are `realNodePod(image, script)`; `extra` goes into its spec and the pod's. */
+export function realNodeWorkflowObject(
+  name: string,
+  image: string,
+  script: string,
+  extra: { spec?: Manifest; pod?: Manifest } = {},
+): Manifest {
+  return workflowObject(name, { spec: extra.spec, pod: { ...realNodePod(image, script), ...extra.pod } });
+}
+
+/** A WebhookTrigger of `workflow` with a generated bearer token unless `spec` says otherwise. */
+export function triggerObject(
+  name: string,
+  workflow: string,
+  extra: { metadata?: Manifest; spec?: Manifest } = {},
+): Manifest {
+  return {
+    apiVersion: 'hookgate.io/v1alpha1',
+    kind: 'WebhookTrigger',
+    metadata: { name, ...extra.metadata },
+    spec: { workflowRef: { name: workflow }, auth: { bearer: {} }, ...extra.spec },
+  };
+}
+
+/** Server-side applies `objects` into `namespace` (as one List); throws with kubectl's message. */
+export async function applyObjects(namespace: string, objects: object[]): Promise<void> {
+  const r = await kubectl(
+    ['apply', '--server-side', '--field-manager=hookgate-test', '-n', namespace, '-f', '-'],
+    {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+    },
+  );
+  if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+}
+
+/** A WebhookTrigger as the API server has it now. */
+export function readTrigger(namespace: string, name: string): Promise<WebhookTrigger> {
+  return kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: WEBHOOK_TRIGGER.plural,
+    namespace,
+    name,
+  }) as Promise<WebhookTrigger>;
+}
+
+/** Waits until the trigger is Ready for its current generation, and returns it. */
+export function waitForReady(namespace: string, name: string, timeoutMs = 60_000): Promise<WebhookTrigger> {
+  return waitFor(
+    async () => {
+      const t = await readTrigger(namespace, name);
+      const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === 'True' && t.status?.observedGeneration === t.metadata.generation && t;
+    },
+    { what: `${name} Ready`, timeoutMs },
+  );
+}
+
+/** A key of a trigger's generated credentials Secret (`token`, `signingSecret`), once it holds one. */
+export function credential(namespace: string, trigger: string, key = 'token'): Promise<string> {
+  return waitFor(async () => (await secretData(namespace, `${trigger}-credentials`))[key], {
+    what: `the ${key} of ${trigger}`,
+  });
+}
+
+/**
+ * A bearer trigger's URL and token, once its status has the URL: the ingress may still answer 404
+ * (no route yet) or 503 (the Workflow's first dry run under way) for a moment after.
+ */
+export async function triggerEndpoint(
+  namespace: string,
+  name: string,
+): Promise<{ url: string; token: string }> {
+  const url = await waitFor(async () => (await readTrigger(namespace, name)).status?.url, {
+    what: `${name} URL`,
+  });
+  return { url, token: await credential(namespace, name) };
+}
+
+/** A Secret's data, decoded; empty when the Secret does not exist (yet). */
+export async function secretData(namespace: string, name: string): Promise<Record<string, string>> {
+  const r = await kubectl(['get', 'secret', '-n', namespace, name, '-o', 'json']);
+  if (r.code !== 0) return {};
+  const data: Record<string, string> = JSON.parse(r.stdout).data ?? {};
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+}
