@@ -3,8 +3,8 @@
 // customizations (scripts/gen-argocd.ts).
 //   tsx scripts/gen-crds.ts          write the files
 //   tsx scripts/gen-crds.ts --check  exit 1 if a checked-in file differs from what would be written
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import {
@@ -22,6 +22,7 @@ import {
 } from '../api/v1alpha1/index.ts';
 import { API_DOCS, renderApiDocs } from './gen-api-docs.ts';
 import { renderArgoCd } from './gen-argocd.ts';
+import { checkOrWrite, readRepoFile } from './generated.ts';
 import { REFERENCES_TEMPLATE, referencesTemplate } from './trigger-references.ts';
 
 type Schema = Record<string, unknown>;
@@ -265,13 +266,11 @@ export function render(): Map<string, string> {
   return files;
 }
 
-const read = (path: string) => readFile(join(ROOT, path), 'utf8').catch(() => undefined);
-
 /** Problems that make the checked-in files differ from `render()`, one line each. */
 export async function drift(files = render()): Promise<string[]> {
   const problems: string[] = [];
   for (const [path, want] of files) {
-    const have = await read(path);
+    const have = await readRepoFile(path);
     if (have === undefined) problems.push(`${path}: missing`);
     else if (have !== want) {
       const [a, b] = [have.split('\n'), want.split('\n')];
@@ -293,23 +292,14 @@ export async function drift(files = render()): Promise<string[]> {
 
 async function main() {
   const files = render();
-  if (process.argv.includes('--check')) {
-    const problems = await drift(files);
-    if (problems.length > 0) {
-      console.error(
-        `generated files are out of date with their sources; run \`npm run gen\`:\n  ${problems.join('\n  ')}`,
-      );
-      process.exit(1);
-    }
-    console.log(`${files.size} generated files up to date`);
-    return;
-  }
-  for (const [path, content] of files) {
-    if ((await read(path)) === content) continue;
-    await mkdir(dirname(join(ROOT, path)), { recursive: true });
-    await writeFile(join(ROOT, path), content);
-    console.log(`wrote ${path}`);
-  }
+  await checkOrWrite(
+    files,
+    {
+      stale: 'generated files are out of date with their sources; run `npm run gen`',
+      fresh: `${files.size} generated files up to date`,
+    },
+    drift,
+  );
 }
 
 if (process.argv[1] === import.meta.filename) await main();

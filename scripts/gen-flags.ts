@@ -2,12 +2,10 @@
 // ingress/http/config.ts), the one place each flag is said.
 //   tsx scripts/gen-flags.ts          write the file
 //   tsx scripts/gen-flags.ts --check  exit 1 if the checked-in file differs from what would be written
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { FLAGS as INGRESS } from '../ingress/http/config.ts';
 import { FLAGS as OPERATOR } from '../operator/config.ts';
+import { checkOrWrite } from './generated.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
 export const FLAGS_DOC = 'docs/flags.md';
 
 export function render(): string {
@@ -33,18 +31,10 @@ ${INGRESS.markdown()}
 }
 
 async function main() {
-  const want = render();
-  const have = await readFile(join(ROOT, FLAGS_DOC), 'utf8').catch(() => undefined);
-  if (process.argv.includes('--check')) {
-    if (have !== want) {
-      console.error(`${FLAGS_DOC} is out of date with the flag tables; run \`npm run gen\``);
-      process.exit(1);
-    }
-    console.log(`${FLAGS_DOC} up to date`);
-  } else if (have !== want) {
-    await writeFile(join(ROOT, FLAGS_DOC), want);
-    console.log(`wrote ${FLAGS_DOC}`);
-  }
+  await checkOrWrite(new Map([[FLAGS_DOC, render()]]), {
+    stale: `${FLAGS_DOC} is out of date with the flag tables; run \`npm run gen\``,
+    fresh: `${FLAGS_DOC} up to date`,
+  });
 }
 
 if (process.argv[1] === import.meta.filename) await main();

@@ -4,10 +4,11 @@
 //   tsx scripts/gen-install.ts          write the file (helm from test/harness/build.sh)
 //   tsx scripts/gen-install.ts --check  exit 1 if it differs
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { checkOrWrite } from './generated.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
+
 export const INSTALL = 'deploy/install.yaml';
 export const INSTALL_NAMESPACE = 'hookgate-system';
 /** The chart's minimum (Chart.yaml kubeVersion): nothing in it depends on the server's version. */
@@ -39,18 +40,10 @@ async function main() {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
-  const want = renderInstall(binDir);
-  const have = await readFile(join(ROOT, INSTALL), 'utf8').catch(() => '');
-  if (process.argv.includes('--check')) {
-    if (have !== want) {
-      console.error(`${INSTALL} is out of date with charts/hookgate; run \`npm run gen:install\``);
-      process.exit(1);
-    }
-    console.log(`${INSTALL} up to date`);
-  } else if (have !== want) {
-    await writeFile(join(ROOT, INSTALL), want);
-    console.log(`wrote ${INSTALL}`);
-  }
+  await checkOrWrite(new Map([[INSTALL, renderInstall(binDir)]]), {
+    stale: `${INSTALL} is out of date with charts/hookgate; run \`npm run gen:install\``,
+    fresh: `${INSTALL} up to date`,
+  });
 }
 
 if (process.argv[1] === import.meta.filename) await main();

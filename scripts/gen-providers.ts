@@ -3,8 +3,8 @@
 // (between their markers).
 //   tsx scripts/gen-providers.ts          write the files
 //   tsx scripts/gen-providers.ts --check  exit 1 if a checked-in file differs from what would be written
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import {
   COMING,
@@ -17,6 +17,8 @@ import {
   resolveAuth,
   type ValueSource,
 } from '../api/v1alpha1/index.ts';
+
+import { checkOrWrite, differing, readRepoFile } from './generated.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const EXAMPLES_DIR = 'examples/providers';
@@ -347,22 +349,16 @@ export function fill(readme: string): string {
   return out;
 }
 
-const read = (path: string) => readFile(join(ROOT, path), 'utf8').catch(() => undefined);
-
 /** Every generated file, path relative to the repository → content. */
 export async function render(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const p of rows.filter(isServed)) files.set(`${EXAMPLES_DIR}/${p.name}.yaml`, example(p));
-  files.set('README.md', fill((await read('README.md')) ?? ''));
+  files.set('README.md', fill((await readRepoFile('README.md')) ?? ''));
   return files;
 }
 
 export async function drift(files: Map<string, string>): Promise<string[]> {
-  const problems: string[] = [];
-  for (const [path, want] of files) {
-    const have = await read(path);
-    if (have !== want) problems.push(`${path}: ${have === undefined ? 'missing' : 'differs'}`);
-  }
+  const problems = await differing(files);
   for (const f of await readdir(join(ROOT, EXAMPLES_DIR)).catch(() => [])) {
     if (!files.has(`${EXAMPLES_DIR}/${f}`)) problems.push(`${EXAMPLES_DIR}/${f}: not generated`);
   }
@@ -371,23 +367,14 @@ export async function drift(files: Map<string, string>): Promise<string[]> {
 
 async function main() {
   const files = await render();
-  if (process.argv.includes('--check')) {
-    const problems = await drift(files);
-    if (problems.length > 0) {
-      console.error(
-        `Provider docs are out of date with api/v1alpha1/providers.ts; run \`npm run gen\`:\n  ${problems.join('\n  ')}`,
-      );
-      process.exit(1);
-    }
-    console.log(`${files.size} generated provider files up to date`);
-    return;
-  }
-  for (const [path, content] of files) {
-    if ((await read(path)) === content) continue;
-    await mkdir(dirname(join(ROOT, path)), { recursive: true });
-    await writeFile(join(ROOT, path), content);
-    console.log(`wrote ${path}`);
-  }
+  await checkOrWrite(
+    files,
+    {
+      stale: 'Provider docs are out of date with api/v1alpha1/providers.ts; run `npm run gen`',
+      fresh: `${files.size} generated provider files up to date`,
+    },
+    drift,
+  );
 }
 
 if (process.argv[1] === import.meta.filename) await main();
