@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CliError, main } from '../cli/hookgate.ts';
 import { captureSecret } from '../lib/capture.ts';
 import { RELEASE } from './harness/index.ts';
-import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
+import { kubeConfig, kubectl, secretsLabelled, useHookgate, useNamespace, waitFor } from './helpers.ts';
 import {
   applyObjects,
   readTrigger,
@@ -183,19 +183,10 @@ describe("Asana's X-Hook-Secret, captured once", () => {
     );
     expect((await credentials('asana')).signingSecret).toBe(first);
     // The capture Secret was moved, not left behind in the ingress's namespace.
-    await until('capture Secret deleted', async () => {
-      const r = await kubectl([
-        'get',
-        'secrets',
-        '-n',
-        system,
-        '-l',
-        'hookgate.io/capture=true',
-        '-o',
-        'name',
-      ]);
-      return r.code === 0 && r.stdout.trim() === '';
-    });
+    await until(
+      'capture Secret deleted',
+      async () => (await secretsLabelled(system, 'hookgate.io/capture=true')).length === 0,
+    );
     const second = await until('the route stops waiting', async () => {
       const r = await hook('attackers-secret-00000000000000');
       return r.status === 403 && r;

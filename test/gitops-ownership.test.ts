@@ -3,7 +3,7 @@
 // count it as theirs and never prune it; a run's Job carries the jobTemplate's own metadata, which is
 // how docs/gitops.md tells Argo CD users to mark runs (IgnoreExtraneous, Prune=false).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, useHookgate, useNamespace } from './helpers.ts';
+import { kubectl, secretsLabelled, useHookgate, useNamespace } from './helpers.ts';
 import { applyObjects, triggerObject, waitForReady, workflowObject } from './objects.test-helper.ts';
 
 const app = useNamespace('gitops-owned');
@@ -61,17 +61,7 @@ describe('objects hookgate generates', () => {
   });
 
   it("the route Secret in hookgate's namespace: none of the trigger's tracking", async () => {
-    const r = await kubectl([
-      'get',
-      'secrets',
-      '-n',
-      system,
-      '-l',
-      'hookgate.io/trigger=owned',
-      '-o',
-      'json',
-    ]);
-    const [route, ...more] = JSON.parse(r.stdout).items;
+    const [route, ...more] = await secretsLabelled(system, 'hookgate.io/trigger=owned');
     expect(more).toEqual([]);
     expect(tracked(route)).toEqual([]);
   });

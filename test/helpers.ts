@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join, resolve } from 'node:path';
-import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import {
+  BatchV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type V1Lease,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
@@ -329,6 +336,12 @@ export async function forgeFlood(namespace: string, trigger: { name: string; uid
   ];
   for (let i = 0; i < count; i += 10)
     await Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => forge(i + j)).flat());
+}
+
+/** The Secrets of `namespace` that carry the labels `selector` selects. */
+export async function secretsLabelled(namespace: string, selector: string): Promise<V1Secret[]> {
+  const core = kubeConfig().makeApiClient(CoreV1Api);
+  return (await core.listNamespacedSecret({ namespace, labelSelector: selector })).items;
 }
 
 /** A process's resident set and its peak (VmRSS, VmHWM), in MiB, from /proc. */
