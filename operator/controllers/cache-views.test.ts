@@ -94,6 +94,8 @@ describe('runView', () => {
       expect(runSeconds(view)).toBe(runSeconds(job));
       expect(publishedTermination(view)).toEqual(publishedTermination(job));
       expect(hasRun(view)).toBe(true);
+      // Of the conditions, the one it ended with: the one before it is what the API server sets first.
+      expect(view.status?.conditions?.map((c) => c.type)).toEqual([type]);
       expect(view.metadata?.ownerReferences).toEqual(job.metadata?.ownerReferences);
       const { 'app.kubernetes.io/managed-by': _, ...read } = job.metadata!.labels!;
       expect(view.metadata?.labels).toEqual(read);
