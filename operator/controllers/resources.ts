@@ -40,12 +40,15 @@ const SECRET_RESOURCE: Resource = { ...SECRETS, kind: 'Secret' };
 const controllerRef = (m: V1ObjectMeta | undefined) => m?.ownerReferences?.find((r) => r.controller);
 
 /**
- * What identifies a Secret and who controls it, nothing else: labels and annotations of a hostile
- * Secret can be 256 KiB each, its data 1 MiB.
+ * What identifies a Secret and which trigger controls it, nothing else: labels and annotations of a
+ * hostile Secret can be 256 KiB each, its data 1 MiB. A controller of another kind is read as none
+ * (the clash check and the Secret watch's map look for a WebhookTrigger), so a run's input Secret
+ * keeps no reference to its Job: a quarter of an identity, and there is one per run.
  */
 export function secretIdentity(o: KubernetesObject): KubernetesObject {
   const { namespace, name, uid, resourceVersion } = o.metadata ?? {};
-  const controller = controllerRef(o.metadata);
+  const ref = controllerRef(o.metadata);
+  const controller = ref?.kind === WEBHOOK_TRIGGER.kind ? ref : undefined;
   return {
     metadata: {
       namespace,
