@@ -8,7 +8,7 @@ import {
   WEBHOOK_TRIGGER,
   WORKFLOW,
 } from '../../api/v1alpha1/index.ts';
-import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
+import { runView, withCommonStrings, withoutLastApplied } from '../../lib/cache-views.ts';
 import { JOBS, SECRETS } from '../../lib/kube.ts';
 import type { ObjectKey, Resource } from '../runtime/types.ts';
 import {
@@ -26,14 +26,14 @@ export const TRIGGERS: Resource = {
   version: VERSION,
   plural: WEBHOOK_TRIGGER.plural,
   kind: WEBHOOK_TRIGGER.kind,
-  transform: withoutLastApplied,
+  transform: (o) => withCommonStrings(withoutLastApplied(o)),
 };
 export const WORKFLOWS: Resource = {
   group: GROUP,
   version: VERSION,
   plural: WORKFLOW.plural,
   kind: WORKFLOW.kind,
-  transform: withoutLastApplied,
+  transform: (o) => withCommonStrings(withoutLastApplied(o)),
 };
 const SECRET_RESOURCE: Resource = { ...SECRETS, kind: 'Secret' };
 
