@@ -38,6 +38,9 @@ export interface WorkflowDeps {
 /** How often a Workflow in a namespace that has not opted in to runs checks again. */
 const RECHECK_MS = 30_000;
 
+/** The run-owners policy's refusal while it has not seen the namespace's WorkflowListing. */
+const PARAMS_NOT_SEEN = 'no params found for policy binding';
+
 /** Results published at once per reconcile. */
 const PUBLISH_PARALLEL = 8;
 
@@ -151,6 +154,9 @@ export class WorkflowReconciler implements Reconciler {
       // Waiting, not Stalled: a namespace admin's label fixes it, not the Workflow's author.
       if (rejected?.includes(RUNS_NOT_ENABLED))
         throw new WaitingError(Reason.RunsNotEnabled, rejected, RECHECK_MS);
+      // The listing this reconcile just applied, not yet in the API server's params informer (seen
+      // under load at bench-scale): try again, it is not the template.
+      if (rejected?.includes(PARAMS_NOT_SEEN)) throw new Error(rejected);
       if (rejected) throw new StalledError(Reason.InvalidJobTemplate, trimJobMessage(rejected));
       return {
         ready: true,
