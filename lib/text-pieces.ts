@@ -12,10 +12,6 @@ export class TextPieces {
   #buf = Buffer.alloc(0);
   #length = 0;
 
-  get empty(): boolean {
-    return this.#length === 0;
-  }
-
   push(piece: Buffer): void {
     const need = this.#length + piece.length;
     if (need > this.#buf.length) {
