@@ -124,7 +124,10 @@ export function runView(job: V1Job): V1Job {
   };
 }
 
+/** The object's controller reference (at most one owner is the controller). */
+export const controllerRef = (m: V1ObjectMeta | undefined) => m?.ownerReferences?.find((r) => r.controller);
+
 function controllerOf(m: V1ObjectMeta | undefined): V1ObjectMeta['ownerReferences'] {
-  const controller = m?.ownerReferences?.find((r) => r.controller);
+  const controller = controllerRef(m);
   return controller && [controller];
 }

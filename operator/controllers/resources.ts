@@ -8,7 +8,7 @@ import {
   WEBHOOK_TRIGGER,
   WORKFLOW,
 } from '../../api/v1alpha1/index.ts';
-import { runView, withCommonStrings, withoutLastApplied } from '../../lib/cache-views.ts';
+import { controllerRef, runView, withCommonStrings, withoutLastApplied } from '../../lib/cache-views.ts';
 import { JOBS, SECRETS } from '../../lib/kube.ts';
 import type { ObjectKey, Resource } from '../runtime/types.ts';
 import {
@@ -36,8 +36,6 @@ export const WORKFLOWS: Resource = {
   transform: (o) => withCommonStrings(withoutLastApplied(o)),
 };
 const SECRET_RESOURCE: Resource = { ...SECRETS, kind: 'Secret' };
-
-const controllerRef = (m: V1ObjectMeta | undefined) => m?.ownerReferences?.find((r) => r.controller);
 
 /**
  * What identifies a Secret and which trigger controls it, nothing else: labels and annotations of a

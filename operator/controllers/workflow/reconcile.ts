@@ -10,6 +10,7 @@ import {
   WorkflowSpec,
   type WorkflowStatus,
 } from '../../../api/v1alpha1/index.ts';
+import { controllerRef } from '../../../lib/cache-views.ts';
 import { InputSchemaError, SchemaCompiler } from '../../../lib/input-schema.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { termination, validationRun } from '../../../lib/run.ts';
@@ -181,7 +182,7 @@ export class WorkflowReconciler implements Reconciler {
     const jobs = this.d.jobs.list(key.namespace).filter((j) => {
       if (j.metadata?.labels?.[Labels.workflow] !== key.name) return false;
       // A Job of an earlier Workflow of the same name is on its way out with its owner.
-      const owner = j.metadata?.ownerReferences?.find((r) => r.controller);
+      const owner = controllerRef(j.metadata);
       return !owner || owner.uid === uid;
     });
     const plan = planRuns(jobs, spec, { lastRunTime: before.lastRunTime }, now);
