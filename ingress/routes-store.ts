@@ -24,11 +24,13 @@ export class RouteStore implements RouteTable {
   private readonly byPath = new Map<string, { secret: string; route: Route }>();
   private readonly pathOf = new Map<string, string>();
   /**
-   * One copy of each Workflow spec (its job template is most of a route) for all the routes that
-   * carry it, with the route Secrets using it: 10,000 routes of a few Workflows held 10,000 copies.
+   * One copy of each part of a route equal in many (the Workflow spec, its job template most of a
+   * route; the signature's verifier, limits, input and response settings) for all the routes that
+   * carry it, with how many route Secrets use it: 10,000 routes of a few Workflows held 10,000
+   * copies. A route is never edited, so neither is a part.
    */
-  private readonly specs = new Map<string, { spec: Route['workflow']['spec']; secrets: Set<string> }>();
-  private readonly specOf = new Map<string, string>();
+  private readonly parts = new Map<string, { part: unknown; users: number; key: string }>();
+  private readonly partsOf = new Map<string, string[]>();
   private readonly informer: Informer<RouteSecret>;
 
   constructor(
@@ -86,7 +88,12 @@ export class RouteStore implements RouteTable {
     if (old && old.path !== route?.path) this.announceGone(old);
     if (!route) return;
     // Before the route is served: once served, a route is never edited.
-    route.workflow.spec = this.shared(name, route.workflow.spec);
+    const share = <T>(part: T): T => this.shared(name, part);
+    route.workflow.spec = share(route.workflow.spec);
+    if (route.auth.signature?.verifier) route.auth.signature.verifier = share(route.auth.signature.verifier);
+    route.rateLimit = share(route.rateLimit);
+    route.input = share(route.input);
+    route.response = share(route.response);
     this.byPath.set(route.path, { secret: name, route });
     this.pathOf.set(name, route.path);
     this.listener?.served(route);
@@ -97,24 +104,24 @@ export class RouteStore implements RouteTable {
     if (route && !this.byPath.has(route.path)) this.listener?.gone(route);
   }
 
-  private shared(secret: string, spec: Route['workflow']['spec']): Route['workflow']['spec'] {
-    const key = JSON.stringify(spec);
-    const entry = this.specs.get(key) ?? { spec, secrets: new Set<string>() };
-    entry.secrets.add(secret);
-    this.specs.set(key, entry);
-    this.specOf.set(secret, key);
-    return entry.spec;
+  private shared<T>(secret: string, part: T): T {
+    if (part === undefined) return part;
+    const key = JSON.stringify(part);
+    const entry = this.parts.get(key) ?? { part, users: 0, key };
+    entry.users += 1;
+    this.parts.set(key, entry);
+    // The entry's own key: this one is a copy, as long as the part (the spec's was 3.5 MiB of 10,000).
+    this.partsOf.set(secret, [...(this.partsOf.get(secret) ?? []), entry.key]);
+    return entry.part as T;
   }
 
   /** Drops what `secret` served; returns the route it served. */
   private remove(secret: string): Route | undefined {
-    const key = this.specOf.get(secret);
-    if (key !== undefined) {
-      this.specOf.delete(secret);
-      const entry = this.specs.get(key);
-      entry?.secrets.delete(secret);
-      if (entry?.secrets.size === 0) this.specs.delete(key);
+    for (const key of this.partsOf.get(secret) ?? []) {
+      const entry = this.parts.get(key);
+      if (entry && --entry.users === 0) this.parts.delete(key);
     }
+    this.partsOf.delete(secret);
     const path = this.pathOf.get(secret);
     if (path === undefined) return undefined;
     this.pathOf.delete(secret);

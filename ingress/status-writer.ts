@@ -170,7 +170,9 @@ export class StatusWriter {
       if (due) {
         this.rejectionsWritten.set(key, now);
         this.pending.delete(key);
-      } else p.lastTriggeredTime = undefined; // its rejections wait for their interval
+      } else if (p.rejections.size > 0)
+        p.lastTriggeredTime = undefined; // its rejections wait for their interval
+      else this.pending.delete(key); // nothing left: not kept for every trigger ever used
     }
     const applies = [...this.applies];
     this.applies = new Map();

@@ -3,6 +3,8 @@
 // a tenant padded with 250 KiB annotations was 125 MiB of JSON, held three times over (chunks,
 // text, parsed objects) before anything could cut it down.
 
+import { TextPieces } from './text-pieces.ts';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_OBJECT = 0x7b;
@@ -28,7 +30,7 @@ export class ListSplitter<T> {
   #keyFrom = 0;
   #lastKey = Buffer.alloc(0);
   #inItems = false;
-  #item: Buffer[] = [];
+  readonly #item = new TextPieces();
   readonly #rest: Buffer[] = [];
 
   constructor(private readonly onItem: (item: T) => void) {}
@@ -38,8 +40,9 @@ export class ListSplitter<T> {
     let target: Target = !this.#inItems ? 'rest' : this.#depth >= 3 ? 'item' : 'skip';
     // Bytes from..to belong to the current target; later ones to the next.
     const route = (to: number, next: Target) => {
-      if (to > from && target !== 'skip')
-        (target === 'item' ? this.#item : this.#rest).push(chunk.subarray(from, to));
+      // Copied, not sliced: a slice would keep the whole chunk it came from alive.
+      if (to > from && target === 'item') this.#item.push(chunk.subarray(from, to));
+      else if (to > from && target === 'rest') this.#rest.push(Buffer.from(chunk.subarray(from, to)));
       from = to;
       target = next;
     };
@@ -91,8 +94,6 @@ export class ListSplitter<T> {
   }
 
   #emit(): void {
-    const text = this.#item.length === 1 ? this.#item[0]! : Buffer.concat(this.#item);
-    this.#item = [];
-    this.onItem(JSON.parse(text.toString('utf8')) as T);
+    this.onItem(JSON.parse(this.#item.take()) as T);
   }
 }

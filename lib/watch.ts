@@ -6,6 +6,7 @@ import https from 'node:https';
 import { ApiError } from './api-error.ts';
 import { kubeObserver } from './kube-metrics.ts';
 import type { KubeAccess } from './kubeconfig.ts';
+import { TextPieces } from './text-pieces.ts';
 
 /**
  * Watches `path` with `query` (watch=true is added): resolves when the server ends the stream,
@@ -38,36 +39,35 @@ export async function watchJSON<T>(
       // A watch is counted when it is answered (its duration is the stream's, not a latency).
       answered = true;
       observer?.observe(request, code, 0);
-      // Buffers, split at newlines, each line decoded once: an event can be a whole 1 MiB Secret, and
+      // Split at newlines, each line decoded once: an event can be a whole 1 MiB Secret, and
       // decoding every chunk into a string ran megabytes through the young generation, which grew
       // and stayed grown (operator RSS +38 MiB for 150 such Secrets that it then drops).
-      let pending: Buffer[] = [];
+      const line = new TextPieces();
+      const refusal: Buffer[] = [];
       res.on('data', (chunk: Buffer) => {
         if (code !== 200) {
-          pending.push(chunk);
+          refusal.push(chunk);
           return;
         }
         let start = 0;
         for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
-          pending.push(chunk.subarray(start, nl));
+          const text = line.take(chunk.subarray(start, nl));
           start = nl + 1;
-          const line = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-          pending = [];
-          if (line.length === 0) continue;
+          if (text.length === 0) continue;
           try {
-            const event = JSON.parse(line.toString('utf8')) as { type: string; object: T };
+            const event = JSON.parse(text) as { type: string; object: T };
             onEvent(event.type, event.object);
           } catch (err) {
             req.destroy();
             return reject(err);
           }
         }
-        if (start < chunk.length) pending.push(chunk.subarray(start));
+        if (start < chunk.length) line.push(chunk.subarray(start));
       });
       res.on('end', () =>
         code === 200
           ? resolve()
-          : reject(new ApiError(code, `GET ${path}`, Buffer.concat(pending).toString('utf8'))),
+          : reject(new ApiError(code, `GET ${path}`, Buffer.concat(refusal).toString('utf8'))),
       );
       res.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
     });

@@ -39,6 +39,29 @@ function structuralProblems(node: Node, path: string): string[] {
 const byKind = (kind: string) => crds().find((c) => c.spec.names.kind === kind)!;
 const schemaOf = (kind: string) => byKind(kind).spec.versions[0]!.schema.openAPIV3Schema;
 
+/** Fields `kubectl explain` would show without a word: every path below `$` without a description. */
+function undescribed(node: Node, path: string): string[] {
+  const fields = Object.entries((node.properties ?? {}) as Record<string, Node>).filter(
+    ([k]) => !(path === '$' && ['apiVersion', 'kind', 'metadata'].includes(k)),
+  );
+  return [
+    ...fields.flatMap(([k, v]) => [
+      ...(v.description ? [] : [`${path}.${k}`]),
+      ...undescribed(v, `${path}.${k}`),
+    ]),
+    ...(node.items ? undescribed(node.items as Node, `${path}[]`) : []),
+    ...(typeof node.additionalProperties === 'object'
+      ? undescribed(node.additionalProperties as Node, `${path}{}`)
+      : []),
+  ];
+}
+
+describe.each(['Workflow', 'WebhookTrigger', 'WorkflowListing'])('%s CRD: kubectl explain', (kind) => {
+  it('describes every field', () => {
+    expect(undescribed(schemaOf(kind), '$')).toEqual([]);
+  });
+});
+
 describe.each(['Workflow', 'WebhookTrigger'])('%s CRD', (kind) => {
   const c = byKind(kind);
   const version = c.spec.versions[0]!;
@@ -112,7 +135,7 @@ describe('CRD content', () => {
       'x-kubernetes-preserve-unknown-fields': true,
     });
     const status = (schemaOf('Workflow').properties.status as Node).properties as Record<string, Node>;
-    expect(status.observedGeneration).toEqual({ type: 'integer', format: 'int64', default: -1 });
+    expect(status.observedGeneration).toMatchObject({ type: 'integer', format: 'int64', default: -1 });
     expect(status.conditions).toMatchObject({
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],

@@ -48,10 +48,15 @@ describe('RouteStore', () => {
         body: routeSecret(other.name, 'hookgate-route-elsewhere', route('allow', 'elsewhere')),
       });
       await waitFor(() => store.match(later.path), { timeoutMs: 5000, what: 'the new route' });
-      // Routes of one Workflow share one copy of its spec.
+      // Routes of one Workflow share one copy of its spec, and of every other part equal in both.
       const before = store.match(`/hooks/${app.name}/before`)!;
-      expect(store.match(later.path)!.workflow.spec).toEqual(before.workflow.spec);
-      expect(store.match(later.path)!.workflow.spec).toBe(before.workflow.spec);
+      const served = store.match(later.path)!;
+      expect(served.workflow.spec).toEqual(before.workflow.spec);
+      expect(served.workflow.spec).toBe(before.workflow.spec);
+      for (const part of ['rateLimit', 'input', 'response'] as const) {
+        expect(served[part]).toBeDefined();
+        expect(served[part]).toBe(before[part]);
+      }
 
       await core.deleteNamespacedSecret({ namespace: own.name, name: 'hookgate-route-later' });
       await waitFor(() => store.match(later.path) === undefined, {

@@ -76,12 +76,21 @@ export const ConfigMapKeyRef = z
 
 export const ConditionSchema = z
   .object({
-    type: z.string().min(1).max(316),
-    status: z.enum(['True', 'False', 'Unknown']),
-    reason: z.string().min(1).max(1024),
-    message: z.string().max(32768),
-    lastTransitionTime: z.string(),
-    observedGeneration: z.number().int().min(0).optional(),
+    type: z.string().min(1).max(316).describe('Ready, Reconciling or Stalled (the kstatus conditions).'),
+    status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
+    reason: z
+      .string()
+      .min(1)
+      .max(1024)
+      .describe('Why, in one CamelCase word (docs/troubleshooting.md lists them).'),
+    message: z.string().max(32768).describe('Why, for a person.'),
+    lastTransitionTime: z.string().describe('When status last changed (RFC 3339).'),
+    observedGeneration: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('The metadata.generation the condition was computed from.'),
   })
   .strict();
 
@@ -96,6 +105,10 @@ export const UNOBSERVED = { observedGeneration: -1 };
 export const Conditions = z
   .array(ConditionSchema)
   .max(16)
+  .describe(
+    'Ready (True: serving, or done), Reconciling (True: in progress) and Stalled (True: only a change of the ' +
+      'spec or of what it references fixes it).',
+  )
   .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
 
 export const ObjectMeta = z

@@ -122,7 +122,7 @@ export const OidcAuth = z
       .optional()
       .describe('CEL conditions on the claims, as in Kubernetes structured authentication configuration.'),
     jwks: z
-      .object({ secretRef: SecretKeyRef })
+      .object({ secretRef: SecretKeyRef.describe('The Secret key holding the JWKS.') })
       .strict()
       .optional()
       .describe(

@@ -94,9 +94,9 @@ export type ValueSource = z.infer<typeof ValueSource>;
  */
 export const SignatureList = z
   .object({
-    separator: z.enum([',', ';', ' ']),
-    assign: z.enum(['=', ',']),
-    key: z.string().min(1).max(32),
+    separator: z.enum([',', ';', ' ']).describe('Between entries.'),
+    assign: z.enum(['=', ',']).describe("Between an entry's key and its value."),
+    key: z.string().min(1).max(32).describe('The key of the entries that are signatures, e.g. v1.'),
   })
   .strict();
 export type SignatureList = z.infer<typeof SignatureList>;

@@ -292,7 +292,9 @@ export const Auth = withRules(
         .describe(
           'Require a shared secret in a body field (Microsoft Graph change notifications: `clientState`), compared in constant time. Generated into the credentials Secret (key `bodySecret`) and rotated like tokens; removed from the run input.',
         ),
-      signature: Signature.optional(),
+      signature: Signature.optional().describe(
+        'Require a signature made with a shared secret: a scheme (github, stripe, slack, standard-webhooks, hmac-sha256, timestamped, shared-secret, or the generic hmac), or the settings of auth.provider.',
+      ),
       publicKeys: PublicKeys.optional(),
       sns: SnsAuth.optional().describe(
         'provider aws-sns: the topics accepted, and subscription confirmation.',
@@ -448,7 +450,12 @@ const ResponseHeaders = withRules(HeaderMap(ResponseHeaderValue), {
 const responseFields = <H extends z.ZodType>(headers: H) =>
   z
     .object({
-      mode: z.enum(['async', 'wait']).default('async'),
+      mode: z
+        .enum(['async', 'wait'])
+        .default('async')
+        .describe(
+          'async (default): 202 with the run as soon as its Job exists; wait: 200 once the run finished (or 504 at timeoutSeconds), with its result.',
+        ),
       timeoutSeconds: z
         .number()
         .int()
@@ -465,7 +472,15 @@ const responseFields = <H extends z.ZodType>(headers: H) =>
         .describe(
           "The longest a sender waits for its delivery to be accepted, counted from the request's arrival (in wait mode, until the run has started; the wait follows). Past it the answer is 503 `deadline_exceeded` with Retry-After, and a retry of the delivery is answered as the same run if it started meanwhile. Default 8 (GitHub gives up after 10 s); 3 for Slack.",
         ),
-      statusCode: z.number().int().min(200).max(299).optional(),
+      statusCode: z
+        .number()
+        .int()
+        .min(200)
+        .max(299)
+        .optional()
+        .describe(
+          'The status of the answer that starts a run (default 202, in wait mode 200); a duplicate gets 200.',
+        ),
       headers: headers.optional(),
       includeOutput: z
         .boolean()
@@ -560,22 +575,40 @@ export const WebhookTriggerSpec = withRules(
   z
     .object({
       workflowRef: z
-        .object({ name: Name })
+        .object({ name: Name.describe('Name of a Workflow in the same namespace.') })
         .strict()
         .describe('The Workflow in the same namespace that runs.'),
       suspend: z.boolean().default(false).describe('A suspended trigger answers 403 and starts nothing.'),
-      auth: Auth,
+      auth: Auth.describe(
+        'How callers authenticate: at least one of bearer, basic, urlToken, bodySecret, signature or oidc, or a provider preset. Generated credentials go to status.credentialsSecret.',
+      ),
       rateLimit: z
         .object({
-          requests: z.number().int().min(1).max(1_000_000).default(30),
-          periodSeconds: z.number().int().min(1).max(86400).default(60),
+          requests: z
+            .number()
+            .int()
+            .min(1)
+            .max(1_000_000)
+            .default(30)
+            .describe(
+              'Deliveries allowed per address per period (default 30); past it 429 rate_limited with Retry-After.',
+            ),
+          periodSeconds: z.number().int().min(1).max(86400).default(60).describe('The period (default 60).'),
         })
         .strict()
         .prefault({})
         .describe(
           'Verified deliveries allowed per client address (IPv6: per /64) and period, across all ingress replicas: each replica enforces its share (at least 1), so behind an even load balancer the limit holds cluster-wide; with fewer requests than replicas, up to one per replica.',
         ),
-      maxBodyBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_048_576)
+        .default(1_048_576)
+        .describe(
+          'The largest body accepted, in bytes (default and most 1 MiB); past it 413 payload_too_large.',
+        ),
       input: z
         .object({
           defaults: JsonObject.optional().describe('Values merged under the payload.'),
@@ -588,7 +621,10 @@ export const WebhookTriggerSpec = withRules(
           headers: z.array(HeaderName).max(32).optional().describe('Request headers copied into `_headers`.'),
         })
         .strict()
-        .prefault({}),
+        .prefault({})
+        .describe(
+          "What the run's input is: the JSON payload (a form body as its fields), with these additions.",
+        ),
       filter: z
         .object({
           headers: HeaderMap(z.array(z.string()).min(1).max(64))
@@ -599,7 +635,11 @@ export const WebhookTriggerSpec = withRules(
               z
                 .object({
                   path: z.string().min(1).max(256).describe('Dot path into the JSON payload, e.g. "ref".'),
-                  values: z.array(z.string()).min(1).max(64),
+                  values: z
+                    .array(z.string())
+                    .min(1)
+                    .max(64)
+                    .describe('The values the field may equal (as strings).'),
                 })
                 .strict(),
             )
@@ -613,7 +653,9 @@ export const WebhookTriggerSpec = withRules(
       idempotency: withRules(
         z
           .object({
-            header: HeaderName.optional(),
+            header: HeaderName.optional().describe(
+              'A request header carrying the delivery id, e.g. Idempotency-Key.',
+            ),
             field: z.string().min(1).max(256).optional().describe('Dot path into the payload.'),
           })
           .strict(),
@@ -638,7 +680,11 @@ export const WebhookTriggerSpec = withRules(
           message: 'response.body applies only to async mode',
           check: (r) => r.body === undefined || r.mode === 'async',
         },
-      ).prefault({}),
+      )
+        .prefault({})
+        .describe(
+          'How an accepted delivery is answered: at once (async, 202) or once its run has finished (wait).',
+        ),
       handshakes: z
         .array(Handshake)
         .max(8)
@@ -664,7 +710,7 @@ export const WebhookTriggerSpec = withRules(
       ((s.auth.signature !== undefined || s.auth.provider !== undefined) &&
         s.auth.signature?.secretRef === undefined),
   },
-);
+).describe('A public endpoint bound to one Workflow: who may call it, how often, and what a call starts.');
 
 /** How one kind of rejection was last seen (status.rejections.<outcome>). */
 export const Rejection = z
@@ -690,10 +736,12 @@ export const Rejection = z
 
 export const Rejections = z
   .object(
-    Object.fromEntries(REJECTION_OUTCOMES.map((o) => [o, Rejection.optional()])) as Record<
-      RejectionOutcome,
-      z.ZodOptional<typeof Rejection>
-    >,
+    Object.fromEntries(
+      REJECTION_OUTCOMES.map((o) => [
+        o,
+        Rejection.optional().describe(`The latest delivery refused as ${o}.`),
+      ]),
+    ) as Record<RejectionOutcome, z.ZodOptional<typeof Rejection>>,
   )
   .strict()
   .describe(
@@ -702,23 +750,46 @@ export const Rejections = z
 
 export const WebhookTriggerStatus = z
   .object({
-    observedGeneration: z.number().int().default(-1),
+    observedGeneration: z
+      .number()
+      .int()
+      .default(-1)
+      .describe('The metadata.generation this status describes; -1 until the operator has seen it.'),
     conditions: Conditions.optional(),
-    url: z.string().optional(),
-    path: z.string().optional(),
-    credentialsSecret: z.string().optional(),
-    tokenPrefix: z.string().optional(),
-    signingSecretSet: z.boolean().optional(),
-    lastRotationTime: z.string().optional(),
-    previousCredentialsValidUntil: z.string().optional(),
-    lastTriggeredTime: z.string().optional(),
+    url: z
+      .string()
+      .optional()
+      .describe("The public URL senders post to (the chart's publicBaseURL and path)."),
+    path: z.string().optional().describe('The URL path the ingress serves it on: /hooks/<namespace>/<name>.'),
+    credentialsSecret: z
+      .string()
+      .optional()
+      .describe(
+        'The Secret in this namespace holding the generated credentials (token, signingSecret, ...).',
+      ),
+    tokenPrefix: z
+      .string()
+      .optional()
+      .describe('The first 8 characters of the bearer token, to tell tokens apart (never the whole token).'),
+    signingSecretSet: z.boolean().optional().describe('Whether a signing secret is in place.'),
+    lastRotationTime: z.string().optional().describe('When the credentials were last rotated (RFC 3339).'),
+    previousCredentialsValidUntil: z
+      .string()
+      .optional()
+      .describe('After a rotation: until when the previous credentials are still accepted (RFC 3339).'),
+    lastTriggeredTime: z
+      .string()
+      .optional()
+      .describe(
+        'When a verified delivery was last let through (RFC 3339; written by the ingress, in batches).',
+      ),
     urlTokenRef: SecretKeyRef.optional().describe(
       'The Secret key holding the URL token: the full URL is `<url>/<token>` (`hookgate url --with-token`).',
     ),
     secretCapture: z
       .object({
-        state: z.enum(['Waiting', 'Captured']),
-        capturedTime: z.string().optional(),
+        state: z.enum(['Waiting', 'Captured']).describe('Waiting or Captured.'),
+        capturedTime: z.string().optional().describe('When the secret was captured (RFC 3339).'),
       })
       .strict()
       .optional()
@@ -726,7 +797,14 @@ export const WebhookTriggerStatus = z
         'The asana handshake: Waiting until the first X-Hook-Secret is captured as the signing secret, then Captured (annotate hookgate.io/rotate to wait for a new one).',
       ),
     handshakes: z
-      .array(z.object({ name: z.string().max(63), lastAnsweredTime: z.string() }).strict())
+      .array(
+        z
+          .object({
+            name: z.string().max(63).describe('The handshake, as in spec.handshakes.'),
+            lastAnsweredTime: z.string().describe('When it was last answered (RFC 3339).'),
+          })
+          .strict(),
+      )
       .max(16)
       .optional()
       .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
@@ -737,9 +815,11 @@ export const WebhookTriggerStatus = z
       .array(
         z
           .object({
-            topicArn: z.string().max(400),
-            state: z.enum(['Confirmed', 'Unconfirmed', 'Unsubscribed']),
-            lastTransitionTime: z.string(),
+            topicArn: z.string().max(400).describe('The SNS topic.'),
+            state: z
+              .enum(['Confirmed', 'Unconfirmed', 'Unsubscribed'])
+              .describe('Confirmed, Unconfirmed (received and left unconfirmed) or Unsubscribed.'),
+            lastTransitionTime: z.string().describe('When state last changed (RFC 3339).'),
           })
           .strict(),
       )
@@ -752,7 +832,8 @@ export const WebhookTriggerStatus = z
     rejections: Rejections.optional(),
   })
   .strict()
-  .default(UNOBSERVED);
+  .default(UNOBSERVED)
+  .describe('What the operator and the ingress observed: conditions, the URL, credentials, recent refusals.');
 
 export const WebhookTriggerSchema = objectSchema('WebhookTrigger', {
   spec: WebhookTriggerSpec,

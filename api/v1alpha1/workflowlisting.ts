@@ -16,7 +16,8 @@ export const WorkflowListingSpec = z
         'One entry per live Workflow of the namespace: "uid=<uid>,serviceAccountName=<name>,automountServiceAccountToken=<bool>", what each of its runs carries.',
       ),
   })
-  .strict();
+  .strict()
+  .describe('Written by the operator for the run-owners admission policy; not for people to edit.');
 
 export const WorkflowListingSchema = objectSchema('WorkflowListing', { spec: WorkflowListingSpec });
 

@@ -114,6 +114,13 @@ describe('PayPal', () => {
       reason: 'malformed_signature',
     });
   });
+  it.each([
+    ['an HTTP date', () => new Date().toUTCString()],
+    ['a bare number (Date.parse reads it as a year)', () => String(new Date().getUTCFullYear())],
+    ['a date without a zone (read as local time)', () => new Date().toISOString().slice(0, 19)],
+  ])('refuses a transmission time that is not RFC 3339, even signed: %s', async (_name, time) => {
+    expect(await run(headers(BODY, { time: time() }))).toEqual({ ok: false, reason: 'malformed_signature' });
+  });
   it('throws an OutboundError (503 for the sender) when the certificate host cannot be reached', async () => {
     await expect(run(headers(), BODY, 1)).rejects.toBeInstanceOf(OutboundError);
   });

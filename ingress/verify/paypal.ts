@@ -5,6 +5,7 @@ import { strictBase64 } from '../../lib/public-key.ts';
 import { DIGICERT_ISSUERS, PAYPAL_CERT_HOSTS } from '../outbound/url.ts';
 import type { CertificatePolicy, CertificateStore } from './certificates.ts';
 import { fail, header, type VerifyRequest, type VerifyResult } from './common.ts';
+import { parseTimestamp } from './decode.ts';
 import { certificateRefusal } from './signing-cert.ts';
 
 /**
@@ -39,11 +40,12 @@ export async function verifyPaypal(req: VerifyRequest, check: PaypalCheck): Prom
   const algo = header(req, 'paypal-auth-algo');
   if (!id || !time || !sig || !url) return fail('missing_signature');
   const signature = strictBase64(sig);
-  const timestamp = Date.parse(time);
+  // RFC 3339 only: Date.parse also takes HTTP dates, bare years and zone-less (local) times.
+  const timestamp = parseTimestamp(time, 'rfc3339');
   if (
     !ID.test(id) ||
     !signature ||
-    Number.isNaN(timestamp) ||
+    timestamp === undefined ||
     (algo !== undefined && algo !== 'SHA256withRSA')
   )
     return fail('malformed_signature');

@@ -2,7 +2,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { Annotations, WebhookTriggerSpec, WorkflowSpec } from '../../api/v1alpha1/index.ts';
-import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
+import { runView, withCommonStrings, withoutLastApplied } from '../../lib/cache-views.ts';
 import { buildRun, finishedAs, hasRun, publishedTermination, runSeconds, terminal } from '../../lib/run.ts';
 import { desiredRoute } from './webhooktrigger/desired.ts';
 import { runOf } from './workflow/desired.ts';
@@ -94,6 +94,8 @@ describe('runView', () => {
       expect(runSeconds(view)).toBe(runSeconds(job));
       expect(publishedTermination(view)).toEqual(publishedTermination(job));
       expect(hasRun(view)).toBe(true);
+      // Of the conditions, the one it ended with: the one before it is what the API server sets first.
+      expect(view.status?.conditions?.map((c) => c.type)).toEqual([type]);
       expect(view.metadata?.ownerReferences).toEqual(job.metadata?.ownerReferences);
       const { 'app.kubernetes.io/managed-by': _, ...read } = job.metadata!.labels!;
       expect(view.metadata?.labels).toEqual(read);
@@ -169,5 +171,26 @@ describe('withoutLastApplied', () => {
     });
     const plain = { metadata: { name: 'b' } };
     expect(withoutLastApplied(plain)).toBe(plain);
+  });
+});
+
+describe('withCommonStrings', () => {
+  it('leaves the object as it was (only which copy of an equal string it holds changes)', () => {
+    const trigger = {
+      apiVersion: 'hookgate.io/v1alpha1',
+      kind: 'WebhookTrigger',
+      metadata: { name: 't', namespace: 'ns' },
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'Succeeded', message: 'm', lastTransitionTime: 'x' },
+          { type: 'Stalled', status: 'False' },
+          'not a condition',
+        ],
+      },
+    };
+    const before = structuredClone(trigger);
+    expect(withCommonStrings(trigger)).toStrictEqual(before);
+    const bare = { metadata: { name: 'b' } };
+    expect(withCommonStrings(bare)).toStrictEqual({ metadata: { name: 'b' } });
   });
 });

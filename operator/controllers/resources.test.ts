@@ -46,6 +46,8 @@ describe('Secret caches', () => {
     expect(SECRET_METADATA.transform!({ metadata: { name: 'n', namespace: 'ns' } })).toEqual({
       metadata: { name: 'n', namespace: 'ns' },
     });
+    // A run's input Secret: its Job is no trigger, and nothing reads another kind of controller.
+    expect(SECRET_METADATA.transform!(hostile('Job'))).toEqual({ metadata: identity });
   });
 
   // The live triggers: `t` in `ns` with uid `u`.

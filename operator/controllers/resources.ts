@@ -8,7 +8,7 @@ import {
   WEBHOOK_TRIGGER,
   WORKFLOW,
 } from '../../api/v1alpha1/index.ts';
-import { runView, withoutLastApplied } from '../../lib/cache-views.ts';
+import { controllerRef, runView, withCommonStrings, withoutLastApplied } from '../../lib/cache-views.ts';
 import { JOBS, SECRETS } from '../../lib/kube.ts';
 import type { ObjectKey, Resource } from '../runtime/types.ts';
 import {
@@ -26,26 +26,27 @@ export const TRIGGERS: Resource = {
   version: VERSION,
   plural: WEBHOOK_TRIGGER.plural,
   kind: WEBHOOK_TRIGGER.kind,
-  transform: withoutLastApplied,
+  transform: (o) => withCommonStrings(withoutLastApplied(o)),
 };
 export const WORKFLOWS: Resource = {
   group: GROUP,
   version: VERSION,
   plural: WORKFLOW.plural,
   kind: WORKFLOW.kind,
-  transform: withoutLastApplied,
+  transform: (o) => withCommonStrings(withoutLastApplied(o)),
 };
 const SECRET_RESOURCE: Resource = { ...SECRETS, kind: 'Secret' };
 
-const controllerRef = (m: V1ObjectMeta | undefined) => m?.ownerReferences?.find((r) => r.controller);
-
 /**
- * What identifies a Secret and who controls it, nothing else: labels and annotations of a hostile
- * Secret can be 256 KiB each, its data 1 MiB.
+ * What identifies a Secret and which trigger controls it, nothing else: labels and annotations of a
+ * hostile Secret can be 256 KiB each, its data 1 MiB. A controller of another kind is read as none
+ * (the clash check and the Secret watch's map look for a WebhookTrigger), so a run's input Secret
+ * keeps no reference to its Job: a quarter of an identity, and there is one per run.
  */
 export function secretIdentity(o: KubernetesObject): KubernetesObject {
   const { namespace, name, uid, resourceVersion } = o.metadata ?? {};
-  const controller = controllerRef(o.metadata);
+  const ref = controllerRef(o.metadata);
+  const controller = ref?.kind === WEBHOOK_TRIGGER.kind ? ref : undefined;
   return {
     metadata: {
       namespace,

@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import {
   Annotations,
   ConditionType,
@@ -18,6 +18,7 @@ import {
   type Workflow as WorkflowObject,
   WorkflowSpec,
 } from '../../../api/v1alpha1/index.ts';
+import { controllerRef } from '../../../lib/cache-views.ts';
 import { captureSecretName, readCapture } from '../../../lib/capture.ts';
 import { IdentityConfigError, type IdentityValues, identityVerifier } from '../../../lib/identity.ts';
 import type { Logger } from '../../../lib/log.ts';
@@ -128,8 +129,6 @@ type CredentialFields = Pick<OwnedStatus, (typeof CREDENTIAL_FIELDS)[number]>;
 
 const decode = (v: string | undefined) =>
   v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
-
-const controllerOf = (o: KubernetesObject) => o.metadata?.ownerReferences?.find((r) => r.controller);
 
 export class WebhookTriggerReconciler implements Reconciler {
   readonly name = 'webhooktrigger';
@@ -258,7 +257,7 @@ export class WebhookTriggerReconciler implements Reconciler {
     const { namespace = '', name = '', uid = '' } = trigger.metadata;
     const secretName = credentialsSecretName(name);
     const secret = await this.credentialsSecret({ namespace, name: secretName }, uid);
-    const controller = secret && controllerOf(secret);
+    const controller = secret && controllerRef(secret.metadata);
     if (secret && controller?.uid !== uid) {
       if (controller?.kind === WEBHOOK_TRIGGER.kind && controller.name === name)
         throw new WaitingError(
@@ -347,7 +346,7 @@ export class WebhookTriggerReconciler implements Reconciler {
     const cached = this.d.secrets.credentials.get(key);
     if (cached?.data) return cached;
     const identity = cached ?? this.d.secrets.identities.get(key);
-    if (!identity || controllerOf(identity)?.uid !== uid) return identity;
+    if (!identity || controllerRef(identity.metadata)?.uid !== uid) return identity;
     const secret = await this.d.secrets.get(key);
     if (secret && cached) this.d.secrets.credentials.refresh?.(secret);
     return secret;

@@ -63,20 +63,27 @@ const finishedJob = (i: number): V1Job => ({
   },
 });
 
-function setup(jobs: V1Job[]) {
+function setup(
+  jobs: V1Job[],
+  wf = workflow,
+  dryRun: () => Promise<string | undefined> = async () => undefined,
+) {
   const published: string[] = [];
+  const statuses: unknown[] = [];
   const api: WorkflowApi = {
-    dryRunJob: async () => undefined,
+    dryRunJob: dryRun,
     listRunPods: async () => [],
     publishResult: async (_ns, job) => {
       published.push(job);
     },
     deleteJob: async () => {},
     applyListing: async () => {},
-    applyStatus: async () => {},
+    applyStatus: async (...args) => {
+      statuses.push(args);
+    },
   };
   const reconciler = new WorkflowReconciler({
-    workflows: new ListCache([workflow]),
+    workflows: new ListCache([wf]),
     jobs: new ListCache(jobs),
     api,
     events: { record: () => {} },
@@ -84,7 +91,7 @@ function setup(jobs: V1Job[]) {
     log: pino({ level: 'silent' }),
     now: () => NOW,
   });
-  return { reconciler, published };
+  return { reconciler, published, statuses };
 }
 
 describe('WorkflowReconciler results', () => {
@@ -96,5 +103,16 @@ describe('WorkflowReconciler results', () => {
     // Once published (the cache may not show the annotation yet), never again.
     await reconciler.reconcile({ namespace: 'ns', name: 'wf' });
     expect(published).toHaveLength(jobs.length);
+  });
+});
+
+describe('WorkflowReconciler dry run', () => {
+  it('tries again, not Stalled, while the run-owners policy has not seen the listing just applied', async () => {
+    const changed = { ...workflow, metadata: { ...workflow.metadata, generation: 2 } };
+    const refusal =
+      "jobs.batch \"run-1\" is forbidden: ValidatingAdmissionPolicy 'hookgate-run-owners' with binding 'hookgate-run-owners' denied request: failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction";
+    const { reconciler, statuses } = setup([], changed, async () => refusal);
+    await expect(reconciler.reconcile({ namespace: 'ns', name: 'wf' })).rejects.toThrow('no params found');
+    expect(JSON.stringify(statuses)).not.toContain('InvalidJobTemplate');
   });
 });

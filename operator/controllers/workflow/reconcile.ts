@@ -10,6 +10,7 @@ import {
   WorkflowSpec,
   type WorkflowStatus,
 } from '../../../api/v1alpha1/index.ts';
+import { controllerRef } from '../../../lib/cache-views.ts';
 import { InputSchemaError, SchemaCompiler } from '../../../lib/input-schema.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { termination, validationRun } from '../../../lib/run.ts';
@@ -37,6 +38,9 @@ export interface WorkflowDeps {
 
 /** How often a Workflow in a namespace that has not opted in to runs checks again. */
 const RECHECK_MS = 30_000;
+
+/** The run-owners policy's refusal while it has not seen the namespace's WorkflowListing. */
+const PARAMS_NOT_SEEN = 'no params found for policy binding';
 
 /** Results published at once per reconcile. */
 const PUBLISH_PARALLEL = 8;
@@ -151,6 +155,9 @@ export class WorkflowReconciler implements Reconciler {
       // Waiting, not Stalled: a namespace admin's label fixes it, not the Workflow's author.
       if (rejected?.includes(RUNS_NOT_ENABLED))
         throw new WaitingError(Reason.RunsNotEnabled, rejected, RECHECK_MS);
+      // The listing this reconcile just applied, not yet in the API server's params informer (seen
+      // under load at bench-scale): try again, it is not the template.
+      if (rejected?.includes(PARAMS_NOT_SEEN)) throw new Error(rejected);
       if (rejected) throw new StalledError(Reason.InvalidJobTemplate, trimJobMessage(rejected));
       return {
         ready: true,
@@ -175,7 +182,7 @@ export class WorkflowReconciler implements Reconciler {
     const jobs = this.d.jobs.list(key.namespace).filter((j) => {
       if (j.metadata?.labels?.[Labels.workflow] !== key.name) return false;
       // A Job of an earlier Workflow of the same name is on its way out with its owner.
-      const owner = j.metadata?.ownerReferences?.find((r) => r.controller);
+      const owner = controllerRef(j.metadata);
       return !owner || owner.uid === uid;
     });
     const plan = planRuns(jobs, spec, { lastRunTime: before.lastRunTime }, now);
