@@ -13,7 +13,6 @@ import http from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { sign } from '../ingress/verify/index.ts';
 import {
   type ControlPlane,
@@ -22,7 +21,7 @@ import {
   startControlPlane,
   startHookgate,
 } from '../test/harness/index.ts';
-import { percentile, request, sleep, until } from './bench-common.ts';
+import { applyTrigger, percentile, request, sleep, until, workflowSpec } from './bench-common.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,64 +58,6 @@ function rssPeak(pid: number): () => number {
   return () => {
     clearInterval(timer);
     return Math.max(peak, rssMiB(pid));
-  };
-}
-
-async function applyTrigger(kc: KubeConfig): Promise<{ url: URL; secret: string }> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  await core.createNamespace({ body: { metadata: { name: APP_NS } } });
-  const base = { group: 'hookgate.io', version: 'v1alpha1', namespace: APP_NS };
-  await custom.createNamespacedCustomObject({
-    ...base,
-    plural: 'workflows',
-    body: {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'Workflow',
-      metadata: { name: TRIGGER },
-      spec: {
-        jobTemplate: {
-          spec: {
-            backoffLimit: 0,
-            template: {
-              spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.37' }] },
-            },
-          },
-        },
-        successfulRunsHistoryLimit: 5,
-      },
-    },
-  });
-  await custom.createNamespacedCustomObject({
-    ...base,
-    plural: 'webhooktriggers',
-    body: {
-      apiVersion: 'hookgate.io/v1alpha1',
-      kind: 'WebhookTrigger',
-      metadata: { name: TRIGGER },
-      spec: {
-        workflowRef: { name: TRIGGER },
-        auth: { signature: { scheme: 'github' } },
-        rateLimit: { requests: 100_000, periodSeconds: 60 },
-      },
-    },
-  });
-  const status = await until('the WebhookTrigger Ready', 60_000, async () => {
-    const t = (await custom.getNamespacedCustomObject({
-      ...base,
-      plural: 'webhooktriggers',
-      name: TRIGGER,
-    })) as {
-      status?: { url?: string; conditions?: { type: string; status: string }[] };
-    };
-    return t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && t.status.url
-      ? t.status
-      : undefined;
-  });
-  const credentials = await core.readNamespacedSecret({ namespace: APP_NS, name: `${TRIGGER}-credentials` });
-  return {
-    url: new URL(status.url!),
-    secret: Buffer.from(credentials.data!.signingSecret!, 'base64').toString('utf8'),
   };
 }
 
@@ -269,7 +210,16 @@ async function main() {
     cp = await startControlPlane({ log });
     await installCrds(cp);
     hg = await startHookgate(cp, { namespace: 'hookgate-system', compiled: true });
-    const { url, secret } = await applyTrigger(cp.kubeConfig());
+    const { url, signingSecret: secret } = await applyTrigger(cp.kubeConfig(), {
+      namespace: APP_NS,
+      name: TRIGGER,
+      workflow: { ...workflowSpec(), successfulRunsHistoryLimit: 5 },
+      trigger: {
+        workflowRef: { name: TRIGGER },
+        auth: { signature: { scheme: 'github' } },
+        rateLimit: { requests: 100_000, periodSeconds: 60 },
+      },
+    });
     const target = new URL(`${hg.url}${url.pathname}`);
     const pid = hg.ingress.proc.child.pid!;
     // The route is served once a signed delivery is accepted.

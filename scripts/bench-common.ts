@@ -5,6 +5,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { resolve } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  ConditionType,
+  GROUP,
+  VERSION,
+  WEBHOOK_TRIGGER,
+  type WebhookTrigger,
+  WORKFLOW,
+} from '../api/v1alpha1/index.ts';
 import {
   type ControlPlane,
   type Hookgate,
@@ -16,8 +26,8 @@ import {
 
 export const SYSTEM_NS = 'hookgate-system';
 
-/** The Workflow both benchmarks run: one busybox container running `command`. */
-export const workflowSpec = (command: string[]) => ({
+/** The Workflow the benchmarks run: one busybox container running `command` (or the image's own). */
+export const workflowSpec = (command?: string[]) => ({
   jobTemplate: {
     spec: {
       backoffLimit: 0,
@@ -27,6 +37,43 @@ export const workflowSpec = (command: string[]) => ({
     },
   },
 });
+
+/**
+ * A namespace with a Workflow and a WebhookTrigger of one name, as a user applies them; once the
+ * trigger is Ready, its URL and signing secret.
+ */
+export async function applyTrigger(
+  kc: KubeConfig,
+  o: { namespace: string; name: string; labels?: Record<string, string>; workflow: object; trigger: object },
+): Promise<{ url: URL; signingSecret: string }> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const { namespace, name } = o;
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: o.labels } } });
+  const at = { group: GROUP, version: VERSION, namespace };
+  for (const [names, spec] of [
+    [WORKFLOW, o.workflow],
+    [WEBHOOK_TRIGGER, o.trigger],
+  ] as const) {
+    const body = { apiVersion: API_VERSION, kind: names.kind, metadata: { name }, spec };
+    await custom.createNamespacedCustomObject({ ...at, plural: names.plural, body });
+  }
+  const status = await until('the WebhookTrigger Ready', 60_000, async () => {
+    const t = (await custom.getNamespacedCustomObject({
+      ...at,
+      plural: WEBHOOK_TRIGGER.plural,
+      name,
+    })) as WebhookTrigger;
+    const ready = t.status?.conditions?.some((c) => c.type === ConditionType.Ready && c.status === 'True');
+    return ready && t.status?.url ? t.status : undefined;
+  });
+  const secret = await core.readNamespacedSecret({
+    namespace,
+    name: status.credentialsSecret ?? `${name}-credentials`,
+  });
+  const signingSecret = Buffer.from(secret.data!.signingSecret!, 'base64').toString('utf8');
+  return { url: new URL(status.url!), signingSecret };
+}
 
 export interface BenchOptions {
   /** Prefix of progress lines on stderr, e.g. `bench`. */

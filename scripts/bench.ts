@@ -18,7 +18,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { Labels, ROUTE_KEY, type Route, RouteSchema } from '../api/v1alpha1/index.ts';
 import { sign } from '../ingress/verify/index.ts';
 import { buildRun } from '../lib/run.ts';
@@ -30,6 +30,7 @@ import {
 } from '../test/harness/index.ts';
 import {
   alternate,
+  applyTrigger,
   type Bench,
   CpuMeter,
   childPids,
@@ -63,16 +64,8 @@ const SIGNATURE = { scheme: 'hmac-sha256' as const, prefix: 'sha256=' };
 const SIGNING = { ...SIGNATURE, secrets: [] };
 
 // Phase sizes: throughput phases are bounded by time, the API phases by count (and a time cap).
-const HTTP_CONCURRENCY = 16;
-const HTTP_WARMUP_MS = 1_500;
-const HTTP_DURATION_MS = 8_000;
-const HTTP_ROUNDS = 4;
-const HTTP_MAX_REQUESTS = 1_000_000;
-const API_CONCURRENCY = 8;
-const API_WARMUP = 40;
-const API_COUNT = 800;
-const API_ROUNDS = 8;
-const API_MAX_MS = 60_000;
+const HTTP = { concurrency: 16, warmupMs: 1_500, durationMs: 8_000, rounds: 4, maxRequests: 1_000_000 };
+const API = { concurrency: 8, warmup: 40, count: 800, rounds: 8, maxMs: 60_000 };
 /** The ingress as `childPids` names it: compiled JS, as the image runs it. */
 const INGRESS = 'ingress/server.js';
 
@@ -177,56 +170,6 @@ async function startBare(b: Bench): Promise<{ url: URL; child: ChildProcess }> {
 
 // --- setup ---------------------------------------------------------------------------------------
 
-const WORKFLOW_SPEC = workflowSpec(['sh', '-c', 'cat "$HOOKGATE_INPUT_FILE"']);
-
-/** The Workflow and the trigger, as a user applies them; the trigger's URL and signing secret once Ready. */
-async function applyTrigger(kc: KubeConfig) {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const labels = await chartRunNamespaceLabels();
-  await core.createNamespace({ body: { metadata: { name: APP_NS, labels } } });
-  const base = { group: 'hookgate.io', version: 'v1alpha1', namespace: APP_NS };
-  const object = (kind: string, spec: object) => ({
-    apiVersion: 'hookgate.io/v1alpha1',
-    kind,
-    metadata: { name: TRIGGER },
-    spec,
-  });
-  await custom.createNamespacedCustomObject({
-    ...base,
-    plural: 'workflows',
-    body: object('Workflow', WORKFLOW_SPEC),
-  });
-  await custom.createNamespacedCustomObject({
-    ...base,
-    plural: 'webhooktriggers',
-    body: object('WebhookTrigger', {
-      workflowRef: { name: TRIGGER },
-      auth: { signature: SIGNATURE },
-      // High enough that the benchmark measures the work, not the limiter.
-      rateLimit: { requests: 1_000_000, periodSeconds: 60 },
-    }),
-  });
-  type Status = { url?: string; credentialsSecret?: string; conditions?: { type: string; status: string }[] };
-  const status = await until('the WebhookTrigger Ready', 60_000, async () => {
-    const t = (await custom.getNamespacedCustomObject({
-      ...base,
-      plural: 'webhooktriggers',
-      name: TRIGGER,
-    })) as {
-      status?: Status;
-    };
-    const ready = t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    return ready && t.status?.url ? t.status : undefined;
-  });
-  const secret = await core.readNamespacedSecret({
-    namespace: APP_NS,
-    name: status.credentialsSecret ?? `${TRIGGER}-credentials`,
-  });
-  const signingSecret = Buffer.from(secret.data!.signingSecret!, 'base64').toString('utf8');
-  return { url: new URL(status.url!), signingSecret };
-}
-
 /** What the measurements share: the trigger, a body, and the headers of a bad signature. */
 interface Target {
   b: Bench;
@@ -238,11 +181,22 @@ interface Target {
 }
 
 const json = { 'content-type': 'application/json' };
-const httpAgent = (sockets = HTTP_CONCURRENCY) => new http.Agent({ keepAlive: true, maxSockets: sockets });
+const httpAgent = (sockets = HTTP.concurrency) => new http.Agent({ keepAlive: true, maxSockets: sockets });
 
 async function setUp(b: Bench): Promise<Target> {
   const t0 = Date.now();
-  const { url: hookUrl, signingSecret } = await applyTrigger(b.cp.kubeConfig());
+  const { url: hookUrl, signingSecret } = await applyTrigger(b.cp.kubeConfig(), {
+    namespace: APP_NS,
+    name: TRIGGER,
+    labels: await chartRunNamespaceLabels(),
+    workflow: workflowSpec(['sh', '-c', 'cat "$HOOKGATE_INPUT_FILE"']),
+    // High enough that the benchmark measures the work, not the limiter.
+    trigger: {
+      workflowRef: { name: TRIGGER },
+      auth: { signature: SIGNATURE },
+      rateLimit: { requests: 1_000_000, periodSeconds: 60 },
+    },
+  });
   b.log(`set up in ${((Date.now() - t0) / 1000).toFixed(1)} s; trigger at ${hookUrl}`);
   if (hookUrl.hostname !== '127.0.0.1') throw new Error(`the trigger URL is not on loopback: ${hookUrl}`);
   const body = Buffer.from(JSON.stringify(payload(0)));
@@ -264,17 +218,17 @@ async function httpPhases(t: Target): Promise<number> {
   const rejAgent = httpAgent();
   const sendBare = async () => (await request(bareAgent, bare.url, json, t.body)).status;
   const sendBad = async () => (await request(rejAgent, t.hookUrl, t.badHeaders, t.body)).status;
-  await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBare);
-  await load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, HTTP_WARMUP_MS, sendBad);
+  await load(HTTP.concurrency, HTTP.maxRequests, HTTP.warmupMs, sendBare);
+  await load(HTTP.concurrency, HTTP.maxRequests, HTTP.warmupMs, sendBad);
   const meters = {
     bare: new CpuMeter(new Map([['bare', bare.child.pid!]])),
     rej: new CpuMeter(new Map([['ingress', t.ingressPid]])),
   };
-  const slice = HTTP_DURATION_MS / HTTP_ROUNDS;
+  const slice = HTTP.durationMs / HTTP.rounds;
   const block = (meter: CpuMeter, send: () => Promise<number>) => () =>
-    meter.measure(() => load(HTTP_CONCURRENCY, HTTP_MAX_REQUESTS, slice, send));
+    meter.measure(() => load(HTTP.concurrency, HTTP.maxRequests, slice, send));
   const [bareRes, rejRes] = await alternate(
-    HTTP_ROUNDS,
+    HTTP.rounds,
     block(meters.bare, sendBare),
     block(meters.rej, sendBad),
   );
@@ -334,7 +288,7 @@ async function directSender(cp: ControlPlane, route: Route, runId: string) {
   if (server.hostname !== '127.0.0.1') throw new Error(`the API server is not on loopback: ${server}`);
   const agent = new https.Agent({
     keepAlive: true,
-    maxSockets: API_CONCURRENCY,
+    maxSockets: API.concurrency,
     ca: Buffer.from(sa.clusters[0]!.cluster['certificate-authority-data'], 'base64'),
   });
   const auth = { ...json, authorization: `Bearer ${sa.users[0]!.user.token}` };
@@ -364,7 +318,7 @@ async function checkDirectInput(kc: KubeConfig, run: string, body: object) {
 
 async function apiPhases(t: Target): Promise<number> {
   const kc = t.b.cp.kubeConfig();
-  const accAgent = httpAgent(API_CONCURRENCY);
+  const accAgent = httpAgent(API.concurrency);
   const runId = randomUUID().slice(0, 8);
   const deliver = async (id: string, i: number) => {
     const b = Buffer.from(JSON.stringify(payload(i, id)));
@@ -378,16 +332,16 @@ async function apiPhases(t: Target): Promise<number> {
   const direct = await directSender(t.b.cp, await routeOf(kc), runId);
   // Both warmed up, then measured in alternating blocks, so that the background work every Job
   // causes (Job controller, scheduler, kwok, the operator's history pruning) falls on both alike.
-  await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, sendGood('warm'));
-  await load(API_CONCURRENCY, API_WARMUP, API_MAX_MS, direct.send('dwarm'));
+  await load(API.concurrency, API.warmup, API.maxMs, sendGood('warm'));
+  await load(API.concurrency, API.warmup, API.maxMs, direct.send('dwarm'));
   const pids = childPids();
   const meters = { acc: new CpuMeter(pids), direct: new CpuMeter(pids) };
-  const block = Math.ceil(API_COUNT / API_ROUNDS);
+  const block = Math.ceil(API.count / API.rounds);
   const [acc, dir] = await alternate(
-    API_ROUNDS,
-    (round) => meters.acc.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, sendGood(`acc${round}`))),
+    API.rounds,
+    (round) => meters.acc.measure(() => load(API.concurrency, block, API.maxMs, sendGood(`acc${round}`))),
     (round) =>
-      meters.direct.measure(() => load(API_CONCURRENCY, block, API_MAX_MS, direct.send(`direct${round}`))),
+      meters.direct.measure(() => load(API.concurrency, block, API.maxMs, direct.send(`direct${round}`))),
   );
   for (const a of [accAgent, direct.agent]) a.destroy();
   return reportApi(acc, dir, meters);
@@ -427,9 +381,9 @@ await runBench(
     const t = await setUp(b);
     console.log(`hookgate ingress benchmark — ${new Date().toISOString()}`);
     console.log(
-      `body ${t.body.length} bytes JSON; HTTP phases: concurrency ${HTTP_CONCURRENCY}, ${HTTP_DURATION_MS / 1000} s each in ` +
-        `${HTTP_ROUNDS * 2} alternating blocks after ${HTTP_WARMUP_MS / 1000} s warm-up; API phases: ${API_COUNT} runs each at concurrency ${API_CONCURRENCY} ` +
-        `in ${API_ROUNDS} alternating blocks after ${API_WARMUP} warm-up runs each`,
+      `body ${t.body.length} bytes JSON; HTTP phases: concurrency ${HTTP.concurrency}, ${HTTP.durationMs / 1000} s each in ` +
+        `${HTTP.rounds * 2} alternating blocks after ${HTTP.warmupMs / 1000} s warm-up; API phases: ${API.count} runs each at concurrency ${API.concurrency} ` +
+        `in ${API.rounds} alternating blocks after ${API.warmup} warm-up runs each`,
     );
     const rejectedRatio = args.only === 'api' ? undefined : await httpPhases(t);
     const acceptedRatio = args.only === 'http' ? undefined : await apiPhases(t);
