@@ -15,13 +15,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sign } from '../ingress/verify/index.ts';
 import {
-  type ControlPlane,
-  type Hookgate,
-  installCrds,
-  startControlPlane,
-  startHookgate,
-} from '../test/harness/index.ts';
-import { applyTrigger, percentile, request, sleep, until, workflowSpec } from './bench-common.ts';
+  applyTrigger,
+  type Bench,
+  percentile,
+  request,
+  runBench,
+  sleep,
+  until,
+  workflowSpec,
+} from './bench-common.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -198,87 +200,73 @@ async function attack(url: URL, pid: number) {
   return { rounds, probe: `${probe.status}${error ? ` ${error}` : ''}` };
 }
 
-async function main() {
-  let cp: ControlPlane | undefined;
-  let hg: Hookgate | undefined;
-  const cleanup = async () => {
-    await hg?.stop().catch((err) => log(`[bench-bodies] stopping hookgate: ${err}`));
-    await cp?.stop().catch((err) => log(`[bench-bodies] stopping the control plane: ${err}`));
-  };
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
-  try {
-    cp = await startControlPlane({ log });
-    await installCrds(cp);
-    hg = await startHookgate(cp, { namespace: 'hookgate-system', compiled: true });
-    const { url, signingSecret: secret } = await applyTrigger(cp.kubeConfig(), {
-      namespace: APP_NS,
-      name: TRIGGER,
-      workflow: { ...workflowSpec(), successfulRunsHistoryLimit: 5 },
-      trigger: {
-        workflowRef: { name: TRIGGER },
-        auth: { signature: { scheme: 'github' } },
-        rateLimit: { requests: 100_000, periodSeconds: 60 },
-      },
-    });
-    const target = new URL(`${hg.url}${url.pathname}`);
-    const pid = hg.ingress.proc.child.pid!;
-    // The route is served once a signed delivery is accepted.
-    await until('the route served', 30_000, async () => {
-      const body = '{"warm":true}';
-      const headers = {
-        'content-type': 'application/json',
-        ...sign(GITHUB, secret, Buffer.from(body), Date.now()),
-      };
-      const res = await request(new http.Agent(), target, headers, body, SENDERS[0]);
-      return res.status === 202 || res.status === 200 ? true : undefined;
-    });
+/** The baseline, the attack and the verdict, against hookgate on a fresh control plane. */
+async function measure({ cp, hg, log }: Bench) {
+  const { url, signingSecret: secret } = await applyTrigger(cp.kubeConfig(), {
+    namespace: APP_NS,
+    name: TRIGGER,
+    workflow: { ...workflowSpec(), successfulRunsHistoryLimit: 5 },
+    trigger: {
+      workflowRef: { name: TRIGGER },
+      auth: { signature: { scheme: 'github' } },
+      rateLimit: { requests: 100_000, periodSeconds: 60 },
+    },
+  });
+  const target = new URL(`${hg.url}${url.pathname}`);
+  const pid = hg.ingress.proc.child.pid!;
+  // The route is served once a signed delivery is accepted.
+  await until('the route served', 30_000, async () => {
+    const body = '{"warm":true}';
+    const headers = {
+      'content-type': 'application/json',
+      ...sign(GITHUB, secret, Buffer.from(body), Date.now()),
+    };
+    const res = await request(new http.Agent(), target, headers, body, SENDERS[0]);
+    return res.status === 202 || res.status === 200 ? true : undefined;
+  });
 
-    log(`[bench-bodies] baseline: ${SENDERS.length} signed senders for ${BASELINE_MS / 1000} s, no attack`);
-    const baseline = startSenders(target, secret);
-    const baselinePeak = rssPeak(pid);
-    await sleep(BASELINE_MS);
-    await baseline.stop();
-    const before = rssMiB(pid);
-    const beforePeak = baselinePeak();
+  log(`baseline: ${SENDERS.length} signed senders for ${BASELINE_MS / 1000} s, no attack`);
+  const baseline = startSenders(target, secret);
+  const baselinePeak = rssPeak(pid);
+  await sleep(BASELINE_MS);
+  await baseline.stop();
+  const before = rssMiB(pid);
+  const beforePeak = baselinePeak();
 
-    log(`[bench-bodies] attack: ${ROUNDS} rounds of ${CONCURRENCY} aborted 1 MiB bodies from ${ATTACKER}`);
-    const during = startSenders(target, secret);
-    const attackPeak = rssPeak(pid);
-    const result = await attack(target, pid);
-    await during.stop();
-    const peak = attackPeak();
+  log(`attack: ${ROUNDS} rounds of ${CONCURRENCY} aborted 1 MiB bodies from ${ATTACKER}`);
+  const during = startSenders(target, secret);
+  const attackPeak = rssPeak(pid);
+  const result = await attack(target, pid);
+  await during.stop();
+  const peak = attackPeak();
 
-    const growth = peak - before;
-    const slow = during.latenciesMs.filter((ms) => ms >= 2000).length;
-    const all202 = [...during.statuses.keys()].every((k) => k === 202);
-    console.log('\naborted-bodies attack on the ingress (issue 20, item 1)');
-    console.log(
-      `  baseline senders (no attack):  ${statusLine(baseline.statuses)}; ${latencyLine(baseline.latenciesMs)}`,
-    );
-    console.log(
-      `  baseline RSS:                  ${before.toFixed(0)} MiB (peak ${beforePeak.toFixed(0)} MiB)`,
-    );
-    for (const [i, counts] of result.rounds.entries())
-      console.log(`  attack round ${String(i + 1).padEnd(2)} answers:        ${statusLine(counts)}`);
-    console.log(
-      `  senders during the attack:     ${statusLine(during.statuses)}; ${latencyLine(during.latenciesMs)}`,
-    );
-    console.log(
-      `  ingress RSS during the attack: peak ${peak.toFixed(0)} MiB, +${growth.toFixed(0)} MiB over the baseline`,
-    );
-    console.log(`  the attacking address now:     ${result.probe}`);
-    console.log(`  RSS growth < 128 MiB:          ${growth < 128 ? 'yes' : 'NO'}`);
-    console.log(`  senders all 202 within 2 s:    ${all202 && slow === 0 ? 'yes' : `NO (${slow} ≥ 2 s)`}`);
-    console.log(`  attacker answered 429 flooded: ${result.probe === '429 flooded' ? 'yes' : 'NO'}`);
-    if (growth >= 128 || !all202 || slow > 0 || result.probe !== '429 flooded') process.exitCode = 1;
-  } catch (err) {
-    log(`[bench-bodies] failed: ${err instanceof Error ? err.stack : err}`);
-    process.exitCode = 1;
-  } finally {
-    await cleanup();
-  }
+  const growth = peak - before;
+  const slow = during.latenciesMs.filter((ms) => ms >= 2000).length;
+  const all202 = [...during.statuses.keys()].every((k) => k === 202);
+  console.log('\naborted-bodies attack on the ingress (issue 20, item 1)');
+  console.log(
+    `  baseline senders (no attack):  ${statusLine(baseline.statuses)}; ${latencyLine(baseline.latenciesMs)}`,
+  );
+  console.log(
+    `  baseline RSS:                  ${before.toFixed(0)} MiB (peak ${beforePeak.toFixed(0)} MiB)`,
+  );
+  for (const [i, counts] of result.rounds.entries())
+    console.log(`  attack round ${String(i + 1).padEnd(2)} answers:        ${statusLine(counts)}`);
+  console.log(
+    `  senders during the attack:     ${statusLine(during.statuses)}; ${latencyLine(during.latenciesMs)}`,
+  );
+  console.log(
+    `  ingress RSS during the attack: peak ${peak.toFixed(0)} MiB, +${growth.toFixed(0)} MiB over the baseline`,
+  );
+  console.log(`  the attacking address now:     ${result.probe}`);
+  console.log(`  RSS growth < 128 MiB:          ${growth < 128 ? 'yes' : 'NO'}`);
+  console.log(`  senders all 202 within 2 s:    ${all202 && slow === 0 ? 'yes' : `NO (${slow} ≥ 2 s)`}`);
+  console.log(`  attacker answered 429 flooded: ${result.probe === '429 flooded' ? 'yes' : 'NO'}`);
+  if (growth >= 128 || !all202 || slow > 0 || result.probe !== '429 flooded') process.exitCode = 1;
 }
 
-if (args.attack) await attackRounds(new URL(args.attack));
-else await main();
-process.exit(process.exitCode ?? 0);
+if (args.attack) {
+  await attackRounds(new URL(args.attack));
+  process.exit(process.exitCode ?? 0);
+}
+await runBench({ name: 'bench-bodies' }, measure);

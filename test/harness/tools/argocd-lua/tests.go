@@ -81,14 +81,9 @@ func healthDir(vm *VM, dir string, report func(Result)) {
 		return
 	}
 	for _, t := range spec.Tests {
-		r := Result{Test: dir + ": health of " + t.InputPath, Want: t.HealthStatus}
-		obj, err := readObject(filepath.Join(dir, t.InputPath))
-		if err == nil {
-			var got *Health
-			got, err = vm.Health(obj, script)
-			r.Got, r.OK = got, err == nil && reflect.DeepEqual(got, t.HealthStatus)
-		}
-		report(withError(r, err))
+		report(compare(dir, "health", t.InputPath, t.HealthStatus, func(obj object) (*Health, error) {
+			return vm.Health(obj, script)
+		}))
 	}
 }
 
@@ -100,18 +95,26 @@ func actionDir(vm *VM, dir string, report func(Result)) {
 		return
 	}
 	for _, t := range spec.DiscoveryTests {
-		r := Result{Test: dir + ": discovery of " + t.InputPath, Want: byName(t.Result)}
-		obj, err := readObject(filepath.Join(dir, t.InputPath))
-		if err == nil {
-			var got []Action
-			got, err = vm.Discovery(obj, discovery)
-			r.Got, r.OK = byName(got), err == nil && reflect.DeepEqual(byName(got), byName(t.Result))
-		}
-		report(withError(r, err))
+		report(compare(dir, "discovery", t.InputPath, byName(t.Result), func(obj object) ([]Action, error) {
+			got, err := vm.Discovery(obj, discovery)
+			return byName(got), err
+		}))
 	}
 	for _, t := range spec.ActionTests {
 		report(actionTest(vm, dir, t.Action, t.InputPath, t.ExpectedOutputPath))
 	}
+}
+
+// compare runs a script on the object at input and compares what it returns with want.
+func compare[T any](dir, what, input string, want T, run func(object) (T, error)) Result {
+	r := Result{Test: dir + ": " + what + " of " + input, Want: want}
+	obj, err := readObject(filepath.Join(dir, input))
+	if err == nil {
+		var got T
+		got, err = run(obj)
+		r.Got, r.OK = got, err == nil && reflect.DeepEqual(got, want)
+	}
+	return withError(r, err)
 }
 
 func actionTest(vm *VM, dir, action, input, expected string) Result {

@@ -42,8 +42,9 @@ var healthCodes = map[string]bool{
 	"Unknown": true, "Progressing": true, "Suspended": true, "Healthy": true, "Degraded": true, "Missing": true,
 }
 
-// run executes script with obj as the global `obj` and returns the script's last value as JSON.
-func (vm *VM) run(obj object, script string) (lua.LValueType, []byte, error) {
+// run executes script with obj as the global `obj` and returns the script's last value, a table, as
+// JSON; nil for no value where nilOK (a health script may return nothing).
+func (vm *VM) run(obj object, script string, nilOK bool) ([]byte, error) {
 	l := lua.NewState(lua.Options{SkipOpenLibs: true})
 	defer l.Close()
 	for name, open := range map[string]lua.LGFunction{
@@ -53,7 +54,7 @@ func (vm *VM) run(obj object, script string) (lua.LValueType, []byte, error) {
 		lua.OsLibName:   vm.openSafeOs,
 	} {
 		if err := l.CallByParam(lua.P{Fn: l.NewFunction(open), Protect: true}, lua.LString(name)); err != nil {
-			return lua.LTNil, nil, err
+			return nil, err
 		}
 	}
 	l.PreloadModule(lua.OsLibName, func(l *lua.LState) int {
@@ -67,28 +68,27 @@ func (vm *VM) run(obj object, script string) (lua.LValueType, []byte, error) {
 	l.SetGlobal("obj", toLua(l, obj))
 	fn, err := l.LoadString(script)
 	if err != nil {
-		return lua.LTNil, nil, err
+		return nil, err
 	}
 	l.Push(fn)
 	if err := l.PCall(0, lua.MultRet, nil); err != nil {
-		return lua.LTNil, nil, err
+		return nil, err
 	}
-	value := l.Get(-1)
-	if value.Type() != lua.LTTable {
-		return value.Type(), nil, nil
+	switch value := l.Get(-1); {
+	case value.Type() == lua.LTTable:
+		return luajson.Encode(value)
+	case value.Type() == lua.LTNil && nilOK:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("expect table output from Lua script, not %s", value.Type())
 	}
-	encoded, err := luajson.Encode(value)
-	return lua.LTTable, encoded, err
 }
 
 // Health runs a health.lua: nil when the script returns nothing (Argo CD then has no health for it).
 func (vm *VM) Health(obj object, script string) (*Health, error) {
-	kind, encoded, err := vm.run(obj, script)
-	if err != nil || kind == lua.LTNil {
+	encoded, err := vm.run(obj, script, true)
+	if err != nil || encoded == nil {
 		return nil, err
-	}
-	if kind != lua.LTTable {
-		return nil, fmt.Errorf("expect table output from Lua script, not %s", kind)
 	}
 	h := &Health{}
 	if err := json.Unmarshal(encoded, h); err != nil {
@@ -106,12 +106,9 @@ func (vm *VM) Health(obj object, script string) (*Health, error) {
 
 // Discovery runs a discovery.lua: a table of action name → {disabled, iconClass, displayName}.
 func (vm *VM) Discovery(obj object, script string) ([]Action, error) {
-	kind, encoded, err := vm.run(obj, script)
+	encoded, err := vm.run(obj, script, false)
 	if err != nil {
 		return nil, err
-	}
-	if kind != lua.LTTable {
-		return nil, fmt.Errorf("expect table output from Lua script, not %s", kind)
 	}
 	actions := []Action{}
 	if string(encoded) == "[]" {
@@ -139,12 +136,9 @@ func (vm *VM) Discovery(obj object, script string) ([]Action, error) {
 // Action runs an action.lua. The old style returns the changed object (a patch); the new style a
 // list of {resource, operation}.
 func (vm *VM) Action(obj object, script string) ([]Impacted, error) {
-	kind, encoded, err := vm.run(obj, script)
+	encoded, err := vm.run(obj, script, false)
 	if err != nil {
 		return nil, err
-	}
-	if kind != lua.LTTable {
-		return nil, fmt.Errorf("expect table output from Lua script, not %s", kind)
 	}
 	if len(encoded) < 2 {
 		return nil, errors.New("Lua output was not a valid json object or array")
