@@ -14,6 +14,7 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sign } from '../ingress/verify/index.ts';
+import { chartRunNamespaceLabels } from '../test/harness/index.ts';
 import {
   applyTrigger,
   type Bench,
@@ -205,6 +206,7 @@ async function measure({ cp, hg, log }: Bench) {
   const { url, signingSecret: secret } = await applyTrigger(cp.kubeConfig(), {
     namespace: APP_NS,
     name: TRIGGER,
+    labels: await chartRunNamespaceLabels(),
     workflow: { ...workflowSpec(), successfulRunsHistoryLimit: 5 },
     trigger: {
       workflowRef: { name: TRIGGER },

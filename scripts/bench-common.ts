@@ -58,14 +58,18 @@ export async function applyTrigger(
     const body = { apiVersion: API_VERSION, kind: names.kind, metadata: { name }, spec };
     await custom.createNamespacedCustomObject({ ...at, plural: names.plural, body });
   }
+  let last: WebhookTrigger | undefined;
   const status = await until('the WebhookTrigger Ready', 60_000, async () => {
     const t = (await custom.getNamespacedCustomObject({
       ...at,
       plural: WEBHOOK_TRIGGER.plural,
       name,
     })) as WebhookTrigger;
+    last = t;
     const ready = t.status?.conditions?.some((c) => c.type === ConditionType.Ready && c.status === 'True');
     return ready && t.status?.url ? t.status : undefined;
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; its conditions: ${JSON.stringify(last?.status?.conditions ?? [])}`);
   });
   const secret = await core.readNamespacedSecret({
     namespace,
