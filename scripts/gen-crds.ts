@@ -158,7 +158,12 @@ interface Kind {
 }
 
 const READY = '.status.conditions[?(@.type=="Ready")]';
-const age = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+const column = (name: string, jsonPath: string, type: 'string' | 'date' = 'string') => ({
+  name,
+  type,
+  jsonPath,
+});
+const age = column('Age', '.metadata.creationTimestamp', 'date');
 
 export function crd(
   names: Kind,
@@ -217,9 +222,9 @@ export const crds = () => [
     WorkflowSpec,
     WorkflowStatus,
     [
-      { name: 'Ready', type: 'string', jsonPath: `${READY}.status` },
-      { name: 'Policy', type: 'string', jsonPath: '.spec.concurrencyPolicy' },
-      { name: 'Last Run', type: 'date', jsonPath: '.status.lastRunTime' },
+      column('Ready', `${READY}.status`),
+      column('Policy', '.spec.concurrencyPolicy'),
+      column('Last Run', '.status.lastRunTime', 'date'),
     ],
   ),
   crd(
@@ -228,11 +233,11 @@ export const crds = () => [
     WebhookTriggerSpec,
     WebhookTriggerStatus,
     [
-      { name: 'Workflow', type: 'string', jsonPath: '.spec.workflowRef.name' },
-      { name: 'Ready', type: 'string', jsonPath: `${READY}.status` },
-      { name: 'Reason', type: 'string', jsonPath: `${READY}.reason` },
-      { name: 'URL', type: 'string', jsonPath: '.status.url' },
-      { name: 'Last Triggered', type: 'date', jsonPath: '.status.lastTriggeredTime' },
+      column('Workflow', '.spec.workflowRef.name'),
+      column('Ready', `${READY}.status`),
+      column('Reason', `${READY}.reason`),
+      column('URL', '.status.url'),
+      column('Last Triggered', '.status.lastTriggeredTime', 'date'),
     ],
   ),
   crd(
