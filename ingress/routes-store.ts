@@ -9,6 +9,12 @@ import type { RouteTable } from './types.ts';
 /** A route Secret as the cache keeps it: its route parsed once, not the Secret's base64 copy of it. */
 type RouteSecret = KubernetesObject & { route?: Route };
 
+interface SharedPart {
+  part: unknown;
+  users: number;
+  key: string;
+}
+
 /** Told when a trigger gets a route (also a new version of it) and when its last route goes. */
 export interface RouteListener {
   served(route: Route): void;
@@ -22,15 +28,16 @@ export interface RouteListener {
  */
 export class RouteStore implements RouteTable {
   private readonly byPath = new Map<string, { secret: string; route: Route }>();
-  private readonly pathOf = new Map<string, string>();
+  /** The route each route Secret serves (its path may be served by another Secret since). */
+  private readonly routeOf = new Map<string, Route>();
   /**
    * One copy of each part of a route equal in many (the Workflow spec, its job template most of a
    * route; the signature's verifier, limits, input and response settings) for all the routes that
-   * carry it, with how many route Secrets use it: 10,000 routes of a few Workflows held 10,000
-   * copies. A route is never edited, so neither is a part.
+   * carry it, by its JSON and by the shared object, with how many routes use it: 10,000 routes of a
+   * few Workflows held 10,000 copies. A route is never edited, so neither is a part.
    */
-  private readonly parts = new Map<string, { part: unknown; users: number; key: string }>();
-  private readonly partsOf = new Map<string, string[]>();
+  private readonly parts = new Map<string, SharedPart>();
+  private readonly partsByObject = new Map<unknown, SharedPart>();
   private readonly informer: Informer<RouteSecret>;
 
   constructor(
@@ -88,14 +95,14 @@ export class RouteStore implements RouteTable {
     if (old && old.path !== route?.path) this.announceGone(old);
     if (!route) return;
     // Before the route is served: once served, a route is never edited.
-    const share = <T>(part: T): T => this.shared(name, part);
+    const share = <T>(part: T): T => this.shared(part);
     route.workflow.spec = share(route.workflow.spec);
     if (route.auth.signature?.verifier) route.auth.signature.verifier = share(route.auth.signature.verifier);
     route.rateLimit = share(route.rateLimit);
     route.input = share(route.input);
     route.response = share(route.response);
     this.byPath.set(route.path, { secret: name, route });
-    this.pathOf.set(name, route.path);
+    this.routeOf.set(name, route);
     this.listener?.served(route);
   }
 
@@ -104,30 +111,36 @@ export class RouteStore implements RouteTable {
     if (route && !this.byPath.has(route.path)) this.listener?.gone(route);
   }
 
-  private shared<T>(secret: string, part: T): T {
+  private shared<T>(part: T): T {
     if (part === undefined) return part;
     const key = JSON.stringify(part);
     const entry = this.parts.get(key) ?? { part, users: 0, key };
     entry.users += 1;
     this.parts.set(key, entry);
-    // The entry's own key: this one is a copy, as long as the part (the spec's was 3.5 MiB of 10,000).
-    this.partsOf.set(secret, [...(this.partsOf.get(secret) ?? []), entry.key]);
+    this.partsByObject.set(entry.part, entry);
     return entry.part as T;
+  }
+
+  /** The parts `shared` gave a route, given back: the last user of a part drops it. */
+  private release(route: Route) {
+    const { workflow, auth, rateLimit, input, response } = route;
+    for (const part of [workflow.spec, auth.signature?.verifier, rateLimit, input, response]) {
+      const entry = part === undefined ? undefined : this.partsByObject.get(part);
+      if (!entry || --entry.users > 0) continue;
+      this.parts.delete(entry.key);
+      this.partsByObject.delete(part);
+    }
   }
 
   /** Drops what `secret` served; returns the route it served. */
   private remove(secret: string): Route | undefined {
-    for (const key of this.partsOf.get(secret) ?? []) {
-      const entry = this.parts.get(key);
-      if (entry && --entry.users === 0) this.parts.delete(key);
-    }
-    this.partsOf.delete(secret);
-    const path = this.pathOf.get(secret);
-    if (path === undefined) return undefined;
-    this.pathOf.delete(secret);
-    const served = this.byPath.get(path);
+    const route = this.routeOf.get(secret);
+    if (!route) return undefined;
+    this.routeOf.delete(secret);
+    this.release(route);
+    const served = this.byPath.get(route.path);
     if (served?.secret !== secret) return undefined;
-    this.byPath.delete(path);
+    this.byPath.delete(route.path);
     return served.route;
   }
 

@@ -65,6 +65,10 @@ describe('RouteStore', () => {
       });
       expect(store.match(`/hooks/${app.name}/elsewhere`)).toBeUndefined();
       expect(store.size).toBe(1);
+      // The last route of a part gives it back: the store does not keep every part it ever shared.
+      await core.deleteNamespacedSecret({ namespace: own.name, name: 'hookgate-route-before' });
+      await waitFor(() => store.size === 0, { timeoutMs: 5000, what: 'the last route to go' });
+      expect(store['parts'].size).toBe(0);
     } finally {
       await store.stop();
     }
