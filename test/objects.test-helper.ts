@@ -5,7 +5,7 @@ import type { V1PodSpec } from '@kubernetes/client-node';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { REAL_NODE_POD } from './harness/index.ts';
-import { kubeConfig, kubectl, waitFor } from './helpers.ts';
+import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a manifest's metadata and spec are free-form here
 type Manifest = Record<string, any>;
@@ -155,4 +155,46 @@ export async function secretData(namespace: string, name: string): Promise<Recor
   if (r.code !== 0) return {};
   const data: Record<string, string> = JSON.parse(r.stdout).data ?? {};
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+}
+
+/**
+ * A namespace with the helpers above bound to it: most files work in one tenant namespace, and would
+ * otherwise pass its name to every call.
+ */
+class Tenant {
+  constructor(private readonly ns: { readonly name: string }) {}
+  get name(): string {
+    return this.ns.name;
+  }
+  readonly apply = (...objects: object[]) => applyObjects(this.name, objects);
+  readonly trigger = (name: string) => readTrigger(this.name, name);
+  readonly ready = (name: string) => waitForReady(this.name, name);
+  readonly credential = (trigger: string, key?: string) => credential(this.name, trigger, key);
+  readonly secret = (name: string) => secretData(this.name, name);
+}
+
+/** A fresh tenant namespace for the calling test file (useNamespace). */
+export const useTenant = (prefix: string) => new Tenant(useNamespace(prefix));
+
+/**
+ * A fresh tenant namespace served by hookgate's operator and ingress, running as the chart runs
+ * them for the calling test file (useHookgate, with `opts`).
+ */
+export const useServedTenant = (prefix: string, opts?: Parameters<typeof useHookgate>[1]) =>
+  new ServedTenant(prefix, opts);
+
+class ServedTenant extends Tenant {
+  private readonly running: ReturnType<typeof useHookgate>;
+  constructor(prefix: string, opts?: Parameters<typeof useHookgate>[1]) {
+    super(useNamespace(prefix));
+    this.running = useHookgate(prefix, opts);
+  }
+  get hg() {
+    return this.running.hg;
+  }
+  get system(): string {
+    return this.running.system;
+  }
+  /** The trigger's URL at the ingress. */
+  readonly url = (trigger: string) => `${this.hg.url}/hooks/${this.name}/${trigger}`;
 }
