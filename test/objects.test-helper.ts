@@ -116,14 +116,24 @@ export function readTrigger(namespace: string, name: string): Promise<WebhookTri
   }) as Promise<WebhookTrigger>;
 }
 
+/**
+ * The object `read` returns, once its status reflects its current generation and `ok` holds for it
+ * (so that a reason asserted after is the one for the current spec).
+ */
+export function observed<
+  T extends { metadata: { generation?: number }; status?: { observedGeneration?: number } },
+>(read: () => Promise<T>, ok: (o: T) => unknown, opts: { what: string; timeoutMs?: number }): Promise<T> {
+  return waitFor(async () => {
+    const o = await read();
+    return o.status?.observedGeneration === o.metadata.generation && Boolean(ok(o)) && o;
+  }, opts);
+}
+
 /** Waits until the trigger is Ready for its current generation, and returns it. */
 export function waitForReady(namespace: string, name: string, timeoutMs = 60_000): Promise<WebhookTrigger> {
-  return waitFor(
-    async () => {
-      const t = await readTrigger(namespace, name);
-      const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
-      return ready?.status === 'True' && t.status?.observedGeneration === t.metadata.generation && t;
-    },
+  return observed(
+    () => readTrigger(namespace, name),
+    (t) => t.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
     { what: `${name} Ready`, timeoutMs },
   );
 }
@@ -169,6 +179,9 @@ class Tenant {
   readonly apply = (...objects: object[]) => applyObjects(this.name, objects);
   readonly trigger = (name: string) => readTrigger(this.name, name);
   readonly ready = (name: string) => waitForReady(this.name, name);
+  /** The trigger once its status reflects its current generation and `ok` holds. */
+  readonly settled = (name: string, ok: (t: WebhookTrigger) => unknown, what: string) =>
+    observed(() => this.trigger(name), ok, { what });
   readonly credential = (trigger: string, key?: string) => credential(this.name, trigger, key);
   readonly secret = (name: string) => secretData(this.name, name);
 }
