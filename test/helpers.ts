@@ -14,6 +14,7 @@ import {
   type V1Lease,
   type V1Secret,
 } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
@@ -37,6 +38,9 @@ export function realNode(): { node: controlplane.RealNodeInfo; skip: string | un
     skip: 'skip' in provided ? provided.skip : undefined,
   };
 }
+
+/** A logger for the code under test: silent unless TEST_LOG_LEVEL asks for its lines. */
+export const testLog = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** A client config with admin (system:masters) rights. */
 export function kubeConfig(): KubeConfig {
