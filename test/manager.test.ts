@@ -1,5 +1,7 @@
 // The Manager against the real API server: caches, controllers and leader election together, as
 // the operator runs them. (Election alone, and two managers failing over: leader-election.test.ts.)
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -8,7 +10,6 @@ import {
   type V1ConfigMap,
   V1MicroTime,
 } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LeaderElectionConfig, Manager } from '../operator/runtime/manager.ts';
@@ -18,6 +19,7 @@ import {
   kubeConfig,
   setLeaseHolder,
   startApiServer,
+  testLog,
   useNamespace,
   waitFor,
 } from './helpers.ts';
@@ -26,8 +28,7 @@ const ns = useNamespace('manager');
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const coordination = kc.makeApiClient(CoordinationV1Api);
-const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = testLog();
 
 // Each test selects its own ConfigMaps by label, so the tests' caches never see each other's.
 const configMaps = (labelSelector: string): Resource => ({
