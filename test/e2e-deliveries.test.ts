@@ -12,6 +12,7 @@ import {
   core,
   credentials,
   deliver,
+  deliverWithToken,
   getTrigger,
   hg,
   hmacHex,
@@ -169,11 +170,7 @@ describe('deliveries', () => {
       { what: 'paused has a URL' },
     );
     expect(t.status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('Suspended');
-    const { token } = await credentials('paused');
-    const answer = await deliver(t.status!.url!, '{}', () => ({
-      ...JSON_CT,
-      Authorization: `Bearer ${token}`,
-    }));
+    const answer = await deliverWithToken(t, '{}');
     expect(answer.status).toBe(403);
     expect(await jobsOf('paused')).toEqual([]);
   });
@@ -198,11 +195,7 @@ describe('a trigger whose Workflow cannot run', () => {
       const conditions = Object.fromEntries((t.status?.conditions ?? []).map((c) => [c.type, c]));
       expect(conditions.Ready).toMatchObject({ status: 'False', message: expect.stringContaining(reason) });
       expect(conditions.Stalled?.status).toBe('True');
-      const { token } = await credentials(name);
-      const answer = await deliver(t.status!.url!, '{"a":1}', () => ({
-        ...JSON_CT,
-        Authorization: `Bearer ${token}`,
-      }));
+      const answer = await deliverWithToken(t, '{"a":1}');
       expect(answer.status).toBe(503);
       expect(answer.headers.get('retry-after')).toBe('60');
       expect(answer.body).toEqual({
@@ -236,11 +229,7 @@ describe('wait mode', () => {
 
   it('answers 200 with result Succeeded once the run completes', async () => {
     const t = await ready('wait-ok');
-    const { token } = await credentials('wait-ok');
-    const answer = await deliver(t.status!.url!, '{"a":1}', () => ({
-      ...JSON_CT,
-      Authorization: `Bearer ${token}`,
-    }));
+    const answer = await deliverWithToken(t, '{"a":1}');
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.body).toMatchObject({ accepted: true, result: 'Succeeded', exitCode: 0 });
     const [job] = await jobsOf('wait-ok');
@@ -250,11 +239,7 @@ describe('wait mode', () => {
 
   it('answers 200 with result Failed, the exit code and the termination message of a failed run', async () => {
     const t = await ready('wait-fail');
-    const { token } = await credentials('wait-fail');
-    const answer = await deliver(t.status!.url!, '{}', () => ({
-      ...JSON_CT,
-      Authorization: `Bearer ${token}`,
-    }));
+    const answer = await deliverWithToken(t, '{}');
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.body).toMatchObject({ result: 'Failed', exitCode: 3, output: 'disk full' });
     expect((await jobsOf('wait-fail')).map((j) => j.metadata!.name)).toEqual([answer.body.run]);

@@ -123,5 +123,11 @@ export function deliver(
   );
 }
 
+/** Delivers `body` to the trigger `t` with its bearer token, once its route is served. */
+export async function deliverWithToken(t: WebhookTrigger, body: string): Promise<Answer> {
+  const { token } = await credentials(t.metadata.name!);
+  return deliver(t.status!.url!, body, () => ({ ...JSON_CT, Authorization: `Bearer ${token}` }));
+}
+
 export const hmacHex = (key: string, data: string) => createHmac('sha256', key).update(data).digest('hex');
 export const JSON_CT = { 'Content-Type': 'application/json' };
