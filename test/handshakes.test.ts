@@ -59,19 +59,20 @@ const answered = (what: string, send: () => Promise<Response>) =>
     { what: `the ${what} route served`, timeoutMs: 60_000 },
   );
 
+/** A JSON `body` POSTed to trigger `name` with `headers()` (made again per try), once served. */
+const postJson = (name: string, body: string, headers: () => Record<string, string>) =>
+  answered(name, () =>
+    fetch(url(name), { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers() } }),
+  );
+
 /** Slack's and Zoom's way: `v0=` and the HMAC of `v0:<timestamp>:<body>`, a fresh timestamp per try. */
 const v0Signed = (provider: 'slack' | 'zoom', headerPrefix: string, body: string) =>
-  answered(provider, () => {
+  postJson(provider, body, () => {
     const ts = String(Math.floor(Date.now() / 1000));
-    return fetch(url(provider), {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        [`${headerPrefix}-request-timestamp`]: ts,
-        [`${headerPrefix}-signature`]: `v0=${hmacHex(ISSUED[provider], `v0:${ts}:`, body)}`,
-      },
-    });
+    return {
+      [`${headerPrefix}-request-timestamp`]: ts,
+      [`${headerPrefix}-signature`]: `v0=${hmacHex(ISSUED[provider], `v0:${ts}:`, body)}`,
+    };
   });
 
 describe('handshakes answered end to end, never a run', () => {
@@ -96,20 +97,15 @@ describe('handshakes answered end to end, never a run', () => {
   it('twitch webhook_callback_verification: the raw challenge, with the secret hookgate generated', async () => {
     const secret = await app.credential('twitch', 'signingSecret');
     const body = '{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"type":"channel.follow"}}';
-    const res = await answered('twitch', () => {
+    const res = await postJson('twitch', body, () => {
       const id = randomBytes(8).toString('hex');
       const ts = new Date().toISOString();
-      return fetch(url('twitch'), {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'twitch-eventsub-message-id': id,
-          'twitch-eventsub-message-timestamp': ts,
-          'twitch-eventsub-message-type': 'webhook_callback_verification',
-          'twitch-eventsub-message-signature': `sha256=${hmacHex(secret, id, ts, body)}`,
-        },
-      });
+      return {
+        'twitch-eventsub-message-id': id,
+        'twitch-eventsub-message-timestamp': ts,
+        'twitch-eventsub-message-type': 'webhook_callback_verification',
+        'twitch-eventsub-message-signature': `sha256=${hmacHex(secret, id, ts, body)}`,
+      };
     });
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(await res.text()).toBe('pogchamp-kappa-360noscope-vohiyo');
@@ -163,17 +159,10 @@ describe('handshakes answered end to end, never a run', () => {
         eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent',
       },
     ]);
-    const res = await answered('eventgrid', () =>
-      fetch(url('eventgrid'), {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'aeg-event-type': 'SubscriptionValidation',
-          authorization: `Bearer ${token}`,
-        },
-      }),
-    );
+    const res = await postJson('eventgrid', body, () => ({
+      'aeg-event-type': 'SubscriptionValidation',
+      authorization: `Bearer ${token}`,
+    }));
     expect(await res.json()).toEqual({ validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6' });
   });
 
@@ -191,17 +180,10 @@ describe('handshakes answered end to end, never a run', () => {
     expect(head.status).toBe(200);
     const secret = await app.credential('github', 'signingSecret');
     const body = '{"zen":"Keep it logically awesome.","hook_id":1}';
-    const ping = await answered('github', () =>
-      fetch(url('github'), {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'x-github-event': 'ping',
-          'x-hub-signature-256': `sha256=${hmacHex(secret, body)}`,
-        },
-      }),
-    );
+    const ping = await postJson('github', body, () => ({
+      'x-github-event': 'ping',
+      'x-hub-signature-256': `sha256=${hmacHex(secret, body)}`,
+    }));
     expect(await ping.json()).toEqual({ accepted: true, run: null, ping: true });
   });
 
