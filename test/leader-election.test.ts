@@ -1,32 +1,17 @@
 // Leader election against the real API server: its optimistic concurrency on the Lease is what
 // makes two replicas safe, so no fake can prove it.
-
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  type V1ConfigMap,
-  type V1Lease,
-} from '@kubernetes/client-node';
+import { KubeConfig, type V1ConfigMap, type V1Lease } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isConflict, isNotFound, KubeClient } from '../lib/kube.ts';
 import { LeaderElector, leaseClient } from '../operator/runtime/leader.ts';
 import { Manager } from '../operator/runtime/manager.ts';
 import type { Resource } from '../operator/runtime/types.ts';
-import { kubeConfig, setLeaseHolder, startApiServer, testLog, useNamespace, waitFor } from './helpers.ts';
+import { kubeConfig, setLeaseHolder, startApiServer, waitFor } from './helpers.ts';
+import { useRuntimeTest } from './operator-replica.test-helper.ts';
 
-const ns = useNamespace('leader');
-const kc = kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
-const coordination = kc.makeApiClient(CoordinationV1Api);
-const log = testLog();
-
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const { ns, kc, core, coordination, log, cleanup } = useRuntimeTest('leader');
 
 /** An elector on the default timings (lease 15 s, renew deadline 10 s, retry 2 s). */
 function elector(lease: string, identity: string, client = kc) {
@@ -48,7 +33,7 @@ function elector(lease: string, identity: string, client = kc) {
       x.lost.push(r);
     },
   });
-  cleanup.push(() => e.stop());
+  cleanup(() => e.stop());
   return x;
 }
 
@@ -130,7 +115,7 @@ describe('leader election on a Lease', () => {
     // a talks to an API server of its own (same etcd); stopping it cuts a off while b, on the
     // main API server, goes on campaigning.
     const server = await startApiServer();
-    cleanup.push(() => server.stop());
+    cleanup(() => server.stop());
     const cut = new KubeConfig();
     cut.loadFromFile(server.kubeconfigPath);
     const { a, b } = await leaderAndCandidate('cut-off', cut);
@@ -222,7 +207,7 @@ describe('two managers', () => {
         },
       },
     });
-    cleanup.push(() => m.stop());
+    cleanup(() => m.stop());
     return { m, registry, lost, identity };
   }
 

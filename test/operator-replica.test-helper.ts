@@ -1,11 +1,32 @@
 // The operator inside the test process: the real Manager and controllers. A replica elects on a
 // Lease with short timings so that a leader change takes seconds, not the chart's 15 s lease.
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { afterEach } from 'vitest';
 import { type Config, loadConfig } from '../operator/config.ts';
 import { register as registerTriggers } from '../operator/controllers/webhooktrigger/index.ts';
 import { register as registerWorkflows } from '../operator/controllers/workflow/index.ts';
 import { Manager } from '../operator/runtime/manager.ts';
-import { testLog } from './helpers.ts';
+import { kubeConfig, testLog, useNamespace } from './helpers.ts';
+
+/**
+ * What the operator runtime's own tests (leader-election, manager) start from: a namespace, admin
+ * clients, a logger, and `cleanup`, whose stops run after each test, last registered first.
+ */
+export function useRuntimeTest(prefix: string) {
+  const stops: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+  const kc = kubeConfig();
+  return {
+    ns: useNamespace(prefix),
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+    log: testLog(),
+    cleanup: (stop: () => Promise<unknown>) => stops.push(stop),
+  };
+}
 
 /**
  * The one operator of a test file, without election, once its caches are synced: the real Manager
