@@ -27,15 +27,8 @@ import {
   workflow,
 } from './e2e.test-helper.ts';
 import { logTail, type Proc, terminate } from './harness/index.ts';
-import {
-  kubeConfigVia,
-  kubectl,
-  serviceAccountKubeconfig,
-  spawnIngress,
-  startApiServer,
-  waitFor,
-} from './helpers.ts';
-import { workflowObject } from './objects.test-helper.ts';
+import { kubeConfigVia, serviceAccountKubeconfig, spawnIngress, startApiServer, waitFor } from './helpers.ts';
+import { requestRotation, workflowObject } from './objects.test-helper.ts';
 
 useHookgate();
 
@@ -329,15 +322,7 @@ describe('rotation', () => {
     });
     expect((await deliver(url, '{"k":"before"}', () => signed(old, '{"k":"before"}'))).status).toBe(202);
 
-    const r = await kubectl([
-      'annotate',
-      '-n',
-      app.name,
-      'webhooktrigger',
-      'rotating',
-      `${Annotations.rotate}=now-1`,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
+    await requestRotation(app.name, 'rotating', 'now-1');
     const route = await waitFor(
       async () => {
         const rt = await routeOf('rotating');

@@ -3,7 +3,7 @@
 // credentials.
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
+import { Annotations, GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { REAL_NODE_POD } from './harness/index.ts';
 import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
 
@@ -138,6 +138,19 @@ export function waitForReady(namespace: string, name: string, timeoutMs = 60_000
   );
 }
 
+/** Asks for a rotation of the trigger's credentials, as `hookgate rotate` does; `value` names the request. */
+export async function requestRotation(namespace: string, trigger: string, value: string): Promise<void> {
+  const r = await kubectl([
+    'annotate',
+    '-n',
+    namespace,
+    'webhooktrigger',
+    trigger,
+    `${Annotations.rotate}=${value}`,
+  ]);
+  if (r.code !== 0) throw new Error(`kubectl annotate: ${r.stderr}`);
+}
+
 /** A key of a trigger's generated credentials Secret (`token`, `signingSecret`), once it holds one. */
 export function credential(namespace: string, trigger: string, key = 'token'): Promise<string> {
   return waitFor(async () => (await secretData(namespace, `${trigger}-credentials`))[key], {
@@ -184,6 +197,7 @@ class Tenant {
     observed(() => this.trigger(name), ok, { what });
   readonly credential = (trigger: string, key?: string) => credential(this.name, trigger, key);
   readonly secret = (name: string) => secretData(this.name, name);
+  readonly rotate = (trigger: string, value: string) => requestRotation(this.name, trigger, value);
 }
 
 /** A fresh tenant namespace for the calling test file (useNamespace). */

@@ -6,7 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, expect, it } from 'vitest';
 import type { Manager } from '../operator/runtime/manager.ts';
 import type { ApiServer } from './harness/index.ts';
-import { kubectl, startApiServer, useNamespace, waitFor } from './helpers.ts';
+import { startApiServer, useNamespace, waitFor } from './helpers.ts';
 import { triggerObject, useTenant, workflowObject } from './objects.test-helper.ts';
 import { startReplica } from './operator-replica.test-helper.ts';
 
@@ -51,15 +51,7 @@ it('leads again after its API server was frozen 20 s and restarted: a new trigge
   const back = Date.now();
 
   await apply('after');
-  const rotated = await kubectl([
-    'annotate',
-    '-n',
-    ns.name,
-    'webhooktrigger',
-    'before',
-    'hookgate.io/rotate=after-outage',
-  ]);
-  expect(rotated.code, rotated.stderr).toBe(0);
+  await ns.rotate('before', 'after-outage');
   await ns.ready('after');
   await waitFor(async () => (await token('before')) !== first, { what: 'the rotation', timeoutMs: 60_000 });
   expect(Date.now() - back).toBeLessThan(60_000);

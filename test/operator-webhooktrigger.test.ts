@@ -195,7 +195,7 @@ describe('WebhookTrigger', () => {
   it('rotation keeps old and new valid for the grace period, then only the new; the URL stays', async () => {
     const old = decode(await readSecret(ns.name, 'github-credentials'));
     const url = (await ns.trigger('github')).status?.url;
-    await kubectl(['annotate', '-n', ns.name, 'webhooktrigger/github', 'hookgate.io/rotate=r1']);
+    await ns.rotate('github', 'r1');
     const rotated = await waitFor(
       async () => {
         const s = await readSecret(ns.name, 'github-credentials');
