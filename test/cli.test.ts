@@ -5,35 +5,24 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Annotations, Labels, type Route } from '../api/v1alpha1/index.ts';
 import { CliError, main } from '../cli/hookgate.ts';
 import { verify } from '../ingress/verify/index.ts';
-import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
-import {
-  applyObjects,
-  readTrigger,
-  triggerObject,
-  waitForReady,
-  workflowObject,
-} from './objects.test-helper.ts';
+import { kubeConfig, kubectl, waitFor } from './helpers.ts';
+import { triggerObject, useServedTenant, workflowObject } from './objects.test-helper.ts';
 
-const app = useNamespace('cli');
-const running = useHookgate('cli');
+const app = useServedTenant('cli');
 
 beforeAll(async () => {
-  await applyObjects(app.name, [
+  await app.apply(
     workflowObject('deploy'),
     triggerObject('deploy-hook', 'deploy', {
       spec: { auth: { bearer: {}, signature: { scheme: 'hmac-sha256', prefix: 'sha256=' } } },
     }),
-  ]);
-  await waitForReady(app.name, 'deploy-hook');
-  // The ingress serves the route once an unsigned request is refused rather than unknown (404).
-  await waitFor(
-    async () =>
-      (await fetch(`${running.hg.url}/hooks/${app.name}/deploy-hook`, { method: 'POST' })).status === 401,
-    { what: 'the ingress serving deploy-hook' },
   );
+  await app.ready('deploy-hook');
+  // The ingress serves the route once an unsigned request is refused rather than unknown (404).
+  await waitFor(async () => (await fetch(app.url('deploy-hook'), { method: 'POST' })).status === 401, {
+    what: 'the ingress serving deploy-hook',
+  });
 });
-
-const getTrigger = (name: string) => readTrigger(app.name, name);
 
 /** Runs the CLI in-process; a thrown CliError becomes its exit code, like bin/hookgate.js does. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string[]; error?: string }> {
@@ -46,17 +35,20 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string[]; er
     throw err;
   }
 }
+/** The CLI on a trigger (or Workflow) `name` in the app's namespace. */
+const cliOn = (command: string, name: string, ...args: string[]) =>
+  cli(command, name, '-n', app.name, ...args);
 
 describe('hookgate CLI', () => {
   it('url prints the trigger URL', async () => {
-    const r = await cli('url', 'deploy-hook', '-n', app.name);
-    expect(r).toEqual({ code: 0, out: [`${running.hg.url}/hooks/${app.name}/deploy-hook`] });
+    const r = await cliOn('url', 'deploy-hook');
+    expect(r).toEqual({ code: 0, out: [app.url('deploy-hook')] });
   });
 
   it('sign prints headers that verify against the trigger credentials', async () => {
     const body = '{"ref":"v1.2.3"}';
     const now = Date.now();
-    const r = await cli('sign', 'deploy-hook', '-n', app.name, '--data', body);
+    const r = await cliOn('sign', 'deploy-hook', '--data', body);
     expect(r.code).toBe(0);
     const headers: Record<string, string> = {};
     for (const line of r.out) {
@@ -68,12 +60,10 @@ describe('hookgate CLI', () => {
     expect(headers.authorization).toMatch(/^Bearer hgt_/);
     expect(headers['x-webhook-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
 
-    const creds = await kubectl(['get', 'secret', '-n', app.name, 'deploy-hook-credentials', '-o', 'json']);
-    const data = JSON.parse(creds.stdout).data as Record<string, string>;
-    const decode = (k: string) => Buffer.from(data[k]!, 'base64').toString('utf8');
+    const creds = await app.secret('deploy-hook-credentials');
     const auth: Route['auth'] = {
-      tokens: [{ value: decode('token') }],
-      signature: { scheme: 'hmac-sha256', prefix: 'sha256=', secrets: [{ value: decode('signingSecret') }] },
+      tokens: [{ value: creds.token! }],
+      signature: { scheme: 'hmac-sha256', prefix: 'sha256=', secrets: [{ value: creds.signingSecret! }] },
     };
     expect(verify(auth, { headers, body: Buffer.from(body) }, now)).toMatchObject({ ok: true });
     // And the headers are bound to the body.
@@ -81,16 +71,7 @@ describe('hookgate CLI', () => {
   });
 
   it('send signs and delivers: 202, exit 0, and the run exists', async () => {
-    const r = await cli(
-      'send',
-      'deploy-hook',
-      '-n',
-      app.name,
-      '--data',
-      '{"ref":"v1"}',
-      '--id',
-      randomUUID(),
-    );
+    const r = await cliOn('send', 'deploy-hook', '--data', '{"ref":"v1"}', '--id', randomUUID());
     expect(r.out[0]).toMatch(/^202\b/);
     expect(r.code).toBe(0);
     const answer = JSON.parse(r.out[1]!);
@@ -101,29 +82,22 @@ describe('hookgate CLI', () => {
   });
 
   it('send to a trigger that does not exist is a clear error with exit 1', async () => {
-    const r = await cli('send', 'no-such-hook', '-n', app.name);
+    const r = await cliOn('send', 'no-such-hook');
     expect(r.code).toBe(1);
     expect(r.error).toBe(`WebhookTrigger ${app.name}/no-such-hook not found`);
   });
 
   it('send with a non-2xx answer exits 1', async () => {
-    const r = await cli(
-      'send',
-      'deploy-hook',
-      '-n',
-      app.name,
-      '--url',
-      `${running.hg.url}/hooks/${app.name}/missing`,
-    );
+    const r = await cliOn('send', 'deploy-hook', '--url', app.url('missing'));
     expect(r.code).toBe(1);
     expect(r.out[0]).toMatch(/^404\b/);
   });
 
   it('runs lists the run with its trigger', async () => {
-    const sent = await cli('send', 'deploy-hook', '-n', app.name, '--data', '{"ref":"v2"}');
+    const sent = await cliOn('send', 'deploy-hook', '--data', '{"ref":"v2"}');
     expect(sent.code).toBe(0);
     const run = JSON.parse(sent.out[1]!).run as string;
-    const r = await cli('runs', 'deploy', '-n', app.name);
+    const r = await cliOn('runs', 'deploy');
     expect(r.code).toBe(0);
     expect(r.out[0]).toMatch(/^RUN\s+TRIGGER\s+STATUS\s+STARTED\s+DURATION$/);
     const row = r.out.find((line) => line.startsWith(`${run} `));
@@ -133,21 +107,21 @@ describe('hookgate CLI', () => {
   });
 
   it('rotate sets the rotate annotation and the operator rotates', async () => {
-    const before = await getTrigger('deploy-hook');
-    const r = await cli('rotate', 'deploy-hook', '-n', app.name);
+    const before = await app.trigger('deploy-hook');
+    const r = await cliOn('rotate', 'deploy-hook');
     expect(r.code).toBe(0);
     expect(r.out[0]).toContain(`rotation requested for ${app.name}/deploy-hook`);
-    const after = await getTrigger('deploy-hook');
+    const after = await app.trigger('deploy-hook');
     const value = after.metadata.annotations?.[Annotations.rotate];
     expect(value).toBeDefined();
     expect(value).not.toBe(before.metadata.annotations?.[Annotations.rotate]);
-    await waitFor(async () => (await getTrigger('deploy-hook')).status?.previousCredentialsValidUntil, {
+    await waitFor(async () => (await app.trigger('deploy-hook')).status?.previousCredentialsValidUntil, {
       what: 'the rotation handled',
     });
   });
 
   it('rotate of an unknown trigger fails with exit 1', async () => {
-    const r = await cli('rotate', 'no-such-hook', '-n', app.name);
+    const r = await cliOn('rotate', 'no-such-hook');
     expect(r).toMatchObject({ code: 1, error: `WebhookTrigger ${app.name}/no-such-hook not found` });
   });
 

@@ -8,19 +8,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CliError, main } from '../cli/hookgate.ts';
 import { captureSecret } from '../lib/capture.ts';
 import { RELEASE } from './harness/index.ts';
-import { kubeConfig, kubectl, secretsLabelled, useHookgate, useNamespace, waitFor } from './helpers.ts';
-import {
-  applyObjects,
-  readTrigger,
-  secretData,
-  triggerObject,
-  workflowObject,
-} from './objects.test-helper.ts';
+import { kubeConfig, kubectl, secretsLabelled, waitFor } from './helpers.ts';
+import { triggerObject, useServedTenant, workflowObject } from './objects.test-helper.ts';
 
-const app = useNamespace('creds');
 const GRACE_MS = 8_000;
-const running = useHookgate('creds', () => ({ operatorArgs: [`--rotation-grace=${GRACE_MS / 1000}s`] }));
-const { system } = running;
+const app = useServedTenant('creds', () => ({ operatorArgs: [`--rotation-grace=${GRACE_MS / 1000}s`] }));
+const { system } = app;
 
 const trigger = (name: string, auth: object) => triggerObject(name, 'run', { spec: { auth } });
 
@@ -32,12 +25,11 @@ beforeAll(async () => {
     trigger('graph', { provider: 'microsoft-graph' }),
     trigger('asana', { provider: 'asana' }),
   ];
-  await applyObjects(app.name, objects);
+  await app.apply(...objects);
 }, 120_000);
 
-const url = (name: string) => `${running.hg.url}/hooks/${app.name}/${name}`;
-const getTrigger = (name: string) => readTrigger(app.name, name);
-const credentials = (name: string) => secretData(app.name, `${name}-credentials`);
+const { url } = app;
+const credentials = (name: string) => app.secret(`${name}-credentials`);
 const until = <T>(what: string, fn: () => Promise<T>) => waitFor(fn, { what, timeoutMs: 60_000 });
 
 const post = (target: string, headers: Record<string, string> = {}, body = '{"alerts":[]}') =>
@@ -102,7 +94,7 @@ describe('HTTP Basic', () => {
 describe('a token in the URL (docker-hub)', () => {
   it('works at <url>/<token> through a rotation overlap and stops after it; status names only its key', async () => {
     const t = await until('registry Ready', async () => {
-      const t = await getTrigger('registry');
+      const t = await app.trigger('registry');
       return t.status?.urlTokenRef && t;
     });
     expect(t.status!.urlTokenRef).toEqual({ name: 'registry-credentials', key: 'urlToken' });
@@ -123,9 +115,9 @@ describe('a token in the URL (docker-hub)', () => {
     expect((await post(`${url('registry')}/${old}`)).status).toBe(401);
     expect((await post(`${url('registry')}/${fresh}`)).status).toBe(202);
 
-    const logs = await running.hg.ingress.logs();
+    const logs = await app.hg.ingress.logs();
     expect(logs).not.toContain(old.slice(4));
-    expect(await (await fetch(running.hg.metricsUrl)).text()).not.toContain(old.slice(4));
+    expect(await (await fetch(app.hg.metricsUrl)).text()).not.toContain(old.slice(4));
   });
 });
 
@@ -166,7 +158,7 @@ describe("Asana's X-Hook-Secret, captured once", () => {
   it('is echoed, taken into the credentials Secret, verifies deliveries, and waits again after a rotation', async () => {
     await until(
       'asana waiting',
-      async () => (await getTrigger('asana')).status?.secretCapture?.state === 'Waiting',
+      async () => (await app.trigger('asana')).status?.secretCapture?.state === 'Waiting',
     );
     const hook = (secret: string) =>
       fetch(url('asana'), { method: 'POST', headers: { 'x-hook-secret': secret } });
@@ -179,7 +171,7 @@ describe("Asana's X-Hook-Secret, captured once", () => {
     expect(res.headers.get('x-hook-secret')).toBe(first);
     await until(
       'captured',
-      async () => (await getTrigger('asana')).status?.secretCapture?.state === 'Captured',
+      async () => (await app.trigger('asana')).status?.secretCapture?.state === 'Captured',
     );
     expect((await credentials('asana')).signingSecret).toBe(first);
     // The capture Secret was moved, not left behind in the ingress's namespace.
@@ -203,7 +195,7 @@ describe("Asana's X-Hook-Secret, captured once", () => {
     const { validUntil } = await rotate('asana', 'previousSigningSecret');
     await until(
       'waiting again',
-      async () => (await getTrigger('asana')).status?.secretCapture?.state === 'Waiting',
+      async () => (await app.trigger('asana')).status?.secretCapture?.state === 'Waiting',
     );
     const next = 'c648318a31dcab13468dfa59245eb660';
     const again = await until('a new handshake taken', async () => {

@@ -12,6 +12,7 @@ import {
   core,
   credentials,
   deliver,
+  deliverWithToken,
   getTrigger,
   hg,
   hmacHex,
@@ -26,15 +27,8 @@ import {
   workflow,
 } from './e2e.test-helper.ts';
 import { logTail, type Proc, terminate } from './harness/index.ts';
-import {
-  kubeConfigVia,
-  kubectl,
-  serviceAccountKubeconfig,
-  spawnIngress,
-  startApiServer,
-  waitFor,
-} from './helpers.ts';
-import { workflowObject } from './objects.test-helper.ts';
+import { kubeConfigVia, serviceAccountKubeconfig, spawnIngress, startApiServer, waitFor } from './helpers.ts';
+import { requestRotation, workflowObject } from './objects.test-helper.ts';
 
 useHookgate();
 
@@ -169,11 +163,7 @@ describe('deliveries', () => {
       { what: 'paused has a URL' },
     );
     expect(t.status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('Suspended');
-    const { token } = await credentials('paused');
-    const answer = await deliver(t.status!.url!, '{}', () => ({
-      ...JSON_CT,
-      Authorization: `Bearer ${token}`,
-    }));
+    const answer = await deliverWithToken(t, '{}');
     expect(answer.status).toBe(403);
     expect(await jobsOf('paused')).toEqual([]);
   });
@@ -198,11 +188,7 @@ describe('a trigger whose Workflow cannot run', () => {
       const conditions = Object.fromEntries((t.status?.conditions ?? []).map((c) => [c.type, c]));
       expect(conditions.Ready).toMatchObject({ status: 'False', message: expect.stringContaining(reason) });
       expect(conditions.Stalled?.status).toBe('True');
-      const { token } = await credentials(name);
-      const answer = await deliver(t.status!.url!, '{"a":1}', () => ({
-        ...JSON_CT,
-        Authorization: `Bearer ${token}`,
-      }));
+      const answer = await deliverWithToken(t, '{"a":1}');
       expect(answer.status).toBe(503);
       expect(answer.headers.get('retry-after')).toBe('60');
       expect(answer.body).toEqual({
@@ -236,11 +222,7 @@ describe('wait mode', () => {
 
   it('answers 200 with result Succeeded once the run completes', async () => {
     const t = await ready('wait-ok');
-    const { token } = await credentials('wait-ok');
-    const answer = await deliver(t.status!.url!, '{"a":1}', () => ({
-      ...JSON_CT,
-      Authorization: `Bearer ${token}`,
-    }));
+    const answer = await deliverWithToken(t, '{"a":1}');
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.body).toMatchObject({ accepted: true, result: 'Succeeded', exitCode: 0 });
     const [job] = await jobsOf('wait-ok');
@@ -250,11 +232,7 @@ describe('wait mode', () => {
 
   it('answers 200 with result Failed, the exit code and the termination message of a failed run', async () => {
     const t = await ready('wait-fail');
-    const { token } = await credentials('wait-fail');
-    const answer = await deliver(t.status!.url!, '{}', () => ({
-      ...JSON_CT,
-      Authorization: `Bearer ${token}`,
-    }));
+    const answer = await deliverWithToken(t, '{}');
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.body).toMatchObject({ result: 'Failed', exitCode: 3, output: 'disk full' });
     expect((await jobsOf('wait-fail')).map((j) => j.metadata!.name)).toEqual([answer.body.run]);
@@ -344,15 +322,7 @@ describe('rotation', () => {
     });
     expect((await deliver(url, '{"k":"before"}', () => signed(old, '{"k":"before"}'))).status).toBe(202);
 
-    const r = await kubectl([
-      'annotate',
-      '-n',
-      app.name,
-      'webhooktrigger',
-      'rotating',
-      `${Annotations.rotate}=now-1`,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
+    await requestRotation(app.name, 'rotating', 'now-1');
     const route = await waitFor(
       async () => {
         const rt = await routeOf('rotating');

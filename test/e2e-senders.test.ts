@@ -44,16 +44,19 @@ interface FormatCase {
   wait?: boolean;
 }
 
+/** The bearer token, and the body's HMAC as `sha256=<hex>` in `header`. */
+const bearerAndHmac = (header: string) => (c: Record<string, string>, body: string) => ({
+  ...JSON_CT,
+  Authorization: `Bearer ${c.token}`,
+  [header]: `sha256=${hmacHex(c.signingSecret!, body)}`,
+});
+
 const formats: FormatCase[] = [
   {
     file: 'bearer-and-hmac-with-defaults.yaml',
     trigger: 'shopify-orders',
     body: { order: 'A-1', priority: 'high' },
-    headers: (c, body) => ({
-      ...JSON_CT,
-      Authorization: `Bearer ${c.token}`,
-      'X-Agentruntime-Signature': `sha256=${hmacHex(c.signingSecret!, body)}`,
-    }),
+    headers: bearerAndHmac('X-Agentruntime-Signature'),
     expected: { source: 'shopify', priority: 'high', order: 'A-1' },
     status: 202,
   },
@@ -61,11 +64,7 @@ const formats: FormatCase[] = [
     file: 'bearer-and-hmac.yaml',
     trigger: 'pr-review',
     body: { message: 'Server CPU usage exceeded 90%', priority: 'high' },
-    headers: (c, body) => ({
-      ...JSON_CT,
-      Authorization: `Bearer ${c.token}`,
-      'X-Webhook-Signature': `sha256=${hmacHex(c.signingSecret!, body)}`,
-    }),
+    headers: bearerAndHmac('X-Webhook-Signature'),
     expected: { message: 'Server CPU usage exceeded 90%', priority: 'high' },
     status: 202,
   },

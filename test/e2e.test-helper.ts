@@ -8,21 +8,20 @@ import { beforeAll, expect } from 'vitest';
 import { Labels, ROUTE_KEY, type Route, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { INPUT_KEY } from '../lib/run.ts';
 import type { Hookgate } from './harness/index.ts';
-import { kubeConfig, useHookgate as startedHookgate, useNamespace, waitFor } from './helpers.ts';
-import { applyObjects, readTrigger, waitForReady, workflowObject } from './objects.test-helper.ts';
+import { kubeConfig, waitFor } from './helpers.ts';
+import { useServedTenant, workflowObject } from './objects.test-helper.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-export let app: { readonly name: string };
+export let app: ReturnType<typeof useServedTenant>;
 export let system: string;
 export let hg: Hookgate;
 
 /** The objects' namespace and hookgate, started before a file's tests and stopped after them. */
 export function useHookgate() {
-  app = useNamespace('e2e');
-  const started = startedHookgate('e2e');
-  system = started.system;
+  app = useServedTenant('e2e');
+  system = app.system;
   beforeAll(() => {
-    hg = started.hg;
+    hg = app.hg;
   });
 }
 
@@ -31,7 +30,7 @@ export function useHookgate() {
 
 export type Obj = Record<string, unknown>;
 
-export const apply = (objects: Obj[]) => applyObjects(app.name, objects);
+export const apply = (objects: Obj[]) => app.apply(...objects);
 
 export const workflow = (name: string, podMetadata: Obj = {}, spec: Obj = {}): Obj =>
   workflowObject(name, { podMetadata, spec });
@@ -49,10 +48,10 @@ export const custom = () => kubeConfig().makeApiClient(CustomObjectsApi);
 export const core = () => kubeConfig().makeApiClient(CoreV1Api);
 export const batch = () => kubeConfig().makeApiClient(BatchV1Api);
 
-export const getTrigger = (name: string): Promise<WebhookTrigger> => readTrigger(app.name, name);
+export const getTrigger = (name: string): Promise<WebhookTrigger> => app.trigger(name);
 
 /** Waits until the trigger is Ready for its current generation (and so has a URL). */
-export const ready = (name: string): Promise<WebhookTrigger> => waitForReady(app.name, name);
+export const ready = (name: string): Promise<WebhookTrigger> => app.ready(name);
 
 export async function secretData(name: string, namespace = app.name): Promise<Record<string, string>> {
   const s = await core().readNamespacedSecret({ namespace, name });
@@ -121,6 +120,12 @@ export function deliver(
     },
     { what: `a route for ${url}` },
   );
+}
+
+/** Delivers `body` to the trigger `t` with its bearer token, once its route is served. */
+export async function deliverWithToken(t: WebhookTrigger, body: string): Promise<Answer> {
+  const { token } = await credentials(t.metadata.name!);
+  return deliver(t.status!.url!, body, () => ({ ...JSON_CT, Authorization: `Bearer ${token}` }));
 }
 
 export const hmacHex = (key: string, data: string) => createHmac('sha256', key).update(data).digest('hex');

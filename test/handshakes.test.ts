@@ -4,17 +4,10 @@
 // metric show each one.
 import { createHmac, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
-import {
-  applyObjects,
-  readTrigger,
-  secretData,
-  triggerObject,
-  workflowObject,
-} from './objects.test-helper.ts';
+import { kubectl, waitFor } from './helpers.ts';
+import { triggerObject, useServedTenant, workflowObject } from './objects.test-helper.ts';
 
-const app = useNamespace('handshakes');
-const running = useHookgate('hs');
+const app = useServedTenant('handshakes');
 
 // Secrets the providers issue (Slack, Zoom, Meta, Dropbox, Trello): one Secret, a key each.
 const ISSUED = {
@@ -46,21 +39,15 @@ beforeAll(async () => {
     ),
     trigger('github', { provider: 'github' }),
   ];
-  await applyObjects(app.name, objects);
+  await app.apply(...objects);
 }, 120_000);
 
-const url = (name: string) => `${running.hg.url}/hooks/${app.name}/${name}`;
+const { url } = app;
 const hmacHex = (key: string, ...parts: string[]) => {
   const h = createHmac('sha256', key);
   for (const p of parts) h.update(p);
   return h.digest('hex');
 };
-
-/** A key of the trigger's generated credentials Secret, once the operator has made it. */
-const generated = (name: string, key: string) =>
-  waitFor(async () => (await secretData(app.name, `${name}-credentials`))[key], {
-    what: `${key} of ${name}-credentials`,
-  });
 
 /** Sends until the route is served (the ingress learns it from the operator), then the answer. */
 const answered = (what: string, send: () => Promise<Response>) =>
@@ -72,24 +59,27 @@ const answered = (what: string, send: () => Promise<Response>) =>
     { what: `the ${what} route served`, timeoutMs: 60_000 },
   );
 
-const getTrigger = (name: string) => readTrigger(app.name, name);
+/** A JSON `body` POSTed to trigger `name` with `headers()` (made again per try), once served. */
+const postJson = (name: string, body: string, headers: () => Record<string, string>) =>
+  answered(name, () =>
+    fetch(url(name), { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers() } }),
+  );
+
+/** Slack's and Zoom's way: `v0=` and the HMAC of `v0:<timestamp>:<body>`, a fresh timestamp per try. */
+const v0Signed = (provider: 'slack' | 'zoom', headerPrefix: string, body: string) =>
+  postJson(provider, body, () => {
+    const ts = String(Math.floor(Date.now() / 1000));
+    return {
+      [`${headerPrefix}-request-timestamp`]: ts,
+      [`${headerPrefix}-signature`]: `v0=${hmacHex(ISSUED[provider], `v0:${ts}:`, body)}`,
+    };
+  });
 
 describe('handshakes answered end to end, never a run', () => {
   it('slack url_verification, signed with the signing secret', async () => {
     const body =
       '{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}';
-    const res = await answered('slack', () => {
-      const ts = String(Math.floor(Date.now() / 1000));
-      return fetch(url('slack'), {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'x-slack-request-timestamp': ts,
-          'x-slack-signature': `v0=${hmacHex(ISSUED.slack, `v0:${ts}:`, body)}`,
-        },
-      });
-    });
+    const res = await v0Signed('slack', 'x-slack', body);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
   });
@@ -97,18 +87,7 @@ describe('handshakes answered end to end, never a run', () => {
   it('zoom endpoint.url_validation: {plainToken, encryptedToken}', async () => {
     const body =
       '{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}';
-    const res = await answered('zoom', () => {
-      const ts = String(Math.floor(Date.now() / 1000));
-      return fetch(url('zoom'), {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'x-zm-request-timestamp': ts,
-          'x-zm-signature': `v0=${hmacHex(ISSUED.zoom, `v0:${ts}:`, body)}`,
-        },
-      });
-    });
+    const res = await v0Signed('zoom', 'x-zm', body);
     expect(await res.json()).toEqual({
       plainToken: 'qgg8vlvZRS6UYooatFL8Aw',
       encryptedToken: hmacHex(ISSUED.zoom, 'qgg8vlvZRS6UYooatFL8Aw'),
@@ -116,29 +95,24 @@ describe('handshakes answered end to end, never a run', () => {
   });
 
   it('twitch webhook_callback_verification: the raw challenge, with the secret hookgate generated', async () => {
-    const secret = await generated('twitch', 'signingSecret');
+    const secret = await app.credential('twitch', 'signingSecret');
     const body = '{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"type":"channel.follow"}}';
-    const res = await answered('twitch', () => {
+    const res = await postJson('twitch', body, () => {
       const id = randomBytes(8).toString('hex');
       const ts = new Date().toISOString();
-      return fetch(url('twitch'), {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'twitch-eventsub-message-id': id,
-          'twitch-eventsub-message-timestamp': ts,
-          'twitch-eventsub-message-type': 'webhook_callback_verification',
-          'twitch-eventsub-message-signature': `sha256=${hmacHex(secret, id, ts, body)}`,
-        },
-      });
+      return {
+        'twitch-eventsub-message-id': id,
+        'twitch-eventsub-message-timestamp': ts,
+        'twitch-eventsub-message-type': 'webhook_callback_verification',
+        'twitch-eventsub-message-signature': `sha256=${hmacHex(secret, id, ts, body)}`,
+      };
     });
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(await res.text()).toBe('pogchamp-kappa-360noscope-vohiyo');
   });
 
   it('meta GET hub.challenge with the verify token hookgate generated; a wrong one is 401', async () => {
-    const token = await generated('meta', 'verifyToken');
+    const token = await app.credential('meta', 'verifyToken');
     const query = (t: string) => `?hub.mode=subscribe&hub.verify_token=${t}&hub.challenge=1158201444`;
     const res = await answered('meta', () => fetch(url('meta') + query(token)));
     expect(res.status).toBe(200);
@@ -164,7 +138,7 @@ describe('handshakes answered end to end, never a run', () => {
   });
 
   it('okta GET X-Okta-Verification-Challenge with the hook Authorization header', async () => {
-    const secret = await generated('okta', 'signingSecret');
+    const secret = await app.credential('okta', 'signingSecret');
     const res = await answered('okta', () =>
       fetch(url('okta'), {
         headers: {
@@ -177,7 +151,7 @@ describe('handshakes answered end to end, never a run', () => {
   });
 
   it('event grid SubscriptionValidation with its bearer token', async () => {
-    const token = await generated('eventgrid', 'token');
+    const token = await app.credential('eventgrid', 'token');
     const body = JSON.stringify([
       {
         id: '2d1781af-3a4c-4d7c-bd0c-e34b19da4e66',
@@ -185,17 +159,10 @@ describe('handshakes answered end to end, never a run', () => {
         eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent',
       },
     ]);
-    const res = await answered('eventgrid', () =>
-      fetch(url('eventgrid'), {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'aeg-event-type': 'SubscriptionValidation',
-          authorization: `Bearer ${token}`,
-        },
-      }),
-    );
+    const res = await postJson('eventgrid', body, () => ({
+      'aeg-event-type': 'SubscriptionValidation',
+      authorization: `Bearer ${token}`,
+    }));
     expect(await res.json()).toEqual({ validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6' });
   });
 
@@ -211,19 +178,12 @@ describe('handshakes answered end to end, never a run', () => {
     expect(options.headers.get('allow')).toBe('POST, OPTIONS');
     const head = await answered('trello', () => fetch(url('trello'), { method: 'HEAD' }));
     expect(head.status).toBe(200);
-    const secret = await generated('github', 'signingSecret');
+    const secret = await app.credential('github', 'signingSecret');
     const body = '{"zen":"Keep it logically awesome.","hook_id":1}';
-    const ping = await answered('github', () =>
-      fetch(url('github'), {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'x-github-event': 'ping',
-          'x-hub-signature-256': `sha256=${hmacHex(secret, body)}`,
-        },
-      }),
-    );
+    const ping = await postJson('github', body, () => ({
+      'x-github-event': 'ping',
+      'x-hub-signature-256': `sha256=${hmacHex(secret, body)}`,
+    }));
     expect(await ping.json()).toEqual({ accepted: true, run: null, ping: true });
   });
 
@@ -246,12 +206,12 @@ describe('handshakes answered end to end, never a run', () => {
     // The ingress writes status in batches (every 10 s).
     for (const [name, handshake] of Object.entries(expected)) {
       const entry = await waitFor(
-        async () => (await getTrigger(name)).status?.handshakes?.find((h) => h.name === handshake),
+        async () => (await app.trigger(name)).status?.handshakes?.find((h) => h.name === handshake),
         { what: `${handshake} in ${name}'s status`, timeoutMs: 30_000 },
       );
       expect(Date.parse(entry.lastAnsweredTime)).toBeGreaterThan(Date.now() - 300_000);
     }
-    const metrics = await (await fetch(running.hg.metricsUrl)).text();
+    const metrics = await (await fetch(app.hg.metricsUrl)).text();
     for (const [name, handshake] of Object.entries(expected)) {
       const outcome = handshake === 'ping' ? 'ping' : `handshake_${handshake}`;
       expect(metrics).toContain(

@@ -1,6 +1,5 @@
 // Helpers for tests against the local control plane. They run in vitest workers, which only get
 // the serializable ClusterInfo from the global setup (test/harness/global-setup.ts).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -14,6 +13,7 @@ import {
   type V1Lease,
   type V1Secret,
 } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { isConflict, isNotFound } from '../lib/kube.ts';
 import * as controlplane from './harness/index.ts';
@@ -37,6 +37,9 @@ export function realNode(): { node: controlplane.RealNodeInfo; skip: string | un
     skip: 'skip' in provided ? provided.skip : undefined,
   };
 }
+
+/** A logger for the code under test: silent unless TEST_LOG_LEVEL asks for its lines. */
+export const testLog = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** A client config with admin (system:masters) rights. */
 export function kubeConfig(): KubeConfig {
@@ -108,31 +111,11 @@ export function useHookgate(
   };
 }
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = controlplane.RunResult;
 
 /** Runs a control plane binary (kubectl, helm) with `input` on stdin. Never throws on a non-zero exit. */
 export function runBinary(name: string, args: string[], input = ''): Promise<RunResult> {
-  const child = spawn(join(clusterInfo().binDir, name), args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-  });
-  // A binary that exits before reading its stdin (most commands take none) makes the write fail
-  // with EPIPE; what it did is in its exit code and output.
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return controlplane.runProcess(join(clusterInfo().binDir, name), args, { input });
 }
 
 /**

@@ -5,19 +5,18 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Annotations } from '../api/v1alpha1/index.ts';
 import { sign } from '../ingress/verify/index.ts';
-import { kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
-import { applyObjects, credential, triggerObject, workflowObject } from './objects.test-helper.ts';
+import { kubectl, waitFor } from './helpers.ts';
+import { triggerObject, useServedTenant, workflowObject } from './objects.test-helper.ts';
 
-const app = useNamespace('replay');
-const running = useHookgate('replay');
+const app = useServedTenant('replay');
 
 beforeAll(async () => {
-  await applyObjects(app.name, [
+  await app.apply(
     workflowObject('build'),
     triggerObject('push', 'build', {
       spec: { auth: { signature: { scheme: 'github', replayWindowSeconds: 7200 } } },
     }),
-  ]);
+  );
 });
 
 const jobs = async () =>
@@ -27,8 +26,8 @@ const jobs = async () =>
 
 describe('replays through the real ingress', () => {
   it('a GitHub delivery replayed with a new X-GitHub-Delivery is the same run, kept for the replay window', async () => {
-    const url = `${running.hg.url}/hooks/${app.name}/push`;
-    const secret = await credential(app.name, 'push', 'signingSecret');
+    const url = app.url('push');
+    const secret = await app.credential('push', 'signingSecret');
     const body = JSON.stringify({ ref: 'refs/heads/main', after: randomUUID() });
     const send = (id: string) =>
       fetch(url, {

@@ -1,32 +1,17 @@
 // Leader election against the real API server: its optimistic concurrency on the Lease is what
 // makes two replicas safe, so no fake can prove it.
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  type V1ConfigMap,
-  type V1Lease,
-} from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig, type V1ConfigMap, type V1Lease } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isConflict, isNotFound, KubeClient } from '../lib/kube.ts';
 import { LeaderElector, leaseClient } from '../operator/runtime/leader.ts';
 import { Manager } from '../operator/runtime/manager.ts';
 import type { Resource } from '../operator/runtime/types.ts';
-import { kubeConfig, setLeaseHolder, startApiServer, useNamespace, waitFor } from './helpers.ts';
+import { kubeConfig, setLeaseHolder, startApiServer, waitFor } from './helpers.ts';
+import { useRuntimeTest } from './operator-replica.test-helper.ts';
 
-const ns = useNamespace('leader');
-const kc = kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
-const coordination = kc.makeApiClient(CoordinationV1Api);
-const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const { ns, kc, core, coordination, log, cleanup } = useRuntimeTest('leader');
 
 /** An elector on the default timings (lease 15 s, renew deadline 10 s, retry 2 s). */
 function elector(lease: string, identity: string, client = kc) {
@@ -48,8 +33,18 @@ function elector(lease: string, identity: string, client = kc) {
       x.lost.push(r);
     },
   });
-  cleanup.push(() => e.stop());
+  cleanup(() => e.stop());
   return x;
+}
+
+/** `a` leading `lease` (through `aClient`), and `b` campaigning for it in vain for 3 s. */
+async function leaderAndCandidate(lease: string, aClient = kc) {
+  const a = elector(lease, 'a', aClient);
+  await waitFor(() => a.e.isLeader, { what: 'a leads' });
+  const b = elector(lease, 'b');
+  await sleep(3000);
+  expect(b.e.isLeader).toBe(false);
+  return { a, b };
 }
 
 const readLease = (name: string): Promise<V1Lease> =>
@@ -89,11 +84,7 @@ describe('leader election on a Lease', () => {
   });
 
   it('a gracefully stopped leader hands over within a retry period', async () => {
-    const a = elector('graceful', 'a');
-    await waitFor(() => a.e.isLeader, { what: 'a leads' });
-    const b = elector('graceful', 'b');
-    await sleep(3000);
-    expect(b.e.isLeader).toBe(false);
+    const { a, b } = await leaderAndCandidate('graceful');
     const stoppedAt = Date.now();
     await a.e.stop();
     await waitFor(() => b.e.isLeader, { what: 'b takes over', timeoutMs: 10_000, intervalMs: 50 });
@@ -106,10 +97,7 @@ describe('leader election on a Lease', () => {
   });
 
   it('a killed leader (no release) is replaced only after the lease expires', async () => {
-    const a = elector('killed', 'a');
-    await waitFor(() => a.e.isLeader, { what: 'a leads' });
-    const b = elector('killed', 'b');
-    await sleep(3000);
+    const { a, b } = await leaderAndCandidate('killed');
     await a.e.stop({ release: false });
     const last = await readLease('killed');
     expect(last.spec?.holderIdentity).toBe('a');
@@ -127,14 +115,10 @@ describe('leader election on a Lease', () => {
     // a talks to an API server of its own (same etcd); stopping it cuts a off while b, on the
     // main API server, goes on campaigning.
     const server = await startApiServer();
-    cleanup.push(() => server.stop());
+    cleanup(() => server.stop());
     const cut = new KubeConfig();
     cut.loadFromFile(server.kubeconfigPath);
-    const a = elector('cut-off', 'a', cut);
-    await waitFor(() => a.e.isLeader, { what: 'a leads' });
-    const b = elector('cut-off', 'b');
-    await sleep(3000);
-    expect(b.e.isLeader).toBe(false);
+    const { a, b } = await leaderAndCandidate('cut-off', cut);
 
     await server.stop();
     let overlaps = 0;
@@ -223,7 +207,7 @@ describe('two managers', () => {
         },
       },
     });
-    cleanup.push(() => m.stop());
+    cleanup(() => m.stop());
     return { m, registry, lost, identity };
   }
 

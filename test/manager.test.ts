@@ -1,33 +1,15 @@
 // The Manager against the real API server: caches, controllers and leader election together, as
 // the operator runs them. (Election alone, and two managers failing over: leader-election.test.ts.)
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  type KubernetesObject,
-  type V1ConfigMap,
-  V1MicroTime,
-} from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig, type KubernetesObject, type V1ConfigMap, V1MicroTime } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type LeaderElectionConfig, Manager } from '../operator/runtime/manager.ts';
 import type { Cache, Resource, Result } from '../operator/runtime/types.ts';
-import {
-  apiServerMetric,
-  kubeConfig,
-  setLeaseHolder,
-  startApiServer,
-  useNamespace,
-  waitFor,
-} from './helpers.ts';
+import { apiServerMetric, kubeConfig, setLeaseHolder, startApiServer, waitFor } from './helpers.ts';
+import { useRuntimeTest } from './operator-replica.test-helper.ts';
 
-const ns = useNamespace('manager');
-const kc = kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
-const coordination = kc.makeApiClient(CoordinationV1Api);
-const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const { ns, core, coordination, log, cleanup } = useRuntimeTest('manager');
 
 // Each test selects its own ConfigMaps by label, so the tests' caches never see each other's.
 const configMaps = (labelSelector: string): Resource => ({
@@ -36,11 +18,6 @@ const configMaps = (labelSelector: string): Resource => ({
   plural: 'configmaps',
   kind: 'ConfigMap',
   labelSelector,
-});
-
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
 });
 
 function manager(opts: { kubeConfig?: KubeConfig; leaderElection?: LeaderElectionConfig } = {}) {
@@ -53,7 +30,7 @@ function manager(opts: { kubeConfig?: KubeConfig; leaderElection?: LeaderElectio
     leaderElection: opts.leaderElection ?? false,
     onLeaderLost: (reason) => lost.push({ reason, at: Date.now() }),
   });
-  cleanup.push(() => m.stop());
+  cleanup(() => m.stop());
   return { m, lost };
 }
 
@@ -201,7 +178,7 @@ describe('Manager', () => {
     // The manager talks to an API server of its own, whose metrics then count its requests and
     // nobody else's (besides the server's own, taken as the baseline).
     const server = await startApiServer();
-    cleanup.push(() => server.stop());
+    cleanup(() => server.stop());
     const own = new KubeConfig();
     own.loadFromFile(server.kubeconfigPath);
     const SHARED = configMaps('hookgate-test=shared');

@@ -3,9 +3,9 @@
 // credentials.
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
+import { Annotations, GROUP, VERSION, WEBHOOK_TRIGGER, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { REAL_NODE_POD } from './harness/index.ts';
-import { kubeConfig, kubectl, waitFor } from './helpers.ts';
+import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a manifest's metadata and spec are free-form here
 type Manifest = Record<string, any>;
@@ -116,16 +116,39 @@ export function readTrigger(namespace: string, name: string): Promise<WebhookTri
   }) as Promise<WebhookTrigger>;
 }
 
+/**
+ * The object `read` returns, once its status reflects its current generation and `ok` holds for it
+ * (so that a reason asserted after is the one for the current spec).
+ */
+export function observed<
+  T extends { metadata: { generation?: number }; status?: { observedGeneration?: number } },
+>(read: () => Promise<T>, ok: (o: T) => unknown, opts: { what: string; timeoutMs?: number }): Promise<T> {
+  return waitFor(async () => {
+    const o = await read();
+    return o.status?.observedGeneration === o.metadata.generation && Boolean(ok(o)) && o;
+  }, opts);
+}
+
 /** Waits until the trigger is Ready for its current generation, and returns it. */
 export function waitForReady(namespace: string, name: string, timeoutMs = 60_000): Promise<WebhookTrigger> {
-  return waitFor(
-    async () => {
-      const t = await readTrigger(namespace, name);
-      const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
-      return ready?.status === 'True' && t.status?.observedGeneration === t.metadata.generation && t;
-    },
+  return observed(
+    () => readTrigger(namespace, name),
+    (t) => t.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
     { what: `${name} Ready`, timeoutMs },
   );
+}
+
+/** Asks for a rotation of the trigger's credentials, as `hookgate rotate` does; `value` names the request. */
+export async function requestRotation(namespace: string, trigger: string, value: string): Promise<void> {
+  const r = await kubectl([
+    'annotate',
+    '-n',
+    namespace,
+    'webhooktrigger',
+    trigger,
+    `${Annotations.rotate}=${value}`,
+  ]);
+  if (r.code !== 0) throw new Error(`kubectl annotate: ${r.stderr}`);
 }
 
 /** A key of a trigger's generated credentials Secret (`token`, `signingSecret`), once it holds one. */
@@ -155,4 +178,50 @@ export async function secretData(namespace: string, name: string): Promise<Recor
   if (r.code !== 0) return {};
   const data: Record<string, string> = JSON.parse(r.stdout).data ?? {};
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+}
+
+/**
+ * A namespace with the helpers above bound to it: most files work in one tenant namespace, and would
+ * otherwise pass its name to every call.
+ */
+class Tenant {
+  constructor(private readonly ns: { readonly name: string }) {}
+  get name(): string {
+    return this.ns.name;
+  }
+  readonly apply = (...objects: object[]) => applyObjects(this.name, objects);
+  readonly trigger = (name: string) => readTrigger(this.name, name);
+  readonly ready = (name: string) => waitForReady(this.name, name);
+  /** The trigger once its status reflects its current generation and `ok` holds. */
+  readonly settled = (name: string, ok: (t: WebhookTrigger) => unknown, what: string) =>
+    observed(() => this.trigger(name), ok, { what });
+  readonly credential = (trigger: string, key?: string) => credential(this.name, trigger, key);
+  readonly secret = (name: string) => secretData(this.name, name);
+  readonly rotate = (trigger: string, value: string) => requestRotation(this.name, trigger, value);
+}
+
+/** A fresh tenant namespace for the calling test file (useNamespace). */
+export const useTenant = (prefix: string) => new Tenant(useNamespace(prefix));
+
+/**
+ * A fresh tenant namespace served by hookgate's operator and ingress, running as the chart runs
+ * them for the calling test file (useHookgate, with `opts`).
+ */
+export const useServedTenant = (prefix: string, opts?: Parameters<typeof useHookgate>[1]) =>
+  new ServedTenant(prefix, opts);
+
+class ServedTenant extends Tenant {
+  private readonly running: ReturnType<typeof useHookgate>;
+  constructor(prefix: string, opts?: Parameters<typeof useHookgate>[1]) {
+    super(useNamespace(prefix));
+    this.running = useHookgate(prefix, opts);
+  }
+  get hg() {
+    return this.running.hg;
+  }
+  get system(): string {
+    return this.running.system;
+  }
+  /** The trigger's URL at the ingress. */
+  readonly url = (trigger: string) => `${this.hg.url}/hooks/${this.name}/${trigger}`;
 }

@@ -4,16 +4,10 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, expect, it } from 'vitest';
 import type { Manager } from '../operator/runtime/manager.ts';
 import { kubeConfig, useNamespace, waitFor } from './helpers.ts';
-import {
-  applyObjects,
-  readTrigger,
-  triggerObject,
-  waitForReady,
-  workflowObject,
-} from './objects.test-helper.ts';
+import { triggerObject, useTenant, workflowObject } from './objects.test-helper.ts';
 import { startReplica } from './operator-replica.test-helper.ts';
 
-const ns = useNamespace('op-failover');
+const ns = useTenant('op-failover');
 const system = useNamespace('op-failover-sys');
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -29,12 +23,12 @@ afterAll(async () => {
 });
 
 const apply = (requests: number) =>
-  applyObjects(ns.name, [
+  ns.apply(
     workflowObject('wf'),
     triggerObject('hook', 'wf', {
       spec: { auth: { bearer: {}, signature: { scheme: 'github' } }, rateLimit: { requests } },
     }),
-  ]);
+  );
 
 it('credentials survive a leader failover byte for byte, and the new leader reconciles', async () => {
   const a = await replica('replica-a');
@@ -42,7 +36,7 @@ it('credentials survive a leader failover byte for byte, and the new leader reco
   const b = await replica('replica-b');
 
   await apply(30);
-  await waitForReady(ns.name, 'hook');
+  await ns.ready('hook');
   const before = await core.readNamespacedSecret({ namespace: ns.name, name: 'hook-credentials' });
   expect(b.isLeader).toBe(false);
 
@@ -53,7 +47,7 @@ it('credentials survive a leader failover byte for byte, and the new leader reco
   await apply(50);
   const t = await waitFor(
     async () => {
-      const x = await readTrigger(ns.name, 'hook');
+      const x = await ns.trigger('hook');
       return x.status?.observedGeneration === x.metadata.generation && x.metadata.generation === 2 && x;
     },
     { what: 'generation 2 observed by replica-b', timeoutMs: 30_000 },

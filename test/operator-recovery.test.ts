@@ -6,17 +6,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, expect, it } from 'vitest';
 import type { Manager } from '../operator/runtime/manager.ts';
 import type { ApiServer } from './harness/index.ts';
-import { kubectl, startApiServer, useNamespace, waitFor } from './helpers.ts';
-import {
-  applyObjects,
-  secretData,
-  triggerObject,
-  waitForReady,
-  workflowObject,
-} from './objects.test-helper.ts';
+import { startApiServer, useNamespace, waitFor } from './helpers.ts';
+import { triggerObject, useTenant, workflowObject } from './objects.test-helper.ts';
 import { startReplica } from './operator-replica.test-helper.ts';
 
-const ns = useNamespace('op-recovery');
+const ns = useTenant('op-recovery');
 const system = useNamespace('op-recovery-sys');
 let server: ApiServer | undefined;
 let manager: Manager | undefined;
@@ -25,8 +19,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const apply = (name: string) => applyObjects(ns.name, [workflowObject(name), triggerObject(name, name)]);
-const token = async (name: string) => (await secretData(ns.name, `${name}-credentials`)).token;
+const apply = (name: string) => ns.apply(workflowObject(name), triggerObject(name, name));
+const token = async (name: string) => (await ns.secret(`${name}-credentials`)).token;
 
 it('leads again after its API server was frozen 20 s and restarted: a new trigger Ready, a rotation published', async () => {
   server = await startApiServer();
@@ -43,7 +37,7 @@ it('leads again after its API server was frozen 20 s and restarted: a new trigge
   const m = manager;
   await waitFor(() => m.isLeader, { what: 'the operator leads' });
   await apply('before');
-  await waitForReady(ns.name, 'before');
+  await ns.ready('before');
   const first = await token('before');
 
   process.kill(server.pid, 'SIGSTOP');
@@ -57,16 +51,8 @@ it('leads again after its API server was frozen 20 s and restarted: a new trigge
   const back = Date.now();
 
   await apply('after');
-  const rotated = await kubectl([
-    'annotate',
-    '-n',
-    ns.name,
-    'webhooktrigger',
-    'before',
-    'hookgate.io/rotate=after-outage',
-  ]);
-  expect(rotated.code, rotated.stderr).toBe(0);
-  await waitForReady(ns.name, 'after');
+  await ns.rotate('before', 'after-outage');
+  await ns.ready('after');
   await waitFor(async () => (await token('before')) !== first, { what: 'the rotation', timeoutMs: 60_000 });
   expect(Date.now() - back).toBeLessThan(60_000);
   expect(m.isLeader).toBe(true);

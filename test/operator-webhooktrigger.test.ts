@@ -1,46 +1,28 @@
 // The WebhookTrigger reconciler against the real API server: informers, server-side apply,
 // owner-reference garbage collection by kube-controller-manager, and a controller restart.
-import { CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { CoreV1Api, type V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Condition, type Route, RouteSchema, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { isNotFound } from '../lib/kube.ts';
-import { loadConfig } from '../operator/config.ts';
 import { routeSecretName } from '../operator/controllers/webhooktrigger/desired.ts';
-import { register as registerTriggers } from '../operator/controllers/webhooktrigger/index.ts';
-import { register as registerWorkflows } from '../operator/controllers/workflow/index.ts';
-import { Manager } from '../operator/runtime/manager.ts';
+import type { Manager } from '../operator/runtime/manager.ts';
 import { kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import { useTenant } from './objects.test-helper.ts';
+import { startOperator as startManager } from './operator-replica.test-helper.ts';
 
-const ns = useNamespace('op-trigger');
+const ns = useTenant('op-trigger');
 const ingress = useNamespace('op-ingress');
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
 const BASE = 'https://hooks.example.test';
 
 let manager: Manager | undefined;
 async function startOperator(): Promise<void> {
-  const config = loadConfig(
-    [
-      `--public-base-url=${BASE}`,
-      `--namespaces=${ns.name}`,
-      `--ingress-namespace=${ingress.name}`,
-      '--rotation-grace=6s',
-      '--leader-elect=false',
-    ],
-    {},
-  );
-  manager = new Manager({
-    kubeConfig: kc,
-    log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    namespaces: config.namespaces,
-    leaderElection: false,
-  });
-  registerTriggers(manager, config);
-  registerWorkflows(manager, config);
-  await manager.start();
-  await manager.waitForSync();
+  manager = await startManager(kc, [
+    `--namespaces=${ns.name}`,
+    `--ingress-namespace=${ingress.name}`,
+    '--rotation-grace=6s',
+  ]);
 }
 async function stopOperator(): Promise<void> {
   await manager?.stop();
@@ -67,30 +49,11 @@ spec:
           containers: [{ name: run, image: busybox }]
 `;
 
-const getTrigger = async (name: string) =>
-  (await custom.getNamespacedCustomObject({
-    group: 'hookgate.io',
-    version: 'v1alpha1',
-    namespace: ns.name,
-    plural: 'webhooktriggers',
-    name,
-  })) as WebhookTrigger;
-
 const cond = (t: WebhookTrigger, type: string): Condition | undefined =>
   t.status?.conditions?.find((c) => c.type === type);
-
-/** The trigger once its status reflects its current generation (before any reason is asserted). */
-const observed = (name: string, ok: (t: WebhookTrigger) => boolean, what: string) =>
-  waitFor(
-    async () => {
-      const t = await getTrigger(name);
-      return t.status?.observedGeneration === t.metadata.generation && ok(t) && t;
-    },
-    { timeoutMs: 30_000, what },
-  );
-const ready = (name: string) => observed(name, (t) => cond(t, 'Ready')?.status === 'True', `${name} Ready`);
+const ready = (name: string) => ns.settled(name, (t) => cond(t, 'Ready')?.status === 'True', `${name} Ready`);
 const notReady = (name: string, reason: string) =>
-  observed(
+  ns.settled(
     name,
     (t) => cond(t, 'Ready')?.status === 'False' && cond(t, 'Ready')?.reason === reason,
     `${name} ${reason}`,
@@ -231,8 +194,8 @@ describe('WebhookTrigger', () => {
 
   it('rotation keeps old and new valid for the grace period, then only the new; the URL stays', async () => {
     const old = decode(await readSecret(ns.name, 'github-credentials'));
-    const url = (await getTrigger('github')).status?.url;
-    await kubectl(['annotate', '-n', ns.name, 'webhooktrigger/github', 'hookgate.io/rotate=r1']);
+    const url = (await ns.trigger('github')).status?.url;
+    await ns.rotate('github', 'r1');
     const rotated = await waitFor(
       async () => {
         const s = await readSecret(ns.name, 'github-credentials');
@@ -263,7 +226,7 @@ describe('WebhookTrigger', () => {
     // The route is written before the status (one status write, at the end of the reconcile).
     const t = await waitFor(
       async () => {
-        const x = await getTrigger('github');
+        const x = await ns.trigger('github');
         return x.status?.previousCredentialsValidUntil === data.previousValidUntil && x;
       },
       { what: 'status with previousCredentialsValidUntil' },
@@ -283,7 +246,7 @@ describe('WebhookTrigger', () => {
     const final = decode(await readSecret(ns.name, 'github-credentials'));
     expect(final).toEqual({ token: data.token, signingSecret: data.signingSecret });
     await waitFor(
-      async () => (await getTrigger('github')).status?.previousCredentialsValidUntil === undefined,
+      async () => (await ns.trigger('github')).status?.previousCredentialsValidUntil === undefined,
       {
         what: 'status without previousCredentialsValidUntil',
       },
@@ -292,7 +255,7 @@ describe('WebhookTrigger', () => {
 
   it('a suspended trigger is Ready (reason Suspended) and keeps a route marked suspended', async () => {
     await apply(triggerYaml('github', 'build', '  suspend: true\n  rateLimit: { requests: 100 }'));
-    const t = await observed('github', (x) => cond(x, 'Ready')?.reason === 'Suspended', 'Suspended');
+    const t = await ns.settled('github', (x) => cond(x, 'Ready')?.reason === 'Suspended', 'Suspended');
     expect(cond(t, 'Ready')?.status).toBe('True');
     await waitFor(async () => (await route('github')).suspended, { what: 'route suspended' });
   });
@@ -400,7 +363,7 @@ spec:
     try {
       for (const name of ['legacy', 'unlabelled']) {
         await apply(triggerYaml(name, 'build'));
-        const t = await getTrigger(name);
+        const t = await ns.trigger(name);
         made[name] = await core.createNamespacedSecret({
           namespace: ns.name,
           body: {

@@ -1,13 +1,13 @@
 // The Workflow reconciler against the real API server: server-side dry-run validation, Jobs run to
 // completion or failure by the job controller and kwok, and history pruning.
 import { BatchV1Api, CustomObjectsApi, type V1Job } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Condition, Workflow } from '../api/v1alpha1/index.ts';
-import { loadConfig } from '../operator/config.ts';
 import { register as registerWorkflows } from '../operator/controllers/workflow/index.ts';
-import { Manager } from '../operator/runtime/manager.ts';
+import type { Manager } from '../operator/runtime/manager.ts';
 import { kubeConfig, kubectl, useNamespace, waitFor } from './helpers.ts';
+import { observed } from './objects.test-helper.ts';
+import { startOperator } from './operator-replica.test-helper.ts';
 
 const ns = useNamespace('op-workflow');
 const kc = kubeConfig();
@@ -16,19 +16,7 @@ const batch = kc.makeApiClient(BatchV1Api);
 
 let manager: Manager | undefined;
 beforeAll(async () => {
-  const config = loadConfig(
-    ['--public-base-url=https://hooks.example.test', `--namespaces=${ns.name}`, '--leader-elect=false'],
-    {},
-  );
-  manager = new Manager({
-    kubeConfig: kc,
-    log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    namespaces: config.namespaces,
-    leaderElection: false,
-  });
-  registerWorkflows(manager, config);
-  await manager.start();
-  await manager.waitForSync();
+  manager = await startOperator(kc, [`--namespaces=${ns.name}`], [registerWorkflows]);
 });
 afterAll(() => manager?.stop());
 
@@ -62,14 +50,12 @@ const getWorkflow = async (name: string) =>
   })) as Workflow;
 const cond = (w: Workflow, type: string): Condition | undefined =>
   w.status?.conditions?.find((c) => c.type === type);
-const observed = (name: string, ok: (w: Workflow) => boolean, what: string, timeoutMs = 30_000) =>
-  waitFor(
-    async () => {
-      const w = await getWorkflow(name);
-      return w.status?.observedGeneration === w.metadata.generation && ok(w) && w;
-    },
-    { timeoutMs, what },
-  );
+/** The Workflow once its status reflects its current generation and `ok` holds. */
+const settled = (name: string, ok: (w: Workflow) => boolean, what: string) =>
+  observed(() => getWorkflow(name), ok, { what });
+const ready = (name: string) => settled(name, (x) => cond(x, 'Ready')?.status === 'True', `${name} Ready`);
+const invalid = (name: string, reason = 'InvalidJobTemplate') =>
+  settled(name, (x) => cond(x, 'Ready')?.reason === reason, `${name} ${reason}`);
 
 /** A run as the ingress creates it: labelled, owned by the Workflow. */
 function run(wf: Workflow, name: string, fail?: { exitCode: number; message: string }): V1Job {
@@ -115,18 +101,14 @@ function run(wf: Workflow, name: string, fail?: { exitCode: number; message: str
 describe('Workflow', () => {
   it('a valid job template is Ready after a server-side dry run', async () => {
     await apply(workflowYaml('ok', goodPod));
-    const w = await observed('ok', (x) => cond(x, 'Ready')?.status === 'True', 'ok Ready');
+    const w = await ready('ok');
     expect(cond(w, 'Ready')?.reason).toBe('Succeeded');
     expect(cond(w, 'Stalled')?.status).toBe('False');
   });
 
   it('restartPolicy Always: Stalled InvalidJobTemplate', async () => {
     await apply(workflowYaml('always', goodPod.replace('Never', 'Always')));
-    const w = await observed(
-      'always',
-      (x) => cond(x, 'Ready')?.reason === 'InvalidJobTemplate',
-      'always invalid',
-    );
+    const w = await invalid('always');
     expect(cond(w, 'Ready')).toMatchObject({
       status: 'False',
       message: expect.stringContaining('restartPolicy'),
@@ -141,11 +123,7 @@ describe('Workflow', () => {
         `          restartPolicy: Never\n          containers: [{ name: Bad_Name, image: busybox }]`,
       ),
     );
-    const w = await observed(
-      'typo',
-      (x) => cond(x, 'Ready')?.reason === 'InvalidJobTemplate',
-      'typo invalid',
-    );
+    const w = await invalid('typo');
     expect(cond(w, 'Ready')?.message).toContain('spec.template.spec.containers[0].name');
     expect(cond(w, 'Stalled')?.status).toBe('True');
     // Unknown fields too: the template goes to the server as written, with strict field validation.
@@ -155,14 +133,10 @@ describe('Workflow', () => {
         `          restartPolicy: Never\n          containers: [{ name: run, image: busybox, imagePullPolcy: Always }]`,
       ),
     );
-    const w2 = await observed(
-      'typo',
-      (x) => cond(x, 'Ready')?.reason === 'InvalidJobTemplate',
-      'typo unknown field',
-    );
+    const w2 = await invalid('typo');
     expect(cond(w2, 'Ready')?.message).toContain('imagePullPolcy');
     await apply(workflowYaml('typo', goodPod));
-    await observed('typo', (x) => cond(x, 'Ready')?.status === 'True', 'typo fixed');
+    await ready('typo');
   });
 
   // Regression: the operator dry-ran the user's template while the ingress added the input volume,
@@ -175,17 +149,13 @@ describe('Workflow', () => {
               image: busybox
               volumeMounts: [{ name: scratch, mountPath: /var/run/hookgate }]`;
     await apply(workflowYaml('mounted', pod));
-    const w = await observed(
-      'mounted',
-      (x) => cond(x, 'Ready')?.reason === 'InvalidJobTemplate',
-      'mounted invalid',
-    );
+    const w = await invalid('mounted');
     expect(cond(w, 'Ready')?.status).toBe('False');
     expect(cond(w, 'Ready')?.message).toContain('mountPath');
     expect(cond(w, 'Stalled')?.status).toBe('True');
     // Moving the input elsewhere makes every delivery runnable again.
     await apply(workflowYaml('mounted', pod, '  input: { path: /input/payload.json }'));
-    await observed('mounted', (x) => cond(x, 'Ready')?.status === 'True', 'mounted fixed');
+    await ready('mounted');
   });
 
   // Regression: the operator never compiled inputSchema; Ajv threw on every request (500).
@@ -206,11 +176,7 @@ describe('Workflow', () => {
     async (_, schema, text) => {
       const name = `schema-${Math.random().toString(36).slice(2, 8)}`;
       await apply(workflowYaml(name, goodPod, `  inputSchema: ${schema}`));
-      const w = await observed(
-        name,
-        (x) => cond(x, 'Ready')?.reason === 'InvalidInputSchema',
-        `${name} invalid`,
-      );
+      const w = await invalid(name, 'InvalidInputSchema');
       expect(cond(w, 'Ready')?.status).toBe('False');
       expect(cond(w, 'Ready')?.message).toContain(text);
       expect(cond(w, 'Stalled')?.status).toBe('True');
@@ -225,12 +191,12 @@ describe('Workflow', () => {
         "  inputSchema: { type: object, properties: { ref: { type: string, pattern: '^refs/' } } }",
       ),
     );
-    await observed('schema-ok', (x) => cond(x, 'Ready')?.status === 'True', 'schema-ok Ready');
+    await ready('schema-ok');
   });
 
   it('status reflects runs that complete and fail, with the termination message', async () => {
     await apply(workflowYaml('runs', goodPod));
-    const wf = await observed('runs', (x) => cond(x, 'Ready')?.status === 'True', 'runs Ready');
+    const wf = await ready('runs');
     await batch.createNamespacedJob({ namespace: ns.name, body: run(wf, 'runs-ok') });
     await batch.createNamespacedJob({
       namespace: ns.name,
@@ -286,7 +252,7 @@ describe('Workflow', () => {
     await apply(
       workflowYaml('pruned', goodPod, '  successfulRunsHistoryLimit: 1\n  failedRunsHistoryLimit: 1'),
     );
-    const wf = await observed('pruned', (x) => cond(x, 'Ready')?.status === 'True', 'pruned Ready');
+    const wf = await ready('pruned');
     for (const name of ['pruned-1', 'pruned-2', 'pruned-3']) {
       await batch.createNamespacedJob({ namespace: ns.name, body: run(wf, name) });
       // Distinct creation seconds make "oldest" unambiguous.

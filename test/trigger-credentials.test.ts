@@ -5,33 +5,16 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Annotations, ConditionType, Reason, type WebhookTrigger } from '../api/v1alpha1/index.ts';
 import { main } from '../cli/hookgate.ts';
-import { kubeConfig, kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
-import {
-  applyObjects,
-  credential,
-  readTrigger,
-  triggerObject,
-  workflowObject,
-} from './objects.test-helper.ts';
+import { kubeConfig, kubectl, waitFor } from './helpers.ts';
+import { triggerObject, useServedTenant, workflowObject } from './objects.test-helper.ts';
 
-const app = useNamespace('creds');
-const running = useHookgate('creds');
+const app = useServedTenant('creds');
 
-const getTrigger = (name: string) => readTrigger(app.name, name);
 const ready = (t: WebhookTrigger) => t.status?.conditions?.find((c) => c.type === ConditionType.Ready);
-const settled = (name: string, ok: (t: WebhookTrigger) => boolean, what: string) =>
-  waitFor(
-    async () => {
-      const t = await getTrigger(name);
-      return t.status?.observedGeneration === t.metadata.generation && ok(t) && t;
-    },
-    { what },
-  );
 
-const tokenOf = (name: string) => credential(app.name, name);
 const post = async (name: string, token: string) =>
   (
-    await fetch(`${running.hg.url}/hooks/${app.name}/${name}`, {
+    await fetch(app.url(name), {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: '{}',
@@ -46,18 +29,18 @@ beforeAll(async () => {
     metadata: { name: 'short' },
     stringData: { token: 'letmein' },
   };
-  await applyObjects(app.name, [
+  await app.apply(
     workflowObject('build'),
     shortSecret,
     trigger('leaky', { bearer: {} }),
     trigger('weak', { bearer: { secretRef: { name: 'short', key: 'token' } } }),
-  ]);
+  );
 });
 
 describe('a leaked credential', () => {
   it('is refused as soon as it is revoked, with no grace period; the new one works', async () => {
-    await settled('leaky', (t) => ready(t)?.status === 'True', 'leaky Ready');
-    const leaked = await tokenOf('leaky');
+    await app.settled('leaky', (t) => ready(t)?.status === 'True', 'leaky Ready');
+    const leaked = await app.credential('leaky');
     await waitFor(async () => (await post('leaky', leaked)) === 202, { what: 'the token accepted' });
 
     const out: string[] = [];
@@ -67,10 +50,10 @@ describe('a leaked credential', () => {
     });
     expect(code).toBe(0);
     expect(out[0]).toContain(`revocation requested for ${app.name}/leaky`);
-    expect((await getTrigger('leaky')).metadata.annotations?.[Annotations.revoke]).toBeDefined();
+    expect((await app.trigger('leaky')).metadata.annotations?.[Annotations.revoke]).toBeDefined();
 
     const fresh = await waitFor(async () => {
-      const t = await tokenOf('leaky');
+      const t = await app.credential('leaky');
       return t !== leaked && t;
     });
     await waitFor(async () => (await post('leaky', leaked)) === 401, {
@@ -78,7 +61,7 @@ describe('a leaked credential', () => {
       timeoutMs: 10_000,
     });
     expect(await post('leaky', fresh)).toBe(202);
-    const t = await getTrigger('leaky');
+    const t = await app.trigger('leaky');
     expect(t.status?.previousCredentialsValidUntil).toBeUndefined();
     const events = await kubectl([
       'get',
@@ -95,13 +78,17 @@ describe('a leaked credential', () => {
 
 describe('a referenced secret shorter than 16 bytes', () => {
   it('is refused: Stalled with a reason naming no value; its URL answers 503; a longer one is Ready', async () => {
-    const t = await settled('weak', (w) => ready(w)?.reason === Reason.SecretTooShort, 'weak SecretTooShort');
+    const t = await app.settled(
+      'weak',
+      (w) => ready(w)?.reason === Reason.SecretTooShort,
+      'weak SecretTooShort',
+    );
     expect(ready(t)?.status).toBe('False');
     expect(t.status?.conditions?.find((c) => c.type === ConditionType.Stalled)?.status).toBe('True');
     expect(ready(t)?.message).toContain('Secret short key "token" holds fewer than 16 bytes');
     expect(JSON.stringify(t.status)).not.toContain('letmein');
     const answer = await waitFor(async () => {
-      const r = await fetch(`${running.hg.url}/hooks/${app.name}/weak`, { method: 'POST', body: '{}' });
+      const r = await fetch(app.url('weak'), { method: 'POST', body: '{}' });
       return r.status === 503 && r;
     });
     expect(answer.headers.get('retry-after')).not.toBeNull();
@@ -117,7 +104,7 @@ describe('a referenced secret shorter than 16 bytes', () => {
       '-p',
       JSON.stringify({ stringData: { token: strong } }),
     ]);
-    await settled('weak', (w) => ready(w)?.status === 'True', 'weak Ready');
+    await app.settled('weak', (w) => ready(w)?.status === 'True', 'weak Ready');
     await waitFor(async () => (await post('weak', strong)) === 202, { what: 'the strong token accepted' });
   });
 });

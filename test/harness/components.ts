@@ -1,7 +1,6 @@
 // Runs hookgate's own components against the local control plane the way the chart runs them:
 // the chart's ServiceAccounts and RBAC applied from `helm template`, each component a separate
 // process holding only its ServiceAccount's token. Used by the e2e tests, the demo and the benchmark.
-import { spawn } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -14,23 +13,15 @@ import {
   spawnLogged,
   terminate,
 } from './controlplane.ts';
+import { runProcess } from './run.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const RELEASE = 'hookgate';
 
-function run(bin: string, args: string[], input?: string): Promise<string> {
-  return new Promise((done, fail) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', fail);
-    child.on('close', (code) =>
-      code === 0 ? done(out) : fail(new Error(`${bin} ${args[0]}: ${err || out}`)),
-    );
-    child.stdin.end(input ?? '');
-  });
+async function run(bin: string, args: string[], input?: string): Promise<string> {
+  const r = await runProcess(bin, args, { input });
+  if (r.code !== 0) throw new Error(`${bin} ${args[0]}: ${r.stderr || r.stdout}`);
+  return r.stdout;
 }
 
 /** Applies hookgate's CRDs (`crds/*.yaml`) and waits until they are served. */

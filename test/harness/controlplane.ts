@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { runProcess } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -306,25 +307,9 @@ function loadKubeConfig(path: string): KubeConfig {
 }
 
 async function buildBinaries(log: (line: string) => void): Promise<string> {
-  const child = spawn('bash', [join(here, 'build.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-    const lines = stderr.split('\n');
-    stderr = lines.pop()!;
-    for (const line of lines) log(line);
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  if (stderr) log(stderr);
-  if (code !== 0) throw new Error(`test/harness/build.sh failed with exit code ${code}`);
-  return stdout.trim().split('\n').pop()!;
+  const r = await runProcess('bash', [join(here, 'build.sh')], { onStderrLine: log });
+  if (r.code !== 0) throw new Error(`test/harness/build.sh failed with exit code ${r.code}`);
+  return r.stdout.trim().split('\n').pop()!;
 }
 
 // --- certificates --------------------------------------------------------------------------------

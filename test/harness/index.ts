@@ -42,3 +42,4 @@ export {
   realNodeUnsupported,
   startRealNode,
 } from './realnode.ts';
+export { type RunResult, runProcess } from './run.ts';

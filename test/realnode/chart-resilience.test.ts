@@ -20,6 +20,7 @@ import {
   applyObjects,
   credential,
   realNodeChartValues,
+  requestRotation,
   triggerObject,
   waitForReady,
   workflowObject,
@@ -207,15 +208,7 @@ describe.skipIf(skip)('the chart on the real node under floods and outages', () 
     const back = Date.now();
 
     await applyTrigger('after');
-    const rotate = await kubectl([
-      'annotate',
-      '-n',
-      tenant.name,
-      'webhooktrigger',
-      'before',
-      'hookgate.io/rotate=outage',
-    ]);
-    expect(rotate.code, rotate.stderr).toBe(0);
+    await requestRotation(tenant.name, 'before', 'outage');
     await waitForReady(tenant.name, 'after');
     const fresh = await waitFor(
       async () => {
