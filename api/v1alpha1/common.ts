@@ -111,6 +111,24 @@ export const Conditions = z
   )
   .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
 
+/** A kind's status: observedGeneration and conditions, then the kind's own `fields`; UNOBSERVED until written. */
+export const statusSchema = <F extends z.ZodRawShape>(fields: F, description: string) =>
+  z
+    .object({
+      observedGeneration: z
+        .number()
+        .int()
+        .default(-1)
+        .describe('The metadata.generation this status describes; -1 until the operator has seen it.'),
+      conditions: Conditions.optional(),
+      ...fields,
+    })
+    .strict()
+    // A kind's own fields are all optional (none is known before the first write), which TypeScript
+    // cannot see through the generic F.
+    .default(UNOBSERVED as never)
+    .describe(description);
+
 export const ObjectMeta = z
   .object({
     name: z.string().optional(),

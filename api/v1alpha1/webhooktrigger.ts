@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  Conditions,
   HeaderMap,
   HeaderName,
   JsonObject,
@@ -8,7 +7,7 @@ import {
   objectSchema,
   type Rule,
   SecretKeyRef,
-  UNOBSERVED,
+  statusSchema,
   withRules,
 } from './common.ts';
 import { HANDSHAKE_FACTS } from './handshakes.ts';
@@ -748,14 +747,8 @@ export const Rejections = z
     'The latest delivery refused, per outcome (the error.code the sender got; docs/troubleshooting.md says what each means). Written by the ingress.',
   );
 
-export const WebhookTriggerStatus = z
-  .object({
-    observedGeneration: z
-      .number()
-      .int()
-      .default(-1)
-      .describe('The metadata.generation this status describes; -1 until the operator has seen it.'),
-    conditions: Conditions.optional(),
+export const WebhookTriggerStatus = statusSchema(
+  {
     url: z
       .string()
       .optional()
@@ -830,10 +823,9 @@ export const WebhookTriggerStatus = z
         'provider aws-sns: each topic whose SubscriptionConfirmation (Confirmed: its SubscribeURL was fetched) or UnsubscribeConfirmation the ingress received.',
       ),
     rejections: Rejections.optional(),
-  })
-  .strict()
-  .default(UNOBSERVED)
-  .describe('What the operator and the ingress observed: conditions, the URL, credentials, recent refusals.');
+  },
+  'What the operator and the ingress observed: conditions, the URL, credentials, recent refusals.',
+);
 
 export const WebhookTriggerSchema = objectSchema('WebhookTrigger', {
   spec: WebhookTriggerSpec,
