@@ -9,13 +9,11 @@ import { sign } from '../verify/index.ts';
 import {
   type Apps,
   closeApps,
-  expectHandshake,
+  expectAnswered,
   expectNoRun,
   expectRefused,
   NOW,
   PATH,
-  SAFE_JSON,
-  SAFE_TEXT,
   setup,
   URL_TOKEN,
 } from './handshakes.test-helper.ts';
@@ -39,10 +37,9 @@ describe('slack url_verification', () => {
   it('is answered with its challenge once signed, counted and recorded, starting nothing', async () => {
     const t = setup(route);
     const res = await post(t, sign(slack, SECRET, Buffer.from(body), NOW));
-    expect(res.statusCode).toBe(200);
-    expect(res.headers).toMatchObject(SAFE_JSON);
-    expect(res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
-    await expectHandshake(t, 'slack-url-verification');
+    await expectAnswered(t, res, 'slack-url-verification', {
+      challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
+    });
   });
 
   it('is refused 401 without an echo when the signature is wrong or missing', async () => {
@@ -81,10 +78,9 @@ describe('okta: GET with X-Okta-Verification-Challenge and the hook Authorizatio
   it('answers {"verification": <challenge>} when the Authorization header is the secret', async () => {
     const t = setup(route);
     const res = await t.app.inject(request(OKTA_SECRET));
-    expect(res.statusCode).toBe(200);
-    expect(res.headers).toMatchObject(SAFE_JSON);
-    expect(res.json()).toEqual({ verification: 'Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg' });
-    await expectHandshake(t, 'okta-verification');
+    await expectAnswered(t, res, 'okta-verification', {
+      verification: 'Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg',
+    });
   });
 
   it('401 without an echo for a wrong or missing secret', async () => {
@@ -129,9 +125,9 @@ describe('azure-event-grid SubscriptionValidation, over the URL token', () => {
   it('answers {"validationResponse": <validationCode>}', async () => {
     const t = setup(route);
     const res = await post(t, `${PATH}/${URL_TOKEN}`);
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6' });
-    await expectHandshake(t, 'event-grid-validation');
+    await expectAnswered(t, res, 'event-grid-validation', {
+      validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6',
+    });
   });
 
   it('401 without the URL token, or with another', async () => {
@@ -178,13 +174,10 @@ describe('zoom endpoint.url_validation', () => {
   it('answers {plainToken, encryptedToken}: the HMAC-SHA256 of plainToken with the secret token, in hex', async () => {
     const t = setup(providerRoute('zoom', ZOOM_SECRET));
     const res = await post(t, `v0=${hmacHex(ZOOM_SECRET, `v0:${ts}:`, body)}`);
-    expect(res.statusCode).toBe(200);
-    expect(res.headers).toMatchObject(SAFE_JSON);
-    expect(res.json()).toEqual({
+    await expectAnswered(t, res, 'zoom-url-validation', {
       plainToken: 'qgg8vlvZRS6UYooatFL8Aw',
       encryptedToken: hmacHex(ZOOM_SECRET, 'qgg8vlvZRS6UYooatFL8Aw'),
     });
-    await expectHandshake(t, 'zoom-url-validation');
   });
 
   it('during a rotation, answers with the secret that signed the request', async () => {
@@ -242,10 +235,7 @@ describe('twitch webhook_callback_verification', () => {
   it('answers the raw challenge as text', async () => {
     const t = setup(providerRoute('twitch', TWITCH_SECRET));
     const res = await post(t, TWITCH_SECRET);
-    expect(res.statusCode).toBe(200);
-    expect(res.headers).toMatchObject(SAFE_TEXT);
-    expect(res.body).toBe('pogchamp-kappa-360noscope-vohiyo');
-    await expectHandshake(t, 'twitch-callback-verification');
+    await expectAnswered(t, res, 'twitch-callback-verification', 'pogchamp-kappa-360noscope-vohiyo');
   });
 
   it('401 without an echo for a wrong signature', async () => {
