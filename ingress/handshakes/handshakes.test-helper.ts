@@ -25,6 +25,15 @@ export function setup(overrides: Parameters<typeof testRoute>[0], deps: Paramete
   return t;
 }
 
+/** POSTs the JSON `body` to the trigger (or to `url`) with `headers`. */
+export const postJson = (t: Apps, body: string, headers: Record<string, string>, url = PATH) =>
+  t.app.inject({
+    method: 'POST',
+    url,
+    payload: body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+
 /** Nothing ran and nothing was recorded as a use: a handshake is never a delivery. */
 export function expectNoRun(t: Apps) {
   expect(t.launcher.runs.size).toBe(0);

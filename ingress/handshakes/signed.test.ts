@@ -14,6 +14,7 @@ import {
   expectRefused,
   NOW,
   PATH,
+  postJson,
   setup,
   URL_TOKEN,
 } from './handshakes.test-helper.ts';
@@ -26,13 +27,7 @@ describe('slack url_verification', () => {
   const route = { auth: { signature: slack }, handshakes: [{ name: 'slack-url-verification' as const }] };
   const body =
     '{"type":"url_verification","token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}';
-  const post = (t: Apps, headers: Record<string, string>) =>
-    t.app.inject({
-      method: 'POST',
-      url: PATH,
-      payload: body,
-      headers: { 'content-type': 'application/json', ...headers },
-    });
+  const post = (t: Apps, headers: Record<string, string>) => postJson(t, body, headers);
 
   it('is answered with its challenge once signed, counted and recorded, starting nothing', async () => {
     const t = setup(route);
@@ -115,12 +110,7 @@ describe('azure-event-grid SubscriptionValidation, over the URL token', () => {
     },
   ]);
   const post = (t: Apps, url: string) =>
-    t.app.inject({
-      method: 'POST',
-      url,
-      payload: body,
-      headers: { 'content-type': 'application/json', 'aeg-event-type': 'SubscriptionValidation' },
-    });
+    postJson(t, body, { 'aeg-event-type': 'SubscriptionValidation' }, url);
 
   it('answers {"validationResponse": <validationCode>}', async () => {
     const t = setup(route);
@@ -160,16 +150,7 @@ describe('zoom endpoint.url_validation', () => {
     '{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}';
   const ts = String(Math.floor(NOW / 1000));
   const post = (t: Apps, signature: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: PATH,
-      payload: body,
-      headers: {
-        'content-type': 'application/json',
-        'x-zm-request-timestamp': ts,
-        'x-zm-signature': signature,
-      },
-    });
+    postJson(t, body, { 'x-zm-request-timestamp': ts, 'x-zm-signature': signature });
 
   it('answers {plainToken, encryptedToken}: the HMAC-SHA256 of plainToken with the secret token, in hex', async () => {
     const t = setup(providerRoute('zoom', ZOOM_SECRET));
@@ -219,17 +200,11 @@ describe('twitch webhook_callback_verification', () => {
   const id = 'e76c6bd4-55c9-4987-8304-da1588d8988b';
   const timestamp = new Date(NOW).toISOString();
   const post = (t: Apps, secret: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: PATH,
-      payload: body,
-      headers: {
-        'content-type': 'application/json',
-        'twitch-eventsub-message-id': id,
-        'twitch-eventsub-message-timestamp': timestamp,
-        'twitch-eventsub-message-type': 'webhook_callback_verification',
-        'twitch-eventsub-message-signature': `sha256=${hmacHex(secret, id, timestamp, body)}`,
-      },
+    postJson(t, body, {
+      'twitch-eventsub-message-id': id,
+      'twitch-eventsub-message-timestamp': timestamp,
+      'twitch-eventsub-message-type': 'webhook_callback_verification',
+      'twitch-eventsub-message-signature': `sha256=${hmacHex(secret, id, timestamp, body)}`,
     });
 
   it('answers the raw challenge as text', async () => {
@@ -248,15 +223,9 @@ describe('pings', () => {
   it('a GitHub ping is answered without a run and recorded for status as ping', async () => {
     const t = setup(providerRoute('github', SECRET));
     const body = '{"zen":"Design for failure.","hook_id":1}';
-    const res = await t.app.inject({
-      method: 'POST',
-      url: PATH,
-      payload: body,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'ping',
-        'x-hub-signature-256': `sha256=${hmacHex(SECRET, body)}`,
-      },
+    const res = await postJson(t, body, {
+      'x-github-event': 'ping',
+      'x-hub-signature-256': `sha256=${hmacHex(SECRET, body)}`,
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ accepted: true, run: null, ping: true });

@@ -13,6 +13,7 @@ import {
   expectRefused,
   NOW,
   PATH,
+  postJson,
   setup,
   URL_TOKEN,
   VERIFY_TOKEN,
@@ -214,12 +215,7 @@ describe('asana: X-Hook-Secret, captured once while the trigger waits', () => {
 
   it('while waiting, deliveries are refused: nothing verifies them yet', async () => {
     const t = setup(waiting);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: PATH,
-      payload: '{"events":[]}',
-      headers: { 'content-type': 'application/json', 'x-hook-signature': 'a'.repeat(64) },
-    });
+    const res = await postJson(t, '{"events":[]}', { 'x-hook-signature': 'a'.repeat(64) });
     expect(res.statusCode).toBe(401);
     expectNoRun(t);
   });
