@@ -3,6 +3,7 @@ import {
   HeaderMap,
   HeaderName,
   JsonObject,
+  mapList,
   Name,
   objectSchema,
   type Rule,
@@ -684,11 +685,8 @@ export const WebhookTriggerSpec = withRules(
         .describe(
           'How an accepted delivery is answered: at once (async, 202) or once its run has finished (wait).',
         ),
-      handshakes: z
-        .array(Handshake)
-        .max(8)
+      handshakes: mapList(Handshake, 'name', 8)
         .optional()
-        .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
         .describe(
           "Handshakes the ingress answers for this trigger besides its deliveries, never starting a run (a provider's own are implied; the slack scheme implies slack). A method other than POST reaches the trigger only through one of these.",
         ),
@@ -789,36 +787,34 @@ export const WebhookTriggerStatus = statusSchema(
       .describe(
         'The asana handshake: Waiting until the first X-Hook-Secret is captured as the signing secret, then Captured (annotate hookgate.io/rotate to wait for a new one).',
       ),
-    handshakes: z
-      .array(
-        z
-          .object({
-            name: z.string().max(63).describe('The handshake, as in spec.handshakes.'),
-            lastAnsweredTime: z.string().describe('When it was last answered (RFC 3339).'),
-          })
-          .strict(),
-      )
-      .max(16)
+    handshakes: mapList(
+      z
+        .object({
+          name: z.string().max(63).describe('The handshake, as in spec.handshakes.'),
+          lastAnsweredTime: z.string().describe('When it was last answered (RFC 3339).'),
+        })
+        .strict(),
+      'name',
+      16,
+    )
       .optional()
-      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
       .describe(
         'Handshakes the ingress answered, each with the time of its last answer (written in batches).',
       ),
-    snsSubscriptions: z
-      .array(
-        z
-          .object({
-            topicArn: z.string().max(400).describe('The SNS topic.'),
-            state: z
-              .enum(['Confirmed', 'Unconfirmed', 'Unsubscribed'])
-              .describe('Confirmed, Unconfirmed (received and left unconfirmed) or Unsubscribed.'),
-            lastTransitionTime: z.string().describe('When state last changed (RFC 3339).'),
-          })
-          .strict(),
-      )
-      .max(32)
+    snsSubscriptions: mapList(
+      z
+        .object({
+          topicArn: z.string().max(400).describe('The SNS topic.'),
+          state: z
+            .enum(['Confirmed', 'Unconfirmed', 'Unsubscribed'])
+            .describe('Confirmed, Unconfirmed (received and left unconfirmed) or Unsubscribed.'),
+          lastTransitionTime: z.string().describe('When state last changed (RFC 3339).'),
+        })
+        .strict(),
+      'topicArn',
+      32,
+    )
       .optional()
-      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['topicArn'] })
       .describe(
         'provider aws-sns: each topic whose SubscriptionConfirmation (Confirmed: its SubscribeURL was fetched) or UnsubscribeConfirmation the ingress received.',
       ),
