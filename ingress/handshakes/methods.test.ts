@@ -5,15 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Route } from '../../api/v1alpha1/index.ts';
 import { SECRET } from '../http/fakes.test-helper.ts';
 import { sign } from '../verify/index.ts';
-import {
-  closeApps,
-  expectNoRun,
-  NOW,
-  PATH,
-  postJson,
-  setup,
-  VERIFY_TOKEN,
-} from './handshakes.test-helper.ts';
+import { closeApps, expectNoRun, NOW, PATH, setup, VERIFY_TOKEN } from './handshakes.test-helper.ts';
 
 closeApps();
 
@@ -106,7 +98,12 @@ describe('hostile senders', () => {
       maxBodyBytes: 64,
     });
     const body = JSON.stringify({ type: 'url_verification', challenge: 'c'.repeat(100) });
-    const res = await postJson(t, body, sign(slack, SECRET, Buffer.from(body), NOW));
+    const res = await t.app.inject({
+      method: 'POST',
+      url: PATH,
+      payload: body,
+      headers: { 'content-type': 'application/json', ...sign(slack, SECRET, Buffer.from(body), NOW) },
+    });
     expect(res.statusCode).toBe(413);
   });
 });
