@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { Route } from '../api/v1alpha1/index.ts';
 import { SchemaCompiler } from '../lib/input-schema.ts';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from '../lib/json-bytes.ts';
 import { fieldAt, scalarText } from './verify/common.ts';
 import { deliveryIdSource, isTimed, replayWindowSeconds, signsBody, verifierOf } from './verify/index.ts';
 
@@ -55,13 +56,6 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const OPEN_BRACE = 123;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACE = 125;
-const CLOSE_BRACKET = 93;
-
 /**
  * The deepest nesting of objects and arrays, in one pass without recursion (brackets inside strings
  * do not count). Stops counting once past the cap. Invalid JSON is JSON.parse's to refuse.
@@ -76,11 +70,11 @@ export function jsonDepth(text: string): number {
       if (c === BACKSLASH) i++;
       else if (c === QUOTE) inString = false;
     } else if (c === QUOTE) inString = true;
-    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+    else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       depth++;
       if (depth > max) max = depth;
       if (max > MAX_JSON_DEPTH) return max;
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) depth--;
   }
   return max;
 }

@@ -2,15 +2,13 @@ import { createHash } from 'node:crypto';
 import {
   type AnsweredName,
   API_VERSION,
-  GROUP,
   type Rejection,
   type RejectionOutcome,
   type Route,
-  VERSION,
   WEBHOOK_TRIGGER,
   type WebhookTriggerStatus,
 } from '../api/v1alpha1/index.ts';
-import { APPLY_PATCH, apiPath, errorMessage, KubeClient, statusOf } from '../lib/kube.ts';
+import { APPLY_PATCH, errorMessage, KubeClient, statusOf, statusPath } from '../lib/kube.ts';
 import type { KubeAccess } from '../lib/kubeconfig.ts';
 import type { Logger } from '../lib/log.ts';
 import { timestamp } from '../lib/time.ts';
@@ -244,14 +242,7 @@ export class StatusWriter {
       // the URL is one to it.
       await this.api.request({
         method: 'PATCH',
-        path: apiPath({
-          group: GROUP,
-          version: VERSION,
-          plural: WEBHOOK_TRIGGER.plural,
-          namespace,
-          name,
-          subresource: 'status',
-        }),
+        path: statusPath(WEBHOOK_TRIGGER.plural, namespace, name),
         query,
         contentType,
         body,

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
 import { ApiError } from './api-error.ts';
 import { kubeObserver } from './kube-metrics.ts';
 import type { KubeAccess } from './kubeconfig.ts';
@@ -296,6 +297,10 @@ export function apiPath(r: {
   if (r.name === undefined) return collection;
   return `${collection}/${encodeURIComponent(r.name)}${r.subresource ? `/${r.subresource}` : ''}`;
 }
+
+/** The status subresource of a hookgate.io object (`plural`: one of our kinds). */
+export const statusPath = (plural: string, namespace: string, name: string) =>
+  apiPath({ group: GROUP, version: VERSION, plural, namespace, name, subresource: 'status' });
 
 /**
  * The Accept header that asks for PartialObjectMetadata: only an object's metadata, for a list

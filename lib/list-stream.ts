@@ -3,14 +3,9 @@
 // a tenant padded with 250 KiB annotations was 125 MiB of JSON, held three times over (chunks,
 // text, parsed objects) before anything could cut it down.
 
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.ts';
 import { TextPieces } from './text-pieces.ts';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
 const ITEMS = Buffer.from('items');
 
 type Target = 'rest' | 'item' | 'skip';

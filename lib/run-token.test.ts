@@ -1,6 +1,7 @@
 // A run's pod and the API token of its ServiceAccount (issue 20: runs process internet input).
 import { describe, expect, it } from 'vitest';
-import { RouteSchema, WorkflowSpec } from '../api/v1alpha1/index.ts';
+import { WorkflowSpec } from '../api/v1alpha1/index.ts';
+import { testRoute } from './route.test-helper.ts';
 import { buildRun, validationRun } from './run.ts';
 
 const pod = (extra: Record<string, unknown> = {}) => ({
@@ -10,24 +11,7 @@ const pod = (extra: Record<string, unknown> = {}) => ({
 });
 
 function runPod(podSpec: Record<string, unknown>) {
-  const route = RouteSchema.parse({
-    namespace: 'team-a',
-    name: 'deploy',
-    uid: 'trigger-uid',
-    generation: 1,
-    path: '/hooks/team-a/deploy',
-    suspended: false,
-    auth: { tokens: [{ value: 'hgt_x' }] },
-    rateLimit: { requests: 30, periodSeconds: 60 },
-    maxBodyBytes: 1024,
-    input: { query: false },
-    response: { mode: 'async', timeoutSeconds: 30 },
-    workflow: {
-      name: 'build',
-      uid: 'workflow-uid',
-      spec: { jobTemplate: { spec: { template: { spec: podSpec } } } },
-    },
-  });
+  const route = testRoute({ jobTemplate: { spec: { template: { spec: podSpec } } } });
   return buildRun({ route, deliveryId: 'd-1', input: {} }).job.spec!.template.spec!;
 }
 

@@ -1,6 +1,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { type Route, RouteSchema } from '../api/v1alpha1/index.ts';
+import type { Route } from '../api/v1alpha1/index.ts';
+import { testRoute } from './route.test-helper.ts';
 import {
   buildRun,
   Env,
@@ -18,54 +19,40 @@ import {
 } from './run.ts';
 
 function route(workflow: Record<string, unknown> = {}, name = 'deploy'): Route {
-  return RouteSchema.parse({
-    namespace: 'team-a',
-    name,
-    uid: 'trigger-uid',
-    generation: 1,
-    path: `/hooks/team-a/${name}`,
-    suspended: false,
-    auth: { tokens: [{ value: 'hgt_x' }] },
-    rateLimit: { requests: 30, periodSeconds: 60 },
-    maxBodyBytes: 1024,
-    input: { query: true },
-    response: { mode: 'async', timeoutSeconds: 30 },
-    workflow: {
-      name: 'build',
-      uid: 'workflow-uid',
-      spec: {
-        jobTemplate: {
-          metadata: {
-            labels: { team: 'a', 'app.kubernetes.io/managed-by': 'someone-else' },
-            annotations: { note: 'x' },
-          },
-          spec: {
-            backoffLimit: 2,
-            futureField: { kept: true },
-            template: {
-              metadata: { annotations: { 'pod-note': 'y' } },
-              spec: {
-                restartPolicy: 'Never',
-                initContainers: [{ name: 'init', image: 'busybox' }],
-                containers: [
-                  {
-                    name: 'main',
-                    image: 'alpine',
-                    env: [
-                      { name: 'A', value: '1' },
-                      { name: Env.run, value: 'stale' },
-                    ],
-                  },
-                  { name: 'sidecar', image: 'alpine' },
-                ],
-              },
+  return testRoute(
+    {
+      jobTemplate: {
+        metadata: {
+          labels: { team: 'a', 'app.kubernetes.io/managed-by': 'someone-else' },
+          annotations: { note: 'x' },
+        },
+        spec: {
+          backoffLimit: 2,
+          futureField: { kept: true },
+          template: {
+            metadata: { annotations: { 'pod-note': 'y' } },
+            spec: {
+              restartPolicy: 'Never',
+              initContainers: [{ name: 'init', image: 'busybox' }],
+              containers: [
+                {
+                  name: 'main',
+                  image: 'alpine',
+                  env: [
+                    { name: 'A', value: '1' },
+                    { name: Env.run, value: 'stale' },
+                  ],
+                },
+                { name: 'sidecar', image: 'alpine' },
+              ],
             },
           },
         },
-        ...workflow,
       },
+      ...workflow,
     },
-  });
+    name,
+  );
 }
 
 const delivery = (r = route(), deliveryId = 'd-1', input: unknown = { ref: 'main' }) => ({

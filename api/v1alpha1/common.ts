@@ -102,14 +102,35 @@ export const ConditionSchema = z
  */
 export const UNOBSERVED = { observedGeneration: -1 };
 
-export const Conditions = z
-  .array(ConditionSchema)
-  .max(16)
-  .describe(
-    'Ready (True: serving, or done), Reconciling (True: in progress) and Stalled (True: only a change of the ' +
-      'spec or of what it references fixes it).',
-  )
-  .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+/** At most `max` items, each known by its `key`: server-side apply merges them (a list-type map). */
+export const mapList = <T extends z.ZodType>(item: T, key: string, max: number) =>
+  z
+    .array(item)
+    .max(max)
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': [key] });
+
+export const Conditions = mapList(ConditionSchema, 'type', 16).describe(
+  'Ready (True: serving, or done), Reconciling (True: in progress) and Stalled (True: only a change of the ' +
+    'spec or of what it references fixes it).',
+);
+
+/** A kind's status: observedGeneration and conditions, then the kind's own `fields`; UNOBSERVED until written. */
+export const statusSchema = <F extends z.ZodRawShape>(fields: F, description: string) =>
+  z
+    .object({
+      observedGeneration: z
+        .number()
+        .int()
+        .default(-1)
+        .describe('The metadata.generation this status describes; -1 until the operator has seen it.'),
+      conditions: Conditions.optional(),
+      ...fields,
+    })
+    .strict()
+    // A kind's own fields are all optional (none is known before the first write), which TypeScript
+    // cannot see through the generic F.
+    .default(UNOBSERVED as never)
+    .describe(description);
 
 export const ObjectMeta = z
   .object({

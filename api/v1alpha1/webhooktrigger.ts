@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import {
-  Conditions,
   HeaderMap,
   HeaderName,
   JsonObject,
+  mapList,
   Name,
   objectSchema,
   type Rule,
   SecretKeyRef,
-  UNOBSERVED,
+  statusSchema,
   withRules,
 } from './common.ts';
 import { HANDSHAKE_FACTS } from './handshakes.ts';
@@ -685,11 +685,8 @@ export const WebhookTriggerSpec = withRules(
         .describe(
           'How an accepted delivery is answered: at once (async, 202) or once its run has finished (wait).',
         ),
-      handshakes: z
-        .array(Handshake)
-        .max(8)
+      handshakes: mapList(Handshake, 'name', 8)
         .optional()
-        .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
         .describe(
           "Handshakes the ingress answers for this trigger besides its deliveries, never starting a run (a provider's own are implied; the slack scheme implies slack). A method other than POST reaches the trigger only through one of these.",
         ),
@@ -748,14 +745,8 @@ export const Rejections = z
     'The latest delivery refused, per outcome (the error.code the sender got; docs/troubleshooting.md says what each means). Written by the ingress.',
   );
 
-export const WebhookTriggerStatus = z
-  .object({
-    observedGeneration: z
-      .number()
-      .int()
-      .default(-1)
-      .describe('The metadata.generation this status describes; -1 until the operator has seen it.'),
-    conditions: Conditions.optional(),
+export const WebhookTriggerStatus = statusSchema(
+  {
     url: z
       .string()
       .optional()
@@ -796,44 +787,41 @@ export const WebhookTriggerStatus = z
       .describe(
         'The asana handshake: Waiting until the first X-Hook-Secret is captured as the signing secret, then Captured (annotate hookgate.io/rotate to wait for a new one).',
       ),
-    handshakes: z
-      .array(
-        z
-          .object({
-            name: z.string().max(63).describe('The handshake, as in spec.handshakes.'),
-            lastAnsweredTime: z.string().describe('When it was last answered (RFC 3339).'),
-          })
-          .strict(),
-      )
-      .max(16)
+    handshakes: mapList(
+      z
+        .object({
+          name: z.string().max(63).describe('The handshake, as in spec.handshakes.'),
+          lastAnsweredTime: z.string().describe('When it was last answered (RFC 3339).'),
+        })
+        .strict(),
+      'name',
+      16,
+    )
       .optional()
-      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
       .describe(
         'Handshakes the ingress answered, each with the time of its last answer (written in batches).',
       ),
-    snsSubscriptions: z
-      .array(
-        z
-          .object({
-            topicArn: z.string().max(400).describe('The SNS topic.'),
-            state: z
-              .enum(['Confirmed', 'Unconfirmed', 'Unsubscribed'])
-              .describe('Confirmed, Unconfirmed (received and left unconfirmed) or Unsubscribed.'),
-            lastTransitionTime: z.string().describe('When state last changed (RFC 3339).'),
-          })
-          .strict(),
-      )
-      .max(32)
+    snsSubscriptions: mapList(
+      z
+        .object({
+          topicArn: z.string().max(400).describe('The SNS topic.'),
+          state: z
+            .enum(['Confirmed', 'Unconfirmed', 'Unsubscribed'])
+            .describe('Confirmed, Unconfirmed (received and left unconfirmed) or Unsubscribed.'),
+          lastTransitionTime: z.string().describe('When state last changed (RFC 3339).'),
+        })
+        .strict(),
+      'topicArn',
+      32,
+    )
       .optional()
-      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['topicArn'] })
       .describe(
         'provider aws-sns: each topic whose SubscriptionConfirmation (Confirmed: its SubscribeURL was fetched) or UnsubscribeConfirmation the ingress received.',
       ),
     rejections: Rejections.optional(),
-  })
-  .strict()
-  .default(UNOBSERVED)
-  .describe('What the operator and the ingress observed: conditions, the URL, credentials, recent refusals.');
+  },
+  'What the operator and the ingress observed: conditions, the URL, credentials, recent refusals.',
+);
 
 export const WebhookTriggerSchema = objectSchema('WebhookTrigger', {
   spec: WebhookTriggerSpec,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Conditions, JsonObject, objectSchema, preserveUnknown, UNOBSERVED } from './common.ts';
+import { JsonObject, objectSchema, preserveUnknown, statusSchema } from './common.ts';
 
 export const DEFAULT_INPUT_PATH = '/var/run/hookgate/input.json';
 
@@ -92,14 +92,8 @@ export const RunRef = z
   })
   .strict();
 
-export const WorkflowStatus = z
-  .object({
-    observedGeneration: z
-      .number()
-      .int()
-      .default(-1)
-      .describe('The metadata.generation this status describes; -1 until the operator has seen it.'),
-    conditions: Conditions.optional(),
+export const WorkflowStatus = statusSchema(
+  {
     active: z.array(RunRef).max(1000).optional().describe('Runs still running, oldest first.'),
     recentRuns: z
       .array(RunRef)
@@ -107,10 +101,9 @@ export const WorkflowStatus = z
       .optional()
       .describe('Runs kept by the history limits, running and finished, newest first.'),
     lastRunTime: z.string().optional().describe('When the newest run was created (RFC 3339).'),
-  })
-  .strict()
-  .default(UNOBSERVED)
-  .describe('What the operator observed: conditions and the runs.');
+  },
+  'What the operator observed: conditions and the runs.',
+);
 
 export const WorkflowSchema = objectSchema('Workflow', {
   spec: WorkflowSpec,

@@ -9,13 +9,12 @@ import { sign } from '../verify/index.ts';
 import {
   type Apps,
   closeApps,
-  expectHandshake,
+  expectAnswered,
   expectNoRun,
   expectRefused,
   NOW,
   PATH,
-  SAFE_JSON,
-  SAFE_TEXT,
+  postJson,
   setup,
   URL_TOKEN,
 } from './handshakes.test-helper.ts';
@@ -28,21 +27,14 @@ describe('slack url_verification', () => {
   const route = { auth: { signature: slack }, handshakes: [{ name: 'slack-url-verification' as const }] };
   const body =
     '{"type":"url_verification","token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}';
-  const post = (t: Apps, headers: Record<string, string>) =>
-    t.app.inject({
-      method: 'POST',
-      url: PATH,
-      payload: body,
-      headers: { 'content-type': 'application/json', ...headers },
-    });
+  const post = (t: Apps, headers: Record<string, string>) => postJson(t, body, headers);
 
   it('is answered with its challenge once signed, counted and recorded, starting nothing', async () => {
     const t = setup(route);
     const res = await post(t, sign(slack, SECRET, Buffer.from(body), NOW));
-    expect(res.statusCode).toBe(200);
-    expect(res.headers).toMatchObject(SAFE_JSON);
-    expect(res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
-    await expectHandshake(t, 'slack-url-verification');
+    await expectAnswered(t, res, 'slack-url-verification', {
+      challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
+    });
   });
 
   it('is refused 401 without an echo when the signature is wrong or missing', async () => {
@@ -81,10 +73,9 @@ describe('okta: GET with X-Okta-Verification-Challenge and the hook Authorizatio
   it('answers {"verification": <challenge>} when the Authorization header is the secret', async () => {
     const t = setup(route);
     const res = await t.app.inject(request(OKTA_SECRET));
-    expect(res.statusCode).toBe(200);
-    expect(res.headers).toMatchObject(SAFE_JSON);
-    expect(res.json()).toEqual({ verification: 'Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg' });
-    await expectHandshake(t, 'okta-verification');
+    await expectAnswered(t, res, 'okta-verification', {
+      verification: 'Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg',
+    });
   });
 
   it('401 without an echo for a wrong or missing secret', async () => {
@@ -119,19 +110,14 @@ describe('azure-event-grid SubscriptionValidation, over the URL token', () => {
     },
   ]);
   const post = (t: Apps, url: string) =>
-    t.app.inject({
-      method: 'POST',
-      url,
-      payload: body,
-      headers: { 'content-type': 'application/json', 'aeg-event-type': 'SubscriptionValidation' },
-    });
+    postJson(t, body, { 'aeg-event-type': 'SubscriptionValidation' }, url);
 
   it('answers {"validationResponse": <validationCode>}', async () => {
     const t = setup(route);
     const res = await post(t, `${PATH}/${URL_TOKEN}`);
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6' });
-    await expectHandshake(t, 'event-grid-validation');
+    await expectAnswered(t, res, 'event-grid-validation', {
+      validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6',
+    });
   });
 
   it('401 without the URL token, or with another', async () => {
@@ -164,27 +150,15 @@ describe('zoom endpoint.url_validation', () => {
     '{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}';
   const ts = String(Math.floor(NOW / 1000));
   const post = (t: Apps, signature: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: PATH,
-      payload: body,
-      headers: {
-        'content-type': 'application/json',
-        'x-zm-request-timestamp': ts,
-        'x-zm-signature': signature,
-      },
-    });
+    postJson(t, body, { 'x-zm-request-timestamp': ts, 'x-zm-signature': signature });
 
   it('answers {plainToken, encryptedToken}: the HMAC-SHA256 of plainToken with the secret token, in hex', async () => {
     const t = setup(providerRoute('zoom', ZOOM_SECRET));
     const res = await post(t, `v0=${hmacHex(ZOOM_SECRET, `v0:${ts}:`, body)}`);
-    expect(res.statusCode).toBe(200);
-    expect(res.headers).toMatchObject(SAFE_JSON);
-    expect(res.json()).toEqual({
+    await expectAnswered(t, res, 'zoom-url-validation', {
       plainToken: 'qgg8vlvZRS6UYooatFL8Aw',
       encryptedToken: hmacHex(ZOOM_SECRET, 'qgg8vlvZRS6UYooatFL8Aw'),
     });
-    await expectHandshake(t, 'zoom-url-validation');
   });
 
   it('during a rotation, answers with the secret that signed the request', async () => {
@@ -226,26 +200,17 @@ describe('twitch webhook_callback_verification', () => {
   const id = 'e76c6bd4-55c9-4987-8304-da1588d8988b';
   const timestamp = new Date(NOW).toISOString();
   const post = (t: Apps, secret: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: PATH,
-      payload: body,
-      headers: {
-        'content-type': 'application/json',
-        'twitch-eventsub-message-id': id,
-        'twitch-eventsub-message-timestamp': timestamp,
-        'twitch-eventsub-message-type': 'webhook_callback_verification',
-        'twitch-eventsub-message-signature': `sha256=${hmacHex(secret, id, timestamp, body)}`,
-      },
+    postJson(t, body, {
+      'twitch-eventsub-message-id': id,
+      'twitch-eventsub-message-timestamp': timestamp,
+      'twitch-eventsub-message-type': 'webhook_callback_verification',
+      'twitch-eventsub-message-signature': `sha256=${hmacHex(secret, id, timestamp, body)}`,
     });
 
   it('answers the raw challenge as text', async () => {
     const t = setup(providerRoute('twitch', TWITCH_SECRET));
     const res = await post(t, TWITCH_SECRET);
-    expect(res.statusCode).toBe(200);
-    expect(res.headers).toMatchObject(SAFE_TEXT);
-    expect(res.body).toBe('pogchamp-kappa-360noscope-vohiyo');
-    await expectHandshake(t, 'twitch-callback-verification');
+    await expectAnswered(t, res, 'twitch-callback-verification', 'pogchamp-kappa-360noscope-vohiyo');
   });
 
   it('401 without an echo for a wrong signature', async () => {
@@ -258,15 +223,9 @@ describe('pings', () => {
   it('a GitHub ping is answered without a run and recorded for status as ping', async () => {
     const t = setup(providerRoute('github', SECRET));
     const body = '{"zen":"Design for failure.","hook_id":1}';
-    const res = await t.app.inject({
-      method: 'POST',
-      url: PATH,
-      payload: body,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'ping',
-        'x-hub-signature-256': `sha256=${hmacHex(SECRET, body)}`,
-      },
+    const res = await postJson(t, body, {
+      'x-github-event': 'ping',
+      'x-hub-signature-256': `sha256=${hmacHex(SECRET, body)}`,
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ accepted: true, run: null, ping: true });

@@ -60,6 +60,13 @@ export const tooLarge = (route: Route, headers: Record<string, string> = {}) =>
     headers,
   );
 
+/** 503 for what passes by itself: retried soon. */
+const retrySoon = (code: Outcome, message: string) =>
+  new HttpError(503, code, message, { 'retry-after': RETRY_AFTER_UNAVAILABLE });
+/** 503 for what a person must fix in the trigger or its Workflow: retried later. */
+const notRunnable = (code: Outcome, message: string) =>
+  new HttpError(503, code, message, { 'retry-after': RETRY_AFTER_NOT_RUNNABLE });
+
 /** Maps anything thrown to an answer whose message is ours, never the error's own text. */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
@@ -73,38 +80,25 @@ export function toHttpError(error: unknown): HttpError {
     );
   }
   if (error instanceof ApiUnavailableError) {
-    return new HttpError(503, 'api_unavailable', 'runs cannot be started right now; retry later', {
-      'retry-after': RETRY_AFTER_UNAVAILABLE,
-    });
+    return retrySoon('api_unavailable', 'runs cannot be started right now; retry later');
   }
   if (error instanceof DeadlineExceededError) {
-    return new HttpError(
-      503,
+    return retrySoon(
       'deadline_exceeded',
       'the run could not be started in time; retry later (a retry of this delivery finds it if it started)',
-      { 'retry-after': RETRY_AFTER_UNAVAILABLE },
     );
   }
   if (error instanceof QueueFullError) {
-    return new HttpError(503, 'queue_full', 'too many deliveries wait for this workflow; retry later', {
-      'retry-after': RETRY_AFTER_UNAVAILABLE,
-    });
+    return retrySoon('queue_full', 'too many deliveries wait for this workflow; retry later');
   }
   if (error instanceof InputTooLargeError) {
     return new HttpError(413, 'payload_too_large', 'the mapped input is larger than a run can carry');
   }
   if (error instanceof JobRejectedError) {
-    return new HttpError(
-      503,
-      'run_rejected',
-      'the cluster refused this run; its owner must fix the workflow',
-      { 'retry-after': RETRY_AFTER_NOT_RUNNABLE },
-    );
+    return notRunnable('run_rejected', 'the cluster refused this run; its owner must fix the workflow');
   }
   if (error instanceof InputSchemaError) {
-    return new HttpError(503, 'input_schema_unusable', "the workflow's inputSchema cannot be used", {
-      'retry-after': RETRY_AFTER_NOT_RUNNABLE,
-    });
+    return notRunnable('input_schema_unusable', "the workflow's inputSchema cannot be used");
   }
   const status = (error as { statusCode?: unknown }).statusCode;
   if (status === 413) return new HttpError(413, 'payload_too_large', 'the body is too large');

@@ -16,6 +16,14 @@ const check = checker('hmac-sha256', SECRET, BODY, NOW);
 const hex = digest(SECRET, BODY);
 const b64 = digest(SECRET, BODY, 'base64');
 
+/** A signature in the default header that cannot be one of the configured shape. */
+const malformed = (name: string, signature: string, sig?: SchemeCase['sig']): SchemeCase => ({
+  name,
+  sig,
+  headers: { 'x-webhook-signature': signature },
+  reason: 'malformed_signature',
+});
+
 const cases: SchemeCase[] = [
   { name: 'hex, no prefix, default header', headers: { 'x-webhook-signature': hex } },
   { name: 'uppercase hex', headers: { 'x-webhook-signature': hex.toUpperCase() } },
@@ -48,51 +56,15 @@ const cases: SchemeCase[] = [
     headers: { 'x-webhook-signature': hex },
     reason: 'missing_signature',
   },
-  {
-    name: 'truncated hex',
-    headers: { 'x-webhook-signature': hex.slice(0, 63) },
-    reason: 'malformed_signature',
-  },
-  { name: 'hex plus garbage', headers: { 'x-webhook-signature': `${hex}00` }, reason: 'malformed_signature' },
-  {
-    name: 'non-hex characters',
-    headers: { 'x-webhook-signature': `${hex.slice(0, 62)}zz` },
-    reason: 'malformed_signature',
-  },
-  {
-    name: 'prefix missing',
-    sig: { prefix: 'sha256=' },
-    headers: { 'x-webhook-signature': hex },
-    reason: 'malformed_signature',
-  },
-  {
-    name: 'wrong prefix',
-    sig: { prefix: 'sha256=' },
-    headers: { 'x-webhook-signature': `sha512=${hex}` },
-    reason: 'malformed_signature',
-  },
-  {
-    name: 'unexpected prefix',
-    headers: { 'x-webhook-signature': `sha256=${hex}` },
-    reason: 'malformed_signature',
-  },
-  {
-    name: 'hex sent where base64 is configured',
-    sig: { encoding: 'base64' },
-    headers: { 'x-webhook-signature': hex },
-    reason: 'malformed_signature',
-  },
-  {
-    name: 'base64 sent where hex is configured',
-    headers: { 'x-webhook-signature': b64 },
-    reason: 'malformed_signature',
-  },
-  {
-    name: 'truncated base64',
-    sig: { encoding: 'base64' },
-    headers: { 'x-webhook-signature': b64.slice(0, 40) },
-    reason: 'malformed_signature',
-  },
+  malformed('truncated hex', hex.slice(0, 63)),
+  malformed('hex plus garbage', `${hex}00`),
+  malformed('non-hex characters', `${hex.slice(0, 62)}zz`),
+  malformed('prefix missing', hex, { prefix: 'sha256=' }),
+  malformed('wrong prefix', `sha512=${hex}`, { prefix: 'sha256=' }),
+  malformed('unexpected prefix', `sha256=${hex}`),
+  malformed('hex sent where base64 is configured', hex, { encoding: 'base64' }),
+  malformed('base64 sent where hex is configured', b64),
+  malformed('truncated base64', b64.slice(0, 40), { encoding: 'base64' }),
 ];
 
 describe('hmac-sha256', () => {

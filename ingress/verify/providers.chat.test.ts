@@ -1,16 +1,14 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { isValidSlackRequest } from '@slack/bolt';
 import { computeWebhookSignature } from 'box-typescript-sdk-gen/internal/utils';
 import { WebhooksManager } from 'box-typescript-sdk-gen/managers/webhooks.generated';
 import { describe, expect, it } from 'vitest';
 import { verify } from './index.ts';
-import { providerRoute, providerSuite } from './providers.test-helper.ts';
+import { jsonDelivery, mac, providerRoute, providerSuite } from './providers.test-helper.ts';
 
 // Chat, collaboration and file senders. Slack's documented example and Box's own SDK code sign
 // where they exist; the others follow the sample code in their documentation, in node:crypto.
 
-const mac = (algorithm: string, key: string | Buffer, text: string, encoding: 'hex' | 'base64') =>
-  createHmac(algorithm, key).update(text).digest(encoding);
 const seconds = (now: number) => String(Math.floor(now / 1000));
 
 // api.slack.com/authentication/verifying-requests-from-slack, "A recipe for security".
@@ -76,19 +74,18 @@ providerSuite([
     signedBy: "Slack's recipe (v0=HMAC of v0:<ts>:<body>), node:crypto; its example above",
     secret: SLACK.secret,
     sign: (now) => {
-      const body = JSON.stringify({
-        type: 'event_callback',
-        event_id: 'Ev0PV52K21',
-        event: { type: 'app_mention' },
-      });
       const ts = seconds(now);
-      return {
-        body,
-        headers: {
+      return jsonDelivery(
+        {
+          type: 'event_callback',
+          event_id: 'Ev0PV52K21',
+          event: { type: 'app_mention' },
+        },
+        (body) => ({
           'X-Slack-Request-Timestamp': ts,
           'X-Slack-Signature': `v0=${mac('sha256', SLACK.secret, `v0:${ts}:${body}`, 'hex')}`,
-        },
-      };
+        }),
+      );
     },
   },
   {
@@ -96,19 +93,18 @@ providerSuite([
     signedBy: "Zoom's sample (v0=HMAC of v0:<ts>:<body>), node:crypto",
     secret: 'zoom_secret_token_0123456789',
     sign: (now) => {
-      const body = JSON.stringify({
-        event: 'meeting.started',
-        event_ts: now,
-        payload: { object: { id: '8' } },
-      });
       const ts = seconds(now);
-      return {
-        body,
-        headers: {
+      return jsonDelivery(
+        {
+          event: 'meeting.started',
+          event_ts: now,
+          payload: { object: { id: '8' } },
+        },
+        (body) => ({
           'x-zm-request-timestamp': ts,
           'x-zm-signature': `v0=${mac('sha256', 'zoom_secret_token_0123456789', `v0:${ts}:${body}`, 'hex')}`,
-        },
-      };
+        }),
+      );
     },
   },
   {
@@ -116,21 +112,20 @@ providerSuite([
     signedBy: "Twitch's sample (getHmacMessage: id + timestamp + body), node:crypto",
     secret: TWITCH_SECRET,
     sign: (now) => {
-      const body = JSON.stringify({
-        subscription: { type: 'stream.online' },
-        event: { broadcaster_user_id: '1' },
-      });
       const id = 'befa7b53-d79d-478f-86b9-120f112b044e';
       const ts = new Date(now).toISOString().replace('Z', '634234Z');
-      return {
-        body,
-        headers: {
+      return jsonDelivery(
+        {
+          subscription: { type: 'stream.online' },
+          event: { broadcaster_user_id: '1' },
+        },
+        (body) => ({
           'Twitch-Eventsub-Message-Id': id,
           'Twitch-Eventsub-Message-Timestamp': ts,
           'Twitch-Eventsub-Message-Type': 'notification',
           'Twitch-Eventsub-Message-Signature': `sha256=${mac('sha256', TWITCH_SECRET, id + ts + body, 'hex')}`,
-        },
-      };
+        }),
+      );
     },
   },
   {
@@ -147,32 +142,28 @@ providerSuite([
     provider: 'meta',
     signedBy: "Meta's recipe (X-Hub-Signature-256: sha256=<hex>, app secret), node:crypto",
     secret: 'meta-app-secret-0123456789abcdef',
-    sign: () => {
-      const body = JSON.stringify({
-        object: 'whatsapp_business_account',
-        entry: [{ id: '102290129340398' }],
-      });
-      return {
-        body,
-        headers: {
-          'X-Hub-Signature-256': `sha256=${mac('sha256', 'meta-app-secret-0123456789abcdef', body, 'hex')}`,
+    sign: () =>
+      jsonDelivery(
+        {
+          object: 'whatsapp_business_account',
+          entry: [{ id: '102290129340398' }],
         },
-      };
-    },
+        (body) => ({
+          'X-Hub-Signature-256': `sha256=${mac('sha256', 'meta-app-secret-0123456789abcdef', body, 'hex')}`,
+        }),
+      ),
   },
   {
     provider: 'dropbox',
     signedBy: "Dropbox's recipe (X-Dropbox-Signature: hex HMAC, app secret), node:crypto",
     secret: 'dropbox-app-secret-0123456789',
-    sign: () => {
-      const body = JSON.stringify({
-        list_folder: { accounts: ['dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc'] },
-      });
-      return {
-        body,
-        headers: { 'X-Dropbox-Signature': mac('sha256', 'dropbox-app-secret-0123456789', body, 'hex') },
-      };
-    },
+    sign: () =>
+      jsonDelivery(
+        {
+          list_folder: { accounts: ['dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc'] },
+        },
+        (body) => ({ 'X-Dropbox-Signature': mac('sha256', 'dropbox-app-secret-0123456789', body, 'hex') }),
+      ),
   },
   {
     provider: 'box',
@@ -202,17 +193,16 @@ providerSuite([
     signedBy: "Atlassian's Trello sample (base64 HMAC-SHA1 of body + callbackURL), node:crypto",
     secret: 'trello-app-secret-0123456789abcdef',
     sign: () => {
-      const body = JSON.stringify({
-        action: { id: '5f2c6d1c0b1e', type: 'createCard' },
-        model: { id: 'b1' },
-      });
       const callbackURL = 'https://hooks.example.com/hooks/team-a/deploy';
-      return {
-        body,
-        headers: {
-          'X-Trello-Webhook': mac('sha1', 'trello-app-secret-0123456789abcdef', body + callbackURL, 'base64'),
+      return jsonDelivery(
+        {
+          action: { id: '5f2c6d1c0b1e', type: 'createCard' },
+          model: { id: 'b1' },
         },
-      };
+        (body) => ({
+          'X-Trello-Webhook': mac('sha1', 'trello-app-secret-0123456789abcdef', body + callbackURL, 'base64'),
+        }),
+      );
     },
   },
 ]);

@@ -1,13 +1,10 @@
-import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { verify } from './index.ts';
-import { type Delivery, providerRoute, providerSuite } from './providers.test-helper.ts';
+import { type Delivery, jsonDelivery, mac, providerRoute, providerSuite } from './providers.test-helper.ts';
 
 // Monitoring, incident, CI/CD and registry senders, and the senders that carry a token rather than
 // a signature. None publishes an npm signer: deliveries follow each one's documented recipe.
 
-const mac = (algorithm: string, key: string, text: string, encoding: 'hex' | 'base64' = 'hex') =>
-  createHmac(algorithm, key).update(text).digest(encoding);
 const json = (o: object) => JSON.stringify(o);
 const SECRET = 'whsec_ops-signing-secret-0123456789';
 const TOKEN = 'hgt_ops-bearer-token-0123456789abcdef';
@@ -42,69 +39,63 @@ providerSuite([
     provider: 'sentry',
     signedBy: "Sentry's sample (Sentry-Hook-Signature: hex HMAC of the body), node:crypto",
     secret: SECRET,
-    sign: () => {
-      const body = json({ action: 'created', data: { issue: { id: '1170820242' } } });
-      return { body, headers: { 'Sentry-Hook-Signature': mac('sha256', SECRET, body), 'Request-ID': 'r-1' } };
-    },
+    sign: () =>
+      jsonDelivery({ action: 'created', data: { issue: { id: '1170820242' } } }, (body) => ({
+        'Sentry-Hook-Signature': mac('sha256', SECRET, body),
+        'Request-ID': 'r-1',
+      })),
   },
   {
     provider: 'pagerduty',
     signedBy: "PagerDuty's recipe (X-PagerDuty-Signature: v1=<hex>[,v1=...]), node:crypto",
     secret: SECRET,
-    sign: () => {
-      const body = json({ event: { id: '01DEN3GRBKV35J3YT4K33GYX3B', event_type: 'incident.triggered' } });
-      return {
-        body,
-        headers: { 'X-PagerDuty-Signature': `v1=${mac('sha256', SECRET, body)}`, 'X-Webhook-Id': 'wh-1' },
-      };
-    },
+    sign: () =>
+      jsonDelivery(
+        { event: { id: '01DEN3GRBKV35J3YT4K33GYX3B', event_type: 'incident.triggered' } },
+        (body) => ({ 'X-PagerDuty-Signature': `v1=${mac('sha256', SECRET, body)}`, 'X-Webhook-Id': 'wh-1' }),
+      ),
   },
   {
     provider: 'grafana',
     signedBy: "Grafana's HMAC recipe (hex HMAC of timestamp:body, with its timestamp header), node:crypto",
     secret: SECRET,
     sign: (now) => {
-      const body = json({ receiver: 'hookgate', status: 'firing', groupKey: '{}:{}' });
       const ts = String(Math.floor(now / 1000));
-      return {
-        body,
-        headers: {
-          'X-Grafana-Alerting-Signature': mac('sha256', SECRET, `${ts}:${body}`),
-          'X-Grafana-Alerting-Timestamp': ts,
-        },
-      };
+      return jsonDelivery({ receiver: 'hookgate', status: 'firing', groupKey: '{}:{}' }, (body) => ({
+        'X-Grafana-Alerting-Signature': mac('sha256', SECRET, `${ts}:${body}`),
+        'X-Grafana-Alerting-Timestamp': ts,
+      }));
     },
   },
   {
     provider: 'nexus',
     signedBy: "Sonatype's recipe (X-Nexus-Webhook-Signature: hex HMAC-SHA1), node:crypto",
     secret: SECRET,
-    sign: () => {
-      const body = json({
-        timestamp: '2016-11-10T23:57:49.664+0000',
-        repositoryName: 'npm-proxy',
-        action: 'CREATED',
-      });
-      return {
-        body,
-        headers: {
+    sign: () =>
+      jsonDelivery(
+        {
+          timestamp: '2016-11-10T23:57:49.664+0000',
+          repositoryName: 'npm-proxy',
+          action: 'CREATED',
+        },
+        (body) => ({
           'X-Nexus-Webhook-Signature': mac('sha1', SECRET, body),
           'X-Nexus-Webhook-Delivery': '7f69f5a8',
-        },
-      };
-    },
+        }),
+      ),
   },
   {
     provider: 'flux',
     signedBy: "Flux's generic-hmac recipe (X-Signature: sha256=<hex>), node:crypto",
     secret: SECRET,
-    sign: () => {
-      const body = json({
-        involvedObject: { kind: 'Kustomization', name: 'apps' },
-        reason: 'ReconciliationSucceeded',
-      });
-      return { body, headers: { 'X-Signature': `sha256=${mac('sha256', SECRET, body)}` } };
-    },
+    sign: () =>
+      jsonDelivery(
+        {
+          involvedObject: { kind: 'Kustomization', name: 'apps' },
+          reason: 'ReconciliationSucceeded',
+        },
+        (body) => ({ 'X-Signature': `sha256=${mac('sha256', SECRET, body)}` }),
+      ),
   },
   {
     provider: 'buildkite',
@@ -112,42 +103,39 @@ providerSuite([
       "Buildkite's recipe (X-Buildkite-Signature: timestamp=..,signature=HMAC of ts.body), node:crypto",
     secret: SECRET,
     sign: (now) => {
-      const body = json({ event: 'build.finished', build: { id: 'f62a1b4d' } });
       const ts = Math.floor(now / 1000);
-      return {
-        body,
-        headers: {
-          'X-Buildkite-Signature': `timestamp=${ts},signature=${mac('sha256', SECRET, `${ts}.${body}`)}`,
-        },
-      };
+      return jsonDelivery({ event: 'build.finished', build: { id: 'f62a1b4d' } }, (body) => ({
+        'X-Buildkite-Signature': `timestamp=${ts},signature=${mac('sha256', SECRET, `${ts}.${body}`)}`,
+      }));
     },
   },
   {
     provider: 'circleci',
     signedBy: "CircleCI's recipe (circleci-signature: v1=<hex>), node:crypto",
     secret: SECRET,
-    sign: () => {
-      const body = json({ id: '3888f21b-eaa7-38e3-8f3d-75a63bba8895', type: 'workflow-completed' });
-      return { body, headers: { 'circleci-signature': `v1=${mac('sha256', SECRET, body)}` } };
-    },
+    sign: () =>
+      jsonDelivery({ id: '3888f21b-eaa7-38e3-8f3d-75a63bba8895', type: 'workflow-completed' }, (body) => ({
+        'circleci-signature': `v1=${mac('sha256', SECRET, body)}`,
+      })),
   },
   {
     provider: 'terraform',
     signedBy: "HashiCorp's recipe (X-TFE-Notification-Signature: hex HMAC-SHA512), node:crypto",
     secret: SECRET,
-    sign: () => {
-      const body = json({ payload_version: 1, notification_configuration_id: 'nc-1', run_id: 'run-1' });
-      return { body, headers: { 'X-TFE-Notification-Signature': mac('sha512', SECRET, body) } };
-    },
+    sign: () =>
+      jsonDelivery(
+        { payload_version: 1, notification_configuration_id: 'nc-1', run_id: 'run-1' },
+        (body) => ({ 'X-TFE-Notification-Signature': mac('sha512', SECRET, body) }),
+      ),
   },
   {
     provider: 'vercel',
     signedBy: "Vercel's recipe (x-vercel-signature: hex HMAC-SHA1), node:crypto",
     secret: SECRET,
-    sign: () => {
-      const body = json({ id: 'uCTwXZjvJ', type: 'deployment.succeeded', payload: {} });
-      return { body, headers: { 'x-vercel-signature': mac('sha1', SECRET, body) } };
-    },
+    sign: () =>
+      jsonDelivery({ id: 'uCTwXZjvJ', type: 'deployment.succeeded', payload: {} }, (body) => ({
+        'x-vercel-signature': mac('sha1', SECRET, body),
+      })),
   },
   {
     provider: 'harbor',

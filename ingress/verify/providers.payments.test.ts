@@ -1,19 +1,15 @@
 import '@shopify/shopify-api/adapters/node';
-import { createHmac } from 'node:crypto';
 import { Paddle } from '@paddle/paddle-node-sdk';
 import { ApiVersion, shopifyApi } from '@shopify/shopify-api';
 import { WebhooksHelper } from 'square';
 import Stripe from 'stripe';
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
-import { PUBLIC_URL, providerSuite } from './providers.test-helper.ts';
+import { jsonDelivery, mac, PUBLIC_URL, providerSuite } from './providers.test-helper.ts';
 
 // Payment and commerce senders. Stripe and Twilio sign with their own npm code; Shopify, Square
 // and Paddle publish verifiers, not signers, so their deliveries are signed by their recipe and
 // each is checked by the provider's own verifier first (so the recipe is theirs, not ours).
-
-const mac = (algorithm: string, key: string, text: string, encoding: 'hex' | 'base64') =>
-  createHmac(algorithm, key).update(text).digest(encoding);
 
 const SHOPIFY_SECRET = 'shpss_0123456789abcdef0123456789abcdef';
 const shopify = shopifyApi({
@@ -24,45 +20,37 @@ const shopify = shopifyApi({
   isEmbeddedApp: false,
   logger: { level: 0, log: async () => {} },
 });
-const shopifyDelivery = () => {
-  const body = JSON.stringify({ id: 820982911946154500, email: 'jon@example.com', total_price: '10.00' });
-  return {
-    body,
-    headers: {
-      'X-Shopify-Hmac-Sha256': mac('sha256', SHOPIFY_SECRET, body, 'base64'),
-      'X-Shopify-Topic': 'orders/create',
-      'X-Shopify-Shop-Domain': 'example.myshopify.com',
-      'X-Shopify-API-Version': '2025-10',
-      'X-Shopify-Webhook-Id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
-    },
-  };
-};
+const shopifyDelivery = () =>
+  jsonDelivery({ id: 820982911946154500, email: 'jon@example.com', total_price: '10.00' }, (body) => ({
+    'X-Shopify-Hmac-Sha256': mac('sha256', SHOPIFY_SECRET, body, 'base64'),
+    'X-Shopify-Topic': 'orders/create',
+    'X-Shopify-Shop-Domain': 'example.myshopify.com',
+    'X-Shopify-API-Version': '2025-10',
+    'X-Shopify-Webhook-Id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+  }));
 
 const SQUARE_KEY = 'square-signature-key-0123456789';
-const squareDelivery = () => {
-  const body = JSON.stringify({
-    merchant_id: 'ML8M1AQ1GQG2K',
-    type: 'payment.created',
-    event_id: '6a8f5f28-54a1',
-  });
-  return {
-    body,
-    headers: { 'x-square-hmacsha256-signature': mac('sha256', SQUARE_KEY, PUBLIC_URL + body, 'base64') },
-  };
-};
+const squareDelivery = () =>
+  jsonDelivery(
+    {
+      merchant_id: 'ML8M1AQ1GQG2K',
+      type: 'payment.created',
+      event_id: '6a8f5f28-54a1',
+    },
+    (body) => ({ 'x-square-hmacsha256-signature': mac('sha256', SQUARE_KEY, PUBLIC_URL + body, 'base64') }),
+  );
 
 const PADDLE_SECRET = 'pdl_ntfset_01gkpjp8bkm3tm53kdgkx6sms7_6h3qd3uFSi9YCD3OLYAShQI90XTI5vEI';
 const paddleDelivery = (now: number) => {
-  const body = JSON.stringify({
-    event_id: 'evt_01h8441jx8x1q971q9ksksqh82',
-    event_type: 'transaction.paid',
-    data: {},
-  });
   const ts = Math.floor(now / 1000);
-  return {
-    body,
-    headers: { 'Paddle-Signature': `ts=${ts};h1=${mac('sha256', PADDLE_SECRET, `${ts}:${body}`, 'hex')}` },
-  };
+  return jsonDelivery(
+    {
+      event_id: 'evt_01h8441jx8x1q971q9ksksqh82',
+      event_type: 'transaction.paid',
+      data: {},
+    },
+    (body) => ({ 'Paddle-Signature': `ts=${ts};h1=${mac('sha256', PADDLE_SECRET, `${ts}:${body}`, 'hex')}` }),
+  );
 };
 
 const TWILIO_TOKEN = 'twilio-auth-token-0123456789abcd';
@@ -83,7 +71,7 @@ describe("providers' own verifiers accept the recipe used below", () => {
   });
   it('Square (WebhooksHelper.verifySignature)', async () => {
     const { body, headers } = squareDelivery();
-    const signatureHeader = headers['x-square-hmacsha256-signature'];
+    const signatureHeader = headers['x-square-hmacsha256-signature']!;
     expect(
       await WebhooksHelper.verifySignature({
         requestBody: body,
@@ -96,7 +84,7 @@ describe("providers' own verifiers accept the recipe used below", () => {
   it('Paddle (paddle.webhooks.isSignatureValid)', async () => {
     const { body, headers } = paddleDelivery(Date.now());
     const paddle = new Paddle('pdl_sdbx_apikey_0123456789');
-    expect(await paddle.webhooks.isSignatureValid(body, PADDLE_SECRET, headers['Paddle-Signature'])).toBe(
+    expect(await paddle.webhooks.isSignatureValid(body, PADDLE_SECRET, headers['Paddle-Signature']!)).toBe(
       true,
     );
   });

@@ -1,7 +1,6 @@
-import { createHmac } from 'node:crypto';
 import { sign as octokitSign, verify as octokitVerify } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
-import { providerSuite } from './providers.test-helper.ts';
+import { jsonDelivery, mac, providerSuite } from './providers.test-helper.ts';
 
 // Source control senders. GitHub signs with @octokit/webhooks-methods (GitHub's own); the others
 // publish no npm signer, so their deliveries are signed as their documentation says, in node:crypto.
@@ -12,8 +11,12 @@ const PUSH = JSON.stringify({
   after: '9f8e7d',
   repository: { full_name: 'team/app' },
 });
-const hex = (algorithm: string, secret: string, text: string) =>
-  createHmac(algorithm, secret).update(text).digest('hex');
+
+/** PUSH with the hex HMAC-SHA256 of it in `header` after `prefix`, and the sender's `other` headers. */
+const signedPush = (header: string, prefix: string, other: Record<string, string>) => () => ({
+  body: PUSH,
+  headers: { [header]: prefix + mac('sha256', SECRET, PUSH), ...other },
+});
 
 describe("GitHub's documented example", () => {
   // docs.github.com "Validating webhook deliveries": secret "It's a Secret to Everybody",
@@ -43,26 +46,18 @@ providerSuite([
     provider: 'gitea',
     signedBy: "Gitea's recipe (hex HMAC-SHA256 of the body in X-Gitea-Signature), node:crypto",
     secret: SECRET,
-    sign: () => ({
-      body: PUSH,
-      headers: {
-        'X-Gitea-Signature': hex('sha256', SECRET, PUSH),
-        'X-Gitea-Event': 'push',
-        'X-Gitea-Delivery': 'f6266f16-1bf3-46a5-9ea4-602e06ead473',
-      },
+    sign: signedPush('X-Gitea-Signature', '', {
+      'X-Gitea-Event': 'push',
+      'X-Gitea-Delivery': 'f6266f16-1bf3-46a5-9ea4-602e06ead473',
     }),
   },
   {
     provider: 'forgejo',
     signedBy: "Forgejo's recipe (hex HMAC-SHA256 in X-Forgejo-Signature), node:crypto",
     secret: SECRET,
-    sign: () => ({
-      body: PUSH,
-      headers: {
-        'X-Forgejo-Signature': hex('sha256', SECRET, PUSH),
-        'X-Forgejo-Event': 'push',
-        'X-Forgejo-Delivery': 'a1b2c3d4-0000-4000-8000-000000000001',
-      },
+    sign: signedPush('X-Forgejo-Signature', '', {
+      'X-Forgejo-Event': 'push',
+      'X-Forgejo-Delivery': 'a1b2c3d4-0000-4000-8000-000000000001',
     }),
   },
   {
@@ -79,41 +74,28 @@ providerSuite([
     provider: 'bitbucket',
     signedBy: "Bitbucket's recipe (X-Hub-Signature: sha256=<hex>), node:crypto",
     secret: SECRET,
-    sign: () => ({
-      body: PUSH,
-      headers: {
-        'X-Hub-Signature': `sha256=${hex('sha256', SECRET, PUSH)}`,
-        'X-Event-Key': 'repo:push',
-        'X-Request-UUID': '8c1e2c3b-0d7e-4c55-9a2b-5e0f3f2d6b9e',
-      },
+    sign: signedPush('X-Hub-Signature', 'sha256=', {
+      'X-Event-Key': 'repo:push',
+      'X-Request-UUID': '8c1e2c3b-0d7e-4c55-9a2b-5e0f3f2d6b9e',
     }),
   },
   {
     provider: 'bitbucket-server',
     signedBy: "Bitbucket Data Center's recipe (X-Hub-Signature: sha256=<hex>), node:crypto",
     secret: SECRET,
-    sign: () => ({
-      body: PUSH,
-      headers: {
-        'X-Hub-Signature': `sha256=${hex('sha256', SECRET, PUSH)}`,
-        'X-Event-Key': 'repo:refs_changed',
-        'X-Request-Id': 'b5a1d2e3-4f56-4789-8abc-def012345678',
-      },
+    sign: signedPush('X-Hub-Signature', 'sha256=', {
+      'X-Event-Key': 'repo:refs_changed',
+      'X-Request-Id': 'b5a1d2e3-4f56-4789-8abc-def012345678',
     }),
   },
   {
     provider: 'jira',
     signedBy: "Atlassian's recipe for admin webhooks (X-Hub-Signature: sha256=<hex>), node:crypto",
     secret: SECRET,
-    sign: () => {
-      const body = JSON.stringify({ webhookEvent: 'jira:issue_created', issue: { key: 'OPS-1' } });
-      return {
-        body,
-        headers: {
-          'X-Hub-Signature': `sha256=${hex('sha256', SECRET, body)}`,
-          'X-Atlassian-Webhook-Identifier': '1234-jira',
-        },
-      };
-    },
+    sign: () =>
+      jsonDelivery({ webhookEvent: 'jira:issue_created', issue: { key: 'OPS-1' } }, (body) => ({
+        'X-Hub-Signature': `sha256=${mac('sha256', SECRET, body)}`,
+        'X-Atlassian-Webhook-Identifier': '1234-jira',
+      })),
   },
 ]);

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ProviderName, providerNamed, resolveAuth } from '../../api/v1alpha1/index.ts';
@@ -32,6 +33,20 @@ export interface ProviderCase {
   tamper?(d: Delivery): Delivery;
   /** Deliveries carry no signed id and nothing signed: a replay is a new run (README says so). */
   replayRuns?: boolean;
+}
+
+/** The HMAC of `text` with `key`, as the recipes compute it: hex unless they say base64. */
+export const mac = (
+  algorithm: string,
+  key: string | Buffer,
+  text: string,
+  encoding: 'hex' | 'base64' = 'hex',
+) => createHmac(algorithm, key).update(text).digest(encoding);
+
+/** A delivery of `payload` as JSON, with the headers computed from its body text (what most recipes sign). */
+export function jsonDelivery(payload: unknown, headers: (body: string) => Record<string, string>): Delivery {
+  const body = JSON.stringify(payload);
+  return { body, headers: headers(body) };
 }
 
 /** One letter of the body changed: JSON and forms stay well-formed, the signature does not. */

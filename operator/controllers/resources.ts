@@ -21,20 +21,16 @@ import {
 } from './webhooktrigger/desired.ts';
 
 // One declaration per watched resource: the runtime shares an informer between equal declarations.
-export const TRIGGERS: Resource = {
+/** One of our own kinds, kept without its last-applied annotation and with its common strings shared. */
+const ownKind = ({ plural, kind }: { plural: string; kind: string }): Resource => ({
   group: GROUP,
   version: VERSION,
-  plural: WEBHOOK_TRIGGER.plural,
-  kind: WEBHOOK_TRIGGER.kind,
+  plural,
+  kind,
   transform: (o) => withCommonStrings(withoutLastApplied(o)),
-};
-export const WORKFLOWS: Resource = {
-  group: GROUP,
-  version: VERSION,
-  plural: WORKFLOW.plural,
-  kind: WORKFLOW.kind,
-  transform: (o) => withCommonStrings(withoutLastApplied(o)),
-};
+});
+export const TRIGGERS = ownKind(WEBHOOK_TRIGGER);
+export const WORKFLOWS = ownKind(WORKFLOW);
 const SECRET_RESOURCE: Resource = { ...SECRETS, kind: 'Secret' };
 
 /**

@@ -10,6 +10,7 @@ import {
   type KubeClient,
   metadataAccept,
   SECRETS,
+  statusPath,
 } from '../../lib/kube.ts';
 
 export const FIELD_MANAGER = 'hookgate-operator';
@@ -90,7 +91,7 @@ export class Writer {
       await this.client.request({
         accept: metadataAccept(),
         method: 'PATCH',
-        path: apiPath({ group: GROUP, version: VERSION, plural, namespace, name, subresource: 'status' }),
+        path: statusPath(plural, namespace, name),
         query: { fieldManager: FIELD_MANAGER, force: 'true' },
         contentType: APPLY_PATCH,
         body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: meta, status },

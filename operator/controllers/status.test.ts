@@ -7,11 +7,11 @@ const ready = { ready: true, reason: 'Succeeded', message: 'Serving' };
 
 function patcher() {
   const writes: Partial<S>[] = [];
-  const p = new StatusPatcher<S>({
-    kind: 'WebhookTrigger',
-    fields: ['conditions', 'observedGeneration', 'url'],
-    applyStatus: async (_meta, status) => {
-      writes.push(status);
+  const p = new StatusPatcher<S>('WebhookTrigger', ['conditions', 'observedGeneration', 'url'], {
+    api: {
+      applyStatus: async (_meta, status) => {
+        writes.push(status);
+      },
     },
     conditions: { set: () => {}, delete: () => {} },
     events: { record: () => {} },

@@ -16,11 +16,9 @@ type Obj = KubernetesObject & { metadata: V1ObjectMeta; status?: object };
 type Conditioned = { conditions?: Condition[]; observedGeneration?: number };
 type Meta = { namespace: string; name: string; uid: string };
 
-export interface StatusPatcherOptions<S extends Conditioned> {
-  kind: string;
-  /** The status fields this operator owns; the rest (another manager's) is never compared or written. */
-  fields: readonly (keyof S & string)[];
-  applyStatus(meta: Meta, status: Partial<S>): Promise<void>;
+/** What a patcher writes with: a reconciler's own dependencies. */
+export interface StatusPatcherDeps<S extends Conditioned> {
+  api: { applyStatus(meta: Meta, status: Partial<S>): Promise<void> };
   conditions: ConditionMetrics;
   events: EventRecorder;
   log: Logger;
@@ -38,7 +36,12 @@ export class StatusPatcher<S extends Conditioned> {
    */
   private readonly written = new Map<string, { basedOn: string; status: Partial<S>; at: number }>();
 
-  constructor(private readonly o: StatusPatcherOptions<S>) {
+  /** `fields`: the status fields this operator owns; the rest (another manager's) is never compared or written. */
+  constructor(
+    private readonly kind: string,
+    private readonly fields: readonly (keyof S & string)[],
+    private readonly o: StatusPatcherDeps<S>,
+  ) {
     this.ready = new ReadyAnnouncer(o.events);
   }
 
@@ -48,7 +51,7 @@ export class StatusPatcher<S extends Conditioned> {
     const written = this.written.get(key);
     if (written && written.basedOn === obj.metadata.resourceVersion) return written.status;
     this.written.delete(key);
-    return pick(obj.status as Partial<S> | undefined, this.o.fields) as Partial<S>;
+    return pick(obj.status as Partial<S> | undefined, this.fields) as Partial<S>;
   }
 
   /**
@@ -66,7 +69,7 @@ export class StatusPatcher<S extends Conditioned> {
     const generation = obj.metadata.generation ?? 0;
     const conditions = summarize(before.conditions, summary, generation, now);
     await this.write(obj, before, { ...rest, observedGeneration: generation, conditions } as Partial<S>);
-    this.o.conditions.set(this.o.kind, keyOf(obj), conditions);
+    this.o.conditions.set(this.kind, keyOf(obj), conditions);
     this.ready.announce(obj, before.conditions, summary);
     return summary.stalled ? { ...result, terminal: summary.reason } : result;
   }
@@ -77,7 +80,7 @@ export class StatusPatcher<S extends Conditioned> {
     const conditions = markFailed(before.conditions, message, obj.metadata.generation ?? 0, now);
     try {
       await this.write(obj, before, { ...before, conditions });
-      this.o.conditions.set(this.o.kind, keyOf(obj), conditions);
+      this.o.conditions.set(this.kind, keyOf(obj), conditions);
     } catch (writeErr) {
       log.warn({ err: errorMessage(writeErr) }, 'could not record the failure in status');
     }
@@ -85,7 +88,7 @@ export class StatusPatcher<S extends Conditioned> {
 
   /** The object is gone: forget its metrics and announcements. */
   forget(key: { namespace: string; name: string }): void {
-    this.o.conditions.delete(this.o.kind, key);
+    this.o.conditions.delete(this.kind, key);
     this.ready.forget(key);
     this.written.delete(keyString(key));
   }
@@ -93,7 +96,7 @@ export class StatusPatcher<S extends Conditioned> {
   private async write(obj: Obj, before: Partial<S>, status: Partial<S>): Promise<void> {
     if (canonical(before) === canonical(status)) return;
     const { namespace = '', name = '', uid = '' } = obj.metadata;
-    await this.o.applyStatus({ namespace, name, uid }, status);
+    await this.o.api.applyStatus({ namespace, name, uid }, status);
     this.remember(obj, status);
   }
 

@@ -2,22 +2,19 @@
 // and Asana's captured secret: what is generated, rotated with overlap, referenced, published in
 // the route, and shown in status. Pure (desired.ts).
 import { describe, expect, it } from 'vitest';
-import { WebhookTriggerSpec } from '../../../api/v1alpha1/index.ts';
+import { counting, now, routeInput, spec } from './desired.test-helper.ts';
 import {
   CAPTURED_AT,
   credentialStatus,
   desiredRoute,
   generatedParts,
   planCredentials,
+  type RouteInput,
   resolveCredentials,
 } from './desired.ts';
 import { cryptoGenerators } from './generate.ts';
-import { counting } from './generators.test-helper.ts';
 
-const now = new Date('2026-03-01T12:00:00Z');
 const GRACE = 3_600_000;
-const spec = (auth: unknown, extra: object = {}) =>
-  WebhookTriggerSpec.parse({ workflowRef: { name: 'build' }, auth, ...extra });
 
 const plan = (s: ReturnType<typeof spec>, existing?: Record<string, string>, more: object = {}) =>
   planCredentials({
@@ -30,12 +27,8 @@ const plan = (s: ReturnType<typeof spec>, existing?: Record<string, string>, mor
     ...more,
   });
 
-const route = (s: ReturnType<typeof spec>, credentials: Parameters<typeof desiredRoute>[0]['credentials']) =>
-  desiredRoute({
-    trigger: { namespace: 'ns', name: 't', uid: 'u', generation: 1, spec: s },
-    workflow: { name: 'build', uid: 'w', spec: { jobTemplate: { spec: { template: {} } } } as never },
-    credentials,
-  });
+const route = (s: ReturnType<typeof spec>, credentials: RouteInput['credentials']) =>
+  desiredRoute(routeInput(s, credentials));
 
 describe('generated parts', () => {
   it('Basic, URL token, body secret and verify token, each only without a secretRef', () => {

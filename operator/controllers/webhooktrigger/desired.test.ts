@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RouteSchema, WebhookTriggerSpec, WorkflowSpec } from '../../../api/v1alpha1/index.ts';
+import { RouteSchema } from '../../../api/v1alpha1/index.ts';
+import { counting, now, routeInput, spec, workflowSpec } from './desired.test-helper.ts';
 import {
   credentialStatus,
   credentialsSecret,
@@ -15,14 +16,10 @@ import {
   triggerURL,
 } from './desired.ts';
 import { cryptoGenerators } from './generate.ts';
-import { counting } from './generators.test-helper.ts';
 
-const now = new Date('2026-03-01T12:00:00Z');
 const HOUR = 3_600_000;
 
 const both = { token: true, signingSecret: true };
-const spec = (auth: unknown, extra: object = {}) =>
-  WebhookTriggerSpec.parse({ workflowRef: { name: 'build' }, auth, ...extra });
 
 describe('names and URL', () => {
   it('route Secret name is the first 16 hex of sha256("<ns>/<name>")', () => {
@@ -225,20 +222,9 @@ describe('resolveCredentials', () => {
 });
 
 describe('desiredRoute / routeSecret', () => {
-  const wfSpec = WorkflowSpec.parse({
-    jobTemplate: {
-      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
-    },
-  });
-  const input = (s: ReturnType<typeof spec>, credentials = {}) => ({
-    trigger: { namespace: 'ns', name: 't', uid: 'tu', generation: 2, spec: s },
-    workflow: { name: 'build', uid: 'wu', spec: wfSpec },
-    credentials,
-  });
-
   it('embeds current and previous credentials with validUntil, the workflow, and passes RouteSchema', () => {
     const route = desiredRoute(
-      input(spec({ bearer: {}, signature: { scheme: 'github' } }), {
+      routeInput(spec({ bearer: {}, signature: { scheme: 'github' } }), {
         token: 'hgt_new',
         previousToken: 'hgt_old',
         signingSecret: 'whsec_s',
@@ -258,28 +244,28 @@ describe('desiredRoute / routeSecret', () => {
         signature: { scheme: 'github', secrets: [{ value: 'whsec_s' }] },
       },
       rateLimit: { requests: 30, periodSeconds: 60 },
-      workflow: { name: 'build', uid: 'wu', spec: wfSpec },
+      workflow: { name: 'build', uid: 'wu', spec: workflowSpec },
     });
   });
 
   it("carries the signature's replay window into the route", () => {
     const sig = { scheme: 'github' as const, replayWindowSeconds: 86_400 };
-    const route = desiredRoute(input(spec({ signature: sig }), { signingSecret: 'whsec_s' }));
+    const route = desiredRoute(routeInput(spec({ signature: sig }), { signingSecret: 'whsec_s' }));
     expect(route.auth.signature?.replayWindowSeconds).toBe(86_400);
   });
 
   it('a suspended trigger keeps a route marked suspended', () => {
-    expect(desiredRoute(input(spec({ bearer: {} }, { suspend: true }), { token: 'hgt_x' })).suspended).toBe(
-      true,
-    );
+    expect(
+      desiredRoute(routeInput(spec({ bearer: {} }, { suspend: true }), { token: 'hgt_x' })).suspended,
+    ).toBe(true);
   });
 
   it('refuses a route without a signing secret (the schema needs one)', () => {
-    expect(() => desiredRoute(input(spec({ signature: { scheme: 'github' } })))).toThrow();
+    expect(() => desiredRoute(routeInput(spec({ signature: { scheme: 'github' } })))).toThrow();
   });
 
   it('route Secret: labels the ingress selects on, route.json, same bytes for the same route', () => {
-    const route = desiredRoute(input(spec({ bearer: {} }), { token: 'hgt_x' }));
+    const route = desiredRoute(routeInput(spec({ bearer: {} }), { token: 'hgt_x' }));
     const s = routeSecret(route, 'hookgate-system');
     expect(s.metadata).toMatchObject({
       name: routeSecretName('ns', 't'),
@@ -295,7 +281,7 @@ describe('desiredRoute / routeSecret', () => {
       JSON.parse(JSON.stringify(route)),
     );
     expect(
-      routeSecret(desiredRoute(input(spec({ bearer: {} }), { token: 'hgt_x' })), 'hookgate-system'),
+      routeSecret(desiredRoute(routeInput(spec({ bearer: {} }), { token: 'hgt_x' })), 'hookgate-system'),
     ).toEqual(s);
   });
 });

@@ -1,23 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { providerNamed, RouteSchema, WebhookTriggerSpec, WorkflowSpec } from '../../../api/v1alpha1/index.ts';
+import { providerNamed, RouteSchema } from '../../../api/v1alpha1/index.ts';
+import { routeInput, spec } from './desired.test-helper.ts';
 import { desiredRoute, generatedParts, planCredentials } from './desired.ts';
 import { cryptoGenerators } from './generate.ts';
 
 // What the operator makes of a provider: the credentials it generates, and the Route the ingress
 // runs (the row's verifier resolved, its delivery id, pings and handshakes, the published URL).
 
-const spec = (auth: unknown) => WebhookTriggerSpec.parse({ workflowRef: { name: 'build' }, auth });
-const wf = WorkflowSpec.parse({
-  jobTemplate: { spec: { template: { spec: { containers: [{ name: 'c', image: 'x' }] } } } },
-});
 const URL = 'https://hooks.example.com/hooks/ns/t';
 const route = (s: ReturnType<typeof spec>, credentials: object) =>
-  desiredRoute({
-    trigger: { namespace: 'ns', name: 't', uid: 'u', generation: 1, spec: s },
-    workflow: { name: 'build', uid: 'w', spec: wf },
-    credentials,
-    url: URL,
-  });
+  desiredRoute(routeInput(s, credentials, { url: URL }));
 const REF = { name: 'hook', key: 'secret' };
 
 describe('credentials a provider needs', () => {

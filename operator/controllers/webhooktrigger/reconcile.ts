@@ -137,14 +137,7 @@ export class WebhookTriggerReconciler implements Reconciler {
 
   constructor(private readonly d: TriggerDeps) {
     this.now = d.now ?? (() => new Date());
-    this.status = new StatusPatcher<OwnedStatus>({
-      kind: WEBHOOK_TRIGGER.kind,
-      fields: OWNED_FIELDS,
-      applyStatus: (meta, status) => d.api.applyStatus(meta, status),
-      conditions: d.conditions,
-      events: d.events,
-      log: d.log,
-    });
+    this.status = new StatusPatcher<OwnedStatus>(WEBHOOK_TRIGGER.kind, OWNED_FIELDS, d);
   }
 
   async reconcile(key: ObjectKey, log: Logger = this.d.log): Promise<Result | undefined> {

@@ -1,10 +1,9 @@
 // Revoking credentials now (issue 20): a rotation without the grace period, for a leaked credential.
 import { describe, expect, it } from 'vitest';
 import { CredentialKeys } from '../../../api/v1alpha1/index.ts';
+import { counting, now } from './desired.test-helper.ts';
 import { planCredentials, REVOKED_FOR, ROTATED_AT, ROTATED_FOR } from './desired.ts';
-import { counting } from './generators.test-helper.ts';
 
-const now = new Date('2026-03-01T12:00:00Z');
 const HOUR = 3_600_000;
 const both = { token: true, signingSecret: true };
 

@@ -60,14 +60,11 @@ export class WorkflowReconciler implements Reconciler {
   constructor(private readonly d: WorkflowDeps) {
     this.now = d.now ?? (() => new Date());
     this.listings = new WorkflowListings(d.workflows, (listing) => d.api.applyListing(listing));
-    this.status = new StatusPatcher<WorkflowStatus>({
-      kind: WORKFLOW.kind,
-      fields: ['observedGeneration', 'conditions', 'active', 'recentRuns', 'lastRunTime'],
-      applyStatus: (meta, status) => d.api.applyStatus(meta, status),
-      conditions: d.conditions,
-      events: d.events,
-      log: d.log,
-    });
+    this.status = new StatusPatcher<WorkflowStatus>(
+      WORKFLOW.kind,
+      ['observedGeneration', 'conditions', 'active', 'recentRuns', 'lastRunTime'],
+      d,
+    );
   }
 
   async reconcile(key: ObjectKey, log: Logger = this.d.log): Promise<Result | undefined> {
