@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityVerifier, Route } from '../api/v1alpha1/index.ts';
 import { buildApp } from './app.ts';
 import { MemoryLauncher, MemoryRoutes, testRoute } from './http/fakes.test-helper.ts';
-import { serveHttps, TestCa, type TestServer } from './outbound/tls.test-helper.ts';
+import { certificateHost, serveHttps, TestCa, type TestServer } from './outbound/tls.test-helper.ts';
 import { Identities } from './verify/identity.ts';
 import { canonicalString, type SnsMessage } from './verify/sns.ts';
 
@@ -37,18 +37,16 @@ const sendgrid = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 beforeAll(async () => {
   ca = await TestCa.create();
   const mid = await ca.intermediate('Test intermediate');
-  const snsLeaf = await mid.issue('sns.amazonaws.com');
-  const paypalLeaf = await mid.issue('messageverificationcerts.paypal.com');
-  snsKey = snsLeaf.key;
-  paypalKey = paypalLeaf.key;
+  const snsHost = await certificateHost(ca, mid, SNS_HOST, 'sns.amazonaws.com', (req, res) => {
+    if (!req.url?.startsWith('/?Action=ConfirmSubscription')) return false;
+    res.end('<ConfirmSubscriptionResponse/>');
+    return true;
+  });
+  const paypalHost = await certificateHost(ca, mid, PAYPAL_HOST, 'messageverificationcerts.paypal.com');
+  [sns, snsKey] = [snsHost.server, snsHost.leaf.key];
+  [paypal, paypalKey] = [paypalHost.server, paypalHost.leaf.key];
   oidcKey = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(oidcKey.publicKey)), kid: 'k1', alg: 'ES256' };
-  sns = await serveHttps(ca, [SNS_HOST], (req, res) =>
-    req.url?.startsWith('/?Action=ConfirmSubscription')
-      ? res.end('<ConfirmSubscriptionResponse/>')
-      : res.end(`${snsLeaf.certPem}\n${mid.pem}`),
-  );
-  paypal = await serveHttps(ca, [PAYPAL_HOST], (_req, res) => res.end(`${paypalLeaf.certPem}\n${mid.pem}`));
   issuer = await serveHttps(ca, [ISSUER_HOST], (req, res) =>
     req.url === '/.well-known/openid-configuration'
       ? res.end(JSON.stringify({ issuer: ISSUER, jwks_uri: `${ISSUER}/.well-known/jwks` }))

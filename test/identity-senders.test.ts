@@ -6,7 +6,7 @@
 import { sign as cryptoSign, type KeyObject, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveHttps, TestCa, type TestServer } from '../ingress/outbound/tls.test-helper.ts';
+import { certificateHost, TestCa, type TestServer } from '../ingress/outbound/tls.test-helper.ts';
 import { canonicalString, type SnsMessage } from '../ingress/verify/sns.ts';
 import { kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
 import { applyObjects, triggerObject, waitForReady, workflowObject } from './objects.test-helper.ts';
@@ -21,13 +21,13 @@ let ca: TestCa;
 beforeAll(async () => {
   ca = await TestCa.create();
   const mid = await ca.intermediate('Test SNS intermediate');
-  const leaf = await mid.issue('sns.amazonaws.com');
-  key = leaf.key;
-  sns = await serveHttps(ca, [SNS_HOST], (req, res) =>
-    req.url?.startsWith('/?Action=ConfirmSubscription')
-      ? res.end('<ConfirmSubscriptionResponse><ConfirmSubscriptionResult/></ConfirmSubscriptionResponse>')
-      : res.end(`${leaf.certPem}\n${mid.pem}`),
-  );
+  const host = await certificateHost(ca, mid, SNS_HOST, 'sns.amazonaws.com', (req, res) => {
+    if (!req.url?.startsWith('/?Action=ConfirmSubscription')) return false;
+    res.end('<ConfirmSubscriptionResponse><ConfirmSubscriptionResult/></ConfirmSubscriptionResponse>');
+    return true;
+  });
+  key = host.leaf.key;
+  sns = host.server;
 });
 afterAll(async () => {
   await sns?.close();

@@ -162,3 +162,29 @@ export async function serveHttps(
   const tls = { cert: `${leaf.certPem}\n${ca.pem}`, key: leaf.keyPem };
   return listen((listener) => createServer(tls, listener), handler);
 }
+
+/** A sender's signing certificate and the https stand-in that publishes it, as SNS and PayPal do. */
+export interface CertificateHost {
+  leaf: Issued;
+  server: TestServer;
+}
+
+/**
+ * Issues a signing certificate for `subject` under `intermediate` and serves it, with the
+ * intermediate, as one PEM chain at any path of `host` (a certificate of `ca`); `other` answers
+ * the requests it takes (returns true for), such as SNS's subscription confirmations.
+ */
+export async function certificateHost(
+  ca: TestCa,
+  intermediate: TestCa,
+  host: string,
+  subject: string,
+  other: (req: IncomingMessage, res: ServerResponse) => boolean = () => false,
+): Promise<CertificateHost> {
+  const leaf = await intermediate.issue(subject);
+  const chain = `${leaf.certPem}\n${intermediate.pem}`;
+  const server = await serveHttps(ca, [host], (req, res) => {
+    if (!other(req, res)) res.end(chain);
+  });
+  return { leaf, server };
+}

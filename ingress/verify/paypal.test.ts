@@ -2,7 +2,7 @@ import { sign as cryptoSign, type KeyObject, randomUUID } from 'node:crypto';
 import CRC32 from 'crc-32';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbound, OutboundError } from '../outbound/client.ts';
-import { serveHttps, TestCa, type TestServer } from '../outbound/tls.test-helper.ts';
+import { certificateHost, TestCa, type TestServer } from '../outbound/tls.test-helper.ts';
 import { CertificateStore } from './certificates.ts';
 import { verifyPaypal } from './paypal.ts';
 
@@ -24,10 +24,10 @@ let server: TestServer;
 beforeAll(async () => {
   root = await TestCa.create();
   const intermediate = await root.intermediate('Test TLS RSA SHA256 2020 CA1');
-  const leaf = await intermediate.issue('messageverificationcerts.sandbox.paypal.com');
-  key = leaf.key;
-  other = (await intermediate.issue('messageverificationcerts.sandbox.paypal.com')).key;
-  server = await serveHttps(root, [HOST], (_req, res) => res.end(`${leaf.certPem}\n${intermediate.pem}`));
+  const subject = 'messageverificationcerts.sandbox.paypal.com';
+  const host = await certificateHost(root, intermediate, HOST, subject);
+  [server, key] = [host.server, host.leaf.key];
+  other = (await intermediate.issue(subject)).key;
 });
 afterAll(() => server?.close());
 
