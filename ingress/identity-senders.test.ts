@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityVerifier, Route } from '../api/v1alpha1/index.ts';
 import { buildApp } from './app.ts';
 import { MemoryLauncher, MemoryRoutes, testRoute } from './http/fakes.test-helper.ts';
-import { certificateHost, serveHttps, TestCa, type TestServer } from './outbound/tls.test-helper.ts';
+import {
+  certificateHost,
+  confirmsSnsSubscriptions,
+  serveHttps,
+  TestCa,
+  type TestServer,
+} from './outbound/tls.test-helper.ts';
 import { Identities } from './verify/identity.ts';
 import { canonicalString, type SnsMessage } from './verify/sns.ts';
 
@@ -36,13 +42,12 @@ const sendgrid = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
 beforeAll(async () => {
   ca = await TestCa.create();
-  const mid = await ca.intermediate('Test intermediate');
-  const snsHost = await certificateHost(ca, mid, SNS_HOST, 'sns.amazonaws.com', (req, res) => {
-    if (!req.url?.startsWith('/?Action=ConfirmSubscription')) return false;
-    res.end('<ConfirmSubscriptionResponse/>');
-    return true;
+  const under = { ca, intermediate: await ca.intermediate('Test intermediate') };
+  const snsHost = await certificateHost(SNS_HOST, 'sns.amazonaws.com', {
+    under,
+    other: confirmsSnsSubscriptions,
   });
-  const paypalHost = await certificateHost(ca, mid, PAYPAL_HOST, 'messageverificationcerts.paypal.com');
+  const paypalHost = await certificateHost(PAYPAL_HOST, 'messageverificationcerts.paypal.com', { under });
   [sns, snsKey] = [snsHost.server, snsHost.leaf.key];
   [paypal, paypalKey] = [paypalHost.server, paypalHost.leaf.key];
   oidcKey = await generateKeyPair('ES256');

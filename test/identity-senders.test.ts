@@ -3,10 +3,14 @@
 // https stand-in for SNS (a CA of the test's own, trusted by this ingress alone through the test
 // harness) serving the signing certificate and receiving the confirmation GET. A subscription is
 // confirmed without a Job, shown in the trigger's status, and a notification then runs.
-import { sign as cryptoSign, type KeyObject, randomUUID } from 'node:crypto';
+import { sign as cryptoSign, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certificateHost, TestCa, type TestServer } from '../ingress/outbound/tls.test-helper.ts';
+import {
+  type CertificateHost,
+  certificateHost,
+  confirmsSnsSubscriptions,
+} from '../ingress/outbound/tls.test-helper.ts';
 import { canonicalString, type SnsMessage } from '../ingress/verify/sns.ts';
 import { kubectl, useHookgate, useNamespace, waitFor } from './helpers.ts';
 import { applyObjects, triggerObject, waitForReady, workflowObject } from './objects.test-helper.ts';
@@ -14,26 +18,19 @@ import { applyObjects, triggerObject, waitForReady, workflowObject } from './obj
 const SNS_HOST = 'sns.eu-west-1.amazonaws.com';
 const ns = useNamespace('sns');
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:builds';
-let sns: TestServer;
-let key: KeyObject;
-let ca: TestCa;
+let sns: CertificateHost;
 
 beforeAll(async () => {
-  ca = await TestCa.create();
-  const mid = await ca.intermediate('Test SNS intermediate');
-  const host = await certificateHost(ca, mid, SNS_HOST, 'sns.amazonaws.com', (req, res) => {
-    if (!req.url?.startsWith('/?Action=ConfirmSubscription')) return false;
-    res.end('<ConfirmSubscriptionResponse><ConfirmSubscriptionResult/></ConfirmSubscriptionResponse>');
-    return true;
-  });
-  key = host.leaf.key;
-  sns = host.server;
+  sns = await certificateHost(SNS_HOST, 'sns.amazonaws.com', { other: confirmsSnsSubscriptions });
 });
 afterAll(async () => {
-  await sns?.close();
+  await sns?.server.close();
 });
 // After the stand-in's: hooks run in order, and the ingress trusts its CA.
-useHookgate('sns', () => ({ standIns: { ca: [ca.pem], hosts: { [SNS_HOST]: sns.port } }, ingressArgs: [] }));
+useHookgate('sns', () => ({
+  standIns: { ca: [sns.ca.pem], hosts: { [SNS_HOST]: sns.server.port } },
+  ingressArgs: [],
+}));
 
 async function get(kind: string, name: string) {
   const r = await kubectl(['get', kind, name, '-n', ns.name, '-o', 'json']);
@@ -62,7 +59,7 @@ function message(type: SnsMessage['Type']): string {
     SigningCertURL: `https://${SNS_HOST}/SimpleNotificationService-0123.pem`,
     Signature: '',
   } as SnsMessage;
-  m.Signature = cryptoSign('sha256', Buffer.from(canonicalString(m)), key).toString('base64');
+  m.Signature = cryptoSign('sha256', Buffer.from(canonicalString(m)), sns.leaf.key).toString('base64');
   return JSON.stringify(m);
 }
 
@@ -88,7 +85,9 @@ describe('an AWS SNS subscription', () => {
     expect(confirmation.status).toBe(200);
     expect(await confirmation.json()).toEqual({ confirmed: true });
     expect(
-      sns.requests.some((u) => u.startsWith('/?Action=ConfirmSubscription') && u.includes('Token=tok')),
+      sns.server.requests.some(
+        (u) => u.startsWith('/?Action=ConfirmSubscription') && u.includes('Token=tok'),
+      ),
     ).toBe(true);
     const subscriptions = await waitFor(
       async () => (await get('webhooktrigger', 'builds'))?.status?.snsSubscriptions,

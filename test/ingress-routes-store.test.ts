@@ -68,6 +68,7 @@ describe('RouteStore', () => {
       // The last route of a part gives it back: the store does not keep every part it ever shared.
       await core.deleteNamespacedSecret({ namespace: own.name, name: 'hookgate-route-before' });
       await waitFor(() => store.size === 0, { timeoutMs: 5000, what: 'the last route to go' });
+      // biome-ignore lint/complexity/useLiteralKeys: the store's private table, read by this test only
       expect(store['parts'].size).toBe(0);
     } finally {
       await store.stop();

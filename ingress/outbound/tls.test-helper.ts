@@ -165,26 +165,38 @@ export async function serveHttps(
 
 /** A sender's signing certificate and the https stand-in that publishes it, as SNS and PayPal do. */
 export interface CertificateHost {
+  ca: TestCa;
+  intermediate: TestCa;
   leaf: Issued;
   server: TestServer;
 }
 
 /**
- * Issues a signing certificate for `subject` under `intermediate` and serves it, with the
- * intermediate, as one PEM chain at any path of `host` (a certificate of `ca`); `other` answers
- * the requests it takes (returns true for), such as SNS's subscription confirmations.
+ * Issues a signing certificate for `subject` under an intermediate (of a new CA unless given) and
+ * serves it, with the intermediate, as one PEM chain at any path of `host`; `other` answers the
+ * requests it takes (returns true for).
  */
 export async function certificateHost(
-  ca: TestCa,
-  intermediate: TestCa,
   host: string,
   subject: string,
-  other: (req: IncomingMessage, res: ServerResponse) => boolean = () => false,
+  o: {
+    under?: { ca: TestCa; intermediate: TestCa };
+    other?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  } = {},
 ): Promise<CertificateHost> {
+  const ca = o.under?.ca ?? (await TestCa.create());
+  const intermediate = o.under?.intermediate ?? (await ca.intermediate(`Test intermediate for ${host}`));
   const leaf = await intermediate.issue(subject);
   const chain = `${leaf.certPem}\n${intermediate.pem}`;
   const server = await serveHttps(ca, [host], (req, res) => {
-    if (!other(req, res)) res.end(chain);
+    if (!o.other?.(req, res)) res.end(chain);
   });
-  return { leaf, server };
+  return { ca, intermediate, leaf, server };
+}
+
+/** SNS's answer to the GET of a SubscribeURL, for a stand-in's `other`. */
+export function confirmsSnsSubscriptions(req: IncomingMessage, res: ServerResponse): boolean {
+  if (!req.url?.startsWith('/?Action=ConfirmSubscription')) return false;
+  res.end('<ConfirmSubscriptionResponse><ConfirmSubscriptionResult/></ConfirmSubscriptionResponse>');
+  return true;
 }

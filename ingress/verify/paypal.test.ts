@@ -2,7 +2,7 @@ import { sign as cryptoSign, type KeyObject, randomUUID } from 'node:crypto';
 import CRC32 from 'crc-32';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbound, OutboundError } from '../outbound/client.ts';
-import { certificateHost, TestCa, type TestServer } from '../outbound/tls.test-helper.ts';
+import { type CertificateHost, certificateHost } from '../outbound/tls.test-helper.ts';
 import { CertificateStore } from './certificates.ts';
 import { verifyPaypal } from './paypal.ts';
 
@@ -16,20 +16,16 @@ const BODY = Buffer.from(
   '{"id":"WH-2WR32451HC0233532-67976317FL4543714","event_type":"PAYMENT.CAPTURE.COMPLETED"}',
 );
 
-let root: TestCa;
-let key: KeyObject;
+const SUBJECT = 'messageverificationcerts.sandbox.paypal.com';
+let paypal: CertificateHost;
+/** Another key of PayPal's intermediate, not the one its certificate holds. */
 let other: KeyObject;
-let server: TestServer;
 
 beforeAll(async () => {
-  root = await TestCa.create();
-  const intermediate = await root.intermediate('Test TLS RSA SHA256 2020 CA1');
-  const subject = 'messageverificationcerts.sandbox.paypal.com';
-  const host = await certificateHost(root, intermediate, HOST, subject);
-  [server, key] = [host.server, host.leaf.key];
-  other = (await intermediate.issue(subject)).key;
+  paypal = await certificateHost(HOST, SUBJECT);
+  other = (await paypal.intermediate.issue(SUBJECT)).key;
 });
-afterAll(() => server?.close());
+afterAll(() => paypal?.server.close());
 
 const crc = (b: Buffer) => CRC32.buf(b) >>> 0;
 function headers(
@@ -44,18 +40,23 @@ function headers(
     'paypal-transmission-time': time,
     'paypal-cert-url': opts.url ?? CERT_URL,
     'paypal-auth-algo': 'SHA256withRSA',
-    'paypal-transmission-sig': cryptoSign('sha256', Buffer.from(message), opts.signer ?? key).toString(
-      'base64',
-    ),
+    'paypal-transmission-sig': cryptoSign(
+      'sha256',
+      Buffer.from(message),
+      opts.signer ?? paypal.leaf.key,
+    ).toString('base64'),
   };
 }
-const run = (h: Record<string, string>, body = BODY, port = server.port) =>
+const run = (h: Record<string, string>, body = BODY, port = paypal.server.port) =>
   verifyPaypal(
     { headers: h, body },
     {
-      store: new CertificateStore(new Outbound({ testing: { ca: [root.pem], hosts: { [HOST]: port } } }), {
-        anchors: [root.pem],
-      }),
+      store: new CertificateStore(
+        new Outbound({ testing: { ca: [paypal.ca.pem], hosts: { [HOST]: port } } }),
+        {
+          anchors: [paypal.ca.pem],
+        },
+      ),
       webhookId: WEBHOOK_ID,
       now: Date.now(),
     },
