@@ -59,11 +59,19 @@ func runTests(vm *VM, root string, out io.Writer) bool {
 		if err != nil {
 			return err
 		}
+		dir := filepath.Dir(path)
+		var results []Result
 		switch d.Name() {
 		case "health.lua":
-			healthDir(vm, filepath.Dir(path), report)
+			results, err = healthDir(vm, dir)
 		case "action_test.yaml":
-			actionDir(vm, filepath.Dir(path), report)
+			results, err = actionDir(vm, dir)
+		}
+		if err != nil { // the directory's own files: its cases did not run
+			results = []Result{{Test: dir, Error: err.Error()}}
+		}
+		for _, r := range results {
+			report(r)
 		}
 		return nil
 	})
@@ -73,36 +81,34 @@ func runTests(vm *VM, root string, out io.Writer) bool {
 	return ok
 }
 
-func healthDir(vm *VM, dir string, report func(Result)) {
+// healthDir runs a directory's health_test.yaml: one result per case (none count if err is set).
+func healthDir(vm *VM, dir string) ([]Result, error) {
 	var spec healthTests
 	script, err := readTestFiles(dir, "health_test.yaml", &spec, "health.lua")
-	if err != nil {
-		report(Result{Test: dir, Error: err.Error()})
-		return
-	}
+	results := []Result{}
 	for _, t := range spec.Tests {
-		report(compare(dir, "health", t.InputPath, t.HealthStatus, func(obj object) (*Health, error) {
+		results = append(results, compare(dir, "health", t.InputPath, t.HealthStatus, func(obj object) (*Health, error) {
 			return vm.Health(obj, script)
 		}))
 	}
+	return results, err
 }
 
-func actionDir(vm *VM, dir string, report func(Result)) {
+// actionDir runs a directory's action_test.yaml: its discovery cases, then each action's.
+func actionDir(vm *VM, dir string) ([]Result, error) {
 	var spec actionTests
 	discovery, err := readTestFiles(dir, "action_test.yaml", &spec, "discovery.lua")
-	if err != nil {
-		report(Result{Test: dir, Error: err.Error()})
-		return
-	}
+	results := []Result{}
 	for _, t := range spec.DiscoveryTests {
-		report(compare(dir, "discovery", t.InputPath, byName(t.Result), func(obj object) ([]Action, error) {
+		results = append(results, compare(dir, "discovery", t.InputPath, byName(t.Result), func(obj object) ([]Action, error) {
 			got, err := vm.Discovery(obj, discovery)
 			return byName(got), err
 		}))
 	}
 	for _, t := range spec.ActionTests {
-		report(actionTest(vm, dir, t.Action, t.InputPath, t.ExpectedOutputPath))
+		results = append(results, actionTest(vm, dir, t.Action, t.InputPath, t.ExpectedOutputPath))
 	}
+	return results, err
 }
 
 // compare runs a script on the object at input and compares what it returns with want.
