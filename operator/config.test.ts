@@ -26,26 +26,25 @@ describe('loadConfig', () => {
     });
   });
 
-  it('reads the environment, and flags win over it', () => {
-    const env = {
-      HOOKGATE_PUBLIC_BASE_URL: 'http://localhost:8080',
-      HOOKGATE_NAMESPACES: 'a, b',
-      HOOKGATE_LEADER_ELECT: 'false',
-      HOOKGATE_METRICS_PORT: '9090',
-      HOOKGATE_ROTATION_GRACE: '1h30m',
-      POD_NAMESPACE: 'ops',
-    };
-    const c = loadConfig(['--metrics-port', '9191', '--namespaces', 'c'], env);
-    expect(c).toMatchObject({
-      publicBaseUrl: 'http://localhost:8080',
-      namespaces: ['c'],
-      leaderElect: false,
+  it.each([
+    ['HOOKGATE_PUBLIC_BASE_URL', 'http://localhost:8080', { publicBaseUrl: 'http://localhost:8080' }],
+    ['HOOKGATE_NAMESPACES', 'a, b', { namespaces: ['a', 'b'] }],
+    ['HOOKGATE_LEADER_ELECT', 'false', { leaderElect: false }],
+    ['HOOKGATE_METRICS_PORT', '9090', { metricsPort: 9090 }],
+    ['HOOKGATE_ROTATION_GRACE', '1h30m', { rotationGrace: 5_400_000 }],
+    ['POD_NAMESPACE', 'ops', { ingressNamespace: 'ops', leaseNamespace: 'ops' }],
+  ])('reads %s from the environment', (name, value, want) => {
+    expect(loadConfig(name === 'HOOKGATE_PUBLIC_BASE_URL' ? [] : base, { [name]: value })).toMatchObject(
+      want,
+    );
+  });
+
+  it('takes a flag over the environment', () => {
+    const env = { HOOKGATE_METRICS_PORT: '9090', HOOKGATE_NAMESPACES: 'a, b' };
+    expect(loadConfig([...base, '--metrics-port', '9191', '--namespaces', 'c'], env)).toMatchObject({
       metricsPort: 9191,
-      rotationGrace: 5_400_000,
-      ingressNamespace: 'ops',
-      leaseNamespace: 'ops',
+      namespaces: ['c'],
     });
-    expect(loadConfig([], env).namespaces).toEqual(['a', 'b']);
   });
 
   it('names every bad value with its flag and env variable', () => {

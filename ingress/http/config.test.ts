@@ -22,24 +22,25 @@ describe('loadIngressConfig', () => {
     expect(loadIngressConfig([], {}).namespace).toBe('hookgate-system');
   });
 
-  it('reads the environment the chart sets, and flags over it', () => {
-    const env = {
-      HOOKGATE_NAMESPACE: 'hookgate-system',
-      HOOKGATE_PORT: '8080',
-      HOOKGATE_METRICS_PORT: '0',
-      HOOKGATE_LOG_LEVEL: 'debug',
-      HOOKGATE_TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8',
-    };
+  it.each([
+    ['HOOKGATE_NAMESPACE', 'hooks', { namespace: 'hooks' }],
+    ['HOOKGATE_PORT', '8081', { port: 8081 }],
+    ['HOOKGATE_METRICS_PORT', '0', { metricsPort: 0 }],
+    ['HOOKGATE_LOG_LEVEL', 'debug', { logLevel: 'debug' }],
+    ['HOOKGATE_TRUSTED_PROXIES', '10.0.0.0/8, fd00::/8', { trustedProxies: ['10.0.0.0/8', 'fd00::/8'] }],
+    ['HOOKGATE_SHUTDOWN_TIMEOUT', '1m30s', { shutdownTimeout: 90_000 }],
+  ])('reads %s from the environment', (name, value, want) => {
+    expect(loadIngressConfig([], { [name]: value })).toMatchObject(want);
+  });
+
+  it('takes a flag over the environment', () => {
+    const env = { HOOKGATE_PORT: '8080', HOOKGATE_FLOOD_LIMIT: '10', HOOKGATE_FLOOD_PERIOD: '1m' };
     const config = loadIngressConfig(
       ['--port=9000', '--shutdown-timeout', '1m30s', '--flood-limit=50', '--flood-period=10s'],
       env,
     );
     expect(config).toMatchObject({
-      namespace: 'hookgate-system',
       port: 9000,
-      metricsPort: 0,
-      logLevel: 'debug',
-      trustedProxies: ['10.0.0.0/8', 'fd00::/8'],
       shutdownTimeout: 90_000,
       floodLimit: 50,
       floodPeriod: 10_000,
