@@ -5,7 +5,20 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -153,8 +166,13 @@ async function cached(
 ): Promise<Image> {
   const dir = cacheDir();
   const key = sha256(`${ref}\n${JSON.stringify(config)}\n${inputsHash}`).slice(0, 16);
-  const archive = join(dir, `${ref.replace(/[/:]/g, '_')}-${key}.tar`);
-  if (existsSync(archive)) return { ref, archive };
+  const prefix = `${ref.replace(/[/:]/g, '_')}-`;
+  const archive = join(dir, `${prefix}${key}.tar`);
+  if (existsSync(archive)) {
+    const now = new Date();
+    await utimes(archive, now, now); // used: pruned last
+    return { ref, archive };
+  }
   await mkdir(dir, { recursive: true });
   const work = await mkdtemp(join(tmpdir(), 'hookgate-image-'));
   try {
@@ -169,7 +187,25 @@ async function cached(
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+  await pruneImages(dir, prefix);
   return { ref, archive };
+}
+
+/** Each change of the sources builds a new hookgate image (~245 MiB): keep the ones of a ref used last. */
+export async function pruneImages(dir: string, prefix: string, keep = 3) {
+  const names = (await readdir(dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.tar'));
+  const used = await Promise.all(
+    // Another run may prune at the same time: a file gone already sorts last.
+    names.map(async (n) => ({
+      path: join(dir, n),
+      at: await stat(join(dir, n)).then(
+        (s) => s.mtimeMs,
+        () => -1,
+      ),
+    })),
+  );
+  used.sort((a, b) => b.at - a.at);
+  await Promise.all(used.slice(keep).map((u) => rm(u.path, { force: true })));
 }
 
 async function packOci(work: string, rootfs: string, ref: string, config: ImageConfig) {

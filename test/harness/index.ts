@@ -32,7 +32,15 @@ export {
   terminate,
 } from './controlplane.ts';
 export type { RealNodeInfo } from './global-setup-realnode.ts';
-export { busyboxImage, hookgateImage, type Image, nodeImages, PAUSE_IMAGE, pauseImage } from './images.ts';
+export {
+  busyboxImage,
+  hookgateImage,
+  type Image,
+  nodeImages,
+  PAUSE_IMAGE,
+  pauseImage,
+  pruneImages,
+} from './images.ts';
 export {
   containerLog,
   REAL_NODE,
