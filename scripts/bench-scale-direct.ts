@@ -4,18 +4,16 @@
 import { randomBytes } from 'node:crypto';
 import {
   API_VERSION,
-  GROUP,
   Labels,
   MANAGED_BY,
   ROUTE_KEY,
   RouteSchema,
   routePath,
-  VERSION,
   WEBHOOK_TRIGGER,
   type WebhookTriggerSpec,
   type WorkflowSpec,
 } from '../api/v1alpha1/index.ts';
-import { APPLY_PATCH, apiPath, type KubeClient, metadataAccept, SECRETS } from '../lib/kube.ts';
+import { APPLY_PATCH, apiPath, type KubeClient, metadataAccept, SECRETS, statusPath } from '../lib/kube.ts';
 
 const FIELD_MANAGER = 'bench-direct';
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -145,14 +143,7 @@ export async function writeDirect(
   const { namespace, name, uid } = t;
   await client.request({
     method: 'PATCH',
-    path: apiPath({
-      group: GROUP,
-      version: VERSION,
-      plural: WEBHOOK_TRIGGER.plural,
-      namespace,
-      name,
-      subresource: 'status',
-    }),
+    path: statusPath(WEBHOOK_TRIGGER.plural, namespace, name),
     query: apply,
     contentType: APPLY_PATCH,
     accept: metadataAccept(),
