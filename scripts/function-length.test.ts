@@ -1,5 +1,6 @@
 // Scripts a reader can follow: no function in scripts/ longer than 80 lines, its nested functions
-// counted in (a 300-line main made of closures is still a 300-line main).
+// counted in (a 300-line main made of closures is still a 300-line main). Tests a reader can follow:
+// no test file over 500 lines.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
@@ -7,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MAX_LINES = 80;
+const MAX_TEST_FILE_LINES = 500;
+const ROOMS = ['api', 'lib', 'operator', 'ingress', 'cli', 'scripts', 'test'];
 
 interface FunctionSpan {
   file: string;
@@ -58,5 +61,25 @@ describe('scripts/', () => {
       ['main', 6],
       ['f', 3],
     ]);
+  });
+});
+
+/** Every *.test.ts below `dir`, relative to the root. */
+const testFiles = (dir: string): string[] =>
+  readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory()) return e.name === 'node_modules' ? [] : testFiles(path);
+    return e.name.endsWith('.test.ts') ? [path] : [];
+  });
+
+describe('test files', () => {
+  it(`are at most ${MAX_TEST_FILE_LINES} lines each`, () => {
+    const files = ROOMS.flatMap(testFiles);
+    expect(files.length).toBeGreaterThan(100);
+    const long = files
+      .map((f) => ({ f, lines: readFileSync(join(ROOT, f), 'utf8').split('\n').length - 1 }))
+      .filter(({ lines }) => lines > MAX_TEST_FILE_LINES)
+      .map(({ f, lines }) => `${f} (${lines} lines)`);
+    expect(long).toEqual([]);
   });
 });
