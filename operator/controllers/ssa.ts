@@ -101,12 +101,3 @@ export class Writer {
     }
   }
 }
-
-/** JSON with sorted keys, to compare what we would write with what the cache holds. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}

@@ -6,10 +6,10 @@ import type { Condition } from '../../api/v1alpha1/index.ts';
 import { errorMessage } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 import { pick } from '../../lib/pick.ts';
+import { sameJson } from '../../lib/same-json.ts';
 import { type ConditionMetrics, keyOf, keyString, type Result } from '../runtime/types.ts';
 import { markFailed, type Summary, summarize } from './conditions.ts';
 import { type EventRecorder, ReadyAnnouncer } from './events.ts';
-import { canonical } from './ssa.ts';
 
 type Obj = KubernetesObject & { metadata: V1ObjectMeta; status?: object };
 /** What every status this patcher writes has. */
@@ -94,7 +94,7 @@ export class StatusPatcher<S extends Conditioned> {
   }
 
   private async write(obj: Obj, before: Partial<S>, status: Partial<S>): Promise<void> {
-    if (canonical(before) === canonical(status)) return;
+    if (sameJson(before, status)) return;
     const { namespace = '', name = '', uid = '' } = obj.metadata;
     await this.o.api.applyStatus({ namespace, name, uid }, status);
     this.remember(obj, status);
