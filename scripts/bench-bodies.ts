@@ -45,8 +45,6 @@ const SENDER_PAUSE_MS = 250;
 const BASELINE_MS = 10_000;
 const GITHUB = { scheme: 'github' as const, secrets: [] };
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
-
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;
@@ -172,7 +170,7 @@ async function attackRounds(url: URL) {
  * The attack in a process of its own, so that the senders' latencies are the ingress's and not
  * this load generator's (300 sockets writing megabytes keep an event loop busy too).
  */
-async function attack(url: URL, pid: number) {
+async function attack(url: URL, pid: number, log: (line: string) => void) {
   const self = fileURLToPath(import.meta.url);
   const child = spawn(
     process.execPath,
@@ -187,9 +185,7 @@ async function attack(url: URL, pid: number) {
       const counts = new Map(Object.entries(JSON.parse(pending.slice(0, nl)) as Record<string, number>));
       pending = pending.slice(nl + 1);
       rounds.push(counts);
-      log(
-        `[bench-bodies] round ${rounds.length}: answers ${statusLine(counts)}; RSS now ${rssMiB(pid).toFixed(0)} MiB`,
-      );
+      log(`round ${rounds.length}: answers ${statusLine(counts)}; RSS now ${rssMiB(pid).toFixed(0)} MiB`);
     }
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -238,7 +234,7 @@ async function measure({ cp, hg, log }: Bench) {
   log(`attack: ${ROUNDS} rounds of ${CONCURRENCY} aborted 1 MiB bodies from ${ATTACKER}`);
   const during = startSenders(target, secret);
   const attackPeak = rssPeak(pid);
-  const result = await attack(target, pid);
+  const result = await attack(target, pid, log);
   await during.stop();
   const peak = attackPeak();
 
